@@ -1,0 +1,2 @@
+"""coursekit."""
+__version__ = "0.1.0"

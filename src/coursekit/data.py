@@ -1,0 +1,308 @@
+"""Data sets as in-memory uint8 tensors, and a loader that keeps them on the device.
+
+CIFAR-10 is small enough (50,000 x 3 x 32 x 32 bytes = 154 MB) to live on the GPU as one
+tensor. A batch is then cut, augmented and normalised there by a few tensor operations
+(`coursekit.augment`), so a 2-core Colab VM does not hold training back with per-image
+Python work. Where the images come from is recorded, because the offline copy used by CI (a
+JPEG re-encoding) gives different numbers from the original.
+
+Sources for CIFAR-10, in order, under ``$COURSEKIT_DATA`` (default ``~/.cache/coursekit``):
+
+1. torchvision's files ``cifar-10-batches-py/`` (downloaded by torchvision when online);
+2. an ``ImageFolder`` tree ``cifar10/{train,test}/<class>/*`` (the offline copy);
+3. otherwise a download through torchvision; failing that, an error that names both places.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from . import augment
+
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+# Per-channel statistics of the CIFAR-10 training set (in [0, 1]), used to normalise batches.
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data set is neither on disk nor downloadable; the message says how to fix it."""
+
+
+@dataclass
+class ImageTensors:
+    """A labelled image data set held as one uint8 tensor ``images`` of shape (N, 3, H, W)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+    source: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            raise ValueError(f"images must be a uint8 tensor (N, C, H, W), got {self.images.dtype} {tuple(self.images.shape)}")
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, indices: torch.Tensor, note: str = "") -> "ImageTensors":
+        """The images at ``indices``; ``note`` is added to the provenance."""
+        source = dict(self.source, images=len(indices))
+        if note:
+            source["subset"] = note
+        return ImageTensors(self.images[indices], self.labels[indices], self.classes, source)
+
+
+def data_root() -> Path:
+    """Where data sets live: ``$COURSEKIT_DATA``, else ``~/.cache/coursekit``."""
+    return Path(os.environ.get("COURSEKIT_DATA") or Path.home() / ".cache" / "coursekit").expanduser()
+
+
+def fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
+    """A short content hash: tells the original CIFAR-10 from a re-encoded copy."""
+    h = hashlib.sha256(labels.to(torch.int64).numpy().tobytes())
+    h.update(images[:: max(1, len(images) // 256)].contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def read_image_folder(folder: str | Path, image_size: int | None = None,
+                      classes: tuple[str, ...] | None = None) -> ImageTensors:
+    """Decode an ``ImageFolder`` tree ``folder/<class>/*.jpg`` into uint8 tensors.
+
+    Class folders are sorted alphabetically, as torchvision's ``ImageFolder`` does. Images are
+    resized (shorter side, then centre crop) to ``image_size`` when given; otherwise all must have
+    the same size. Files that are not images (e.g. a stray ``.gif``) are skipped.
+    """
+    from torchvision.io import ImageReadMode, decode_image, read_file
+    from torchvision.transforms.v2 import functional as TF
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataNotFoundError(f"no ImageFolder tree at {folder}")
+    names = tuple(sorted(d.name for d in folder.iterdir() if d.is_dir()))
+    if not names:
+        raise DataNotFoundError(f"{folder} has no class folders; expected {folder}/<class>/<image>.jpg")
+    if classes is not None and names != tuple(classes):
+        raise ValueError(f"class folders in {folder} are {names}, expected {tuple(classes)}")
+    images, labels = [], []
+    for label, name in enumerate(names):
+        for path in sorted((folder / name).iterdir()):
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+            if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):
+                img = TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size])
+            images.append(img)
+            labels.append(label)
+    if not images:
+        raise DataNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
+    sizes = {tuple(i.shape) for i in images}
+    if len(sizes) > 1:
+        raise ValueError(f"images under {folder} have different sizes {sorted(sizes)[:3]}...; pass image_size=")
+    x, y = torch.stack(images), torch.tensor(labels)
+    return ImageTensors(x, y, names, dict(kind="image-folder", path=str(folder), images=len(y),
+                                          fingerprint=fingerprint(x, y)))
+
+
+def _from_torchvision_cifar10(root: Path, train: bool, download: bool) -> ImageTensors:
+    from torchvision.datasets import CIFAR10
+
+    ds = CIFAR10(str(root), train=train, download=download)
+    x = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
+    y = torch.tensor(ds.targets)
+    return ImageTensors(x, y, tuple(ds.classes), dict(
+        kind="torchvision", description="original CIFAR-10 (torchvision python batches)",
+        path=str(root / CIFAR10.base_folder), images=len(y), fingerprint=fingerprint(x, y)))
+
+
+_LOADED: dict[tuple[str, bool], ImageTensors] = {}
+
+
+def load_cifar10(train: bool = True, root: str | Path | None = None,
+                 download: bool | None = None) -> ImageTensors:
+    """CIFAR-10's training (``train=True``) or test set as uint8 tensors, with provenance.
+
+    ``download`` defaults to ``$COURSEKIT_DOWNLOAD`` (``1`` unless set to ``0``). A set once read
+    is kept in memory for the rest of the process; treat the tensors as read-only.
+    """
+    root = Path(root) if root is not None else data_root()
+    key = (str(root.resolve()), train)
+    if key not in _LOADED:
+        _LOADED[key] = _read_cifar10(train, root, download)
+    return _LOADED[key]
+
+
+def _read_cifar10(train: bool, root: Path, download: bool | None) -> ImageTensors:
+    from torchvision.datasets import CIFAR10
+
+    split = "train" if train else "test"
+    torchvision_dir = root / CIFAR10.base_folder
+    folder = root / "cifar10" / split
+    if torchvision_dir.is_dir():
+        return _from_torchvision_cifar10(root, train, download=False)
+    if folder.is_dir():
+        data = read_image_folder(folder, classes=CIFAR10_CLASSES)
+        data.source["description"] = f"ImageFolder copy of CIFAR-10 ({split})"
+        return data
+    if download is None:
+        download = os.environ.get("COURSEKIT_DOWNLOAD", "1") != "0"
+    problem = "downloading is switched off (download=False or COURSEKIT_DOWNLOAD=0)"
+    if download:
+        try:
+            return _from_torchvision_cifar10(root, train, download=True)
+        except Exception as err:  # no network, a proxy, a full disk: say what happened
+            problem = f"the download failed: {type(err).__name__}: {err}"
+    raise DataNotFoundError(
+        f"CIFAR-10 ({split}) was not found, and {problem}.\n"
+        f"Looked for:\n"
+        f"  1. torchvision's files in {torchvision_dir}\n"
+        f"  2. an ImageFolder tree in {folder}/<class>/*.jpg\n"
+        f"Fix it in one of two ways:\n"
+        f"  - with network: run `coursekit data` (or load again with download=True) to download it into {root};\n"
+        f"  - offline: unpack a copy so that {folder}/airplane/... exists, or point COURSEKIT_DATA at the folder that holds it."
+    )
+
+
+def stratified_indices(labels: torch.Tensor, per_class: int | None, seed: int = 0) -> torch.Tensor:
+    """``per_class`` indices of each class, drawn without replacement by a seeded generator.
+
+    The same labels, ``per_class`` and seed give the same indices on every machine. ``None`` keeps
+    every index (in order).
+    """
+    if per_class is None:
+        return torch.arange(len(labels))
+    g = torch.Generator().manual_seed(seed)
+    chosen = []
+    for c in labels.unique(sorted=True):
+        idx = (labels == c).nonzero().flatten()
+        if per_class > len(idx):
+            raise ValueError(f"class {int(c)} has {len(idx)} images, fewer than per_class={per_class}")
+        chosen.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    return torch.cat(chosen).sort().values
+
+
+def stratified_subset(data: ImageTensors, per_class: int | None, seed: int = 0) -> ImageTensors:
+    """A deterministic class-balanced subset with ``per_class`` images per class."""
+    if per_class is None:
+        return data
+    idx = stratified_indices(data.labels, per_class, seed)
+    return data.subset(idx, note=f"{per_class} per class, seed {seed}")
+
+
+# --- loading batches on the device --------------------------------------------------------------
+
+class DeviceLoader:
+    """Batches of an :class:`ImageTensors` data set, cut and augmented on ``device``.
+
+    The whole data set is moved to the device once, as uint8. Each batch is then indexed,
+    augmented (random crop with ``pad`` pixels of padding and horizontal flips, per sample),
+    converted to float and normalised by ``mean``/``std`` there. Shuffling and augmentation draw
+    from generators seeded by ``(seed, epoch, batch)``, so a batch is the same whether or not the
+    batches before it were produced: resuming mid-epoch reproduces the uninterrupted run.
+    """
+
+    def __init__(self, data: ImageTensors, batch_size: int, *, train: bool,
+                 device: torch.device | str = "cpu", crop_padding: int = 4, flip: bool = True,
+                 mean: tuple[float, ...] = CIFAR10_MEAN, std: tuple[float, ...] = CIFAR10_STD,
+                 seed: int = 0, drop_last: bool | None = None,
+                 channels_last: bool = False) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.device = torch.device(device)
+        self.images = data.images.to(self.device)
+        self.labels = data.labels.to(self.device)
+        self.classes = data.classes
+        self.source = data.source
+        self.batch_size = batch_size
+        self.train = train
+        self.crop_padding = crop_padding if train else 0
+        self.flip = flip and train
+        self.mean = torch.tensor(mean, device=self.device).view(1, -1, 1, 1) * 255
+        self.std = torch.tensor(std, device=self.device).view(1, -1, 1, 1) * 255
+        self.seed = seed
+        self.epoch = 0
+        self.drop_last = train if drop_last is None else drop_last
+        self.channels_last = channels_last
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    @property
+    def num_images(self) -> int:
+        return len(self) * self.batch_size if self.drop_last else len(self.labels)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose shuffle and augmentations the next iteration produces."""
+        self.epoch = epoch
+
+    def _generator(self, *key: int) -> torch.Generator:
+        g = torch.Generator(device="cpu")
+        g.manual_seed(hash((self.seed, self.epoch) + key) & 0x7FFF_FFFF_FFFF_FFFF)
+        return g
+
+    def order(self) -> torch.Tensor:
+        """The index order of the current epoch (shuffled when training)."""
+        n = len(self.labels)
+        if not self.train:
+            return torch.arange(n, device=self.device)
+        return torch.randperm(n, generator=self._generator(-1)).to(self.device)
+
+    def batch(self, indices: torch.Tensor, step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """The augmented, normalised float batch at ``indices``, and its labels."""
+        x = self.images[indices]
+        if self.train:
+            g = self._generator(step)
+            if self.crop_padding:
+                x = augment.random_crop(x, self.crop_padding, generator=g)
+            if self.flip:
+                x = augment.random_flip(x, generator=g)
+        x = (x.float() - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, self.labels[indices]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = self.order()
+        for step in range(len(self)):
+            yield self.batch(order[step * self.batch_size:(step + 1) * self.batch_size], step)
+
+
+def image_folder_loader(folder: str | Path, image_size: int = 224, batch_size: int = 64, *,
+                        train: bool, workers: int | None = None) -> torch.utils.data.DataLoader:
+    """A torchvision ``ImageFolder`` DataLoader with workers, for large images (e.g. 224 px).
+
+    Training applies a random resized crop and a flip; evaluation resizes and centre-crops.
+    Images are normalised with ImageNet's statistics, as pretrained networks expect.
+    """
+    from torchvision import datasets
+    from torchvision.transforms import v2 as T
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataNotFoundError(f"no ImageFolder tree at {folder}; expected {folder}/<class>/<image>.jpg")
+    imagenet = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    if train:
+        geometry = [T.RandomResizedCrop(image_size, antialias=True), T.RandomHorizontalFlip()]
+    else:
+        geometry = [T.Resize(int(image_size * 8 / 7), antialias=True), T.CenterCrop(image_size)]
+    transform = T.Compose([T.ToImage(), *geometry, T.ToDtype(torch.float32, scale=True), T.Normalize(**imagenet)])
+    ds = datasets.ImageFolder(str(folder), transform=transform,
+                              is_valid_file=lambda p: Path(p).suffix.lower() in IMAGE_SUFFIXES)
+    workers = min(8, os.cpu_count() or 1) if workers is None else workers
+    return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=train, num_workers=workers,
+                                       pin_memory=torch.cuda.is_available(), drop_last=train,
+                                       persistent_workers=workers > 0)
+

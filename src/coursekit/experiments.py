@@ -1,0 +1,255 @@
+"""Named experiments, and the store of their results in ``results/``.
+
+An experiment is defined once: a base configuration and a function that runs it. The profile
+(`coursekit.profiles`) only scales it. ``run(name)`` returns the stored result for this
+experiment, profile and configuration hash when there is one, and otherwise trains and stores
+it as ``results/<name>.<profile>.json`` (written to a temporary file, then renamed), with the
+provenance that the book shows beside every figure. The ``ci`` profile never reads or writes
+``results/``: its numbers are meaningless, only its code path is tested.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from . import __version__, data, models, profiles, train
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment: what it is, which chapter shows it, its base configuration, its runner."""
+
+    name: str
+    title: str
+    chapter: str
+    base: dict
+    runner: Callable[[dict, Path | None], dict]
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    if experiment.name in EXPERIMENTS:
+        raise ValueError(f"an experiment named {experiment.name!r} is registered already")
+    EXPERIMENTS[experiment.name] = experiment
+    return experiment
+
+
+def get(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
+    return EXPERIMENTS[name]
+
+
+# --- configuration and the store ----------------------------------------------------------------
+
+def config(name: str, profile: str | None = None) -> dict:
+    """The full configuration of ``name`` under ``profile``: the base, scaled by the profile."""
+    return {**get(name).base, **profiles.settings(name, profile)}
+
+
+def config_hash(cfg: dict) -> str:
+    """A short hash of a configuration; a stored result is reused only for the same hash."""
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def repository_root() -> Path | None:
+    """The source checkout coursekit runs from (it holds ``_config.yml``), if any."""
+    root = PACKAGE_DIR.parents[1]
+    return root if (root / "_config.yml").is_file() else None
+
+
+def results_dir() -> Path:
+    """``$COURSEKIT_RESULTS``, else the checkout's ``results/``, else ``./results`` (e.g. in Colab)."""
+    if os.environ.get("COURSEKIT_RESULTS"):
+        return Path(os.environ["COURSEKIT_RESULTS"]).expanduser()
+    root = repository_root()
+    return root / "results" if root else Path.cwd() / "results"
+
+
+def result_path(name: str, profile: str) -> Path:
+    return results_dir() / f"{name}.{profile}.json"
+
+
+def checkpoint_path(name: str, profile: str, cfg_hash: str) -> Path:
+    """Where an interrupted run keeps its training state (outside the repository)."""
+    return data.data_root() / "checkpoints" / f"{name}.{profile}.{cfg_hash}.pt"
+
+
+def load(name: str, profile: str | None = None, *, any_config: bool = False) -> dict | None:
+    """The stored result of ``name`` for ``profile`` and the current configuration, or None.
+
+    With ``any_config`` a stored result is returned even if its configuration differs.
+    """
+    profile = profiles.current(profile)
+    path = result_path(name, profile)
+    if profile == "ci" or not path.is_file():
+        return None
+    result = json.loads(path.read_text())
+    if not any_config and result.get("config_hash") != config_hash(config(name, profile)):
+        return None
+    return result
+
+
+def save(result: dict) -> Path:
+    """Write ``result`` to the store atomically (temporary file, then rename)."""
+    path = result_path(result["experiment"], result["profile"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (with ``+dirty`` when it has uncommitted changes), if there is one."""
+    root = repository_root()
+    if root is None:
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def provenance(device: torch.device) -> dict:
+    """Where and with what a result was produced (the data are added by the runner)."""
+    import torchvision
+
+    return dict(device=profiles.device_name(device), device_type=device.type,
+                torch=torch.__version__, torchvision=torchvision.__version__, coursekit=__version__,
+                python=platform.python_version(), git_commit=git_commit())
+
+
+def run(name: str, profile: str | None = None, *, force: bool = False, verbose: bool = True) -> dict:
+    """The result of experiment ``name``: loaded from ``results/`` if stored, else trained and stored.
+
+    ``force`` trains even when a result is stored. Under the ``ci`` profile nothing is read or written.
+    """
+    experiment = get(name)
+    profile = profiles.current(profile)
+    cfg = config(name, profile)
+    cfg_hash = config_hash(cfg)
+    if not force:
+        stored = load(name, profile)
+        if stored is not None:
+            return stored
+        if verbose and profile != "ci" and load(name, profile, any_config=True):
+            print(f"{name}: the stored {profile} result was made with another configuration; training anew")
+    if verbose:
+        print(f"{name}: training under the {profile} profile on {profiles.device_name()}")
+    checkpoint = None if profile == "ci" else checkpoint_path(name, profile, cfg_hash)
+    started = dt.datetime.now(dt.timezone.utc)
+    tick = time.perf_counter()
+    output = experiment.runner(cfg, checkpoint)
+    result = dict(
+        experiment=name, title=experiment.title, chapter=experiment.chapter, profile=profile,
+        config=cfg, config_hash=cfg_hash, metrics=output["metrics"], history=output["history"],
+        cost=output["cost"],
+        provenance=dict(provenance(profiles.device()), data=output["data"],
+                        date=started.isoformat(timespec="seconds"),
+                        wall_seconds=round(time.perf_counter() - tick, 1)),
+    )
+    if profile != "ci":
+        path = save(result)
+        if checkpoint is not None:
+            checkpoint.unlink(missing_ok=True)
+        if verbose:
+            print(f"{name}: stored in {path}")
+    return result
+
+
+def stored() -> list[dict]:
+    """Every result in the store (any experiment, profile or configuration)."""
+    directory = results_dir()
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))] if directory.is_dir() else []
+
+
+# --- describing a result ------------------------------------------------------------------------
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def describe_data(result: dict) -> str:
+    """Which copy of which data set a result used, with image counts."""
+    d = result["provenance"]["data"]
+    kind = d["train"].get("description", d["train"].get("kind", "?"))
+    if d["train"].get("kind") == "image-folder":
+        kind += " (an offline copy, e.g. the JPEG re-encoding: numbers differ from the original's)"
+    return f"{kind}; {d['train']['images']:,} training and {d['test']['images']:,} test images"
+
+
+def provenance_line(result: dict) -> str:
+    """One line that says which run a figure or table shows: profile, hardware, date, time, data."""
+    p = result["provenance"]
+    date = dt.datetime.fromisoformat(p["date"]).strftime("%Y-%m-%d %H:%M UTC")
+    commit = f", commit {p['git_commit']}" if p.get("git_commit") else ""
+    return (f"{result['experiment']} · profile {result['profile']} · {p['device']} · {date} · "
+            f"wall time {_duration(p['wall_seconds'])} · torch {p['torch']}{commit} · "
+            f"data: {describe_data(result)}")
+
+
+def profile_cost(name: str, profile: str) -> str:
+    """A rough size of ``name`` under ``profile``: epochs x training images."""
+    cfg = config(name, profile)
+    per_class = cfg.get("train_per_class")
+    images = f"{per_class * 10:,}" if per_class else "all"
+    return f"{cfg.get('epochs', '?')} epochs x {images} images"
+
+
+# --- runners ------------------------------------------------------------------------------------
+
+def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
+    """Train ``cfg['model']`` from scratch on (a stratified subset of) CIFAR-10 and evaluate it."""
+    device = profiles.device()
+    train_set = data.stratified_subset(data.load_cifar10(train=True), cfg["train_per_class"], cfg["seed"])
+    test_set = data.stratified_subset(data.load_cifar10(train=False), cfg["test_per_class"], cfg["seed"])
+    train_loader = data.DeviceLoader(train_set, cfg["batch_size"], train=True, device=device,
+                                     crop_padding=cfg["crop_padding"], flip=cfg["flip"], seed=cfg["seed"])
+    test_loader = data.DeviceLoader(test_set, 500, train=False, device=device)
+    model = models.create(cfg["model"], num_classes=len(train_set.classes), **cfg["model_args"])
+    parameters, macs = models.count_parameters(model), models.count_macs(model)
+    fitted = train.fit(model, train_loader, test_loader=test_loader, epochs=cfg["epochs"],
+                       optimizer=cfg["optimizer"], lr=cfg["lr"], weight_decay=cfg["weight_decay"],
+                       schedule=cfg["schedule"], label_smoothing=cfg["label_smoothing"],
+                       device=device, checkpoint=checkpoint, seed=cfg["seed"])
+    metrics = train.evaluate(model, test_loader, device=device)
+    metrics["classes"] = list(train_set.classes)
+    cost = dict(parameters=parameters, macs=macs, train_seconds=round(fitted.train_seconds, 2),
+                images_per_second=round(fitted.images_per_second, 1),
+                peak_memory_mb=round(fitted.peak_memory_mb, 1), peak_memory_kind=fitted.peak_memory_kind,
+                precision=fitted.precision)
+    return dict(metrics=metrics, history=fitted.history, cost=cost,
+                data=dict(train=train_set.source, test=test_set.source))
+
+
+CIFAR10_RECIPE = dict(model="small_cnn", model_args={}, optimizer="sgd", lr=0.05, weight_decay=5e-4,
+                      schedule="onecycle", label_smoothing=0.0, crop_padding=4, flip=True, seed=0)
+
+register(Experiment(
+    name="intro_cnn",
+    title="A small CNN trained from scratch on CIFAR-10",
+    chapter="intro",
+    base=dict(CIFAR10_RECIPE, model="small_cnn"),
+    runner=train_cifar10_classifier,
+))

@@ -1,0 +1,59 @@
+"""Networks written to be read next to their papers, and one registry to build them by name.
+
+Every network splits ``forward_features(x)`` (the body, giving a feature vector or map) from
+``forward_head(features)`` (the classifier), the seam that transfer learning, probes and
+attention maps need. ``create("small_cnn", num_classes=10)`` builds any registered network.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    """Decorator: make a builder function available to :func:`create` under its own name."""
+    if fn.__name__ in _REGISTRY:
+        raise ValueError(f"a model named {fn.__name__!r} is registered already")
+    _REGISTRY[fn.__name__] = fn
+    return fn
+
+
+def create(name: str, num_classes: int = 10, **kwargs) -> nn.Module:
+    """Build the registered network ``name`` with ``num_classes`` outputs."""
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name](num_classes=num_classes, **kwargs)
+
+
+def list_models() -> list[str]:
+    """Names accepted by :func:`create`."""
+    return sorted(_REGISTRY)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """The number of parameters (all, or only those with ``requires_grad``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -> int:
+    """Multiply-accumulates of one forward pass on an input of ``input_size``.
+
+    Counted by ``torch.utils.flop_counter.FlopCounterMode`` (which reports FLOPs = 2 x MACs).
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    p = next(model.parameters())
+    x = torch.zeros(input_size, device=p.device, dtype=p.dtype)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
+    model.train(was_training)
+    return counter.get_total_flops() // 2
+
+
+from . import small  # noqa: E402,F401  (registers its builders)

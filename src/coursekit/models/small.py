@@ -1,0 +1,66 @@
+"""A small VGG-style CNN: the first network of the course.
+
+Three stages of two 3x3 convolutions (each followed by batch normalisation and a ReLU) and a
+2x2 max-pool, the pattern of Simonyan and Zisserman (2015) at CIFAR scale, then global average
+pooling (Lin et al., 2014) and one linear classifier. ``width`` sets the channels of the first
+stage; each later stage doubles them.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import register
+
+
+def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    """3x3 convolution (padding 1, no bias), batch normalisation, ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class SmallCNN(nn.Module):
+    """conv-conv-pool x 3, global average pooling, linear head."""
+
+    def __init__(self, num_classes: int = 10, width: int = 32, in_channels: int = 3) -> None:
+        super().__init__()
+        widths = [width, 2 * width, 4 * width]
+        layers: list[nn.Module] = []
+        c = in_channels
+        for w in widths:
+            layers += [conv_bn_relu(c, w), conv_bn_relu(w, w), nn.MaxPool2d(2)]
+            c = w
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.num_features = c
+        self.fc = nn.Linear(c, num_classes)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """Kaiming-normal convolutions for ReLU (He et al., 2015); BN starts as the identity."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, 3, H, W) to pooled features (N, num_features)."""
+        return torch.flatten(self.pool(self.features(x)), 1)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Features to class scores (logits)."""
+        return self.fc(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+@register
+def small_cnn(num_classes: int = 10, width: int = 32, **kwargs) -> SmallCNN:
+    """The course's first CNN (about 0.29 M parameters at ``width=32``)."""
+    return SmallCNN(num_classes=num_classes, width=width, **kwargs)

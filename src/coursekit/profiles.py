@@ -1,0 +1,82 @@
+"""Profiles say how big a run is; the device says where it runs.
+
+A profile is data, not branches in chapters: every experiment names its settings for
+``ci`` (CPU, seconds, numbers meaningless), ``quick`` (minutes on a laptop CPU or a free GPU,
+numbers meaningful and stored) and ``full`` (the chapter's reference recipe on a GPU).
+The active profile comes from the environment variable ``COURSEKIT_PROFILE`` (default ``quick``).
+"""
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+PROFILES = ("ci", "quick", "full")
+DEFAULT_PROFILE = "quick"
+
+# What each profile is for, shown by `coursekit list` and the book's introduction.
+DESCRIPTIONS = {
+    "ci": "CI and chapter tests: CPU, no network, seconds per experiment; numbers are meaningless and never stored",
+    "quick": "a laptop CPU or a free Colab GPU: minutes per experiment; meaningful small-scale numbers, stored in results/",
+    "full": "a GPU: the chapter's reference recipe (full data set, real epochs); numbers comparable to published ones",
+}
+
+# Settings per experiment and profile: subset sizes, epochs, widths. An experiment's base
+# configuration lives in `coursekit.experiments`; these rows only scale it.
+SETTINGS: dict[str, dict[str, dict]] = {
+    "intro_cnn": {
+        "ci": dict(train_per_class=20, test_per_class=10, epochs=2, batch_size=50, model_args=dict(width=8)),
+        "quick": dict(train_per_class=2000, test_per_class=None, epochs=10, batch_size=128,
+                      model_args=dict(width=32)),
+        "full": dict(train_per_class=None, test_per_class=None, epochs=30, batch_size=256, lr=0.1,
+                     model_args=dict(width=64)),
+    },
+}
+
+
+def current(profile: str | None = None) -> str:
+    """The active profile: ``profile`` if given, else ``$COURSEKIT_PROFILE``, else ``quick``."""
+    name = profile or os.environ.get("COURSEKIT_PROFILE") or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise ValueError(
+            f"unknown profile {name!r} (from {'the argument' if profile else 'COURSEKIT_PROFILE'}); "
+            f"choose one of {', '.join(PROFILES)}"
+        )
+    return name
+
+
+def settings(experiment: str, profile: str | None = None) -> dict:
+    """The settings of ``experiment`` under ``profile`` (a copy, safe to change)."""
+    if experiment not in SETTINGS:
+        raise KeyError(f"no profile settings for experiment {experiment!r}; known: {', '.join(SETTINGS)}")
+    return dict(SETTINGS[experiment][current(profile)])
+
+
+def device() -> torch.device:
+    """The best device present: CUDA, then Apple MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def device_name(dev: torch.device | None = None) -> str:
+    """A human name for the device, e.g. ``NVIDIA H100 80GB HBM3`` or ``CPU x86_64 (2 threads)``."""
+    dev = dev or device()
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    if dev.type == "mps":
+        return f"Apple MPS ({platform.machine()})"
+    return f"CPU {platform.machine()} ({torch.get_num_threads()} threads)"
+
+
+def banner(profile: str | None = None) -> str:
+    """One line a chapter prints at its top: profile, device and torch version."""
+    from . import __version__
+
+    return (
+        f"coursekit {__version__} | profile: {current(profile)} | device: {device_name()} "
+        f"| torch {torch.__version__}"
+    )
