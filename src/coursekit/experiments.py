@@ -142,6 +142,8 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
     """The result of experiment ``name``: loaded from ``results/`` if stored, else trained and stored.
 
     ``force`` trains even when a result is stored. Under the ``ci`` profile nothing is read or written.
+    With ``$COURSEKIT_REQUIRE_STORED=1`` (set by the test build of the book) a missing or outdated
+    result is an error instead of a training run.
     """
     experiment = get(name)
     profile = profiles.current(profile)
@@ -151,7 +153,13 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
         stored = load(name, profile)
         if stored is not None:
             return stored
-        if verbose and profile != "ci" and load(name, profile, any_config=True):
+        outdated = profile != "ci" and load(name, profile, any_config=True) is not None
+        if profile != "ci" and os.environ.get("COURSEKIT_REQUIRE_STORED") == "1":
+            raise LookupError(
+                f"{name}: {'the stored ' + profile + ' result was made with another configuration' if outdated else 'no ' + profile + ' result is stored'} "
+                f"in {results_dir()}, and COURSEKIT_REQUIRE_STORED=1 forbids training here. "
+                f"Run `coursekit regenerate --profile {profile} --experiment {name}` and commit the result.")
+        if verbose and outdated:
             print(f"{name}: the stored {profile} result was made with another configuration; training anew")
     if verbose:
         print(f"{name}: training under the {profile} profile on {profiles.device_name()}")
@@ -215,6 +223,22 @@ def profile_cost(name: str, profile: str) -> str:
     per_class = cfg.get("train_per_class")
     images = f"{per_class * 10:,}" if per_class else "all"
     return f"{cfg.get('epochs', '?')} epochs x {images} images"
+
+
+def settings_table(name: str) -> str:
+    """A Markdown table of the settings of experiment ``name`` that differ between profiles."""
+    from .book import markdown_table
+
+    configs = {p: config(name, p) for p in profiles.PROFILES}
+    keys = [k for k in configs["full"] if len({json.dumps(c.get(k)) for c in configs.values()}) > 1]
+
+    def cell(value) -> str:
+        if isinstance(value, dict):
+            return ", ".join(f"{k}={v}" for k, v in value.items())
+        return "all" if value is None else str(value)
+
+    return markdown_table(["setting", *profiles.PROFILES],
+                          [[k, *(cell(configs[p].get(k)) for p in profiles.PROFILES)] for k in keys])
 
 
 # --- runners ------------------------------------------------------------------------------------

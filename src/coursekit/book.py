@@ -1,0 +1,199 @@
+"""The book's plumbing: its chapters, their Colab twins, and the Colab link on each page.
+
+Chapters are MyST Markdown notebooks in ``book/`` (the source of truth). Colab opens only
+``.ipynb``, so every chapter has a generated twin ``notebooks/<chapter>.ipynb``: the same cells
+(converted by jupytext) after one first cell that installs coursekit when it runs in Colab and
+does nothing elsewhere. The repository's URL is written once, in ``_config.yml``; the install
+cell and the Colab links are derived from it, so a fork changes one line.
+
+    python -m coursekit.book          # write the twins
+    python -m coursekit.book --check  # fail if a twin is missing or out of date
+
+As a Sphinx extension (``sphinx: extra_extensions: [coursekit.book]`` in ``_config.yml``), it
+points each page's Colab button at that page's twin.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+BOOK_DIR = "book"
+TWINS_DIR = "notebooks"
+INSTALL_TAG = "colab-install"
+
+
+def load_config(root: Path) -> dict:
+    return yaml.safe_load((root / "_config.yml").read_text())
+
+
+def repository(root: Path) -> tuple[str, str]:
+    """The repository URL and branch that ``_config.yml`` names."""
+    repo = load_config(root)["repository"]
+    return repo["url"].rstrip("/"), repo.get("branch", "main")
+
+
+def chapters(root: Path) -> list[Path]:
+    """Every page listed in ``_toc.yml``, in order, as paths to their sources."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    found: list[str] = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                found.append(entry["file"])
+            for key in ("sections", "chapters"):
+                walk(entry.get(key, []))
+            for part in entry.get("parts", []):
+                walk(part.get("chapters", []))
+
+    walk(toc.get("chapters", []) + [c for p in toc.get("parts", []) for c in p.get("chapters", [])])
+    paths = []
+    for name in found:
+        path = root / name
+        if path.suffix == "":
+            path = next((path.with_suffix(s) for s in (".md", ".ipynb") if path.with_suffix(s).exists()),
+                        path.with_suffix(".md"))
+        paths.append(path)
+    return paths
+
+
+def is_notebook(path: Path) -> bool:
+    """Whether a MyST page is an executable notebook (its front matter names a kernel)."""
+    text = path.read_text()
+    if not text.startswith("---"):
+        return False
+    front = yaml.safe_load(text.split("---", 2)[1]) or {}
+    return "kernelspec" in front
+
+
+def notebook_chapters(root: Path) -> list[Path]:
+    """The chapters that hold code: those run by nbval and given a Colab twin."""
+    return [p for p in chapters(root) if p.suffix == ".md" and is_notebook(p)]
+
+
+def twin_path(root: Path, source: Path) -> Path:
+    """``book/<name>.md`` -> ``notebooks/<name>.ipynb``."""
+    return root / TWINS_DIR / source.relative_to(root / BOOK_DIR).with_suffix(".ipynb")
+
+
+def install_cell(url: str, branch: str) -> str:
+    """The twin's first cell: installs coursekit in Colab, does nothing elsewhere."""
+    return (
+        "# In Colab: install coursekit, the course's package, from the course repository.\n"
+        "# Elsewhere this cell does nothing (install it with `pip install -e .` in a clone).\n"
+        "import subprocess, sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\",\n"
+        f"                    \"coursekit @ git+{url}@{branch}\"], check=True)"
+    )
+
+
+def make_twin(root: Path, source: Path) -> str:
+    """The text of ``source``'s Colab twin (an .ipynb), generated from the MyST source."""
+    import jupytext
+    import nbformat
+
+    notebook = jupytext.read(source, fmt="md:myst")
+    url, branch = repository(root)
+    cell = nbformat.v4.new_code_cell(install_cell(url, branch), metadata={"tags": [INSTALL_TAG]})
+    cell.id = INSTALL_TAG
+    notebook.cells.insert(0, cell)
+    notebook.metadata.pop("jupytext", None)
+    notebook.metadata["colab"] = {"provenance": [], "name": source.with_suffix(".ipynb").name}
+    notebook.metadata["accelerator"] = "GPU"
+    return jupytext.writes(notebook, fmt="ipynb")
+
+
+def stale_twins(root: Path) -> list[Path]:
+    """Twins that are missing or differ from what their sources generate."""
+    stale = []
+    for source in notebook_chapters(root):
+        path = twin_path(root, source)
+        if not path.exists() or path.read_text() != make_twin(root, source):
+            stale.append(path)
+    return stale
+
+
+def write_twins(root: Path) -> list[Path]:
+    """(Re)write every twin whose content changed; returns the paths written."""
+    written = []
+    for path in stale_twins(root):
+        source = root / BOOK_DIR / path.relative_to(root / TWINS_DIR).with_suffix(".md")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(make_twin(root, source))
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
+def colab_url(root: Path, source: Path) -> str:
+    """The Colab address that opens ``source``'s twin from the repository."""
+    url, branch = repository(root)
+    github = "https://github.com/"
+    if not url.startswith(github):
+        raise ValueError(f"Colab opens notebooks from GitHub only; repository.url is {url}")
+    rel = twin_path(root, source).relative_to(root).as_posix()
+    return f"https://colab.research.google.com/github/{url[len(github):]}/blob/{branch}/{rel}"
+
+
+# --- helpers for chapters ---------------------------------------------------------------------
+
+def markdown_table(headers: list[str], rows: list[list]) -> str:
+    """A Markdown table (for ``IPython.display.Markdown``) from a header and rows of cells."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def glue(name: str, value, display: bool = False):
+    """Make ``value`` available to the text as ``{glue:text}`name``` (myst-nb), where myst-nb is
+    installed (the book build); in Colab or a plain kernel it only returns ``value``."""
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=display)
+    return value
+
+
+# --- Sphinx extension --------------------------------------------------------------------------
+
+def _point_colab_at_twin(app, pagename: str, templatename: str, context: dict, doctree) -> None:
+    root = Path(app.srcdir)
+    source = Path(app.env.doc2path(pagename))
+    if source.suffix != ".md" or not twin_path(root, source).exists():
+        return
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            if button.get("text") == "Colab":
+                button["url"] = colab_url(root, source)
+
+
+def setup(app) -> dict:
+    # Runs after sphinx-book-theme (priority 501) has built the launch buttons.
+    app.connect("html-page-context", _point_colab_at_twin, priority=502)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coursekit.book", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", default=".", help="the repository root (holds _config.yml)")
+    parser.add_argument("--check", action="store_true", help="only report missing or stale twins")
+    args = parser.parse_args(argv)
+    root = Path(args.root).resolve()
+    if args.check:
+        stale = stale_twins(root)
+        for path in stale:
+            print(f"stale or missing twin: {path.relative_to(root)} (run `make twins`)", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_twins(root):
+        print(f"wrote {path.relative_to(root)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

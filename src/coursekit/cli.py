@@ -1,0 +1,120 @@
+"""The ``coursekit`` command: list, regenerate, figures, data.
+
+    coursekit list                                  experiments, their cost per profile, what is stored
+    coursekit regenerate --profile quick --chapter intro [--force]
+    coursekit figures --out slides/ --format png,svg,pdf
+    coursekit data                                  download (or find) the data sets and say where
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import data, experiments, figures, profiles
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    stored = {(r["experiment"], r["profile"]): r for r in experiments.stored()}
+    for name, exp in experiments.EXPERIMENTS.items():
+        print(f"{name}  (chapter {exp.chapter}): {exp.title}")
+        for profile in profiles.PROFILES:
+            line = f"    {profile:<6} {experiments.profile_cost(name, profile)}"
+            result = stored.get((name, profile))
+            if result is not None:
+                current = result["config_hash"] == experiments.config_hash(experiments.config(name, profile))
+                p = result["provenance"]
+                line += (f"  | stored {p['date'][:16]} on {p['device']}, {p['wall_seconds']:.0f} s, "
+                         f"accuracy {100 * result['metrics']['accuracy']:.1f} %"
+                         + ("" if current else "  (stale: configuration changed)"))
+            elif profile != "ci":
+                line += "  | not stored"
+            print(line)
+    print(f"results directory: {experiments.results_dir()}")
+    return 0
+
+
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    profile = profiles.current(args.profile)
+    if args.experiment:
+        names = [experiments.get(args.experiment).name]
+    else:
+        names = [n for n, e in experiments.EXPERIMENTS.items() if not args.chapter or e.chapter == args.chapter]
+        if not names:
+            chapters = sorted({e.chapter for e in experiments.EXPERIMENTS.values()})
+            print(f"no experiment belongs to chapter {args.chapter!r}; chapters: {', '.join(chapters)}",
+                  file=sys.stderr)
+            return 2
+    print(profiles.banner(profile))
+    for name in names:
+        result = experiments.run(name, profile, force=args.force)
+        print(f"{name}: accuracy {100 * result['metrics']['accuracy']:.2f} %  "
+              f"({result['provenance']['wall_seconds']:.0f} s, {result['provenance']['date']})")
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
+    unknown = set(formats) - {"png", "svg", "pdf"}
+    if unknown:
+        print(f"unknown format(s) {', '.join(sorted(unknown))}; choose from png, svg, pdf", file=sys.stderr)
+        return 2
+    written, skipped = figures.export(args.out, formats, profile=args.profile, names=args.name or None)
+    for path in written:
+        print(path)
+    for name in skipped:
+        spec = figures.FIGURES[name]
+        print(f"skipped {name}: no stored {profiles.current(args.profile)} result for {spec.experiment} "
+              f"(run `coursekit regenerate --experiment {spec.experiment}`)", file=sys.stderr)
+    return 0 if written or not skipped else 1
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    print(f"data root: {data.data_root()}  (set COURSEKIT_DATA to change it)")
+    for train in (True, False):
+        ds = data.load_cifar10(train=train, download=not args.offline)
+        src = ds.source
+        print(f"CIFAR-10 {'train' if train else 'test'}: {len(ds):,} images from {src['path']} "
+              f"({src.get('description', src['kind'])}, fingerprint {src['fingerprint']})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coursekit", description="Run and store the course's experiments.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="experiments, their cost per profile, and what is stored").set_defaults(func=cmd_list)
+
+    p = sub.add_parser("regenerate", help="run experiments and store their results")
+    p.add_argument("--profile", choices=profiles.PROFILES, help="default: $COURSEKIT_PROFILE or quick")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--chapter", help="every experiment of this chapter (e.g. intro)")
+    which.add_argument("--experiment", help="one experiment (see `coursekit list`)")
+    p.add_argument("--force", action="store_true", help="train even when a result is stored")
+    p.set_defaults(func=cmd_regenerate)
+
+    p = sub.add_parser("figures", help="export the named figures for slides")
+    p.add_argument("--out", required=True, help="folder to write into")
+    p.add_argument("--format", default="png", help="comma-separated: png,svg,pdf (default png)")
+    p.add_argument("--profile", choices=profiles.PROFILES, help="whose stored results to draw")
+    p.add_argument("--name", action="append", choices=list(figures.FIGURES), help="only this figure (repeatable)")
+    p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("data", help="download or check the data sets and report where they are")
+    p.add_argument("--offline", action="store_true", help="only look on disk; never download")
+    p.set_defaults(func=cmd_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (data.DataNotFoundError, KeyError, ValueError) as err:
+        print(f"coursekit {args.command}: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
