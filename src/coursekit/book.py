@@ -15,6 +15,7 @@ points each page's Colab button at that page's twin.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -98,9 +99,9 @@ def make_twin(root: Path, source: Path) -> str:
 
     notebook = jupytext.read(source, fmt="md:myst")
     url, branch = repository(root)
-    cell = nbformat.v4.new_code_cell(install_cell(url, branch), metadata={"tags": [INSTALL_TAG]})
-    cell.id = INSTALL_TAG
-    notebook.cells.insert(0, cell)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(install_cell(url, branch), metadata={"tags": [INSTALL_TAG]}))
+    for i, cell in enumerate(notebook.cells):  # stable ids, so that an unchanged source gives the same twin
+        cell.id = INSTALL_TAG if i == 0 else hashlib.sha1(f"{i}:{cell.source}".encode()).hexdigest()[:8]
     notebook.metadata.pop("jupytext", None)
     notebook.metadata["colab"] = {"provenance": [], "name": source.with_suffix(".ipynb").name}
     notebook.metadata["accelerator"] = "GPU"

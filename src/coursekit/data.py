@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -97,15 +98,19 @@ def read_image_folder(folder: str | Path, image_size: int | None = None,
     if classes is not None and names != tuple(classes):
         raise ValueError(f"class folders in {folder} are {names}, expected {tuple(classes)}")
     images, labels = [], []
-    for label, name in enumerate(names):
-        for path in sorted((folder / name).iterdir()):
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
-            if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):
-                img = TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size])
-            images.append(img)
-            labels.append(label)
+    with warnings.catch_warnings():
+        # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they still work, and
+        # warning once per image would flood the output.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for label, name in enumerate(names):
+            for path in sorted((folder / name).iterdir()):
+                if path.suffix.lower() not in IMAGE_SUFFIXES:
+                    continue
+                img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+                if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):
+                    img = TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size])
+                images.append(img)
+                labels.append(label)
     if not images:
         raise DataNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
     sizes = {tuple(i.shape) for i in images}

@@ -251,6 +251,7 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
     train_loader = data.DeviceLoader(train_set, cfg["batch_size"], train=True, device=device,
                                      crop_padding=cfg["crop_padding"], flip=cfg["flip"], seed=cfg["seed"])
     test_loader = data.DeviceLoader(test_set, 500, train=False, device=device)
+    train.seed_everything(cfg["seed"])  # the initial weights depend on the seed alone
     model = models.create(cfg["model"], num_classes=len(train_set.classes), **cfg["model_args"])
     parameters, macs = models.count_parameters(model), models.count_macs(model)
     fitted = train.fit(model, train_loader, test_loader=test_loader, epochs=cfg["epochs"],

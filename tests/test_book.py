@@ -1,0 +1,75 @@
+"""The book's sources: table of contents, Colab twins, the one repository URL, citations."""
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from coursekit import book
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_toc_entry_exists():
+    for page in book.chapters(ROOT):
+        assert page.is_file(), f"_toc.yml lists {page}, which does not exist"
+
+
+def test_every_chapter_has_an_up_to_date_colab_twin():
+    stale = book.stale_twins(ROOT)
+    assert not stale, f"missing or stale twins (run `make twins`): {[str(p.relative_to(ROOT)) for p in stale]}"
+
+
+def test_twin_starts_with_the_colab_install_cell_derived_from_the_config():
+    url, branch = book.repository(ROOT)
+    for source in book.notebook_chapters(ROOT):
+        twin = json.loads(book.twin_path(ROOT, source).read_text())
+        first = "".join(twin["cells"][0]["source"])
+        assert twin["cells"][0]["cell_type"] == "code"
+        assert f"coursekit @ git+{url}@{branch}" in first
+        assert 'if "google.colab" in sys.modules:' in first
+        # the rest is the chapter itself
+        code = ["".join(c["source"]) for c in twin["cells"][1:] if c["cell_type"] == "code"]
+        assert code and "profiles.banner()" in "\n".join(code)
+
+
+def test_the_install_cell_does_nothing_outside_colab():
+    namespace: dict = {}
+    exec(book.install_cell("https://github.com/example/fork", "main"), namespace)  # must not pip install
+    assert "subprocess" in namespace
+
+
+def test_a_fork_changes_one_line(tmp_path):
+    for name in ("_config.yml", "_toc.yml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "intro.md").write_text((ROOT / "book" / "intro.md").read_text())
+    (tmp_path / "book" / "bibliography.md").write_text((ROOT / "book" / "bibliography.md").read_text())
+    config = (tmp_path / "_config.yml").read_text()
+    url = yaml.safe_load(config)["repository"]["url"]
+    (tmp_path / "_config.yml").write_text(config.replace(url, "https://github.com/someone/fork"))
+    book.write_twins(tmp_path)
+    twin = (tmp_path / "notebooks" / "intro.ipynb").read_text()
+    assert "git+https://github.com/someone/fork@main" in twin and url not in twin
+    assert book.colab_url(tmp_path, tmp_path / "book" / "intro.md") == (
+        "https://colab.research.google.com/github/someone/fork/blob/main/notebooks/intro.ipynb")
+
+
+def test_the_repository_url_is_written_once():
+    url, _ = book.repository(ROOT)
+    tracked = [p for p in ROOT.rglob("*") if p.is_file() and p.suffix in (".md", ".py", ".yml", ".toml", ".txt")
+               and not {"_build", ".venv", "notebooks", ".git"} & set(p.relative_to(ROOT).parts)]
+    holders = [p.relative_to(ROOT).as_posix() for p in tracked if url in p.read_text(errors="ignore")]
+    assert holders == ["_config.yml"], holders
+
+
+def test_every_citation_is_in_the_bibliography():
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.M))
+    for page in book.chapters(ROOT):
+        for cited in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", page.read_text()):
+            for key in cited.split(","):
+                assert key.strip() in keys, f"{page.name} cites {key} which references.bib lacks"
+
+
+def test_markdown_table():
+    assert book.markdown_table(["a", "b"], [[1, 2]]) == "| a | b |\n|---|---|\n| 1 | 2 |"

@@ -1,0 +1,40 @@
+"""Checks of the built HTML (run by `make test` after the book build, with --built-book)."""
+import json
+import re
+from pathlib import Path
+
+from coursekit import book
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_chapter_page_links_to_its_colab_twin(built_book):
+    for source in book.notebook_chapters(ROOT):
+        page = built_book / source.relative_to(ROOT).with_suffix(".html")
+        html = page.read_text()
+        links = re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', html)
+        assert links, f"{page.name} has no Colab button"
+        for link in links:
+            rel = link.split("/blob/", 1)[1].split("/", 1)[1]  # after the branch
+            assert rel.endswith(".ipynb"), link
+            twin = ROOT / rel
+            assert twin.is_file(), f"the Colab link {link} opens {rel}, which does not exist"
+            assert json.loads(twin.read_text())["cells"][0]["metadata"]["tags"] == [book.INSTALL_TAG]
+
+
+def test_intro_shows_figures_and_provenance(built_book):
+    html = (built_book / "book" / "intro.html").read_text()
+    assert html.count("<img") >= 4  # examples, augmentation, learning curves, confusion matrix
+    assert "Run shown below:" in html and "profile quick" in html
+    assert "wall time" in html and "CIFAR-10" in html
+    assert "{glue:text}" not in html and "intro_accuracy" not in html  # every glued number was filled in
+    for image in re.findall(r'<img[^>]+src="([^"]+)"', html):
+        if not image.startswith(("http", "data:")):
+            assert (built_book / "book" / image).resolve().is_file(), image
+
+
+def test_citations_and_bibliography_render(built_book):
+    html = (built_book / "book" / "intro.html").read_text()
+    assert "Krizhevsky" in html and "bibliography.html#" in html
+    bib = (built_book / "book" / "bibliography.html").read_text()
+    assert "Learning Multiple Layers of Features from Tiny Images" in bib

@@ -1,0 +1,62 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from coursekit import cli
+from conftest import requires_cifar10
+from test_figures import fake_result
+
+
+def test_list_shows_profiles_and_the_store(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path))
+    (tmp_path / "intro_cnn.quick.json").write_text(json.dumps(fake_result()))
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "intro_cnn" in out and "ci " in out and "full" in out
+    assert "stored 2026-11-23T10:00 on CPU test" in out and "accuracy 60.0 %" in out
+
+
+def test_figures_rejects_an_unknown_format(tmp_path, capsys):
+    assert cli.main(["figures", "--out", str(tmp_path), "--format", "png,gif"]) == 2
+    assert "unknown format(s) gif" in capsys.readouterr().err
+
+
+def test_regenerate_an_unknown_chapter(capsys):
+    assert cli.main(["regenerate", "--profile", "ci", "--chapter", "nope"]) == 2
+    assert "chapters: intro" in capsys.readouterr().err
+
+
+def test_data_offline_without_data_fails_clearly(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
+    assert cli.main(["data", "--offline"]) == 2
+    err = capsys.readouterr().err
+    assert "CIFAR-10 (train) was not found" in err and str(tmp_path) in err
+
+
+@requires_cifar10
+def test_end_to_end_on_ci(tmp_path):
+    """The installed `coursekit` command: regenerate (ci stores nothing), then export figures."""
+    env_results = tmp_path / "results"
+    run = lambda *args: subprocess.run([str(Path(sys.executable).parent / "coursekit"), *args], capture_output=True, text=True,  # noqa: E731
+                                       env={**__import__("os").environ, "COURSEKIT_RESULTS": str(env_results)})
+    regen = run("regenerate", "--profile", "ci", "--experiment", "intro_cnn")
+    assert regen.returncode == 0, regen.stderr
+    assert "profile: ci" in regen.stdout and "intro_cnn: accuracy" in regen.stdout
+    assert not env_results.exists()
+    data = run("data", "--offline")
+    assert data.returncode == 0 and "50,000 images" in data.stdout
+    (env_results).mkdir()
+    (env_results / "intro_cnn.quick.json").write_text(json.dumps(fake_result()))
+    out = tmp_path / "figs"
+    figs = run("figures", "--out", str(out), "--format", "png,pdf", "--profile", "quick")
+    assert figs.returncode == 0, figs.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{n}.{f}" for n in ("intro-learning-curves", "intro-confusion-matrix") for f in ("png", "pdf"))
+
+
+def test_module_entry_point():
+    out = subprocess.run([sys.executable, "-m", "coursekit.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "regenerate" in out.stdout

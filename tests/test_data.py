@@ -1,0 +1,128 @@
+import urllib.error
+
+import pytest
+import torch
+
+from coursekit import data
+from conftest import requires_cifar10
+
+
+def test_read_image_folder(image_folder):
+    ds = data.read_image_folder(image_folder)
+    assert ds.classes == ("cat", "dog", "emu")
+    assert ds.images.shape == (12, 3, 8, 8) and ds.images.dtype == torch.uint8
+    assert ds.labels.tolist() == [0] * 4 + [1] * 4 + [2] * 4  # notes.txt skipped
+    assert torch.all(ds.images[ds.labels == 1, 0] == 80)  # labels follow the folders
+    assert ds.source["kind"] == "image-folder" and ds.source["images"] == 12
+
+
+def test_read_image_folder_resizes_on_request(image_folder):
+    assert data.read_image_folder(image_folder, image_size=4).images.shape == (12, 3, 4, 4)
+
+
+def test_read_image_folder_errors(tmp_path, image_folder):
+    with pytest.raises(data.DataNotFoundError, match="no ImageFolder tree"):
+        data.read_image_folder(tmp_path / "missing")
+    with pytest.raises(ValueError, match="expected"):
+        data.read_image_folder(image_folder, classes=("a", "b", "c"))
+
+
+def test_stratified_subset_is_balanced_and_deterministic():
+    labels = torch.arange(100) % 5
+    a = data.stratified_indices(labels, per_class=3, seed=7)
+    b = data.stratified_indices(labels, per_class=3, seed=7)
+    c = data.stratified_indices(labels, per_class=3, seed=8)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.bincount(labels[a]).tolist() == [3] * 5
+    assert len(set(a.tolist())) == 15
+    assert torch.equal(data.stratified_indices(labels, None), torch.arange(100))
+    with pytest.raises(ValueError, match="fewer than per_class"):
+        data.stratified_indices(labels, per_class=21)
+
+
+def test_subset_records_itself_in_the_provenance(image_folder):
+    ds = data.stratified_subset(data.read_image_folder(image_folder), per_class=2, seed=0)
+    assert len(ds) == 6 and ds.source["images"] == 6 and "2 per class" in ds.source["subset"]
+
+
+def test_device_loader_batches(image_folder):
+    ds = data.read_image_folder(image_folder)
+    loader = data.DeviceLoader(ds, batch_size=5, train=True, crop_padding=2, mean=(0.5,) * 3, std=(0.25,) * 3)
+    batches = list(loader)
+    assert len(batches) == len(loader) == 2  # drop_last when training
+    x, y = batches[0]
+    assert x.shape == (5, 3, 8, 8) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert x.min() >= -2.0 - 1e-6 and x.max() <= 2.0 + 1e-6  # (v/255 - 0.5) / 0.25
+    test = data.DeviceLoader(ds, batch_size=5, train=False, mean=(0.5,) * 3, std=(0.25,) * 3)
+    assert len(test) == 3 and sum(len(b[1]) for b in test) == 12
+    x_test, y_test = next(iter(test))
+    expected = (ds.images[:5].float() / 255 - 0.5) / 0.25
+    assert torch.allclose(x_test, expected, atol=1e-5) and torch.equal(y_test, ds.labels[:5])  # no augmentation
+
+
+def test_device_loader_shuffles_per_epoch_and_repeats_per_seed(image_folder):
+    ds = data.read_image_folder(image_folder)
+    loader = data.DeviceLoader(ds, batch_size=4, train=True, seed=1)
+    first = [y.tolist() for _, y in loader]
+    again = [y.tolist() for _, y in loader]
+    loader.set_epoch(1)
+    other = [y.tolist() for _, y in loader]
+    assert first == again and first != other
+
+
+def test_a_batch_does_not_depend_on_the_batches_before_it(image_folder):
+    ds = data.read_image_folder(image_folder)
+    loader = data.DeviceLoader(ds, batch_size=4, train=True, seed=3)
+    loader.set_epoch(2)
+    all_batches = list(loader)
+    order = loader.order()
+    x2, y2 = loader.batch(order[8:12], step=2)  # produced alone
+    assert torch.equal(x2, all_batches[2][0]) and torch.equal(y2, all_batches[2][1])
+
+
+def test_missing_cifar10_without_download_says_where_and_how(tmp_path):
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.load_cifar10(train=False, root=tmp_path, download=False)
+    message = str(err.value)
+    assert str(tmp_path / "cifar-10-batches-py") in message
+    assert str(tmp_path / "cifar10" / "test") in message
+    assert "coursekit data" in message and "COURSEKIT_DATA" in message
+
+
+def test_failed_download_is_reported(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "__init__", offline)
+    with pytest.raises(data.DataNotFoundError, match="the download failed: URLError"):
+        data.load_cifar10(train=True, root=tmp_path, download=True)
+
+
+def test_cifar10_from_an_image_folder_tree(tmp_path, image_folder):
+    # the same layout as the offline copy: <root>/cifar10/{train,test}/<class>/
+    import shutil
+
+    for split in ("train", "test"):
+        for c in data.CIFAR10_CLASSES:
+            shutil.copytree(image_folder / "dog", tmp_path / "cifar10" / split / c)
+    ds = data.load_cifar10(train=False, root=tmp_path)
+    assert ds.classes == data.CIFAR10_CLASSES and len(ds) == 40
+    assert ds.source["kind"] == "image-folder" and "ImageFolder copy" in ds.source["description"]
+
+
+@requires_cifar10
+def test_cifar10_offline_copy_is_complete():
+    train, test = data.load_cifar10(train=True), data.load_cifar10(train=False)
+    assert train.images.shape == (50000, 3, 32, 32) and test.images.shape == (10000, 3, 32, 32)
+    assert torch.bincount(test.labels).tolist() == [1000] * 10
+    assert train.source["fingerprint"] != test.source["fingerprint"]
+
+
+def test_image_folder_loader_for_large_images(image_folder):
+    loader = data.image_folder_loader(image_folder, image_size=16, batch_size=4, train=True, workers=0)
+    x, y = next(iter(loader))
+    assert x.shape == (4, 3, 16, 16) and x.dtype == torch.float32 and len(loader.dataset) == 12
+    x, y = next(iter(data.image_folder_loader(image_folder, image_size=16, batch_size=12, train=False, workers=0)))
+    assert x.shape == (12, 3, 16, 16) and y.tolist() == [0] * 4 + [1] * 4 + [2] * 4

@@ -1,0 +1,121 @@
+import json
+
+import pytest
+
+from coursekit import experiments
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """An empty results store, and a fake runner that counts its calls (no training)."""
+    monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path / "results"))
+    calls = []
+
+    def fake_runner(cfg, checkpoint):
+        calls.append((cfg, checkpoint))
+        return dict(metrics=dict(accuracy=0.5, confusion=[[1]]), history=[dict(epoch=1, train_loss=1.0)],
+                    cost=dict(parameters=1), data=dict(train=dict(kind="test", images=10),
+                                                       test=dict(kind="test", images=5)))
+
+    exp = experiments.get("intro_cnn")
+    monkeypatch.setitem(experiments.EXPERIMENTS, "intro_cnn",
+                        experiments.Experiment(exp.name, exp.title, exp.chapter, exp.base, fake_runner))
+    return tmp_path / "results", calls
+
+
+def test_run_trains_once_then_loads(store):
+    results, calls = store
+    first = experiments.run("intro_cnn", "quick", verbose=False)
+    path = results / "intro_cnn.quick.json"
+    assert path.is_file() and len(calls) == 1
+    second = experiments.run("intro_cnn", "quick", verbose=False)
+    assert len(calls) == 1 and second == first
+    experiments.run("intro_cnn", "quick", force=True, verbose=False)
+    assert len(calls) == 2
+
+
+def test_a_result_carries_its_configuration_and_provenance(store):
+    result = experiments.run("intro_cnn", "quick", verbose=False)
+    cfg = experiments.config("intro_cnn", "quick")
+    assert result["config"] == cfg and result["config_hash"] == experiments.config_hash(cfg)
+    p = result["provenance"]
+    for key in ("device", "torch", "torchvision", "coursekit", "git_commit", "date", "wall_seconds", "data"):
+        assert key in p
+    assert p["data"]["train"]["images"] == 10
+    line = experiments.provenance_line(result)
+    assert "profile quick" in line and p["device"] in line and "10 training and 5 test images" in line
+
+
+def test_ci_never_reads_or_writes_the_store(store):
+    results, calls = store
+    experiments.run("intro_cnn", "ci", verbose=False)
+    experiments.run("intro_cnn", "ci", verbose=False)
+    assert len(calls) == 2 and not results.exists()
+    assert calls[0][1] is None  # and keeps no checkpoint
+
+
+def test_a_changed_configuration_trains_anew(store, monkeypatch):
+    results, calls = store
+    experiments.run("intro_cnn", "quick", verbose=False)
+    path = results / "intro_cnn.quick.json"
+    stored = json.loads(path.read_text())
+    stored["config_hash"] = "0" * 12  # as if made with another configuration
+    path.write_text(json.dumps(stored))
+    assert experiments.load("intro_cnn", "quick") is None
+    assert experiments.load("intro_cnn", "quick", any_config=True) is not None
+    experiments.run("intro_cnn", "quick", verbose=False)
+    assert len(calls) == 2
+
+
+def test_require_stored_forbids_training(store, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_REQUIRE_STORED", "1")
+    with pytest.raises(LookupError, match="no quick result is stored.*coursekit regenerate --profile quick"):
+        experiments.run("intro_cnn", "quick", verbose=False)
+    experiments.run("intro_cnn", "ci", verbose=False)  # ci always trains
+
+
+def test_writes_are_atomic(store, monkeypatch):
+    results, _ = store
+    experiments.run("intro_cnn", "quick", verbose=False)
+    before = (results / "intro_cnn.quick.json").read_text()
+
+    def broken_dumps(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(experiments.json, "dumps", broken_dumps)
+    with pytest.raises(RuntimeError):
+        experiments.run("intro_cnn", "quick", force=True, verbose=False)
+    assert (results / "intro_cnn.quick.json").read_text() == before
+    assert [p.name for p in results.iterdir()] == ["intro_cnn.quick.json"]
+
+
+def test_unknown_experiment():
+    with pytest.raises(KeyError, match="unknown experiment 'nope'"):
+        experiments.run("nope")
+
+
+def test_config_hash_is_stable_and_sensitive():
+    cfg = experiments.config("intro_cnn", "quick")
+    assert experiments.config_hash(cfg) == experiments.config_hash(dict(reversed(list(cfg.items()))))
+    assert experiments.config_hash(cfg) != experiments.config_hash(dict(cfg, epochs=cfg["epochs"] + 1))
+
+
+def test_settings_table_lists_what_profiles_change():
+    table = experiments.settings_table("intro_cnn")
+    assert table.startswith("| setting | ci | quick | full |")
+    assert "| epochs |" in table and "| optimizer |" not in table  # the same in every profile
+
+
+def test_every_experiment_has_a_current_quick_result_in_the_repository():
+    """The book shows stored `quick` results: each must exist and match today's configuration.
+
+    When this fails, run `coursekit regenerate --profile quick --experiment NAME` and commit results/.
+    """
+    repo_results = experiments.repository_root() / "results"
+    for name in experiments.EXPERIMENTS:
+        path = repo_results / f"{name}.quick.json"
+        assert path.is_file(), f"no stored quick result for {name}"
+        stored = json.loads(path.read_text())
+        assert stored["config_hash"] == experiments.config_hash(experiments.config(name, "quick")), (
+            f"{path} was made with another configuration")
+        assert stored["provenance"]["data"]["train"]["images"] > 0

@@ -1,0 +1,59 @@
+import matplotlib
+import pytest
+
+from coursekit import experiments, figures
+
+
+def fake_result(epochs=3):
+    history = [dict(epoch=e, train_loss=2.0 / e, train_accuracy=0.3 * e / epochs, test_loss=2.1 / e,
+                    test_accuracy=0.28 * e / epochs, lr=0.1, seconds=1.0, images_per_second=100.0)
+               for e in range(1, epochs + 1)]
+    classes = [f"class{i}" for i in range(3)]
+    return dict(experiment="intro_cnn", title="A test", profile="quick", chapter="intro", config={},
+                config_hash=experiments.config_hash(experiments.config("intro_cnn", "quick")),
+                metrics=dict(accuracy=0.6, top5=1.0, macro_f1=0.55, loss=1.0, classes=classes,
+                             confusion=[[5, 1, 0], [2, 3, 1], [0, 1, 4]], images=17),
+                history=history, cost=dict(parameters=10, images_per_second=100.0, train_seconds=3.0),
+                provenance=dict(device="CPU test", torch="2.x", git_commit="abc", date="2026-11-23T10:00:00+00:00",
+                                wall_seconds=75.0, data=dict(train=dict(kind="image-folder", description="test copy",
+                                                                        images=30),
+                                                             test=dict(kind="image-folder", images=17))))
+
+
+def texts(fig):
+    return " ".join(t.get_text() for t in fig.texts)
+
+
+def test_learning_curves_have_both_panels_and_provenance():
+    fig = figures.learning_curves(fake_result())
+    losses, accuracy = fig.axes
+    assert len(losses.lines) == 2 and len(accuracy.lines) == 2
+    assert accuracy.get_ylabel() == "accuracy (%)" and losses.get_xlabel() == "epoch"
+    assert max(accuracy.lines[1].get_ydata()) == pytest.approx(28.0)
+    assert "profile quick" in texts(fig) and "CPU test" in texts(fig) and "1 min 15 s" in texts(fig)
+
+
+def test_confusion_matrix_rows_are_percentages_of_the_true_class():
+    fig = figures.confusion_matrix(fake_result())
+    image = fig.axes[0].images[0]
+    rows = image.get_array()
+    assert rows[0].sum() == pytest.approx(100) and rows[1][0] == pytest.approx(100 * 2 / 6)
+    assert "accuracy 60.0 %" in fig.axes[0].get_title()
+    assert "commit abc" in texts(fig)
+
+
+def test_export_writes_every_format_and_skips_what_is_not_stored(tmp_path, monkeypatch):
+    store = tmp_path / "results"
+    monkeypatch.setenv("COURSEKIT_RESULTS", str(store))
+    written, skipped = figures.export(tmp_path / "out", ("png", "pdf"), profile="quick")
+    assert written == [] and set(skipped) == set(figures.FIGURES)
+    experiments.save(fake_result())
+    written, skipped = figures.export(tmp_path / "out", ("png", "svg", "pdf"), profile="quick")
+    assert skipped == [] and len(written) == 3 * len(figures.FIGURES)
+    assert (tmp_path / "out" / "intro-learning-curves.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "out" / "intro-confusion-matrix.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list((tmp_path / "out").glob(".*tmp*"))
+
+
+def test_no_window_is_needed():
+    assert matplotlib.get_backend().lower() in ("agg", "module://matplotlib_inline.backend_inline")

@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from coursekit import experiments, profiles
+
+
+def test_default_profile_is_quick(monkeypatch):
+    monkeypatch.delenv("COURSEKIT_PROFILE", raising=False)
+    assert profiles.current() == "quick"
+
+
+def test_profile_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_PROFILE", "full")
+    assert profiles.current() == "full"
+    assert profiles.current("ci") == "ci"  # an explicit argument wins
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_PROFILE", "fast")
+    with pytest.raises(ValueError, match="unknown profile 'fast'.*ci, quick, full"):
+        profiles.current()
+
+
+def test_every_experiment_has_settings_for_every_profile():
+    for name in experiments.EXPERIMENTS:
+        for profile in profiles.PROFILES:
+            assert profiles.SETTINGS[name][profile], (name, profile)
+
+
+def test_profiles_scale_an_experiment_upwards():
+    ci, quick = (experiments.config("intro_cnn", p) for p in ("ci", "quick"))
+    assert ci["epochs"] < quick["epochs"]
+    assert ci["train_per_class"] < quick["train_per_class"]
+    assert experiments.config("intro_cnn", "full")["train_per_class"] is None  # the whole training set
+
+
+def test_settings_are_a_copy():
+    profiles.settings("intro_cnn", "ci")["epochs"] = 999
+    assert profiles.settings("intro_cnn", "ci")["epochs"] != 999
+
+
+def test_device_and_banner():
+    device = profiles.device()
+    assert device.type in ("cuda", "mps", "cpu")
+    if not torch.cuda.is_available():
+        assert device.type != "cuda"
+    line = profiles.banner("ci")
+    assert "profile: ci" in line and torch.__version__ in line and "\n" not in line

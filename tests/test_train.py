@@ -1,0 +1,154 @@
+import pytest
+import torch
+from torch import nn
+
+from coursekit import data, models, train
+
+
+def blobs(n_per_class=32, classes=3, size=8, seed=0) -> data.ImageTensors:
+    """Images whose mean colour tells the class: a problem a tiny CNN learns in a few steps."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(classes).repeat_interleave(n_per_class)
+    images = torch.randint(0, 100, (len(labels), 3, size, size), generator=g)
+    images[torch.arange(len(labels)), labels % 3] += 150
+    return data.ImageTensors(images.to(torch.uint8), labels, tuple(f"c{i}" for i in range(classes)))
+
+
+def loaders(ds, batch_size=16):
+    return (data.DeviceLoader(ds, batch_size, train=True, crop_padding=1, seed=0),
+            data.DeviceLoader(ds, 48, train=False))
+
+
+def test_fit_lowers_the_loss_and_learns():
+    ds = blobs()
+    model = models.create("small_cnn", num_classes=3, width=4)
+    train_loader, test_loader = loaders(ds)
+    before = train.evaluate(model, test_loader, device="cpu")
+    result = train.fit(model, train_loader, test_loader=test_loader, epochs=4, lr=0.05, device="cpu",
+                       verbose=False)
+    after = train.evaluate(model, test_loader, device="cpu")
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert after["loss"] < before["loss"] and after["accuracy"] > 0.9
+    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]
+    assert {"lr", "seconds", "images_per_second", "test_accuracy", "test_loss"} <= set(result.history[0])
+    assert result.images_seen == 4 * len(train_loader) * 16 and result.images_per_second > 0
+    assert result.precision == "float32" and result.peak_memory_mb > 0
+
+
+@pytest.mark.parametrize("optimizer,schedule", [("adamw", "cosine"), ("sgd", "constant")])
+def test_other_optimizers_and_schedules(optimizer, schedule):
+    ds = blobs()
+    model = models.create("small_cnn", num_classes=3, width=4)
+    result = train.fit(model, loaders(ds)[0], epochs=2, optimizer=optimizer, schedule=schedule,
+                       lr=1e-2 if optimizer == "adamw" else 0.02, label_smoothing=0.1, device="cpu",
+                       verbose=False)
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
+def test_bad_arguments_are_clear_errors():
+    model = models.create("small_cnn", num_classes=3, width=4)
+    loader = loaders(blobs())[0]
+    with pytest.raises(ValueError, match="unknown optimizer 'adam'"):
+        train.fit(model, loader, epochs=1, optimizer="adam", device="cpu")
+    with pytest.raises(ValueError, match="unknown schedule"):
+        train.fit(model, loader, epochs=1, schedule="step", device="cpu")
+    with pytest.raises(ValueError, match="epochs must be at least 1"):
+        train.fit(model, loader, epochs=0, device="cpu")
+
+
+def test_seeded_cpu_runs_repeat_exactly():
+    ds = blobs()
+    weights = []
+    for _ in range(2):
+        train.seed_everything(5)  # the initial weights too
+        model = models.create("small_cnn", num_classes=3, width=4)
+        train.fit(model, loaders(ds)[0], epochs=2, device="cpu", seed=5, verbose=False)
+        weights.append(model.fc.weight.detach().clone())
+    assert torch.equal(weights[0], weights[1])
+
+
+def state_after(epochs, checkpoint=None, interrupt_at=None, seed=0):
+    """Train a fresh model; optionally raise Ctrl-C when batch ``interrupt_at`` (global) is due."""
+    torch.manual_seed(123)
+    model = models.create("small_cnn", num_classes=3, width=4)
+    loader = loaders(blobs())[0]
+
+    class Interrupting:
+        def __init__(self):
+            self.produced = 0
+
+        def __len__(self):
+            return len(loader)
+
+        def set_epoch(self, epoch):
+            loader.set_epoch(epoch)
+
+        def __iter__(self):
+            for batch in loader:
+                if interrupt_at is not None and self.produced == interrupt_at:
+                    raise KeyboardInterrupt
+                self.produced += 1
+                yield batch
+
+    result = train.fit(model, Interrupting(), epochs=epochs, device="cpu", checkpoint=checkpoint,
+                       seed=seed, verbose=False)
+    return model, result
+
+
+def test_resume_after_an_epoch_gives_the_same_state(tmp_path):
+    straight, straight_result = state_after(3)
+    ckpt = tmp_path / "run.pt"
+    state_after(1, checkpoint=ckpt)  # a first call that trains only one of the epochs...
+    state = torch.load(ckpt, weights_only=False)
+    assert state["epoch"] == 1 and state["step"] == 0
+    # ...cannot be continued to 3 epochs: the schedule was built for 1. Resume a 3-epoch run instead:
+    ckpt.unlink()
+    with pytest.raises(KeyboardInterrupt):
+        state_after(3, checkpoint=ckpt, interrupt_at=len(loaders(blobs())[0]))  # Ctrl-C at epoch 2's start
+    resumed, resumed_result = state_after(3, checkpoint=ckpt)
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [r["train_loss"] for r in resumed_result.history] == pytest.approx(
+        [r["train_loss"] for r in straight_result.history])
+
+
+def test_ctrl_c_mid_epoch_saves_and_resumes_at_the_same_batch(tmp_path):
+    straight, _ = state_after(2)
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        state_after(2, checkpoint=ckpt, interrupt_at=len(loaders(blobs())[0]) + 2)  # 3rd batch of epoch 2
+    saved = torch.load(ckpt, weights_only=False)
+    assert (saved["epoch"], saved["step"]) == (1, 2)
+    resumed, result = state_after(2, checkpoint=ckpt)
+    assert len(result.history) == 2
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_classification_metrics_by_hand():
+    # 4 images, 3 classes; predictions: 0->0, 0->1, 1->1, 2->1
+    logits = torch.tensor([[5.0, 1, 0], [1, 5, 0], [0, 5, 1], [0, 5, 4]])
+    labels = torch.tensor([0, 0, 1, 2])
+    m = train.classification_metrics(logits, labels)
+    assert m["accuracy"] == pytest.approx(0.5)
+    assert m["confusion"] == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
+    # F1: class 0: 2*1/(1+2)=2/3; class 1: 2*1/(3+1)=1/2; class 2: 0 -> mean 7/18
+    assert m["macro_f1"] == pytest.approx(7 / 18)
+    assert m["top5"] == 1.0  # 3 classes: top-k is capped at 3
+    assert m["loss"] == pytest.approx(float(nn.functional.cross_entropy(logits, labels)))
+
+
+def test_evaluate_restores_training_mode():
+    model = models.create("small_cnn", num_classes=3, width=4).train()
+    train.evaluate(model, loaders(blobs())[1], device="cpu")
+    assert model.training
+
+
+def test_progress_setting(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_PROGRESS", "1")
+    assert train.show_progress()
+    monkeypatch.setenv("COURSEKIT_PROGRESS", "0")
+    assert not train.show_progress()
+    monkeypatch.delenv("COURSEKIT_PROGRESS")
+    monkeypatch.setenv("CI", "true")
+    assert not train.show_progress()
