@@ -166,7 +166,7 @@ def glue(name: str, value, display: bool = False):
 def _point_colab_at_twin(app, pagename: str, templatename: str, context: dict, doctree) -> None:
     root = Path(app.srcdir)
     source = Path(app.env.doc2path(pagename))
-    if source.suffix != ".md" or not twin_path(root, source).exists():
+    if source.suffix != ".md" or not source.is_relative_to(root / BOOK_DIR) or not twin_path(root, source).exists():
         return
     for group in context.get("header_buttons", []):
         for button in group.get("buttons", []) if isinstance(group, dict) else []:

@@ -1,0 +1,89 @@
+"""Where a network spends its computation, and how much of the image one output sees.
+
+* :func:`macs_per_layer`: multiply-accumulates of every convolution and linear layer, measured
+  with forward hooks on one forward pass. Their sum is :func:`coursekit.models.count_macs` for a
+  network made of these layers (batch norm, ReLU and pooling are not counted by either).
+* :func:`receptive_field`: the receptive field of a chain of convolutions and poolings. With
+  ``r`` the field so far and ``j`` the distance in input pixels between neighbouring outputs
+  (the product of the strides so far), a layer with kernel ``k``, stride ``s`` and dilation ``d``
+  gives ``r + d (k - 1) j`` and ``j s``. Three 3x3 convolutions see 7x7 pixels, as one 7x7 does
+  (Simonyan and Zisserman, 2015, section 2.3).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+
+
+def macs_per_layer(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -> dict[str, int]:
+    """Multiply-accumulates of each ``Conv2d`` and ``Linear`` for one input of ``input_size``.
+
+    Keys are module names (as in ``model.named_modules()``) in the order the layers run. A conv
+    output element costs ``in_channels / groups * kernel_height * kernel_width`` MACs, a linear
+    one ``in_features``; biases are not counted (as ``FlopCounterMode`` does not).
+    """
+    macs: dict[str, int] = {}
+
+    def hook(name: str) -> Callable[..., None]:
+        def count(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            if isinstance(module, nn.Conv2d):
+                kh, kw = module.kernel_size
+                per_output = module.in_channels // module.groups * kh * kw
+            else:
+                per_output = module.in_features
+            macs[name] = macs.get(name, 0) + output.numel() * per_output
+        return count
+
+    handles = [m.register_forward_hook(hook(name)) for name, m in model.named_modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    p = next(model.parameters())
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(input_size, device=p.device, dtype=p.dtype))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return macs
+
+
+def _pair_first(value: int | tuple[int, ...]) -> int:
+    return value if isinstance(value, int) else value[0]
+
+
+def receptive_field(layers: Iterable[tuple[int, int] | tuple[int, int, int]]) -> int:
+    """Receptive field (in input pixels, along one axis) of a chain of layers.
+
+    Each layer is ``(kernel, stride)`` or ``(kernel, stride, dilation)``:
+    ``receptive_field([(3, 1)] * 3) == 7``.
+    """
+    field, jump = 1, 1
+    for layer in layers:
+        kernel, stride, dilation = (*layer, 1) if len(layer) == 2 else layer
+        field += dilation * (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+def spatial_layers(model: nn.Module) -> list[tuple[int, int, int]]:
+    """``(kernel, stride, dilation)`` of every convolution and max/average pooling of ``model``,
+    in the order they were registered (the first value where height and width differ)."""
+    layers = []
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            layers.append((m.kernel_size[0], m.stride[0], m.dilation[0]))
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            dilation = m.dilation if isinstance(m, nn.MaxPool2d) else 1
+            layers.append((_pair_first(m.kernel_size), _pair_first(m.stride), _pair_first(dilation)))
+    return layers
+
+
+def receptive_field_of(model: nn.Module) -> int:
+    """Receptive field of a network that is a chain of layers, such as AlexNet's or VGG's
+    ``features`` (``nn.Sequential``). Branches and shortcuts are not followed: every convolution
+    and pooling is taken to lie on one path, in the order the modules were registered."""
+    return receptive_field(spatial_layers(model))
