@@ -26,7 +26,7 @@ def test_figures_rejects_an_unknown_format(tmp_path, capsys):
 
 def test_regenerate_an_unknown_chapter(capsys):
     assert cli.main(["regenerate", "--profile", "ci", "--chapter", "nope"]) == 2
-    assert "chapters: intro" in capsys.readouterr().err
+    assert "chapters: classic, intro" in capsys.readouterr().err
 
 
 def test_data_offline_without_data_fails_clearly(tmp_path, monkeypatch, capsys):
@@ -54,7 +54,8 @@ def test_end_to_end_on_ci(tmp_path):
     figs = run("figures", "--out", str(out), "--format", "png,pdf", "--profile", "quick")
     assert figs.returncode == 0, figs.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{n}.{f}" for n in ("intro-learning-curves", "intro-confusion-matrix") for f in ("png", "pdf"))
+        f"{n}.{f}" for n in ("intro-learning-curves", "intro-confusion-matrix", "ilsvrc-top5") for f in ("png", "pdf"))
+    assert "skipped degradation" in figs.stderr and "coursekit regenerate --chapter classic" in figs.stderr
 
 
 def test_module_entry_point():

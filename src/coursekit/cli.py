@@ -63,8 +63,9 @@ def cmd_figures(args: argparse.Namespace) -> int:
         print(path)
     for name in skipped:
         spec = figures.FIGURES[name]
-        print(f"skipped {name}: no stored {profiles.current(args.profile)} result for {spec.experiment} "
-              f"(run `coursekit regenerate --experiment {spec.experiment}`)", file=sys.stderr)
+        print(f"skipped {name}: no stored {profiles.current(args.profile)} results for all of "
+              f"{', '.join(spec.experiments)} (run `coursekit regenerate --chapter "
+              f"{experiments.get(spec.experiments[0]).chapter}`)", file=sys.stderr)
     return 0 if written or not skipped else 1
 
 

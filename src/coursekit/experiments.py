@@ -175,6 +175,7 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
                         date=started.isoformat(timespec="seconds"),
                         wall_seconds=round(time.perf_counter() - tick, 1)),
     )
+    result.update({k: v for k, v in output.items() if k not in ("metrics", "history", "cost", "data")})
     if profile != "ci":
         path = save(result)
         if checkpoint is not None:
@@ -244,7 +245,11 @@ def settings_table(name: str) -> str:
 # --- runners ------------------------------------------------------------------------------------
 
 def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
-    """Train ``cfg['model']`` from scratch on (a stratified subset of) CIFAR-10 and evaluate it."""
+    """Train ``cfg['model']`` from scratch on (a stratified subset of) CIFAR-10 and evaluate it.
+
+    With ``cfg['probe_gradients']``, the gradient norm of every convolution is also measured on one
+    fixed batch, at initialisation and after training (:func:`coursekit.train.gradient_norms`).
+    """
     device = profiles.device()
     train_set = data.stratified_subset(data.load_cifar10(train=True), cfg["train_per_class"], cfg["seed"])
     test_set = data.stratified_subset(data.load_cifar10(train=False), cfg["test_per_class"], cfg["seed"])
@@ -254,6 +259,10 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
     train.seed_everything(cfg["seed"])  # the initial weights depend on the seed alone
     model = models.create(cfg["model"], num_classes=len(train_set.classes), **cfg["model_args"])
     parameters, macs = models.count_parameters(model), models.count_macs(model)
+    initial_gradients = None
+    if cfg.get("probe_gradients"):
+        probe = next(iter(data.DeviceLoader(train_set, 256, train=False, device=device)))
+        initial_gradients = train.gradient_norms(model.to(device), *probe)
     fitted = train.fit(model, train_loader, test_loader=test_loader, epochs=cfg["epochs"],
                        optimizer=cfg["optimizer"], lr=cfg["lr"], weight_decay=cfg["weight_decay"],
                        schedule=cfg["schedule"], label_smoothing=cfg["label_smoothing"],
@@ -264,8 +273,13 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
                 images_per_second=round(fitted.images_per_second, 1),
                 peak_memory_mb=round(fitted.peak_memory_mb, 1), peak_memory_kind=fitted.peak_memory_kind,
                 precision=fitted.precision)
-    return dict(metrics=metrics, history=fitted.history, cost=cost,
-                data=dict(train=train_set.source, test=test_set.source))
+    output = dict(metrics=metrics, history=fitted.history, cost=cost,
+                  data=dict(train=train_set.source, test=test_set.source))
+    if initial_gradients is not None:
+        trained_gradients = train.gradient_norms(model, *probe)
+        output["gradient_norms"] = dict(layers=list(initial_gradients), initial=list(initial_gradients.values()),
+                                        trained=list(trained_gradients.values()))
+    return output
 
 
 CIFAR10_RECIPE = dict(model="small_cnn", model_args={}, optimizer="sgd", lr=0.05, weight_decay=5e-4,
@@ -278,3 +292,26 @@ register(Experiment(
     base=dict(CIFAR10_RECIPE, model="small_cnn"),
     runner=train_cifar10_classifier,
 ))
+
+# Chapter "classic": the four families on the same budget (CIFAR-size variants).
+CLASSIC = ["classic_alexnet", "classic_vgg", "classic_googlenet", "classic_resnet"]
+for name, model, title, lr in [
+    ("classic_alexnet", "cifar_alexnet", "AlexNet (CIFAR-size) on CIFAR-10", 0.05),
+    ("classic_vgg", "cifar_vgg11_bn", "VGG-11 with batch norm (CIFAR-size) on CIFAR-10", 0.05),
+    ("classic_googlenet", "cifar_googlenet", "GoogLeNet (CIFAR-size) on CIFAR-10", 0.05),
+    ("classic_resnet", "resnet20", "ResNet-20 (He et al. 2016, CIFAR) on CIFAR-10", 0.1),
+]:
+    register(Experiment(name=name, title=title, chapter="classic",
+                        base=dict(CIFAR10_RECIPE, model=model, lr=lr), runner=train_cifar10_classifier))
+
+# Chapter "classic": the degradation problem, plain networks against ResNets of the same depth.
+DEGRADATION = ["degradation_plain20", "degradation_resnet20", "degradation_plain56", "degradation_resnet56"]
+for name in DEGRADATION:
+    depth = name[-2:]
+    plain = "plain" in name
+    register(Experiment(
+        name=name, chapter="classic",
+        title=f"{'Plain' if plain else 'Residual'} {depth}-layer CIFAR network ({'no shortcuts' if plain else 'ResNet-' + depth})",
+        base=dict(CIFAR10_RECIPE, model=f"cifar_plain{depth}" if plain else f"resnet{depth}", lr=0.05,
+                  probe_gradients=True),
+        runner=train_cifar10_classifier))

@@ -22,6 +22,13 @@ DESCRIPTIONS = {
     "full": "a GPU: the chapter's reference recipe (full data set, real epochs); numbers comparable to published ones",
 }
 
+# The classic networks of chapter "classic" share one budget per profile, so that they compare.
+CLASSIC_BUDGET = {
+    "ci": dict(train_per_class=10, test_per_class=5, epochs=1, batch_size=25),
+    "quick": dict(train_per_class=500, test_per_class=250, epochs=8, batch_size=128),
+    "full": dict(train_per_class=None, test_per_class=None, epochs=40, batch_size=128),
+}
+
 # Settings per experiment and profile: subset sizes, epochs, widths. An experiment's base
 # configuration lives in `coursekit.experiments`; these rows only scale it.
 SETTINGS: dict[str, dict[str, dict]] = {
@@ -32,6 +39,9 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "full": dict(train_per_class=None, test_per_class=None, epochs=30, batch_size=256, lr=0.1,
                      model_args=dict(width=64)),
     },
+    **{name: CLASSIC_BUDGET for name in (
+        "classic_alexnet", "classic_vgg", "classic_googlenet", "classic_resnet",
+        "degradation_plain20", "degradation_resnet20", "degradation_plain56", "degradation_resnet56")},
 }
 
 

@@ -260,6 +260,23 @@ def _epoch_line(row: dict, epochs: int) -> str:
     return line + f"  {row['seconds']:.1f} s  {row['images_per_second']:.0f} img/s"
 
 
+def gradient_norms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """The L2 norm of the loss gradient of every convolution's weight, in the order of the layers.
+
+    One forward and backward pass on the given batch, in training mode (batch statistics), with no
+    update; the model's gradients are cleared afterwards.
+    """
+    was_training = model.training
+    model.train()
+    model.zero_grad(set_to_none=True)
+    F.cross_entropy(model(images), labels).backward()
+    norms = {name: float(m.weight.grad.norm()) for name, m in model.named_modules()
+             if isinstance(m, nn.Conv2d) and m.weight.grad is not None}
+    model.zero_grad(set_to_none=True)
+    model.train(was_training)
+    return norms
+
+
 @torch.no_grad()
 def predict(model: nn.Module, loader: Batches, *, device: torch.device | str | None = None,
             amp: bool | None = None, channels_last: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
