@@ -150,15 +150,14 @@ def markdown_table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def glue(name: str, value, display: bool = False):
+def glue(name: str, value, display: bool = False) -> None:
     """Make ``value`` available to the text as ``{glue:text}`name``` (myst-nb), where myst-nb is
-    installed (the book build); in Colab or a plain kernel it only returns ``value``."""
+    installed (the book build); in Colab or a plain kernel it does nothing."""
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        return value
+        return
     myst_glue(name, value, display=display)
-    return value
 
 
 # --- Sphinx extension --------------------------------------------------------------------------

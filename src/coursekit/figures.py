@@ -27,9 +27,14 @@ TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#d62728"
 def add_provenance(fig: Figure, *results: dict) -> Figure:
     """Write the provenance line of each result under the figure."""
     text = "\n".join(textwrap.fill(experiments.provenance_line(r), 150) for r in results)
-    fig.text(0.01, 0.005, text, fontsize=6.5, color="0.35", ha="left", va="bottom")
     lines = text.count("\n") + 1
-    fig.subplots_adjust(bottom=min(0.45, 0.13 + 0.035 * lines))
+    # Grow the figure downwards: the axes keep their size, the text gets its own strip below them.
+    width, height = fig.get_size_inches()
+    strip = lines * 6.5 * 1.35 / 72 + 0.15  # inches for the text, at 6.5 pt per line
+    bottom = fig.subplotpars.bottom * height
+    fig.set_size_inches(width, height + strip)
+    fig.subplots_adjust(bottom=(bottom + strip) / (height + strip), top=1 - (1 - fig.subplotpars.top) * height / (height + strip))
+    fig.text(0.01, 0.01, text, fontsize=6.5, color="0.35", ha="left", va="bottom")
     return fig
 
 
@@ -102,14 +107,14 @@ def examples(dataset, per_class: int = 8, seed: int = 0) -> Figure:
 def image_rows(rows: dict[str, "torch.Tensor"], size: float = 0.9) -> Figure:
     """One row of images per entry of ``rows`` (uint8 tensors (N, 3, H, W)), titled by its key."""
     n = max(len(images) for images in rows.values())
-    fig, axes = plt.subplots(len(rows), n, figsize=(n * size, len(rows) * size * 1.15), squeeze=False)
+    fig, axes = plt.subplots(len(rows), n, figsize=(n * size, len(rows) * size * 1.3), squeeze=False)
     for r, (title, images) in enumerate(rows.items()):
         for c, ax in enumerate(axes[r]):
             if c < len(images):
                 ax.imshow(images[c].permute(1, 2, 0).cpu().numpy())
             ax.axis("off")
         axes[r][0].set_title(title, loc="left", fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93, wspace=0.06, hspace=0.3)
     return fig
 
 
@@ -181,9 +186,18 @@ def ilsvrc_table() -> list[dict]:
     import csv
     from importlib.resources import files
 
-    with files("coursekit").joinpath("tables/ilsvrc_top5.csv").open() as f:
+    with files("coursekit").joinpath("tables/ilsvrc_top5.csv").open(encoding="utf-8") as f:
         return [dict(row, year=int(row["year"]), top5_error_percent=float(row["top5_error_percent"]))
                 for row in csv.DictReader(f)]
+
+
+def ilsvrc_winners() -> dict[int, dict]:
+    """The best ILSVRC classification entry of each year (the row of :func:`ilsvrc_table`)."""
+    winners: dict[int, dict] = {}
+    for row in ilsvrc_table():
+        if row["year"] not in winners or row["top5_error_percent"] < winners[row["year"]]["top5_error_percent"]:
+            winners[row["year"]] = row
+    return winners
 
 
 def ilsvrc_top5(human_error: float = 5.1) -> Figure:
@@ -192,11 +206,8 @@ def ilsvrc_top5(human_error: float = 5.1) -> Figure:
     ``human_error`` is the error of the trained human annotator of Russakovsky et al. (2015).
     """
     rows = ilsvrc_table()
-    winners: dict[int, dict] = {}
-    for row in rows:  # the best entry of each year
-        if row["year"] not in winners or row["top5_error_percent"] < winners[row["year"]]["top5_error_percent"]:
-            winners[row["year"]] = row
-    others = [r for r in rows if winners[r["year"]] is not r]
+    winners = ilsvrc_winners()
+    others = [r for r in rows if winners[r["year"]] != r]
     fig, ax = plt.subplots(figsize=(9, 4.4))
     years = sorted(winners)
     ax.bar(years, [winners[y]["top5_error_percent"] for y in years], width=0.6,
