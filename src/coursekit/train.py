@@ -119,7 +119,8 @@ class FitResult:
 
 
 def peak_memory(device: torch.device) -> tuple[float, str]:
-    """Peak memory in MB: allocated by CUDA on a GPU, the process's resident set on the CPU."""
+    """Peak memory in MB: allocated by CUDA on a GPU (since ``fit`` started), the process's resident
+    set on the CPU (since the process started: it includes the data set held in memory)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20, "CUDA allocated (peak)"
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process resident set (peak)"
@@ -161,6 +162,9 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
         raise ValueError(f"epochs must be at least 1, got {epochs}")
 
     seed_everything(seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
+        torch.cuda.reset_peak_memory_stats(device)  # the peak of this run, not of the process
     model.to(device, memory_format=memory_format)
     steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
     opt = make_optimizer(model, optimizer, lr, weight_decay, momentum)
