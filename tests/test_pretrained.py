@@ -1,0 +1,82 @@
+"""Pretrained weights through the real loading code, offline: files placed in torch's hub cache."""
+import os
+import shutil
+import urllib.error
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from coursekit import models
+from coursekit.models import weights as pt
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """An empty torch hub cache; downloads fail as they do without network."""
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    return checkpoints
+
+
+def cache_torchvision_weights(checkpoints: Path, name: str) -> torch.nn.Module:
+    """Put a (randomly initialised) torchvision state dict where the download would put it."""
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    reference = torchvision.models.get_model(name, weights=None, num_classes=len(weights.meta["categories"]))
+    torch.save(reference.state_dict(), checkpoints / Path(weights.url).name)
+    return reference.eval()
+
+
+def test_pretrained_loads_into_coursekits_own_resnet(hub):
+    reference = cache_torchvision_weights(hub, "resnet18")
+    model = models.pretrained("resnet18")
+    assert type(model).__module__ == "coursekit.models.resnet" and not model.training
+    assert model.weights.meta["categories"][0] == "tench" and len(model.weights.meta["categories"]) == 1000
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(model(x), reference(x), atol=1e-5)
+
+
+def test_pretrained_other_models_come_from_torchvision(hub):
+    reference = cache_torchvision_weights(hub, "mobilenet_v3_small")
+    model = models.pretrained("mobilenet_v3_small")
+    assert isinstance(model, torchvision.models.MobileNetV3)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(model(x), reference(x), atol=1e-5)
+    assert callable(model.weights.transforms)
+
+
+def test_missing_weights_offline_say_where_to_put_them(hub):
+    with pytest.raises(pt.WeightsUnavailableError) as err:
+        models.pretrained("resnet34")
+    assert str(hub / "resnet34-b627a593.pth") in str(err.value) and "TORCH_HOME" in str(err.value)
+    with pytest.raises(pt.WeightsUnavailableError):
+        models.pretrained("mobilenet_v3_small")
+    with pytest.raises(KeyError, match="no model 'resnet9'"):
+        models.pretrained("resnet9")
+
+
+def test_published_cifar_resnet_by_url(hub):
+    weights_dir = Path(os.environ.get("COURSEKIT_WEIGHTS_DIR", Path(__file__).resolve().parents[2] / "shared" / "weights"))
+    source = weights_dir / "resnet20-12fca82f.th"
+    if not source.is_file():
+        pytest.skip(f"the offline copy of the published weights is not at {source}")
+    with pytest.raises(pt.WeightsUnavailableError, match="resnet20-12fca82f.th"):
+        models.cifar_resnet("resnet20")
+    shutil.copy(source, hub / source.name)
+    model = models.cifar_resnet("resnet20")
+    assert not model.training and models.count_parameters(model) == 269_722
+    reference = models.create("resnet20")
+    models.resnet.load_cifar_resnet_weights(reference, torch.load(source, map_location="cpu", weights_only=True))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values()))
+    with pytest.raises(KeyError, match="available: resnet20, resnet56"):
+        models.cifar_resnet("resnet32")
