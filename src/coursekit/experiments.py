@@ -223,7 +223,8 @@ def profile_cost(name: str, profile: str) -> str:
     cfg = config(name, profile)
     per_class = cfg.get("train_per_class")
     images = f"{per_class * 10:,}" if per_class else "all"
-    return f"{cfg.get('epochs', '?')} epochs x {images} images"
+    epochs = cfg.get("epochs", 0)
+    return f"{epochs} epoch{'' if epochs == 1 else 's'} x {images} images"
 
 
 def settings_table(name: str) -> str:
