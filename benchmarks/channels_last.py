@@ -12,7 +12,7 @@ import argparse
 import torch
 import torch.nn.functional as F
 
-from common import compare
+from common import compare, report, synchronizer
 from coursekit import models, profiles
 
 
@@ -42,13 +42,10 @@ def main() -> None:
             return args.steps * args.batch_size
         return steps
 
-    sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
-    r = compare(trainer(torch.channels_last), trainer(torch.contiguous_format), sync=sync)
+    r = compare(trainer(torch.channels_last), trainer(torch.contiguous_format), sync=synchronizer(device))
     print(profiles.banner())
     print(f"{args.model} (width {args.width}), batch {args.batch_size}, float32 training steps")
-    print(f"channels_last  {r['a']:>8,.0f} images/s")
-    print(f"NCHW           {r['b']:>8,.0f} images/s")
-    print(f"ratio channels_last / NCHW: {r['ratio']:.2f}x (min {r['ratio_min']:.2f}, max {r['ratio_max']:.2f})")
+    report(r, "channels_last", "NCHW")
 
 
 if __name__ == "__main__":

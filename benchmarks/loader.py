@@ -14,7 +14,7 @@ import argparse
 import torch
 from torchvision.transforms import v2 as T
 
-from common import compare
+from common import compare, report, synchronizer
 from coursekit import data, profiles
 
 
@@ -44,7 +44,6 @@ def main() -> None:
                                                persistent_workers=args.workers > 0,
                                                pin_memory=device.type == "cuda")
     device_loader = data.DeviceLoader(ds, args.batch_size, train=True, device=device)
-    sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
 
     def drain(loader) -> int:
         n = 0
@@ -53,12 +52,10 @@ def main() -> None:
             n += len(y)
         return n
 
-    r = compare(lambda: drain(device_loader), lambda: drain(torch_loader), sync=sync)
+    r = compare(lambda: drain(device_loader), lambda: drain(torch_loader), sync=synchronizer(device))
     print(profiles.banner())
     print(f"{len(ds):,} CIFAR-10 images, batch {args.batch_size}, DataLoader with {args.workers} workers")
-    print(f"coursekit DeviceLoader   {r['a']:>10,.0f} images/s")
-    print(f"torchvision DataLoader   {r['b']:>10,.0f} images/s")
-    print(f"ratio DeviceLoader / DataLoader: {r['ratio']:.1f}x (min {r['ratio_min']:.1f}, max {r['ratio_max']:.1f})")
+    report(r, "DeviceLoader", "DataLoader")
 
 
 if __name__ == "__main__":

@@ -250,7 +250,7 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
         result.history.append(row)
         partial = None
         save(epoch + 1, 0, None)
-        if verbose and not progress:
+        if verbose:  # one line per epoch stays; the bar of the epoch is gone
             print(_epoch_line(row, epochs))
     result.peak_memory_mb, result.peak_memory_kind = peak_memory(device)
     return result
