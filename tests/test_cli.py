@@ -54,7 +54,8 @@ def test_end_to_end_on_ci(tmp_path):
     figs = run("figures", "--out", str(out), "--format", "png,pdf", "--profile", "quick")
     assert figs.returncode == 0, figs.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{n}.{f}" for n in ("intro-learning-curves", "intro-confusion-matrix", "ilsvrc-top5") for f in ("png", "pdf"))
+        f"{n}.{f}" for n in ("intro-learning-curves", "intro-confusion-matrix", "ilsvrc-top5", "model-zoo")
+        for f in ("png", "pdf"))
     assert "skipped degradation" in figs.stderr and "coursekit regenerate --chapter classic" in figs.stderr
 
 

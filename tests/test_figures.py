@@ -47,7 +47,9 @@ def test_export_writes_every_format_and_skips_what_is_not_stored(tmp_path, monke
     monkeypatch.setenv("COURSEKIT_RESULTS", str(store))
     needs_results = {name for name, spec in figures.FIGURES.items() if spec.experiments}
     written, skipped = figures.export(tmp_path / "out", ("png", "pdf"), profile="quick")
-    assert set(skipped) == needs_results and [p.name for p in written] == ["ilsvrc-top5.png", "ilsvrc-top5.pdf"]
+    no_results = [name for name in figures.FIGURES if name not in needs_results]
+    assert set(skipped) == needs_results
+    assert [p.name for p in written] == [f"{n}.{f}" for n in no_results for f in ("png", "pdf")]
     experiments.save(fake_result())
     written, skipped = figures.export(tmp_path / "out", ("png", "svg", "pdf"), profile="quick")
     assert "intro-learning-curves" not in skipped and "classic-learning-curves" in skipped
@@ -59,3 +61,20 @@ def test_export_writes_every_format_and_skips_what_is_not_stored(tmp_path, monke
 
 def test_no_window_is_needed():
     assert matplotlib.get_backend().lower() in ("agg", "module://matplotlib_inline.backend_inline")
+
+
+def test_model_zoo_from_torchvision_metadata():
+    rows = {r["name"]: r for r in figures.zoo_table()}
+    assert len(rows) >= 50 and {"alexnet", "vgg16", "resnet50"} <= set(rows)
+    assert rows["resnet50"]["params"] == 25_557_032 and rows["alexnet"]["top1"] < rows["resnet50"]["top1"]
+    fig = figures.model_zoo()
+    labels = {t.get_text() for t in fig.axes[0].texts}
+    assert set(figures.CLASSIC_ZOO) <= labels
+    assert fig.axes[0].get_xscale() == "log"
+
+
+def test_ilsvrc_table_and_winners():
+    winners = figures.ilsvrc_winners()
+    assert winners[2012]["network"] == "AlexNet" and winners[2014]["team"] == "GoogLeNet"
+    assert all(winners[y]["top5_error_percent"] > winners[y + 1]["top5_error_percent"] for y in range(2010, 2017))
+    assert len(figures.ilsvrc_top5().axes[0].patches) == len(winners)

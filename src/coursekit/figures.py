@@ -138,6 +138,8 @@ def _named() -> dict[str, NamedFigure]:
                     "Which CIFAR-10 classes the introduction's small CNN confuses."),
         NamedFigure("ilsvrc-top5", (), lambda rs: ilsvrc_top5(),
                     "Top-5 error of the ILSVRC classification winners by year."),
+        NamedFigure("model-zoo", (), lambda rs: model_zoo(),
+                    "ImageNet accuracy against computation for every torchvision classifier."),
         NamedFigure("classic-learning-curves", tuple(CLASSIC), compare_learning_curves,
                     "AlexNet, VGG, GoogLeNet and ResNet on CIFAR-10 with the same budget."),
         NamedFigure("degradation", tuple(DEGRADATION), degradation,
@@ -307,6 +309,55 @@ def architecture(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224
     ax.legend(handles, ["convolution", "pooling", "fully connected", "block", "normalisation"],
               loc="lower center", ncol=5, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.12))
     fig.tight_layout()
+    return fig
+
+
+# --- the torchvision model zoo -------------------------------------------------------------------
+
+CLASSIC_ZOO = ("alexnet", "vgg16", "googlenet", "inception_v3", "resnet50", "resnet152")
+
+
+def zoo_table() -> list[dict]:
+    """Every torchvision ImageNet classifier's default weights: accuracy, GFLOPs, parameters.
+
+    Read from torchvision's own weight metadata (``weights.meta``), which needs no download.
+    """
+    import torchvision
+    from torchvision import models as tvm
+
+    rows = []
+    for name in tvm.list_models(module=tvm):
+        meta = tvm.get_model_weights(name).DEFAULT.meta
+        metrics = meta.get("_metrics", {}).get("ImageNet-1K", {})
+        if "acc@1" in metrics and "_ops" in meta:
+            rows.append(dict(name=name, top1=metrics["acc@1"], top5=metrics["acc@5"], gflops=meta["_ops"],
+                             params=meta["num_params"], torchvision=torchvision.__version__))
+    return rows
+
+
+def model_zoo(highlight: tuple[str, ...] = CLASSIC_ZOO) -> Figure:
+    """ImageNet top-1 accuracy against GFLOPs for torchvision's classifiers (marker area = parameters)."""
+    rows = zoo_table()
+    fig, ax = plt.subplots(figsize=(9, 5.2))
+    sizes = [8 + 350 * r["params"] / max(q["params"] for q in rows) for r in rows]
+    colors = ["#d62728" if r["name"] in highlight else "#1f77b4" for r in rows]
+    ax.scatter([r["gflops"] for r in rows], [r["top1"] for r in rows], s=sizes, c=colors, alpha=0.55,
+               edgecolors="white", linewidths=0.5)
+    for r in rows:
+        if r["name"] in highlight or r["top1"] == max(q["top1"] for q in rows):
+            ax.annotate(r["name"], (r["gflops"], r["top1"]), xytext=(4, -3), textcoords="offset points", fontsize=7.5)
+    ax.set_xscale("log")
+    ax.set(xlabel="GFLOPs per image (log scale)", ylabel="ImageNet-1K top-1 accuracy (%)",
+           title=f"The torchvision model zoo: {len(rows)} ImageNet classifiers (red: the classic networks)")
+    ax.grid(alpha=0.3, which="both")
+    ax.set_xlim(left=min(r["gflops"] for r in rows) / 1.5)
+    largest = max(rows, key=lambda r: r["params"])
+    fig.text(0.01, 0.005, f"Marker area proportional to parameters (largest: {largest['name']}, "
+             f"{largest['params'] / 1e6:.0f} M). Data: the weight metadata of torchvision {rows[0]['torchvision']} "
+             f"(DEFAULT weights, single-crop validation accuracy as torchvision reports it).",
+             fontsize=6.5, color="0.35")
+    fig.tight_layout()
+    fig.subplots_adjust(bottom=0.14)
     return fig
 
 
