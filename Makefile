@@ -23,7 +23,10 @@ _build/.cache-state: FORCE
 	@state="$(BOOK_PROFILE) $$(cat results/*.json src/coursekit/*.py src/coursekit/*/*.py 2>/dev/null | sha256sum)"; \
 	if [ "$$state" != "$$(cat $@ 2>/dev/null)" ]; then rm -rf _build/.jupyter_cache; echo "$$state" > $@; fi
 
+# The chapters read CIFAR-10: fetch it first (with a progress bar in the terminal, not in the book),
+# or find the offline copy under $COURSEKIT_DATA.
 book: setup _build/.cache-state
+	$(BIN)/coursekit data
 	COURSEKIT_PROFILE=$(BOOK_PROFILE) COURSEKIT_PROGRESS=0 $(BIN)/jupyter-book build . --warningiserror --keep-going
 
 # Unit tests, every chapter under nbval (COURSEKIT_PROFILE=ci), then the book with warnings as
