@@ -126,3 +126,67 @@ def test_image_folder_loader_for_large_images(image_folder):
     assert x.shape == (4, 3, 16, 16) and x.dtype == torch.float32 and len(loader.dataset) == 12
     x, y = next(iter(data.image_folder_loader(image_folder, image_size=16, batch_size=12, train=False, workers=0)))
     assert x.shape == (12, 3, 16, 16) and y.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def make_tree(base, classes=("ants", "bees"), splits=("train", "val"), image_folder=None):
+    import shutil
+
+    for split in splits:
+        for c in classes:
+            shutil.copytree(image_folder / "dog", base / split / c)
+
+
+def test_folder_dataset_from_its_tree(tmp_path, image_folder):
+    make_tree(tmp_path / "hymenoptera_data", image_folder=image_folder)
+    ds = data.load_folder_dataset("hymenoptera", "test", image_size=6, root=tmp_path, download=False)
+    assert ds.classes == ("ants", "bees") and ds.images.shape == (8, 3, 6, 6)
+    assert "hymenoptera (test)" in ds.source["description"] and ds.source["path"].endswith("val")
+
+
+def test_folder_dataset_errors(tmp_path):
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.load_folder_dataset("hymenoptera", "train", root=tmp_path, download=False)
+    assert "hymenoptera_data/train/<class>/*.jpg" in str(err.value)
+    assert "https://download.pytorch.org/tutorial/hymenoptera_data.zip" in str(err.value)
+    with pytest.raises(data.DataNotFoundError, match="no download address"):
+        data.load_folder_dataset("pacs", "sketch", root=tmp_path)
+    with pytest.raises(KeyError, match="splits: photo, art_painting, cartoon, sketch"):
+        data.load_folder_dataset("pacs", "train", root=tmp_path)
+    with pytest.raises(KeyError, match="unknown data set 'mnist'"):
+        data.load_folder_dataset("mnist", "train", root=tmp_path)
+
+
+def test_folder_dataset_download_unpacks_and_renames(tmp_path, image_folder, monkeypatch):
+    import torchvision.datasets.utils as tv_utils
+
+    calls = []
+
+    def fake_download(url, download_root, extract_root, remove_finished):  # what the archive unpacks to
+        calls.append(url)
+        from pathlib import Path
+        make_tree(Path(extract_root) / "clothing-dataset-small-master", classes=("hat", "shirt"),
+                  splits=("train", "validation", "test"), image_folder=image_folder)
+
+    monkeypatch.setattr(tv_utils, "download_and_extract_archive", fake_download)
+    ds = data.load_folder_dataset("clothing-small", "validation", image_size=8, root=tmp_path, download=True)
+    assert calls == [data.FOLDER_DATASETS["clothing-small"].url]
+    assert ds.classes == ("hat", "shirt") and (tmp_path / "clothing-small" / "test" / "hat").is_dir()
+
+
+def test_failed_folder_download_is_reported(tmp_path, monkeypatch):
+    import torchvision.datasets.utils as tv_utils
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(tv_utils, "download_and_extract_archive", offline)
+    with pytest.raises(data.DataNotFoundError, match="the download failed: URLError"):
+        data.load_folder_dataset("hymenoptera", "train", root=tmp_path, download=True)
+
+
+@pytest.mark.skipif(not (data.data_root() / "hymenoptera_data").is_dir(), reason="no hymenoptera_data under COURSEKIT_DATA")
+def test_hymenoptera_offline_copy():
+    train = data.load_folder_dataset("hymenoptera", "train", image_size=32)
+    test = data.load_folder_dataset("hymenoptera", "test", image_size=32)
+    assert (len(train), len(test)) == (244, 153)  # 124 + 121 - one .gif that is not an image; 70 + 83
+    assert torch.bincount(test.labels).tolist() == [70, 83]

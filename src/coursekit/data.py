@@ -180,6 +180,86 @@ def _read_cifar10(train: bool, root: Path, download: bool | None) -> ImageTensor
     )
 
 
+# --- other labelled image folders (targets of transfer learning, few-shot episodes) -------------
+
+@dataclass(frozen=True)
+class FolderDataset:
+    """A labelled image data set kept as ``ImageFolder`` trees under ``$COURSEKIT_DATA/<folder>``.
+
+    ``splits`` maps a split's name to its sub-folder. ``url`` is the archive users download (it
+    unpacks to ``extracted``, which is renamed to ``folder``); ``None`` where no stable address exists.
+    """
+
+    name: str
+    folder: str
+    splits: dict[str, str]
+    url: str | None = None
+    extracted: str | None = None
+    where: str = ""
+
+
+FOLDER_DATASETS = {d.name: d for d in [
+    FolderDataset("hymenoptera", "hymenoptera_data", {"train": "train", "test": "val"},
+                  url="https://download.pytorch.org/tutorial/hymenoptera_data.zip", extracted="hymenoptera_data",
+                  where="the data of PyTorch's transfer-learning tutorial (ants and bees, from ImageNet)"),
+    FolderDataset("clothing-small", "clothing-small", {"train": "train", "validation": "validation", "test": "test"},
+                  url="https://github.com/alexeygrigorev/clothing-dataset-small/archive/refs/heads/master.zip",
+                  extracted="clothing-dataset-small-master",
+                  where="the public repository alexeygrigorev/clothing-dataset-small (CC0)"),
+    FolderDataset("pacs", "pacs", {d: d for d in ("photo", "art_painting", "cartoon", "sketch")},
+                  where="the PACS authors' release (Li et al. 2017), also mirrored on model hubs"),
+]}
+
+
+def _fetch(dataset: FolderDataset, root: Path) -> None:
+    """Download and unpack ``dataset`` into ``root`` (torchvision's downloader: progress bar, retries)."""
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    download_and_extract_archive(dataset.url, download_root=str(root), extract_root=str(root),
+                                 remove_finished=True)
+    if dataset.extracted and dataset.extracted != dataset.folder:
+        os.replace(root / dataset.extracted, root / dataset.folder)
+
+
+def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str | Path | None = None,
+                        download: bool | None = None) -> ImageTensors:
+    """One split of a :data:`FOLDER_DATASETS` data set as uint8 tensors of ``image_size`` pixels.
+
+    Images are resized (shorter side) and centre-cropped. The set is downloaded when missing and a
+    download address exists (``download`` defaults to ``$COURSEKIT_DOWNLOAD``, on unless ``0``).
+    """
+    if name not in FOLDER_DATASETS:
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(FOLDER_DATASETS)}")
+    dataset = FOLDER_DATASETS[name]
+    if split not in dataset.splits:
+        raise KeyError(f"{name} has no split {split!r}; its splits: {', '.join(dataset.splits)}")
+    root = Path(root) if root is not None else data_root()
+    folder = root / dataset.folder / dataset.splits[split]
+    key = (f"{root.resolve()}/{name}/{split}@{image_size}", True)
+    if key in _LOADED:
+        return _LOADED[key]
+    if download is None:
+        download = os.environ.get("COURSEKIT_DOWNLOAD", "1") != "0"
+    problem = "downloading is switched off (download=False or COURSEKIT_DOWNLOAD=0)"
+    if not folder.is_dir() and dataset.url is None:
+        problem = "it has no download address that coursekit could use"
+    elif not folder.is_dir() and download:
+        try:
+            _fetch(dataset, root)
+        except Exception as err:  # no network, a moved file, a full disk: say what happened
+            problem = f"the download failed: {type(err).__name__}: {err}"
+    if not folder.is_dir():
+        source = f"download it from {dataset.url}" if dataset.url else f"get it from {dataset.where}"
+        raise DataNotFoundError(
+            f"{name} ({split}) was not found in {folder}, and {problem}.\n"
+            f"Fix it: {source} and unpack it so that {root / dataset.folder}/{dataset.splits[split]}/<class>/*.jpg "
+            f"exists, or point COURSEKIT_DATA at the folder that holds {dataset.folder}/.")
+    data = read_image_folder(folder, image_size=image_size)
+    data.source["description"] = f"{name} ({split}), {dataset.where}, resized to {image_size} px"
+    _LOADED[key] = data
+    return data
+
+
 def stratified_indices(labels: torch.Tensor, per_class: int | None, seed: int = 0) -> torch.Tensor:
     """``per_class`` indices of each class, drawn without replacement by a seeded generator.
 
