@@ -78,3 +78,17 @@ def test_ilsvrc_table_and_winners():
     assert winners[2012]["network"] == "AlexNet" and winners[2014]["team"] == "GoogLeNet"
     assert all(winners[y]["top5_error_percent"] > winners[y + 1]["top5_error_percent"] for y in range(2010, 2017))
     assert len(figures.ilsvrc_top5().axes[0].patches) == len(winners)
+
+
+def test_top5_predictions_draws_each_photo_with_its_bars():
+    import torch
+
+    images = torch.randint(0, 255, (4, 3, 16, 16), dtype=torch.uint8)
+    top5 = [[(f"class {k}", 0.5 / (k + 1)) for k in range(5)] for _ in range(4)]
+    fig = figures.top5_predictions(images, top5, columns=3)
+    bars = [ax for ax in fig.axes if ax.patches]
+    assert len(bars) == 4 and len(bars[0].patches) == 5
+    best = bars[0].patches[0]
+    assert best.get_width() == pytest.approx(50.0)
+    assert best.get_y() == max(p.get_y() for p in bars[0].patches)  # the best class is drawn on top
+    assert sum(1 for ax in fig.axes if ax.images) == 4

@@ -361,6 +361,32 @@ def model_zoo(highlight: tuple[str, ...] = CLASSIC_ZOO) -> Figure:
     return fig
 
 
+def top5_predictions(images: "torch.Tensor", top5: list[list[tuple[str, float]]], columns: int = 3) -> Figure:
+    """Each photo beside a bar chart of its five most probable classes.
+
+    ``images`` is a uint8 batch (N, 3, H, W); ``top5[i]`` holds (class name, probability) pairs, best first.
+    """
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, 2 * columns, figsize=(4.2 * columns, 2.1 * rows), squeeze=False,
+                             gridspec_kw=dict(width_ratios=[1, 1.3] * columns))
+    for i in range(rows * columns):
+        ax_img, ax_bar = axes[i // columns][2 * (i % columns)], axes[i // columns][2 * (i % columns) + 1]
+        if i >= len(images):
+            ax_img.axis("off")
+            ax_bar.axis("off")
+            continue
+        ax_img.imshow(images[i].permute(1, 2, 0).cpu().numpy())
+        ax_img.axis("off")
+        names, probs = zip(*top5[i])
+        ax_bar.barh(range(len(names))[::-1], [100 * p for p in probs], color="#1f77b4")
+        ax_bar.set_yticks(range(len(names))[::-1], [n[:18] for n in names], fontsize=7)
+        ax_bar.set_xlim(0, 100)
+        ax_bar.tick_params(axis="x", labelsize=7)
+        ax_bar.set_xlabel("probability (%)", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def results_table(results: list[dict]) -> str:
     """A Markdown table comparing trained networks: size, cost and accuracy, from stored results."""
     from .book import markdown_table
