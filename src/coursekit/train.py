@@ -150,14 +150,16 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
     With ``checkpoint``, the full training state is saved there after every epoch and when Ctrl-C interrupts, and a later
     call with the same path resumes where it stopped (at the same batch of the same epoch).
     """
-    from tqdm.auto import tqdm
-
     from .profiles import device as best_device
 
     device = torch.device(device) if device is not None else best_device()
     amp_dtype = autocast_dtype(device) if amp in (None, True) else None
     memory_format = memory_format_for(device, channels_last)
     progress = show_progress() if progress is None else progress
+    if progress:  # notebook widgets where they exist, text bars elsewhere
+        from tqdm.auto import tqdm
+    else:  # tqdm.auto would warn about missing widgets even for a bar it never draws
+        from tqdm import tqdm
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
 

@@ -5,7 +5,7 @@ Weights are downloaded once by ``torch.hub.load_state_dict_from_url`` into torch
 downloaded file against the hash prefix in its name. A file already in the cache is used as it is:
 offline, placing a copy there lets the same loading code run (that is how CI tests it).
 
-torchvision removed ``pretrained=True``; weights are named by enums (``ResNet18_Weights.IMAGENET1K_V1``,
+torchvision deprecated ``pretrained=True`` in version 0.13; weights are named by enums (``ResNet18_Weights.IMAGENET1K_V1``,
 or ``"DEFAULT"`` for the best available), whose ``meta`` holds the categories and metrics and whose
 ``transforms()`` give the preprocessing the weights expect.
 """
