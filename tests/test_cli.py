@@ -62,3 +62,25 @@ def test_end_to_end_on_ci(tmp_path):
 def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "coursekit.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "regenerate" in out.stdout
+
+
+def test_data_reports_optional_sets_without_failing(tmp_path, monkeypatch, capsys, image_folder):
+    import shutil
+    import urllib.error
+
+    from coursekit import data
+
+    for split in ("train", "test"):
+        for c in data.CIFAR10_CLASSES:
+            shutil.copytree(image_folder / "dog", tmp_path / "cifar10" / split / c)
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(data, "_fetch", offline)
+    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
+    assert cli.main(["data"]) == 0
+    out = capsys.readouterr().out
+    assert "CIFAR-10 test: 40 images" in out
+    assert "hymenoptera: not available (hymenoptera (train) was not found" in out and "URLError" in out
+    assert "pacs: not on disk" in out

@@ -69,14 +69,27 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0 if written or not skipped else 1
 
 
+# Small downloads that `coursekit data` fetches ahead of the book build (the pretrained chapter's photos).
+OPTIONAL_DOWNLOADS = ("hymenoptera",)
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     print(f"data root: {data.data_root()}  (set COURSEKIT_DATA to change it)")
-    for train in (True, False):
+    for train in (True, False):  # every chapter needs CIFAR-10
         ds = data.load_cifar10(train=train, download=not args.offline)
         src = ds.source
         print(f"CIFAR-10 {'train' if train else 'test'}: {len(ds):,} images from {src['path']} "
               f"({src.get('description', src['kind'])}, fingerprint {src['fingerprint']})")
+    for name in data.FOLDER_DATASETS:  # used by some demonstrations; a chapter says when one is missing
+        folder = data.data_root() / data.FOLDER_DATASETS[name].folder
+        if not folder.is_dir() and name in OPTIONAL_DOWNLOADS and not args.offline:
+            try:
+                data.load_folder_dataset(name, next(iter(data.FOLDER_DATASETS[name].splits)), image_size=8)
+            except data.DataNotFoundError as err:
+                print(f"{name}: not available ({str(err).splitlines()[0]})")
+        print(f"{name}: {'found in ' + str(folder) if folder.is_dir() else 'not on disk'}")
     return 0
+
 
 
 def build_parser() -> argparse.ArgumentParser:

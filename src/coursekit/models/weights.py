@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..train import show_progress
 from . import create
 from .resnet import load_cifar_resnet_weights
 
@@ -52,8 +53,12 @@ def _unavailable(url: str, err: Exception) -> WeightsUnavailableError:
         f"hub/checkpoints/ holds it).")
 
 
-def load_weights(url: str, progress: bool = True) -> dict:
-    """The checkpoint at ``url``, from the hub cache or downloaded into it (hash checked)."""
+def load_weights(url: str, progress: bool | None = None) -> dict:
+    """The checkpoint at ``url``, from the hub cache or downloaded into it (hash checked).
+
+    ``progress`` defaults to :func:`coursekit.train.show_progress` (off in CI and book builds).
+    """
+    progress = show_progress() if progress is None else progress
     try:
         return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=progress,
                                                   check_hash=True, weights_only=True)
@@ -61,7 +66,7 @@ def load_weights(url: str, progress: bool = True) -> dict:
         raise _unavailable(url, err) from err
 
 
-def cifar_resnet(name: str = "resnet20", progress: bool = True) -> nn.Module:
+def cifar_resnet(name: str = "resnet20", progress: bool | None = None) -> nn.Module:
     """coursekit's CIFAR ResNet with the published CIFAR-10 weights, in evaluation mode.
 
     The networks expect images in [0, 1] normalised by ImageNet's mean and standard deviation
@@ -74,7 +79,7 @@ def cifar_resnet(name: str = "resnet20", progress: bool = True) -> nn.Module:
     return model.eval()
 
 
-def pretrained(name: str, weights: str = "DEFAULT", progress: bool = True) -> nn.Module:
+def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None) -> nn.Module:
     """An ImageNet-pretrained network by its torchvision name (``resnet50``, ``vit_b_16``...).
 
     For the networks coursekit implements itself (:data:`OWN_IMPLEMENTATIONS`) the weights are loaded
@@ -93,7 +98,7 @@ def pretrained(name: str, weights: str = "DEFAULT", progress: bool = True) -> nn
         model.load_state_dict(load_weights(chosen.url, progress), strict=True)
     else:  # torchvision builds it as the weights require (e.g. GoogLeNet's input transform)
         try:
-            model = tvm.get_model(name, weights=chosen, progress=progress)
+            model = tvm.get_model(name, weights=chosen, progress=show_progress() if progress is None else progress)
         except (urllib.error.URLError, OSError) as err:
             raise _unavailable(chosen.url, err) from err
     model.weights = chosen
