@@ -79,6 +79,7 @@ def test_data_reports_optional_sets_without_failing(tmp_path, monkeypatch, capsy
 
     monkeypatch.setattr(data, "_fetch", offline)
     monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
+    monkeypatch.delenv("COURSEKIT_DOWNLOAD", raising=False)  # CI switches downloads off
     assert cli.main(["data"]) == 0
     out = capsys.readouterr().out
     assert "CIFAR-10 test: 40 images" in out
