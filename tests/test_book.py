@@ -33,10 +33,20 @@ def test_twin_starts_with_the_colab_install_cell_derived_from_the_config():
         assert code and "profiles.banner()" in "\n".join(code)
 
 
-def test_the_install_cell_does_nothing_outside_colab():
-    namespace: dict = {}
-    exec(book.install_cell("https://github.com/example/fork", "main"), namespace)  # must not pip install
-    assert "subprocess" in namespace
+def test_the_install_cell_installs_in_colab_only(monkeypatch):
+    import subprocess
+    import sys
+    import types
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda args, **kwargs: calls.append(args))
+    cell = book.install_cell("https://github.com/example/fork", "dev")
+    exec(cell, {})
+    assert calls == []  # outside Colab: nothing happens
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    exec(cell, {})
+    assert len(calls) == 1 and calls[0][1:4] == ["-m", "pip", "install"]
+    assert calls[0][-1] == "coursekit @ git+https://github.com/example/fork@dev"
 
 
 def test_a_fork_changes_one_line(tmp_path):

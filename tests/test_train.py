@@ -68,29 +68,13 @@ def test_seeded_cpu_runs_repeat_exactly():
 
 
 def state_after(epochs, checkpoint=None, interrupt_at=None, seed=0):
-    """Train a fresh model; optionally raise Ctrl-C when batch ``interrupt_at`` (global) is due."""
+    """Train a fresh model; optionally press Ctrl-C when (epoch, batch) ``interrupt_at`` is due."""
     torch.manual_seed(123)
     model = models.create("small_cnn", num_classes=3, width=4)
     loader = loaders(blobs())[0]
-
-    class Interrupting:
-        def __init__(self):
-            self.produced = 0
-
-        def __len__(self):
-            return len(loader)
-
-        def set_epoch(self, epoch):
-            loader.set_epoch(epoch)
-
-        def __iter__(self):
-            for batch in loader:
-                if interrupt_at is not None and self.produced == interrupt_at:
-                    raise KeyboardInterrupt
-                self.produced += 1
-                yield batch
-
-    result = train.fit(model, Interrupting(), epochs=epochs, device="cpu", checkpoint=checkpoint,
+    if interrupt_at is not None:
+        loader = train.InterruptAt(loader, *interrupt_at)
+    result = train.fit(model, loader, epochs=epochs, device="cpu", checkpoint=checkpoint,
                        seed=seed, verbose=False)
     return model, result
 
@@ -104,7 +88,7 @@ def test_resume_after_an_epoch_gives_the_same_state(tmp_path):
     # ...cannot be continued to 3 epochs: the schedule was built for 1. Resume a 3-epoch run instead:
     ckpt.unlink()
     with pytest.raises(KeyboardInterrupt):
-        state_after(3, checkpoint=ckpt, interrupt_at=len(loaders(blobs())[0]))  # Ctrl-C at epoch 2's start
+        state_after(3, checkpoint=ckpt, interrupt_at=(1, 0))  # Ctrl-C at epoch 2's start
     resumed, resumed_result = state_after(3, checkpoint=ckpt)
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
@@ -116,7 +100,7 @@ def test_ctrl_c_mid_epoch_saves_and_resumes_at_the_same_batch(tmp_path):
     straight, _ = state_after(2)
     ckpt = tmp_path / "run.pt"
     with pytest.raises(KeyboardInterrupt):
-        state_after(2, checkpoint=ckpt, interrupt_at=len(loaders(blobs())[0]) + 2)  # 3rd batch of epoch 2
+        state_after(2, checkpoint=ckpt, interrupt_at=(1, 2))  # 3rd batch of epoch 2
     saved = torch.load(ckpt, weights_only=False)
     assert (saved["epoch"], saved["step"]) == (1, 2)
     resumed, result = state_after(2, checkpoint=ckpt)

@@ -202,7 +202,11 @@ def ilsvrc_winners() -> dict[int, dict]:
     return winners
 
 
-def ilsvrc_top5(human_error: float = 5.1) -> Figure:
+# Top-5 error of the trained human annotator of Russakovsky et al. (2015), section 6.4.
+HUMAN_TOP5_ERROR = 5.1
+
+
+def ilsvrc_top5(human_error: float = HUMAN_TOP5_ERROR) -> Figure:
     """Top-5 error of the ILSVRC classification winners by year (and VGG, 2014's runner-up).
 
     ``human_error`` is the error of the trained human annotator of Russakovsky et al. (2015).

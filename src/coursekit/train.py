@@ -258,6 +258,28 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
     return result
 
 
+class InterruptAt:
+    """Wraps a loader and raises ``KeyboardInterrupt`` when batch ``batch`` of epoch ``epoch`` (both
+    from 0) is due, as if someone pressed Ctrl-C there: to show and test resuming from a checkpoint."""
+
+    def __init__(self, loader: Batches, epoch: int, batch: int) -> None:
+        self.loader, self.stop, self.epoch = loader, (epoch, batch), 0
+
+    def __len__(self) -> int:
+        return len(self.loader)  # type: ignore[arg-type]
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if hasattr(self.loader, "set_epoch"):
+            self.loader.set_epoch(epoch)
+
+    def __iter__(self):
+        for step, batch in enumerate(self.loader):
+            if (self.epoch, step) == self.stop:
+                raise KeyboardInterrupt
+            yield batch
+
+
 def _epoch_line(row: dict, epochs: int) -> str:
     line = (f"epoch {row['epoch']:>3}/{epochs}  loss {row['train_loss']:.3f}  "
             f"train acc {row['train_accuracy']:.3f}")

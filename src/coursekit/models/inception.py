@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import register
+from . import init_weights, register
 
 
 class ConvBNReLU(nn.Module):
@@ -33,21 +33,6 @@ class ConvBNReLU(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.bn(self.conv(x)))
 
-
-def _init_weights(model: nn.Module) -> None:
-    """Kaiming-normal convolutions (He et al., 2015), N(0, 0.01) linear layers, zero biases,
-    batch norm as the identity."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.01)
-            nn.init.zeros_(m.bias)
 
 
 # --- Network in Network (Lin et al., 2014) ------------------------------------------------------
@@ -96,7 +81,7 @@ class NiN(nn.Module):
         # The last 1x1 convolution of the third mlpconv: one map per class (the paper's "cccp6").
         self.classifier = nn.Conv2d(192, num_classes, kernel_size=1)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        _init_weights(self)
+        init_weights(self, linear="normal")  # Kaiming convolutions, N(0, 0.01) linear layers
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, 3, 32, 32) to a feature map (N, 192, 8, 8)."""
@@ -203,7 +188,7 @@ class GoogLeNet(nn.Module):
         self.num_features = 1024
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(self.num_features, num_classes)
-        _init_weights(self)
+        init_weights(self, linear="normal")  # Kaiming convolutions, N(0, 0.01) linear layers
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, 3, H, W) to pooled features (N, 1024)."""

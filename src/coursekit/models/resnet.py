@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import register
+from . import init_weights, register
 
 # The akamaster CIFAR-10 checkpoints were trained on images normalised with ImageNet's statistics.
 PRETRAINED_CIFAR_MEAN = (0.485, 0.456, 0.406)
@@ -122,16 +122,6 @@ class Bottleneck(nn.Module):
         return self.relu(out)
 
 
-def _init_weights(model: nn.Module) -> None:
-    """Kaiming-normal convolutions (He et al., 2015), the initialisation of the ResNet paper;
-    batch norm starts as the identity."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-
 
 class ResNet(nn.Module):
     """The ImageNet ResNets of He et al. (2016), Table 1.
@@ -156,7 +146,7 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.num_features = 512 * block.expansion
         self.fc = nn.Linear(self.num_features, num_classes)
-        _init_weights(self)
+        init_weights(self)  # Kaiming-normal convolutions, as in the ResNet paper
 
     def _make_stage(self, block: type[BasicBlock | Bottleneck], channels: int, blocks: int,
                     stride: int, shortcut: bool) -> nn.Sequential:
@@ -206,7 +196,7 @@ class CifarResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.num_features = 64
         self.linear = nn.Linear(64, num_classes)
-        _init_weights(self)
+        init_weights(self)  # Kaiming-normal convolutions, as in the ResNet paper
 
     def _make_stage(self, channels: int, blocks: int, stride: int, shortcut: bool) -> nn.Sequential:
         downsample = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import register
+from . import init_weights, register
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -37,16 +37,7 @@ class SmallCNN(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.num_features = c
         self.fc = nn.Linear(c, num_classes)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        """Kaiming-normal convolutions for ReLU (He et al., 2015); BN starts as the identity."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_weights(self)  # Kaiming-normal convolutions (He et al., 2015); BN starts as the identity
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, 3, H, W) to pooled features (N, num_features)."""

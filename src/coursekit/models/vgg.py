@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import register
+from . import init_weights, register
 
 # Table 1 of Simonyan and Zisserman (2015): configurations A to E, one column each.
 VGG_CONFIGS: dict[str, list[str]] = {
@@ -126,24 +126,10 @@ class VGG(nn.Module):
                 nn.Dropout(p=dropout),
                 nn.Linear(hidden, num_classes),
             )
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        """Kaiming-normal convolutions (He et al., 2015) and N(0, 0.01) linear layers, zero biases.
-
-        The paper initialised configuration A from N(0, 0.01) and deeper ones from A's trained
-        layers; it notes that Glorot's initialisation works without that pre-training.
-        """
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0.0, 0.01)
-                nn.init.zeros_(m.bias)
+        # Kaiming-normal convolutions and N(0, 0.01) linear layers. The paper initialised
+        # configuration A from N(0, 0.01) and deeper ones from A's trained layers; it notes that
+        # Glorot's initialisation works without that pre-training.
+        init_weights(self, linear="normal")
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, 3, H, W) to the pooled, flattened last map (N, num_features)."""
