@@ -190,3 +190,68 @@ def test_hymenoptera_offline_copy():
     test = data.load_folder_dataset("hymenoptera", "test", image_size=32)
     assert (len(train), len(test)) == (244, 153)  # 124 + 121 - one .gif that is not an image; 70 + 83
     assert torch.bincount(test.labels).tolist() == [70, 83]
+
+
+def make_caltech(root, image_folder, with_lists=True):
+    """torchvision's Caltech-101 layout: one tree of class folders (with the clutter class)."""
+    import shutil
+
+    images = root / "caltech101" / "101_ObjectCategories"
+    for c in ("accordion", "BACKGROUND_Google", "zebra"):
+        shutil.copytree(image_folder / "dog", images / c)
+    if with_lists:
+        (root / "caltech101" / "train.txt").write_text("accordion/000.png\naccordion/001.png\nBACKGROUND_Google/000.png\nzebra/002.png\n")
+        (root / "caltech101" / "test.txt").write_text("accordion/003.png\nzebra/000.png\n")
+    return images
+
+
+def test_caltech101_follows_its_list_files(tmp_path, image_folder):
+    make_caltech(tmp_path, image_folder)
+    train = data.load_folder_dataset("caltech101", "train", image_size=8, root=tmp_path, download=False)
+    test = data.load_folder_dataset("caltech101", "test", image_size=8, root=tmp_path, download=False)
+    assert train.classes == ("accordion", "zebra")  # the clutter class is left out, as torchvision does
+    assert train.labels.tolist() == [0, 0, 1] and test.labels.tolist() == [0, 1]
+    assert train.source["split"] == "the split listed in train.txt"
+
+
+def test_caltech101_without_lists_gets_a_seeded_split_written_once(tmp_path, image_folder):
+    make_caltech(tmp_path, image_folder, with_lists=False)
+    train = data.load_folder_dataset("caltech101", "train", image_size=8, root=tmp_path, download=False)
+    assert "seeded 2/3 : 1/3 split" in train.source["split"]
+    lines = (tmp_path / "caltech101" / "train.txt").read_text().split()
+    assert len(lines) == 6 and all(not line.startswith("BACKGROUND") for line in lines)  # 3 of 4 per class
+    test_lines = (tmp_path / "caltech101" / "test.txt").read_text().split()
+    assert len(test_lines) == 2 and not set(lines) & set(test_lines)
+    assert data.split_lists(tmp_path / "caltech101" / "101_ObjectCategories", ("accordion", "zebra"))["train"] == lines
+
+
+def test_caltech101_downloads_through_torchvision(tmp_path, image_folder, monkeypatch):
+    import torchvision.datasets
+
+    calls = []
+
+    class FakeCaltech101:
+        def __init__(self, root, download):
+            calls.append((root, download))
+            from pathlib import Path
+            make_caltech(Path(root), image_folder)
+
+    monkeypatch.setattr(torchvision.datasets, "Caltech101", FakeCaltech101)
+    ds = data.load_folder_dataset("caltech101", "test", image_size=8, root=tmp_path, download=True)
+    assert calls == [(str(tmp_path), True)] and len(ds) == 2
+    with pytest.raises(data.DataNotFoundError, match=r"torchvision.datasets.Caltech101\(root, download=True\)"):
+        data.load_folder_dataset("caltech101", "train", root=tmp_path / "elsewhere", download=False)
+
+
+def test_at_most_per_class_takes_what_a_class_has():
+    labels = torch.tensor([0] * 5 + [1] * 2)
+    assert len(data.stratified_indices(labels, 3, at_most=True)) == 5
+    with pytest.raises(ValueError, match="class 1 has 2 images, fewer than per_class=3"):
+        data.stratified_indices(labels, 3)
+
+
+@pytest.mark.skipif(not (data.data_root() / "caltech101").is_dir(), reason="no caltech101 under COURSEKIT_DATA")
+def test_caltech101_offline_copy():
+    test = data.load_folder_dataset("caltech101", "test", image_size=32)
+    assert len(test.classes) == 101 and "BACKGROUND_Google" not in test.classes
+    assert len(test) == 3049 - 156  # the listed test split without its 156 clutter images

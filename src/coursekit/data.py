@@ -86,9 +86,6 @@ def read_image_folder(folder: str | Path, image_size: int | None = None,
     resized (shorter side, then centre crop) to ``image_size`` when given; otherwise all must have
     the same size. Files that are not images (e.g. a stray ``.gif``) are skipped.
     """
-    from torchvision.io import ImageReadMode, decode_image, read_file
-    from torchvision.transforms.v2 import functional as TF
-
     folder = Path(folder)
     if not folder.is_dir():
         raise DataNotFoundError(f"no ImageFolder tree at {folder}")
@@ -97,28 +94,35 @@ def read_image_folder(folder: str | Path, image_size: int | None = None,
         raise DataNotFoundError(f"{folder} has no class folders; expected {folder}/<class>/<image>.jpg")
     if classes is not None and names != tuple(classes):
         raise ValueError(f"class folders in {folder} are {names}, expected {tuple(classes)}")
-    images, labels = [], []
+    files = [(path, label) for label, name in enumerate(names) for path in sorted((folder / name).iterdir())
+             if path.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise DataNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
+    return read_images(files, names, image_size, dict(kind="image-folder", path=str(folder)))
+
+
+def read_images(files: list[tuple[Path, int]], classes: tuple[str, ...], image_size: int | None = None,
+                source: dict | None = None) -> ImageTensors:
+    """Decode ``(path, label)`` pairs into an :class:`ImageTensors` (resized as in :func:`read_image_folder`)."""
+    from torchvision.io import ImageReadMode, decode_image, read_file
+    from torchvision.transforms.v2 import functional as TF
+
+    images = []
     with warnings.catch_warnings():
         # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they still work, and
         # warning once per image would flood the output.
         warnings.simplefilter("ignore", DeprecationWarning)
-        for label, name in enumerate(names):
-            for path in sorted((folder / name).iterdir()):
-                if path.suffix.lower() not in IMAGE_SUFFIXES:
-                    continue
-                img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
-                if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):
-                    img = TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size])
-                images.append(img)
-                labels.append(label)
-    if not images:
-        raise DataNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
+        for path, _ in files:
+            img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+            if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):
+                img = TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size])
+            images.append(img)
     sizes = {tuple(i.shape) for i in images}
     if len(sizes) > 1:
-        raise ValueError(f"images under {folder} have different sizes {sorted(sizes)[:3]}...; pass image_size=")
-    x, y = torch.stack(images), torch.tensor(labels)
-    return ImageTensors(x, y, names, dict(kind="image-folder", path=str(folder), images=len(y),
-                                          fingerprint=fingerprint(x, y)))
+        where = Path(files[0][0]).parent.parent
+        raise ValueError(f"images under {where} have different sizes {sorted(sizes)[:3]}...; pass image_size=")
+    x, y = torch.stack(images), torch.tensor([label for _, label in files])
+    return ImageTensors(x, y, tuple(classes), dict(source or {}, images=len(y), fingerprint=fingerprint(x, y)))
 
 
 def _from_torchvision_cifar10(root: Path, train: bool, download: bool) -> ImageTensors:
@@ -188,6 +192,11 @@ class FolderDataset:
 
     ``splits`` maps a split's name to its sub-folder. ``url`` is the archive users download (it
     unpacks to ``extracted``, which is renamed to ``folder``); ``None`` where no stable address exists.
+    ``torchvision`` names a torchvision data set class that downloads it instead.
+
+    Data sets that come as one tree of class folders (``images``) instead of one tree per split
+    name each split by a list file ``<folder>/<split>.txt`` of ``<class>/<file>`` lines; where the
+    lists are missing, :func:`split_lists` draws them once (seeded, so every machine draws the same).
     """
 
     name: str
@@ -196,6 +205,9 @@ class FolderDataset:
     url: str | None = None
     extracted: str | None = None
     where: str = ""
+    torchvision: str | None = None
+    images: str | None = None
+    exclude: tuple[str, ...] = ()
 
 
 FOLDER_DATASETS = {d.name: d for d in [
@@ -208,17 +220,60 @@ FOLDER_DATASETS = {d.name: d for d in [
                   where="the public repository alexeygrigorev/clothing-dataset-small (CC0)"),
     FolderDataset("pacs", "pacs", {d: d for d in ("photo", "art_painting", "cartoon", "sketch")},
                   where="the PACS authors' release (Li et al. 2017), also mirrored on model hubs"),
+    # torchvision's Caltech101 downloads to <root>/caltech101/101_ObjectCategories and, as here,
+    # leaves out the clutter class BACKGROUND_Google: 101 object classes.
+    FolderDataset("caltech101", "caltech101", {"train": "train.txt", "test": "test.txt"},
+                  torchvision="Caltech101", images="101_ObjectCategories", exclude=("BACKGROUND_Google",),
+                  where="Caltech-101 (Fei-Fei et al. 2004), through torchvision.datasets.Caltech101"),
 ]}
 
 
 def _fetch(dataset: FolderDataset, root: Path) -> None:
     """Download and unpack ``dataset`` into ``root`` (torchvision's downloader: progress bar, retries)."""
+    import torchvision.datasets
     from torchvision.datasets.utils import download_and_extract_archive
 
+    if dataset.torchvision:
+        getattr(torchvision.datasets, dataset.torchvision)(str(root), download=True)
+        return
     download_and_extract_archive(dataset.url, download_root=str(root), extract_root=str(root),
                                  remove_finished=True)
     if dataset.extracted and dataset.extracted != dataset.folder:
         os.replace(root / dataset.extracted, root / dataset.folder)
+
+
+def split_lists(images: Path, classes: tuple[str, ...], train_fraction: float = 2 / 3,
+                seed: int = 0) -> dict[str, list[str]]:
+    """A seeded per-class split of the files under ``images/<class>/``: ``train_fraction`` of each
+    class (rounded) for training, the rest for testing, as ``<class>/<file>`` lines."""
+    g = torch.Generator().manual_seed(seed)
+    lists: dict[str, list[str]] = {"train": [], "test": []}
+    for name in classes:
+        files = sorted(p.name for p in (images / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        order = torch.randperm(len(files), generator=g).tolist()
+        cut = round(train_fraction * len(files))
+        lists["train"] += sorted(f"{name}/{files[i]}" for i in order[:cut])
+        lists["test"] += sorted(f"{name}/{files[i]}" for i in order[cut:])
+    return lists
+
+
+def _listed_split(dataset: FolderDataset, base: Path, split: str) -> tuple[list[tuple[Path, int]], tuple[str, ...], str]:
+    """The files of ``split`` of a list-file data set, its classes and where the split came from."""
+    images = base / dataset.images
+    classes = tuple(sorted(d.name for d in images.iterdir() if d.is_dir() and d.name not in dataset.exclude))
+    list_file = base / dataset.splits[split]
+    how = f"the split listed in {list_file.name}"
+    if not list_file.is_file():
+        for name, lines in split_lists(images, classes).items():
+            target = base / dataset.splits[name]
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_text("\n".join(lines) + "\n")
+            os.replace(tmp, target)
+        how = f"coursekit's seeded 2/3 : 1/3 split per class, written to {list_file.name}"
+    index = {name: label for label, name in enumerate(classes)}
+    lines = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+    files = [(images / line, index[line.split("/")[0]]) for line in lines if line.split("/")[0] in index]
+    return files, classes, how
 
 
 def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str | Path | None = None,
@@ -234,14 +289,16 @@ def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str |
     if split not in dataset.splits:
         raise KeyError(f"{name} has no split {split!r}; its splits: {', '.join(dataset.splits)}")
     root = Path(root) if root is not None else data_root()
-    folder = root / dataset.folder / dataset.splits[split]
+    base = root / dataset.folder
+    folder = base / dataset.images if dataset.images else base / dataset.splits[split]
     key = (f"{root.resolve()}/{name}/{split}@{image_size}", True)
     if key in _LOADED:
         return _LOADED[key]
     if download is None:
         download = os.environ.get("COURSEKIT_DOWNLOAD", "1") != "0"
     problem = "downloading is switched off (download=False or COURSEKIT_DOWNLOAD=0)"
-    if not folder.is_dir() and dataset.url is None:
+    downloadable = dataset.url or dataset.torchvision
+    if not folder.is_dir() and not downloadable:
         problem = "it has no download address that coursekit could use"
     elif not folder.is_dir() and download:
         try:
@@ -249,22 +306,30 @@ def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str |
         except Exception as err:  # no network, a moved file, a full disk: say what happened
             problem = f"the download failed: {type(err).__name__}: {err}"
     if not folder.is_dir():
-        source = f"download it from {dataset.url}" if dataset.url else f"get it from {dataset.where}"
+        source = (f"download it with torchvision.datasets.{dataset.torchvision}(root, download=True)" if dataset.torchvision
+                  else f"download it from {dataset.url}" if dataset.url else f"get it from {dataset.where}")
+        layout = f"{folder}/<class>/*.jpg" if dataset.images else f"{base}/{dataset.splits[split]}/<class>/*.jpg"
         raise DataNotFoundError(
             f"{name} ({split}) was not found in {folder}, and {problem}.\n"
-            f"Fix it: {source} and unpack it so that {root / dataset.folder}/{dataset.splits[split]}/<class>/*.jpg "
+            f"Fix it: {source} and unpack it so that {layout} "
             f"exists, or point COURSEKIT_DATA at the folder that holds {dataset.folder}/.")
-    data = read_image_folder(folder, image_size=image_size)
+    if dataset.images:
+        files, classes, how = _listed_split(dataset, base, split)
+        data = read_images(files, classes, image_size, dict(kind="image-folder", path=str(folder), split=how))
+    else:
+        data = read_image_folder(folder, image_size=image_size)
     data.source["description"] = f"{name} ({split}), {dataset.where}, resized to {image_size} px"
     _LOADED[key] = data
     return data
 
 
-def stratified_indices(labels: torch.Tensor, per_class: int | None, seed: int = 0) -> torch.Tensor:
+def stratified_indices(labels: torch.Tensor, per_class: int | None, seed: int = 0,
+                       at_most: bool = False) -> torch.Tensor:
     """``per_class`` indices of each class, drawn without replacement by a seeded generator.
 
     The same labels, ``per_class`` and seed give the same indices on every machine. ``None`` keeps
-    every index (in order).
+    every index (in order). A class with fewer images is an error, unless ``at_most`` (then it
+    gives all it has).
     """
     if per_class is None:
         return torch.arange(len(labels))
@@ -272,7 +337,7 @@ def stratified_indices(labels: torch.Tensor, per_class: int | None, seed: int = 
     chosen = []
     for c in labels.unique(sorted=True):
         idx = (labels == c).nonzero().flatten()
-        if per_class > len(idx):
+        if per_class > len(idx) and not at_most:
             raise ValueError(f"class {int(c)} has {len(idx)} images, fewer than per_class={per_class}")
         chosen.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
     return torch.cat(chosen).sort().values

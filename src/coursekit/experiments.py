@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from . import __version__, data, models, profiles, train
+from . import __version__, data, models, profiles, train, transfer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -316,3 +316,21 @@ for name in DEGRADATION:
         base=dict(CIFAR10_RECIPE, model=f"cifar_plain{depth}" if plain else f"resnet{depth}", lr=0.05,
                   probe_gradients=True),
         runner=train_cifar10_classifier))
+
+# Chapter "transfer": a pretrained source network reused four ways on target data sets.
+TRANSFER_RECIPE = dict(
+    sources=[dict(kind="cifar", name="resnet20", layers=dict(early="layer1", deep="avgpool"))],
+    methods=["deep probe", "early probe", "fine-tune", "scratch"], image_size=32, grid=4,
+    probe_weight_decays=[1e-4, 1e-3, 1e-2, 1e-1, 1.0], finetune_lr=0.01, head_lr_multiplier=10,
+    scratch_lr=0.05, weight_decay=5e-4, crop_padding=4)
+
+register(Experiment(
+    name="transfer_decision", chapter="transfer",
+    title="Similar or different, small or large: PACS photos and sketches from a CIFAR-10 ResNet-20",
+    base=dict(TRANSFER_RECIPE, targets=["pacs-photo", "pacs-sketch"], sizes=dict(small=10, large=140)),
+    runner=lambda cfg, checkpoint: transfer.run_transfer(cfg, checkpoint)))
+register(Experiment(
+    name="transfer_targets", chapter="transfer",
+    title="Transfer from a CIFAR-10 ResNet-20 to three more data sets",
+    base=dict(TRANSFER_RECIPE, targets=["hymenoptera", "clothing-small", "caltech101"], sizes=dict(all=None)),
+    runner=lambda cfg, checkpoint: transfer.run_transfer(cfg, checkpoint)))

@@ -29,6 +29,19 @@ CLASSIC_BUDGET = {
     "full": dict(train_per_class=None, test_per_class=None, epochs=40, batch_size=128),
 }
 
+# Transfer learning (chapter "transfer"): every trained method gets the same number of batches.
+# quick: the published CIFAR-10 ResNet-20 as the source, targets at its 32 px; full: ImageNet
+# networks (torchvision's ResNet-50 and a timm ConvNeXt) at 224 px on a GPU.
+TRANSFER_BUDGET = {
+    "ci": dict(seeds=[0], steps=2, batch_size=8, test_per_class=4, probe_weight_decays=[1e-2, 1.0]),
+    "quick": dict(seeds=[0, 1, 2], steps=400, batch_size=64, test_per_class=40),
+    "full": dict(seeds=[0, 1, 2], steps=2000, batch_size=64, test_per_class=40, image_size=224,
+                 finetune_lr=0.005, scratch_lr=0.1, crop_padding=28,
+                 sources=[dict(kind="imagenet", name="resnet50", layers=dict(early="layer1", deep="avgpool")),
+                          dict(kind="imagenet", name="timm/convnext_tiny.fb_in1k",
+                               layers=dict(early="stages.0", deep="head.global_pool"))]),
+}
+
 # Settings per experiment and profile: subset sizes, epochs, widths. An experiment's base
 # configuration lives in `coursekit.experiments`; these rows only scale it.
 SETTINGS: dict[str, dict[str, dict]] = {
@@ -42,6 +55,16 @@ SETTINGS: dict[str, dict[str, dict]] = {
     **{name: CLASSIC_BUDGET for name in (
         "classic_alexnet", "classic_vgg", "classic_googlenet", "classic_resnet",
         "degradation_plain20", "degradation_resnet20", "degradation_plain56", "degradation_resnet56")},
+    "transfer_decision": {
+        "ci": dict(TRANSFER_BUDGET["ci"], targets=["pacs-photo"], sizes=dict(small=2, large=4)),
+        "quick": dict(TRANSFER_BUDGET["quick"]),
+        "full": dict(TRANSFER_BUDGET["full"]),
+    },
+    "transfer_targets": {
+        "ci": dict(TRANSFER_BUDGET["ci"], targets=["hymenoptera"], sizes=dict(all=4)),
+        "quick": dict(TRANSFER_BUDGET["quick"], seeds=[0], test_per_class=None),
+        "full": dict(TRANSFER_BUDGET["full"], seeds=[0], test_per_class=None, targets=["pets", "flowers102"]),
+    },
 }
 
 

@@ -75,15 +75,25 @@ def memory_format_for(device: torch.device, channels_last: bool | None = None) -
 
 
 def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
-                   momentum: float = 0.9) -> torch.optim.Optimizer:
-    """SGD with Nesterov momentum, or AdamW. Norm and bias parameters get no weight decay."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    groups = [dict(params=decay, weight_decay=weight_decay), dict(params=no_decay, weight_decay=0.0)]
+                   momentum: float = 0.9, lr_multipliers: dict[str, float] | None = None) -> torch.optim.Optimizer:
+    """SGD with Nesterov momentum, or AdamW. Norm and bias parameters get no weight decay.
+
+    ``lr_multipliers`` maps a parameter-name prefix to a factor on ``lr`` (discriminative learning
+    rates: ``{"fc": 10}`` trains a new head ten times faster than the pretrained body).
+    """
+    multipliers = lr_multipliers or {}
+    groups: dict[tuple[float, bool], list] = {}
+    for pname, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        factor = next((f for prefix, f in multipliers.items() if pname.startswith(prefix)), 1.0)
+        groups.setdefault((factor, p.ndim > 1), []).append(p)
+    param_groups = [dict(params=params, lr=lr * factor, weight_decay=weight_decay if decay else 0.0)
+                    for (factor, decay), params in groups.items()]
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=momentum > 0)
+        return torch.optim.SGD(param_groups, lr=lr, momentum=momentum, nesterov=momentum > 0)
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr)
+        return torch.optim.AdamW(param_groups, lr=lr)
     raise ValueError(f"unknown optimizer {name!r}; use 'sgd' or 'adamw'")
 
 
@@ -141,12 +151,13 @@ def _save_atomic(obj: dict, path: Path) -> None:
 def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Batches | None = None,
         optimizer: str = "sgd", lr: float = 0.05, weight_decay: float = 5e-4, momentum: float = 0.9,
         schedule: str = "onecycle", warmup: float = 0.2, label_smoothing: float = 0.0,
-        device: torch.device | str | None = None, amp: bool | None = None,
+        lr_multipliers: dict[str, float] | None = None, device: torch.device | str | None = None, amp: bool | None = None,
         channels_last: bool | None = None, checkpoint: str | Path | None = None,
         seed: int = 0, progress: bool | None = None, verbose: bool = True) -> FitResult:
     """Train ``model`` for ``epochs`` on ``train_loader``; evaluate on ``test_loader`` each epoch.
 
-    ``amp`` defaults to on for CUDA and off elsewhere, ``channels_last`` to :func:`memory_format_for`.
+    ``amp`` defaults to on for CUDA and off elsewhere, ``channels_last`` to :func:`memory_format_for`;
+    ``lr_multipliers`` gives parts of the model their own learning rate (:func:`make_optimizer`).
     With ``checkpoint``, the full training state is saved there after every epoch and when Ctrl-C interrupts, and a later
     call with the same path resumes where it stopped (at the same batch of the same epoch).
     """
@@ -169,7 +180,7 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
         torch.cuda.reset_peak_memory_stats(device)  # the peak of this run, not of the process
     model.to(device, memory_format=memory_format)
     steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
-    opt = make_optimizer(model, optimizer, lr, weight_decay, momentum)
+    opt = make_optimizer(model, optimizer, lr, weight_decay, momentum, lr_multipliers)
     sched = make_schedule(opt, schedule, epochs * steps_per_epoch, warmup)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     result = FitResult(precision=str(amp_dtype).replace("torch.", "") + " autocast" if amp_dtype else "float32")

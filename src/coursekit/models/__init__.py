@@ -83,4 +83,4 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -
 
 from . import small  # noqa: E402,F401  (registers its builders)
 from . import alexnet, inception, resnet, vgg  # noqa: E402,F401  (register their builders)
-from .weights import cifar_resnet, pretrained  # noqa: E402,F401
+from .weights import cifar_resnet, input_statistics, pretrained  # noqa: E402,F401

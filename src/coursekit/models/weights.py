@@ -80,13 +80,18 @@ def cifar_resnet(name: str = "resnet20", progress: bool | None = None) -> nn.Mod
 
 
 def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None) -> nn.Module:
-    """An ImageNet-pretrained network by its torchvision name (``resnet50``, ``vit_b_16``...).
+    """An ImageNet-pretrained network by its torchvision name (``resnet50``, ``vit_b_16``...), or a
+    timm model by ``timm/<name>`` (``timm/convnext_tiny.fb_in22k_ft_in1k``; its weights come from the
+    Hugging Face hub and are cached by ``huggingface_hub``).
 
     For the networks coursekit implements itself (:data:`OWN_IMPLEMENTATIONS`) the weights are loaded
     into coursekit's code; any other torchvision model is built by torchvision. The weights enum is
     attached as ``model.weights`` (``.meta["categories"]``, ``.transforms()``). Evaluation mode.
     """
     from torchvision import models as tvm
+
+    if name.startswith("timm/"):
+        return _timm_pretrained(name.removeprefix("timm/"))
 
     try:
         enum = tvm.get_model_weights(name)
@@ -103,3 +108,33 @@ def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None
             raise _unavailable(chosen.url, err) from err
     model.weights = chosen
     return model.eval()
+
+
+def _timm_pretrained(name: str) -> nn.Module:
+    import timm
+
+    if not timm.is_model(name):
+        raise KeyError(f"timm has no model {name!r}; see timm.list_models(pretrained=True)")
+    try:
+        model = timm.create_model(name, pretrained=True)
+    except (OSError, RuntimeError, ValueError) as err:  # the hub's offline and missing-file errors
+        raise WeightsUnavailableError(
+            f"could not get the weights of timm/{name} from the Hugging Face hub ({type(err).__name__}: {err}).\n"
+            f"Fix it in one of two ways:\n"
+            f"  - with network: run this again (huggingface_hub then caches the file, by default in ~/.cache/huggingface);\n"
+            f"  - offline: copy a hub cache that holds it and set HF_HOME to it.") from err
+    return model.eval()
+
+
+def input_statistics(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The per-channel mean and standard deviation a pretrained ``model`` expects its inputs normalised by.
+
+    From the torchvision weights attached by :func:`pretrained`, or a timm model's ``pretrained_cfg``.
+    """
+    if getattr(model, "weights", None) is not None:
+        transform = model.weights.transforms()
+        return tuple(transform.mean), tuple(transform.std)
+    if getattr(model, "pretrained_cfg", None):
+        return tuple(model.pretrained_cfg["mean"]), tuple(model.pretrained_cfg["std"])
+    raise ValueError("the model carries neither torchvision weights nor a timm pretrained_cfg; "
+                     "load it with coursekit.models.pretrained()")

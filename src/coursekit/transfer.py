@@ -1,0 +1,376 @@
+"""Transfer learning: a network trained on a source task, reused for a target task.
+
+Four ways to use a pretrained network on a new data set, from the cheapest to the dearest, and
+the control they are measured against:
+
+- **deep probe**: the network frozen, a logistic regression on its last features (after the
+  global average pooling);
+- **early probe**: the same on the output of an early stage, average-pooled to a small grid;
+- **fine-tuning**: a new head, and every layer trained further, the pretrained body with a
+  learning rate ten times smaller than the new head's (discriminative learning rates);
+- **scratch**: the same architecture trained on the target data alone, with the same budget.
+
+Frozen features are computed once per (network, data set) and cached on disk, so that probes,
+which only fit a linear layer, take seconds on a CPU.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import __version__, data, models, profiles, train
+
+METHODS = ("deep probe", "early probe", "fine-tune", "scratch")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target data set: a :data:`coursekit.data.FOLDER_DATASETS` entry and its splits.
+
+    ``test_split=None`` holds out a fixed, class-balanced test set from ``train_split`` (PACS
+    comes as one folder per domain, without a test split).
+    """
+
+    name: str
+    title: str
+    dataset: str
+    train_split: str
+    test_split: str | None
+    relation: str  # how the target relates to a CIFAR-10 source, in words
+
+
+TARGETS = {t.name: t for t in [
+    Target("pacs-photo", "PACS photo", "pacs", "photo", None,
+           "photographs of seven classes, two of which (dog, horse) are CIFAR-10 classes"),
+    Target("pacs-sketch", "PACS sketch", "pacs", "sketch", None,
+           "the same seven classes as black-and-white line drawings"),
+    Target("hymenoptera", "ants or bees", "hymenoptera", "train", "test",
+           "photographs of insects, a kind of object CIFAR-10 lacks"),
+    Target("clothing-small", "clothing", "clothing-small", "train", "test",
+           "product photographs of garments, mostly on plain backgrounds"),
+    Target("caltech101", "Caltech-101", "caltech101", "train", "test",
+           "photographs of 101 object categories, mostly centred"),
+]}
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+def target_data(target: Target, image_size: int, test_per_class: int | None) -> tuple[data.ImageTensors, data.ImageTensors]:
+    """The training pool and the test set of ``target``, as uint8 tensors of ``image_size`` pixels.
+
+    Where the data set has no test split, ``test_per_class`` images of each class are held out
+    (always with seed 0, so that every run of every method is tested on the same images).
+    """
+    pool = data.load_folder_dataset(target.dataset, target.train_split, image_size)
+    if target.test_split is not None:
+        test = data.load_folder_dataset(target.dataset, target.test_split, image_size)
+        if test_per_class is not None:
+            test = test.subset(data.stratified_indices(test.labels, test_per_class, 0, at_most=True),
+                               note=f"at most {test_per_class} per class, seed 0")
+        return pool, test
+    if test_per_class is None:
+        raise ValueError(f"{target.name} has no test split: give test_per_class to hold one out")
+    held_out = data.stratified_indices(pool.labels, test_per_class, seed=0)
+    rest = torch.ones(len(pool), dtype=torch.bool)
+    rest[held_out] = False
+    return (pool.subset(rest.nonzero().flatten(), note=f"all but {test_per_class} per class held out for testing"),
+            pool.subset(held_out, note=f"{test_per_class} per class held out (seed 0)"))
+
+
+# --- the source network -------------------------------------------------------------------------
+
+def source_network(source: dict) -> tuple[nn.Module, tuple[float, ...], tuple[float, ...]]:
+    """The pretrained network that ``source`` names, and the mean and std its inputs need.
+
+    ``{"kind": "cifar", "name": "resnet20"}``: the published CIFAR-10 ResNet
+    (:func:`coursekit.models.cifar_resnet`); ``{"kind": "imagenet", "name": "resnet50"}``: an
+    ImageNet network from torchvision, or from timm with a ``timm/`` prefix
+    (:func:`coursekit.models.pretrained`).
+    """
+    from .models.resnet import PRETRAINED_CIFAR_MEAN, PRETRAINED_CIFAR_STD
+
+    if source["kind"] == "cifar":
+        return models.cifar_resnet(source["name"]), PRETRAINED_CIFAR_MEAN, PRETRAINED_CIFAR_STD
+    if source["kind"] == "imagenet":
+        model = models.pretrained(source["name"])
+        return model, *models.input_statistics(model)
+    raise ValueError(f"unknown source kind {source['kind']!r}; use 'cifar' or 'imagenet'")
+
+
+def scratch_network(source: dict, num_classes: int) -> nn.Module:
+    """The architecture of ``source``, randomly initialised, with ``num_classes`` outputs."""
+    if source["name"].startswith("timm/"):
+        import timm
+
+        return timm.create_model(source["name"].removeprefix("timm/"), pretrained=False, num_classes=num_classes)
+    if source["name"] in models.list_models():
+        return models.create(source["name"], num_classes=num_classes)
+    from torchvision import models as tvm
+
+    return tvm.get_model(source["name"], weights=None, num_classes=num_classes)
+
+
+def replace_head(model: nn.Module, num_classes: int) -> str:
+    """Give ``model`` a new, randomly initialised classifier for ``num_classes``; return its name.
+
+    timm models do it themselves (``reset_classifier``); otherwise the last ``nn.Linear`` is replaced.
+    """
+    if hasattr(model, "reset_classifier"):
+        model.reset_classifier(num_classes)
+        return model.pretrained_cfg["classifier"]
+    name = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
+    parent, _, attr = name.rpartition(".")
+    old = getattr(model.get_submodule(parent) if parent else model, attr)
+    setattr(model.get_submodule(parent) if parent else model, attr, nn.Linear(old.in_features, num_classes))
+    return name
+
+
+# --- frozen features and linear probes ----------------------------------------------------------
+
+@torch.no_grad()
+def frozen_features(model: nn.Module, loader: train.Batches, layers: dict[str, str], grid: int = 4,
+                    device: torch.device | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The outputs of ``layers`` (``{"early": "layer1", ...}``, module names) for every batch.
+
+    Feature maps are average-pooled to ``grid`` x ``grid`` and flattened; vectors stay as they are.
+    Returns float32 CPU tensors per layer, and the labels.
+    """
+    from torchvision.models.feature_extraction import create_feature_extractor
+
+    device = device or profiles.device()
+    extractor = create_feature_extractor(model, return_nodes={node: key for key, node in layers.items()})
+    extractor.eval().to(device)
+    outputs: dict[str, list[torch.Tensor]] = {key: [] for key in layers}
+    labels = []
+    for x, y in loader:
+        with torch.autocast(device.type, dtype=train.autocast_dtype(device), enabled=device.type == "cuda"):
+            features = extractor(x.to(device, non_blocking=True))
+        for key, f in features.items():
+            if f.ndim == 4 and f.shape[-1] > 1:
+                f = F.adaptive_avg_pool2d(f, grid)
+            outputs[key].append(f.flatten(1).float().cpu())
+        labels.append(y.cpu())
+    return {key: torch.cat(v) for key, v in outputs.items()}, torch.cat(labels)
+
+
+def features_cache() -> Path:
+    """Where frozen features are kept: ``$COURSEKIT_DATA/features``."""
+    return data.data_root() / "features"
+
+
+def cached_features(model: nn.Module, dataset: data.ImageTensors, key: dict, layers: dict[str, str],
+                    grid: int, mean: tuple[float, ...], std: tuple[float, ...],
+                    device: torch.device | None = None) -> dict[str, torch.Tensor]:
+    """:func:`frozen_features` of ``dataset`` (no augmentation), computed once and then read from disk.
+
+    ``key`` names the network (e.g. the source spec); the data's content fingerprint, the layers,
+    the grid and coursekit's version complete the cache key.
+    """
+    device = device or profiles.device()
+    ident = dict(key, data=data.fingerprint(dataset.images, dataset.labels), n=len(dataset),
+                 size=list(dataset.images.shape[-2:]), layers=layers, grid=grid, coursekit=__version__)
+    path = features_cache() / (hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20] + ".pt")
+    if path.is_file():
+        return torch.load(path, weights_only=True)
+    loader = data.DeviceLoader(dataset, 256, train=False, device=device, mean=mean, std=std)
+    features, _ = frozen_features(model, loader, layers, grid, device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(features, tmp)
+    os.replace(tmp, path)
+    return features
+
+
+def fit_logistic_regression(x: torch.Tensor, y: torch.Tensor, num_classes: int, weight_decay: float,
+                            max_iter: int = 200) -> nn.Linear:
+    """Multinomial logistic regression: minimise mean cross-entropy + ``weight_decay``/2 ||W||^2 by L-BFGS."""
+    head = nn.Linear(x.shape[1], num_classes)
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    opt = torch.optim.LBFGS(head.parameters(), lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(head(x), y) + 0.5 * weight_decay * head.weight.square().sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return head
+
+
+def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+                 num_classes: int, weight_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+                 folds: int = 3, seed: int = 0) -> dict:
+    """A linear classifier on frozen features, its L2 penalty chosen by ``folds``-fold cross-validation
+    on the training features alone; metrics on the test features (:func:`train.classification_metrics`).
+
+    Features are standardised with the training set's mean and standard deviation.
+    """
+    mean, std = train_x.mean(0), train_x.std(0).clamp_min(1e-6)
+    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
+    g = torch.Generator().manual_seed(seed)
+    fold = torch.empty(len(train_y), dtype=torch.long)
+    for c in train_y.unique():  # stratified folds: each class spread over the folds
+        idx = (train_y == c).nonzero().flatten()
+        fold[idx[torch.randperm(len(idx), generator=g)]] = torch.arange(len(idx)) % folds
+    scores = {}
+    for wd in weight_decays:
+        correct = 0
+        for k in range(folds):
+            fit_on, check = fold != k, fold == k
+            head = fit_logistic_regression(train_x[fit_on], train_y[fit_on], num_classes, wd)
+            with torch.no_grad():
+                correct += int((head(train_x[check]).argmax(1) == train_y[check]).sum())
+        scores[wd] = correct / len(train_y)
+    best = max(weight_decays, key=lambda wd: (scores[wd], wd))  # ties: the stronger penalty
+    head = fit_logistic_regression(train_x, train_y, num_classes, best)
+    with torch.no_grad():
+        metrics = train.classification_metrics(head(test_x), test_y)
+    return dict(metrics, weight_decay=best, cross_validation={str(k): v for k, v in scores.items()})
+
+
+# --- fine-tuning and training from scratch ------------------------------------------------------
+
+def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: data.ImageTensors, cfg: dict,
+                    lr: float, lr_multipliers: dict[str, float] | None, mean: tuple[float, ...],
+                    std: tuple[float, ...], seed: int, device: torch.device) -> tuple[dict, train.FitResult]:
+    """Train every layer of ``model`` for ``cfg['steps']`` batches (whole epochs, rounded up) and
+    evaluate it. Batches are augmented by random crops and flips on the device."""
+    batch_size = min(cfg["batch_size"], len(train_set))
+    loader = data.DeviceLoader(train_set, batch_size, train=True, device=device, mean=mean, std=std,
+                               crop_padding=cfg["crop_padding"], flip=True, seed=seed)
+    epochs = math.ceil(cfg["steps"] / len(loader))
+    fitted = train.fit(model, loader, epochs=epochs, optimizer="sgd", lr=lr, weight_decay=cfg["weight_decay"],
+                       schedule="onecycle", lr_multipliers=lr_multipliers, device=device, seed=seed,
+                       progress=False, verbose=False)
+    test_loader = data.DeviceLoader(test_set, 256, train=False, device=device, mean=mean, std=std)
+    return train.evaluate(model, test_loader, device=device), fitted
+
+
+# --- the experiment -----------------------------------------------------------------------------
+
+def _load_rows(checkpoint: Path | None) -> list[dict]:
+    if checkpoint is not None and checkpoint.is_file():
+        return json.loads(checkpoint.read_text())["rows"]
+    return []
+
+
+def _save_rows(checkpoint: Path | None, rows: list[dict]) -> None:
+    if checkpoint is None:
+        return
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    tmp = checkpoint.with_name(checkpoint.name + ".tmp")
+    tmp.write_text(json.dumps(dict(rows=rows)))
+    os.replace(tmp, checkpoint)
+
+
+def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors, idx: torch.Tensor,
+            test: data.ImageTensors, features: dict, cfg: dict, seed: int,
+            mean: tuple[float, ...], std: tuple[float, ...], device: torch.device) -> dict:
+    """Accuracy, macro-F1 and details of one ``method`` trained on ``pool[idx]`` and tested on ``test``.
+
+    ``features`` holds the frozen features of the pool and of the test set (computed on first use).
+    """
+    num_classes = len(pool.classes)
+    if method in ("deep probe", "early probe"):
+        if not features:  # once per source and target: every size and seed indexes into them
+            for split, ds in (("pool", pool), ("test", test)):
+                features[split] = cached_features(source, ds, spec, spec["layers"], cfg["grid"], mean, std, device)
+        layer = method.split()[0]
+        metrics = linear_probe(features["pool"][layer][idx], pool.labels[idx], features["test"][layer], test.labels,
+                               num_classes, tuple(cfg["probe_weight_decays"]), seed=seed)
+        return dict(accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], weight_decay=metrics["weight_decay"],
+                    features=features["pool"][layer].shape[1])
+    if method == "fine-tune":
+        model = copy.deepcopy(source)
+        head = replace_head(model, num_classes)
+        lr, multipliers = cfg["finetune_lr"], {head: cfg["head_lr_multiplier"]}
+    elif method == "scratch":
+        train.seed_everything(seed)
+        model = scratch_network(spec, num_classes)
+        lr, multipliers = cfg["scratch_lr"], None
+    else:
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    train_set = pool.subset(idx)
+    metrics, fitted = train_on_target(model, train_set, test, cfg, lr, multipliers, mean, std, seed, device)
+    return dict(accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], epochs=len(fitted.history),
+                images_per_second=round(fitted.images_per_second, 1),
+                final_train_loss=round(fitted.history[-1]["train_loss"], 4))
+
+
+def run_transfer(cfg: dict, checkpoint: Path | None = None) -> dict:
+    """Every method in ``cfg['methods']`` for every source, target, size and seed of ``cfg``.
+
+    Finished runs are kept in ``checkpoint`` (JSON), so an interrupted experiment resumes at the
+    run it stopped in. Returns one row per run, and their means over seeds.
+    """
+    from tqdm.auto import tqdm
+
+    device = profiles.device()
+    rows = _load_rows(checkpoint)
+    done = {(r["source"], r["target"], r["size"], r["seed"], r["method"]) for r in rows}
+    total = len(cfg["sources"]) * len(cfg["targets"]) * len(cfg["sizes"]) * len(cfg["seeds"]) * len(cfg["methods"])
+    quiet = train.show_progress()  # a bar, or else one line per run
+    bar = tqdm(total=total, initial=len(done), desc="transfer runs", disable=not quiet)
+    described = {}
+    for spec in cfg["sources"]:
+        source, mean, std = source_network(spec)
+        for name in cfg["targets"]:
+            pool, test = target_data(TARGETS[name], cfg["image_size"], cfg["test_per_class"])
+            described[name] = dict(train=pool.source, test=test.source, classes=len(pool.classes))
+            features: dict = {}
+            for size, per_class in cfg["sizes"].items():
+                for seed in cfg["seeds"]:
+                    idx = data.stratified_indices(pool.labels, per_class, seed, at_most=True)
+                    for method in cfg["methods"]:
+                        if (spec["name"], name, size, seed, method) in done:
+                            continue
+                        tick = time.perf_counter()
+                        outcome = one_run(method, source, spec, pool, idx, test, features, cfg, seed, mean, std, device)
+                        row = dict(source=spec["name"], target=name, size=size, seed=seed, method=method,
+                                   train_images=len(idx), test_images=len(test), **outcome,
+                                   seconds=round(time.perf_counter() - tick, 2))
+                        rows.append(row)
+                        _save_rows(checkpoint, rows)
+                        bar.update(1)
+                        if not quiet:
+                            print(f"{name:>14} {size:>5} seed {seed} {method:>11}: {100 * row['accuracy']:5.1f} % "
+                                  f"({row['train_images']} training images, {row['seconds']:.1f} s)", flush=True)
+    bar.close()
+    names = ", ".join(TARGETS[t].title for t in cfg["targets"])
+    totals = {split: sum(d[split]["images"] for d in described.values()) for split in ("train", "test")}
+    trained = [r for r in rows if r["method"] in ("fine-tune", "scratch")]
+    return dict(
+        metrics=dict(rows=rows, summary=summarise(rows)),
+        history=[],
+        cost=dict(runs=len(rows), train_seconds=round(sum(r["seconds"] for r in trained), 1)),
+        data=dict(train=dict(kind="image-folder", description=f"{names} at {cfg['image_size']} px",
+                             images=totals["train"]),
+                  test=dict(images=totals["test"]), targets=described),
+    )
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean and standard deviation of accuracy over seeds, per (source, target, size, method)."""
+    groups: dict[tuple[str, str, str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["source"], r["target"], r["size"], r["method"]), []).append(r)
+    summary = []
+    for (source, target, size, method), runs in groups.items():
+        acc = torch.tensor([r["accuracy"] for r in runs], dtype=torch.float64)
+        summary.append(dict(source=source, target=target, size=size, method=method, runs=len(runs),
+                            train_images=runs[0]["train_images"], accuracy=float(acc.mean()),
+                            accuracy_std=float(acc.std()) if len(runs) > 1 else 0.0,
+                            seconds=sum(r["seconds"] for r in runs) / len(runs)))
+    return summary
