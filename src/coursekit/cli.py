@@ -24,7 +24,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 current = result["config_hash"] == experiments.config_hash(experiments.config(name, profile))
                 p = result["provenance"]
                 line += (f"  | stored {p['date'][:16]} on {p['device']}, {p['wall_seconds']:.0f} s, "
-                         f"accuracy {100 * result['metrics']['accuracy']:.1f} %"
+                         f"{experiments.headline(result)}"
                          + ("" if current else "  (stale: configuration changed)"))
             elif profile != "ci":
                 line += "  | not stored"
@@ -47,10 +47,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     print(profiles.banner(profile))
     for name in names:
         result = experiments.run(name, profile, force=args.force)
-        metrics = result["metrics"]
-        headline = (f"accuracy {100 * metrics['accuracy']:.2f} %" if "accuracy" in metrics
-                    else f"{len(metrics['rows'])} runs")
-        print(f"{name}: {headline}  ({result['provenance']['wall_seconds']:.0f} s, {result['provenance']['date']})")
+        print(f"{name}: {experiments.headline(result)}  ({result['provenance']['wall_seconds']:.0f} s, {result['provenance']['date']})")
     return 0
 
 

@@ -165,13 +165,14 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
         print(f"{name}: training under the {profile} profile on {profiles.device_name()}")
     checkpoint = None if profile == "ci" else checkpoint_path(name, profile, cfg_hash)
     started = dt.datetime.now(dt.timezone.utc)
+    where = provenance(profiles.device())  # the code as it was when the run started
     tick = time.perf_counter()
     output = experiment.runner(cfg, checkpoint)
     result = dict(
         experiment=name, title=experiment.title, chapter=experiment.chapter, profile=profile,
         config=cfg, config_hash=cfg_hash, metrics=output["metrics"], history=output["history"],
         cost=output["cost"],
-        provenance=dict(provenance(profiles.device()), data=output["data"],
+        provenance=dict(where, data=output["data"],
                         date=started.isoformat(timespec="seconds"),
                         wall_seconds=round(time.perf_counter() - tick, 1)),
     )
@@ -218,9 +219,20 @@ def provenance_line(result: dict) -> str:
             f"data: {describe_data(result)}")
 
 
+def headline(result: dict) -> str:
+    """The result in a few words: its accuracy, or the number of runs of a multi-run experiment."""
+    metrics = result["metrics"]
+    if "accuracy" in metrics:
+        return f"accuracy {100 * metrics['accuracy']:.1f} %"
+    return f"{len(metrics['rows'])} runs"
+
+
 def profile_cost(name: str, profile: str) -> str:
-    """A rough size of ``name`` under ``profile``: epochs x training images."""
+    """A rough size of ``name`` under ``profile``: epochs x training images, or runs x batches."""
     cfg = config(name, profile)
+    if "steps" in cfg:  # transfer: several sources, targets, sizes, seeds and methods
+        runs = len(cfg["sources"]) * len(cfg["targets"]) * len(cfg["sizes"]) * len(cfg["seeds"]) * len(cfg["methods"])
+        return f"{runs} runs (trained ones: {cfg['steps']} batches of {cfg['batch_size']})"
     per_class = cfg.get("train_per_class")
     images = f"{per_class * 10:,}" if per_class else "all"
     epochs = cfg.get("epochs", 0)
