@@ -292,12 +292,12 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
                                num_classes, tuple(cfg["probe_weight_decays"]), seed=seed)
         return dict(accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], weight_decay=metrics["weight_decay"],
                     features=features["pool"][layer].shape[1])
+    train.seed_everything(seed)  # the new head's (or the whole network's) initial weights
     if method == "fine-tune":
         model = copy.deepcopy(source)
         head = replace_head(model, num_classes)
         lr, multipliers = cfg["finetune_lr"], {head: cfg["head_lr_multiplier"]}
     elif method == "scratch":
-        train.seed_everything(seed)
         model = scratch_network(spec, num_classes)
         lr, multipliers = cfg["scratch_lr"], None
     else:
