@@ -80,3 +80,23 @@ def test_published_cifar_resnet_by_url(hub):
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values()))
     with pytest.raises(KeyError, match="available: resnet20, resnet56"):
         models.cifar_resnet("resnet32")
+
+
+def test_timm_weights_offline_say_how_to_fix_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(pt.WeightsUnavailableError, match=r"(?s)Hugging Face hub.*with network.*HF_HOME"):
+        models.pretrained("timm/resnet18.a1_in1k")
+    with pytest.raises(KeyError, match="timm has no model 'resnet9000'"):
+        models.pretrained("timm/resnet9000")
+
+
+def test_input_statistics_of_torchvision_and_timm_models(hub):
+    import timm
+
+    cache_torchvision_weights(hub, "resnet18")
+    assert models.input_statistics(models.pretrained("resnet18")) == ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    clip = timm.create_model("vit_tiny_patch16_224.augreg_in21k", pretrained=False)
+    assert models.input_statistics(clip) == ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    with pytest.raises(ValueError, match="load it with coursekit.models.pretrained"):
+        models.input_statistics(models.create("resnet20"))

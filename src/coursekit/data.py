@@ -323,6 +323,91 @@ def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str |
     return data
 
 
+# --- data sets that torchvision downloads and reads (the `full` profile's transfer targets) -------
+
+@dataclass(frozen=True)
+class TorchvisionDataset:
+    """A labelled image data set read through a ``torchvision.datasets`` class (``cls``), whose
+    splits are constructor arguments (``{"train": {"split": "trainval"}}``)."""
+
+    name: str
+    cls: str
+    splits: dict[str, dict]
+    where: str = ""
+
+
+TORCHVISION_DATASETS = {d.name: d for d in [
+    TorchvisionDataset("pets", "OxfordIIITPet", {"train": dict(split="trainval"), "test": dict(split="test")},
+                       "Oxford-IIIT Pets (Parkhi et al. 2012): 37 breeds of cats and dogs"),
+    TorchvisionDataset("flowers102", "Flowers102", {"train": dict(split="train"), "validation": dict(split="val"),
+                                                    "test": dict(split="test")},
+                       "Oxford Flowers-102 (Nilsback and Zisserman 2008): 102 kinds of flowers"),
+]}
+
+
+class _Decoded(torch.utils.data.Dataset):
+    """A torchvision data set's images as uint8 tensors of one size (for a decoding DataLoader)."""
+
+    def __init__(self, dataset, image_size: int) -> None:
+        self.dataset, self.image_size = dataset, image_size
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        from torchvision.transforms.v2 import functional as TF
+
+        image, label = self.dataset[i]
+        image = TF.pil_to_tensor(image.convert("RGB"))
+        image = TF.center_crop(TF.resize(image, self.image_size, antialias=True), [self.image_size] * 2)
+        return image, label
+
+
+def load_torchvision_dataset(name: str, split: str, image_size: int = 224, root: str | Path | None = None,
+                             download: bool | None = None, workers: int | None = None) -> ImageTensors:
+    """One split of a :data:`TORCHVISION_DATASETS` data set, downloaded by torchvision when missing,
+    decoded by a DataLoader with ``workers`` processes into uint8 tensors of ``image_size`` pixels."""
+    import torchvision.datasets
+
+    if name not in TORCHVISION_DATASETS:
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(TORCHVISION_DATASETS)}")
+    spec = TORCHVISION_DATASETS[name]
+    if split not in spec.splits:
+        raise KeyError(f"{name} has no split {split!r}; its splits: {', '.join(spec.splits)}")
+    root = Path(root) if root is not None else data_root()
+    key = (f"{root.resolve()}/{name}/{split}@{image_size}", True)
+    if key in _LOADED:
+        return _LOADED[key]
+    if download is None:
+        download = os.environ.get("COURSEKIT_DOWNLOAD", "1") != "0"
+    cls = getattr(torchvision.datasets, spec.cls)
+    try:
+        dataset = cls(str(root), download=download, **spec.splits[split])
+    except Exception as err:  # missing files, no network: say both fixes
+        raise DataNotFoundError(
+            f"{name} ({split}) could not be read from {root} ({type(err).__name__}: {err}).\n"
+            f"Fix it: run with network and downloads on (COURSEKIT_DOWNLOAD unset or 1), so that "
+            f"torchvision.datasets.{spec.cls}({str(root)!r}, download=True) fetches it, or point "
+            f"COURSEKIT_DATA at a folder where torchvision has downloaded it before.") from err
+    workers = min(8, os.cpu_count() or 1) if workers is None else workers
+    loader = torch.utils.data.DataLoader(_Decoded(dataset, image_size), batch_size=64, num_workers=workers)
+    images, labels = zip(*loader)
+    x, y = torch.cat(images), torch.cat(labels)
+    classes = tuple(getattr(dataset, "classes", None) or (str(c) for c in range(int(y.max()) + 1)))
+    data = ImageTensors(x, y, classes, dict(kind="torchvision", path=str(root), images=len(y),
+                                            fingerprint=fingerprint(x, y),
+                                            description=f"{name} ({split}), {spec.where}, resized to {image_size} px"))
+    _LOADED[key] = data
+    return data
+
+
+def load_dataset(name: str, split: str, image_size: int, **kwargs) -> ImageTensors:
+    """A split of any named data set: a :data:`FOLDER_DATASETS` or a :data:`TORCHVISION_DATASETS` entry."""
+    if name in TORCHVISION_DATASETS:
+        return load_torchvision_dataset(name, split, image_size, **kwargs)
+    return load_folder_dataset(name, split, image_size, **kwargs)
+
+
 def stratified_indices(labels: torch.Tensor, per_class: int | None, seed: int = 0,
                        at_most: bool = False) -> torch.Tensor:
     """``per_class`` indices of each class, drawn without replacement by a seeded generator.

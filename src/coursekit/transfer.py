@@ -35,7 +35,7 @@ METHODS = ("deep probe", "early probe", "fine-tune", "scratch")
 
 @dataclass(frozen=True)
 class Target:
-    """A target data set: a :data:`coursekit.data.FOLDER_DATASETS` entry and its splits.
+    """A target data set: a data set of :func:`coursekit.data.load_dataset` and its splits.
 
     ``test_split=None`` holds out a fixed, class-balanced test set from ``train_split`` (PACS
     comes as one folder per domain, without a test split).
@@ -60,6 +60,11 @@ TARGETS = {t.name: t for t in [
            "product photographs of garments, mostly on plain backgrounds"),
     Target("caltech101", "Caltech-101", "caltech101", "train", "test",
            "photographs of 101 object categories, mostly centred"),
+    # full profile (ImageNet sources at 224 px): fine-grained targets that torchvision downloads
+    Target("pets", "Oxford-IIIT Pets", "pets", "train", "test",
+           "photographs of 37 breeds of cats and dogs: fine-grained, near ImageNet's own dog breeds"),
+    Target("flowers102", "Flowers-102", "flowers102", "train", "test",
+           "photographs of 102 kinds of flowers: fine-grained, few ImageNet classes alike"),
 ]}
 
 
@@ -71,9 +76,9 @@ def target_data(target: Target, image_size: int, test_per_class: int | None) -> 
     Where the data set has no test split, ``test_per_class`` images of each class are held out
     (always with seed 0, so that every run of every method is tested on the same images).
     """
-    pool = data.load_folder_dataset(target.dataset, target.train_split, image_size)
+    pool = data.load_dataset(target.dataset, target.train_split, image_size)
     if target.test_split is not None:
-        test = data.load_folder_dataset(target.dataset, target.test_split, image_size)
+        test = data.load_dataset(target.dataset, target.test_split, image_size)
         if test_per_class is not None:
             test = test.subset(data.stratified_indices(test.labels, test_per_class, 0, at_most=True),
                                note=f"at most {test_per_class} per class, seed 0")

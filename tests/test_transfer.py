@@ -1,0 +1,185 @@
+"""Transfer learning: probes, heads, feature caching, the experiment's resume, torchvision data sets."""
+import json
+import shutil
+
+import pytest
+import torch
+from torch import nn
+
+from coursekit import data, models, train, transfer
+
+
+def separable(n_per_class: int = 30, dim: int = 8, classes: int = 3, seed: int = 0):
+    """Three well-separated Gaussian clusters (fixed centres); ``seed`` draws the points."""
+    centres = 4 * torch.randn(classes, dim, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(classes).repeat_interleave(n_per_class)
+    return centres[y] + torch.randn(len(y), dim, generator=torch.Generator().manual_seed(seed + 1)), y
+
+
+def correlated(n: int = 200, seed: int = 0):
+    """Two classes told apart by x1 - x2 alone: a shared noise hides the class in each feature."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    noise = 3 * torch.randn(n, generator=g)
+    return torch.stack([2.0 * y - 1 + noise, noise], 1), y
+
+
+def test_linear_probe_chooses_its_penalty_by_cross_validation():
+    x, y = separable()
+    tx, ty = separable(seed=1)
+    easy = transfer.linear_probe(x, y, tx, ty, num_classes=3, weight_decays=(1e-3, 1e-1, 100.0))
+    assert easy["accuracy"] > 0.95 and len(easy["confusion"]) == 3
+    assert set(easy["cross_validation"]) == {"0.001", "0.1", "100.0"}
+    # A strong penalty shrinks the weights towards the difference of the class means, which here is
+    # blind to the signal; cross-validation must see that and choose a weak one.
+    x, y = correlated()
+    tx, ty = correlated(seed=1)
+    hard = transfer.linear_probe(x, y, tx, ty, num_classes=2, weight_decays=(1e-3, 100.0))
+    assert hard["weight_decay"] == 1e-3 and hard["accuracy"] > 0.95
+    assert hard["cross_validation"]["100.0"] < 0.8
+
+
+def test_logistic_regression_penalty_shrinks_the_weights():
+    x, y = separable()
+    weak = transfer.fit_logistic_regression(x, y, 3, weight_decay=1e-4)
+    strong = transfer.fit_logistic_regression(x, y, 3, weight_decay=1.0)
+    assert strong.weight.norm() < 0.5 * weak.weight.norm()
+
+
+def test_replace_head_on_coursekit_torchvision_and_timm_models():
+    import timm
+    import torchvision
+
+    cifar = models.create("resnet20")
+    assert transfer.replace_head(cifar, 7) == "linear" and cifar(torch.zeros(2, 3, 32, 32)).shape == (2, 7)
+    mobile = torchvision.models.mobilenet_v3_small(num_classes=10)
+    assert transfer.replace_head(mobile, 4) == "classifier.3" and mobile.classifier[3].out_features == 4
+    vit = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, patch_size=8)
+    assert transfer.replace_head(vit, 5) == "head" and vit(torch.zeros(1, 3, 32, 32)).shape == (1, 5)
+
+
+def test_make_optimizer_gives_the_head_its_own_learning_rate():
+    model = models.create("resnet20")
+    opt = train.make_optimizer(model, "sgd", lr=0.01, weight_decay=5e-4, lr_multipliers={"linear": 10})
+    head = {id(p) for p in model.linear.parameters()}
+    for group in opt.param_groups:
+        in_head = {id(p) in head for p in group["params"]}
+        assert len(in_head) == 1  # a group is all head or all body
+        assert group["lr"] == pytest.approx(0.1 if in_head.pop() else 0.01)
+    assert sum(len(g["params"]) for g in opt.param_groups) == len(list(model.parameters()))
+
+
+def test_frozen_features_pool_maps_to_a_grid():
+    model = models.create("resnet20").eval()
+    ds = data.ImageTensors(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8), torch.arange(6) % 2, ("a", "b"))
+    loader = data.DeviceLoader(ds, 4, train=False)
+    features, labels = transfer.frozen_features(model, loader, dict(early="layer1", deep="avgpool"), grid=4,
+                                                device=torch.device("cpu"))
+    assert features["early"].shape == (6, 16 * 4 * 4) and features["deep"].shape == (6, 64)
+    with torch.no_grad():  # the deep features are the network's own pooled features
+        expected = model.forward_features((ds.images.float() - loader.mean) / loader.std)
+    assert torch.allclose(features["deep"], expected, atol=1e-5) and labels.tolist() == ds.labels.tolist()
+
+
+def test_features_are_computed_once_and_then_read_from_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
+    model = models.create("resnet20").eval()
+    ds = data.ImageTensors(torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8), torch.zeros(5, dtype=torch.long), ("a",))
+    args = (model, ds, dict(name="resnet20"), dict(deep="avgpool"), 4, (0.5,) * 3, (0.25,) * 3, torch.device("cpu"))
+    first = transfer.cached_features(*args)
+    assert len(list((tmp_path / "features").glob("*.pt"))) == 1
+
+    def not_again(*a, **k):
+        raise AssertionError("features computed twice")
+
+    monkeypatch.setattr(transfer, "frozen_features", not_again)
+    assert torch.equal(transfer.cached_features(*args)["deep"], first["deep"])
+
+
+def make_pacs(root, image_folder):
+    for domain in ("photo", "sketch"):
+        shutil.copytree(image_folder, root / "pacs" / domain)
+
+
+def test_held_out_test_set_is_fixed_and_disjoint(tmp_path, image_folder, monkeypatch):
+    make_pacs(tmp_path, image_folder)
+    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
+    pool, test = transfer.target_data(transfer.TARGETS["pacs-photo"], image_size=8, test_per_class=1)
+    assert (len(pool), len(test)) == (9, 3) and torch.bincount(test.labels).tolist() == [1, 1, 1]
+    pool_images = {tuple(img.flatten().tolist()) for img in pool.images}
+    assert not any(tuple(img.flatten().tolist()) in pool_images for img in test.images)
+    assert "held out" in test.source["subset"]
+
+
+@pytest.fixture
+def small_experiment(tmp_path, image_folder, monkeypatch):
+    """A transfer experiment on a generated PACS tree, with a randomly initialised source network."""
+    make_pacs(tmp_path, image_folder)
+    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
+    data._LOADED.clear()
+
+    def random_source(name, progress=None):
+        torch.manual_seed(0)
+        return models.create(name).eval()
+
+    monkeypatch.setattr(models, "cifar_resnet", random_source)
+    cfg = dict(sources=[dict(kind="cifar", name="resnet20", layers=dict(early="layer1", deep="avgpool"))],
+               methods=list(transfer.METHODS), image_size=32, grid=2, probe_weight_decays=[1e-2, 1.0],
+               finetune_lr=0.01, head_lr_multiplier=10, scratch_lr=0.05, weight_decay=5e-4, crop_padding=4,
+               targets=["pacs-photo", "pacs-sketch"], sizes=dict(small=2), seeds=[0], steps=2, batch_size=4,
+               test_per_class=1)
+    yield cfg
+    data._LOADED.clear()
+
+
+def test_the_experiment_resumes_at_the_run_it_stopped_in_and_repeats_exactly(small_experiment, tmp_path, monkeypatch):
+    checkpoint = tmp_path / "rows.json"
+    full = transfer.run_transfer(small_experiment, checkpoint)
+    rows = full["metrics"]["rows"]
+    assert len(rows) == 8 and {r["method"] for r in rows} == set(transfer.METHODS)
+    assert all(r["train_images"] == 6 and r["test_images"] == 3 for r in rows)
+    assert len(full["metrics"]["summary"]) == 8 and full["data"]["test"]["images"] == 6
+    # Interrupted after five runs: only the last three run again, and they give the same numbers.
+    checkpoint.write_text(json.dumps(dict(rows=rows[:5])))
+    calls = []
+    real = transfer.one_run
+    monkeypatch.setattr(transfer, "one_run", lambda method, *a: calls.append(method) or real(method, *a))
+    resumed = transfer.run_transfer(small_experiment, checkpoint)["metrics"]["rows"]
+    assert len(calls) == 3
+    strip = lambda rs: [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rs]  # noqa: E731
+    assert strip(resumed) == strip(rows)
+
+
+def test_unknown_method_is_refused(small_experiment):
+    with pytest.raises(ValueError, match="unknown method 'distillation'"):
+        transfer.run_transfer(dict(small_experiment, methods=["distillation"]))
+
+
+def test_torchvision_data_sets_are_decoded_into_tensors(tmp_path, monkeypatch):
+    import torchvision.datasets
+    from PIL import Image
+
+    class FakePets:
+        classes = ["Abyssinian", "beagle"]
+
+        def __init__(self, root, download, split):
+            self.split = split
+
+        def __len__(self):
+            return 5 if self.split == "trainval" else 3
+
+        def __getitem__(self, i):
+            return Image.new("L", (40 + i, 30), color=10 * i), i % 2
+
+    monkeypatch.setattr(torchvision.datasets, "OxfordIIITPet", FakePets)
+    ds = data.load_dataset("pets", "train", image_size=16, root=tmp_path, workers=0)
+    assert ds.images.shape == (5, 3, 16, 16) and ds.labels.tolist() == [0, 1, 0, 1, 0]
+    assert ds.classes == ("Abyssinian", "beagle") and "Oxford-IIIT Pets" in ds.source["description"]
+    assert int(ds.images[3].float().mean()) == 30  # grey 30 on all three channels
+
+
+def test_a_torchvision_data_set_that_cannot_be_downloaded_says_how_to_fix_it(tmp_path):
+    with pytest.raises(data.DataNotFoundError, match=r"torchvision.datasets.Flowers102\(.*download=True\)"):
+        data.load_dataset("flowers102", "test", image_size=16, root=tmp_path, download=False)
+    with pytest.raises(KeyError, match="its splits: train, test"):
+        data.load_dataset("pets", "validation", image_size=16, root=tmp_path)
