@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import os
+import urllib.error
 from pathlib import Path
 
 import pytest
 import torch
+import torchvision
 
 from coursekit import data
 
@@ -50,3 +52,26 @@ def image_folder(tmp_path: Path) -> Path:
             write_png(img, str(folder / f"{i:03d}.png"))
     (tmp_path / "tiny" / "cat" / "notes.txt").write_text("not an image")
     return tmp_path / "tiny"
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """An empty torch hub cache; downloads fail as they do without network."""
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    return checkpoints
+
+
+def cache_torchvision_weights(checkpoints: Path, name: str) -> torch.nn.Module:
+    """Put a (randomly initialised) torchvision state dict where the download would put it."""
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    reference = torchvision.models.get_model(name, weights=None, num_classes=len(weights.meta["categories"]))
+    torch.save(reference.state_dict(), checkpoints / Path(weights.url).name)
+    return reference.eval()

@@ -10,29 +10,7 @@ import torchvision
 
 from coursekit import models
 from coursekit.models import weights as pt
-
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    """An empty torch hub cache; downloads fail as they do without network."""
-    monkeypatch.setattr(torch.hub, "_hub_dir", None)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-
-    def offline(url, *args, **kwargs):
-        raise urllib.error.URLError("Name or service not known")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
-    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
-    checkpoints.mkdir(parents=True)
-    return checkpoints
-
-
-def cache_torchvision_weights(checkpoints: Path, name: str) -> torch.nn.Module:
-    """Put a (randomly initialised) torchvision state dict where the download would put it."""
-    weights = torchvision.models.get_model_weights(name).DEFAULT
-    reference = torchvision.models.get_model(name, weights=None, num_classes=len(weights.meta["categories"]))
-    torch.save(reference.state_dict(), checkpoints / Path(weights.url).name)
-    return reference.eval()
+from conftest import cache_torchvision_weights
 
 
 def test_pretrained_loads_into_coursekits_own_resnet(hub):

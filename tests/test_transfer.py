@@ -183,3 +183,26 @@ def test_a_torchvision_data_set_that_cannot_be_downloaded_says_how_to_fix_it(tmp
         data.load_dataset("flowers102", "test", image_size=16, root=tmp_path, download=False)
     with pytest.raises(KeyError, match="its splits: train, test"):
         data.load_dataset("pets", "validation", image_size=16, root=tmp_path)
+
+
+def test_a_probe_needs_its_layer_named_in_the_source(small_experiment):
+    with pytest.raises(ValueError, match="'middle probe' needs a layer named 'middle'"):
+        transfer.run_transfer(dict(small_experiment, methods=["middle probe"]))
+    spec = dict(small_experiment["sources"][0], layers=dict(middle="layer2"))
+    rows = transfer.run_transfer(dict(small_experiment, sources=[spec], methods=["middle probe"]))["metrics"]["rows"]
+    assert [r["features"] for r in rows] == [32 * 2 * 2] * 2  # layer2: 32 channels pooled to the 2 x 2 grid
+
+
+def test_an_imagenet_source_from_torchvision_runs_the_same_experiment(small_experiment, hub):
+    """The full profile's path (ImageNet weights, torchvision model names), on tiny images."""
+    from conftest import cache_torchvision_weights
+
+    cache_torchvision_weights(hub, "resnet18")
+    spec = dict(kind="imagenet", name="resnet18", layers=dict(early="layer1", deep="avgpool"))
+    model, mean, std = transfer.source_network(spec)
+    assert mean == (0.485, 0.456, 0.406) and model.fc.out_features == 1000
+    result = transfer.run_transfer(dict(small_experiment, sources=[spec], targets=["pacs-sketch"]))
+    rows = {r["method"]: r for r in result["metrics"]["rows"]}
+    assert rows["deep probe"]["features"] == 512 and rows["early probe"]["features"] == 64 * 2 * 2
+    assert rows["fine-tune"]["source"] == "resnet18" and rows["scratch"]["epochs"] == 2  # 2 batches of 4 from 6 images
+    assert transfer.scratch_network(spec, 3).fc.out_features == 3

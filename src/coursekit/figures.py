@@ -144,6 +144,10 @@ def _named() -> dict[str, NamedFigure]:
                     "AlexNet, VGG, GoogLeNet and ResNet on CIFAR-10 with the same budget."),
         NamedFigure("degradation", tuple(DEGRADATION), degradation,
                     "Plain networks against ResNets: training loss and per-layer gradient norms."),
+        NamedFigure("transfer-decision", ("transfer_decision",), lambda rs: transfer_comparison(rs[0]),
+                    "Probes, fine-tuning and training from scratch on similar and different, small and large targets."),
+        NamedFigure("transfer-targets", ("transfer_targets",), lambda rs: transfer_comparison(rs[0]),
+                    "The four ways of reusing a CIFAR-10 ResNet-20 on three more data sets."),
     ]}
 
 
@@ -446,3 +450,62 @@ def degradation(results: list[dict]) -> Figure:
 
 
 FIGURES: dict[str, NamedFigure] = _named()
+
+
+# --- chapter "transfer" ---------------------------------------------------------------------------
+
+METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune": "#2ca02c", "scratch": "#7f7f7f"}
+
+
+def transfer_comparison(result: dict) -> Figure:
+    """Test accuracy of every method on every (target, size): bars with the spread over seeds."""
+    from .transfer import TARGETS
+
+    methods = result["config"]["methods"]
+    targets = list(dict.fromkeys((s["target"], s["size"]) for s in result["metrics"]["summary"]))
+    summary = {(s["target"], s["size"], s["method"]): s for s in result["metrics"]["summary"]}
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.9 * len(targets) + 1.5), 3.9))
+    width = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        rows = [summary[(t, size, method)] for t, size in targets]
+        xs = [g + (i - (len(methods) - 1) / 2) * width for g in range(len(targets))]
+        means = [100 * r["accuracy"] for r in rows]
+        spread = [100 * r["accuracy_std"] for r in rows]
+        ax.bar(xs, means, width, yerr=spread if any(spread) else None, capsize=2, label=method,
+               color=METHOD_COLORS.get(method), edgecolor="white", linewidth=0.5)
+        for x, m in zip(xs, means):
+            ax.text(x, m + 1, f"{m:.0f}", ha="center", va="bottom", fontsize=6.5)
+    for g, (t, size) in enumerate(targets):  # chance: one over the number of classes
+        classes = result["provenance"]["data"]["targets"][t]["classes"]
+        ax.plot([g - 0.42, g + 0.42], [100 / classes] * 2, color="#d62728", lw=1, ls=":")
+    runs = {s["runs"] for s in result["metrics"]["summary"]}
+    ax.set_xticks(range(len(targets)), [f"{TARGETS[t].title}\n{size}: {summary[(t, size, methods[0])]['train_images']:,} images"
+                                        for t, size in targets], fontsize=8)
+    ax.set(ylabel="test accuracy (%)", ylim=(0, 105),
+           title=result["title"] + (f"\nmean over {max(runs)} seeds (bars: ± one standard deviation)" if max(runs) > 1 else ""))
+    ax.title.set_fontsize(9.5)
+    ax.plot([], [], color="#d62728", lw=1, ls=":", label="chance")
+    ax.legend(frameon=False, fontsize=7.5, ncol=len(methods) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return add_provenance(fig, result)
+
+
+def transfer_table(result: dict) -> str:
+    """A Markdown table: one row per (target, size), one column per method (mean ± std over seeds)."""
+    from .book import markdown_table
+    from .transfer import TARGETS
+
+    methods = result["config"]["methods"]
+    summary = {(s["target"], s["size"], s["method"]): s for s in result["metrics"]["summary"]}
+    rows = []
+    for t, size in dict.fromkeys((s["target"], s["size"]) for s in result["metrics"]["summary"]):
+        cells = []
+        for m in methods:
+            s = summary[(t, size, m)]
+            cells.append(f"{100 * s['accuracy']:.1f} %" + (f" ± {100 * s['accuracy_std']:.1f}" if s["runs"] > 1 else ""))
+        best = max(methods, key=lambda m: summary[(t, size, m)]["accuracy"])
+        cells = [f"**{c}**" if m == best else c for c, m in zip(cells, methods)]
+        classes = result["provenance"]["data"]["targets"][t]["classes"]
+        rows.append([TARGETS[t].title, f"{size} ({summary[(t, size, methods[0])]['train_images']:,})", str(classes), *cells])
+    return markdown_table(["target", "training images", "classes", *methods], rows)

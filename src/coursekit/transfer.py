@@ -288,11 +288,13 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
     ``features`` holds the frozen features of the pool and of the test set (computed on first use).
     """
     num_classes = len(pool.classes)
-    if method in ("deep probe", "early probe"):
+    if method.endswith(" probe"):  # "<layer> probe": a linear probe on spec["layers"][<layer>]
+        layer = method.split()[0]
+        if layer not in spec["layers"]:
+            raise ValueError(f"{method!r} needs a layer named {layer!r} in the source's layers {spec['layers']}")
         if not features:  # once per source and target: every size and seed indexes into them
             for split, ds in (("pool", pool), ("test", test)):
                 features[split] = cached_features(source, ds, spec, spec["layers"], cfg["grid"], mean, std, device)
-        layer = method.split()[0]
         metrics = linear_probe(features["pool"][layer][idx], pool.labels[idx], features["test"][layer], test.labels,
                                num_classes, tuple(cfg["probe_weight_decays"]), seed=seed)
         return dict(accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], weight_decay=metrics["weight_decay"],
@@ -306,7 +308,7 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
         model = scratch_network(spec, num_classes)
         lr, multipliers = cfg["scratch_lr"], None
     else:
-        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)} (or '<layer> probe')")
     train_set = pool.subset(idx)
     metrics, fitted = train_on_target(model, train_set, test, cfg, lr, multipliers, mean, std, seed, device)
     return dict(accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], epochs=len(fitted.history),
