@@ -276,6 +276,15 @@ def _listed_split(dataset: FolderDataset, base: Path, split: str) -> tuple[list[
     return files, classes, how
 
 
+def _spec(table: dict, name: str, split: str):
+    """The entry ``name`` of a table of data sets, after checking it has ``split``."""
+    if name not in table:
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(table)}")
+    if split not in table[name].splits:
+        raise KeyError(f"{name} has no split {split!r}; its splits: {', '.join(table[name].splits)}")
+    return table[name]
+
+
 def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str | Path | None = None,
                         download: bool | None = None) -> ImageTensors:
     """One split of a :data:`FOLDER_DATASETS` data set as uint8 tensors of ``image_size`` pixels.
@@ -283,11 +292,7 @@ def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str |
     Images are resized (shorter side) and centre-cropped. The set is downloaded when missing and a
     download address exists (``download`` defaults to ``$COURSEKIT_DOWNLOAD``, on unless ``0``).
     """
-    if name not in FOLDER_DATASETS:
-        raise KeyError(f"unknown data set {name!r}; known: {', '.join(FOLDER_DATASETS)}")
-    dataset = FOLDER_DATASETS[name]
-    if split not in dataset.splits:
-        raise KeyError(f"{name} has no split {split!r}; its splits: {', '.join(dataset.splits)}")
+    dataset = _spec(FOLDER_DATASETS, name, split)
     root = Path(root) if root is not None else data_root()
     base = root / dataset.folder
     folder = base / dataset.images if dataset.images else base / dataset.splits[split]
@@ -369,11 +374,7 @@ def load_torchvision_dataset(name: str, split: str, image_size: int = 224, root:
     decoded by a DataLoader with ``workers`` processes into uint8 tensors of ``image_size`` pixels."""
     import torchvision.datasets
 
-    if name not in TORCHVISION_DATASETS:
-        raise KeyError(f"unknown data set {name!r}; known: {', '.join(TORCHVISION_DATASETS)}")
-    spec = TORCHVISION_DATASETS[name]
-    if split not in spec.splits:
-        raise KeyError(f"{name} has no split {split!r}; its splits: {', '.join(spec.splits)}")
+    spec = _spec(TORCHVISION_DATASETS, name, split)
     root = Path(root) if root is not None else data_root()
     key = (f"{root.resolve()}/{name}/{split}@{image_size}", True)
     if key in _LOADED:
