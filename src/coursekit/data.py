@@ -19,7 +19,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
@@ -32,6 +32,11 @@ CIFAR10_CLASSES = (
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+# An augmentation applied to a whole batch on the device: (uint8 images, labels, generator) to
+# (images as uint8 or float in [0, 1], labels or soft labels).
+Augmentation = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -443,9 +448,10 @@ class DeviceLoader:
     """Batches of an :class:`ImageTensors` data set, cut and augmented on ``device``.
 
     The whole data set is moved to the device once, as uint8. Each batch is then indexed,
-    augmented (random crop with ``pad`` pixels of padding and horizontal flips, per sample),
-    converted to float and normalised by ``mean``/``std`` there. Shuffling and augmentation draw
-    from generators seeded by ``(seed, epoch, batch)``, so a batch is the same whether or not the
+    augmented (random crop with ``pad`` pixels of padding and horizontal flips, per sample, then
+    the optional ``augmentation``, a function ``(images, labels, generator) -> (images, labels)``
+    such as :func:`coursekit.augment.pipeline` builds), converted to float and normalised by
+    ``mean``/``std`` there. Shuffling and augmentation draw from generators seeded by ``(seed, epoch, batch)``, so a batch is the same whether or not the
     batches before it were produced: resuming mid-epoch reproduces the uninterrupted run.
     """
 
@@ -453,7 +459,7 @@ class DeviceLoader:
                  device: torch.device | str = "cpu", crop_padding: int = 4, flip: bool = True,
                  mean: tuple[float, ...] = CIFAR10_MEAN, std: tuple[float, ...] = CIFAR10_STD,
                  seed: int = 0, drop_last: bool | None = None,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, augmentation: Augmentation | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.device = torch.device(device)
@@ -471,6 +477,7 @@ class DeviceLoader:
         self.epoch = 0
         self.drop_last = train if drop_last is None else drop_last
         self.channels_last = channels_last
+        self.augmentation = augmentation if train else None
 
     def __len__(self) -> int:
         n = len(self.labels)
@@ -497,7 +504,8 @@ class DeviceLoader:
         return torch.randperm(n, generator=self._generator(-1)).to(self.device)
 
     def batch(self, indices: torch.Tensor, step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """The augmented, normalised float batch at ``indices``, and its labels."""
+        """The augmented, normalised float batch at ``indices``, and its labels (soft labels, (N, C),
+        where the ``augmentation`` mixes images)."""
         x = self.images[indices]
         if self.train:
             g = self._generator(step)
@@ -505,10 +513,13 @@ class DeviceLoader:
                 x = augment.random_crop(x, self.crop_padding, generator=g)
             if self.flip:
                 x = augment.random_flip(x, generator=g)
-        x = (x.float() - self.mean) / self.std
+        y = self.labels[indices]
+        if self.augmentation is not None:
+            x, y = self.augmentation(x, y, g)
+        x = ((x.float() if x.dtype == torch.uint8 else 255 * x) - self.mean) / self.std
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return x, self.labels[indices]
+        return x, y
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self.order()

@@ -233,7 +233,8 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
                 sched.step()
                 next_step = step + 1
                 stats["loss"] += loss.detach() * len(y)
-                stats["correct"] += (logits.argmax(1) == y).sum()
+                hard = y.argmax(1) if y.ndim == 2 else y  # soft labels (mixup, CutMix): their largest share
+                stats["correct"] += (logits.argmax(1) == hard).sum()
                 stats["seen"] += len(y)
                 bar.update(1)
         except KeyboardInterrupt:
