@@ -1,7 +1,6 @@
 """Pretrained weights through the real loading code, offline: files placed in torch's hub cache."""
 import os
 import shutil
-import urllib.error
 from pathlib import Path
 
 import pytest

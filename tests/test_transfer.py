@@ -4,7 +4,6 @@ import shutil
 
 import pytest
 import torch
-from torch import nn
 
 from coursekit import data, models, train, transfer
 

@@ -176,7 +176,12 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
                         date=started.isoformat(timespec="seconds"),
                         wall_seconds=round(time.perf_counter() - tick, 1)),
     )
+    network = output.pop("state_dict", None)
     result.update({k: v for k, v in output.items() if k not in ("metrics", "history", "cost", "data")})
+    if network is not None:  # an experiment whose product is a network (a backbone for other chapters)
+        _NETWORKS[(name, profile)] = network
+        if profile != "ci":
+            result["network"] = save_network(network, name, profile)
     if profile != "ci":
         path = save(result)
         if checkpoint is not None:
@@ -186,10 +191,91 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
     return result
 
 
+_NETWORKS: dict[tuple[str, str], dict] = {}
+
+
+def network_path(name: str, profile: str) -> Path:
+    return results_dir() / f"{name}.{profile}.pt"
+
+
+def save_network(state_dict: dict, name: str, profile: str) -> dict:
+    """Store a trained network's weights beside its result (atomically); return their file and sha256."""
+    path = network_path(name, profile)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state_dict, tmp)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    os.replace(tmp, path)
+    return dict(file=path.name, sha256=digest, megabytes=round(path.stat().st_size / 2**20, 2))
+
+
+def network(name: str, profile: str | None = None) -> dict:
+    """The state dict that experiment ``name`` trained: from this process, else from the store
+    (checked against the sha256 its result records), else trained now by :func:`run`."""
+    profile = profiles.current(profile)
+    if (name, profile) not in _NETWORKS:
+        result = run(name, profile)
+        if (name, profile) not in _NETWORKS:  # the result came from the store: so must the weights
+            path = network_path(name, profile)
+            if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != result["network"]["sha256"]:
+                raise LookupError(f"{path} is missing or is not the file that {name}'s stored result was made with; "
+                                  f"run `coursekit regenerate --profile {profile} --experiment {name} --force`")
+            _NETWORKS[(name, profile)] = torch.load(path, map_location="cpu", weights_only=True)
+    return _NETWORKS[(name, profile)]
+
+
 def stored() -> list[dict]:
     """Every result in the store (any experiment, profile or configuration)."""
     directory = results_dir()
     return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))] if directory.is_dir() else []
+
+
+# --- experiments made of many small runs ----------------------------------------------------------
+
+def run_plan(plan: list[dict], run_one: Callable[[dict], dict], checkpoint: Path | None = None,
+             label: Callable[[dict], str] = lambda row: " ".join(map(str, row.values()))) -> list[dict]:
+    """Run ``run_one(settings)`` for every settings dict of ``plan``; one row (settings + outcome +
+    seconds) per run. Finished rows are kept in ``checkpoint`` (JSON, written atomically), so an
+    interrupted experiment resumes at the run it stopped in. Progress: a bar, or one line per run."""
+    from tqdm.auto import tqdm
+
+    rows = json.loads(checkpoint.read_text())["rows"] if checkpoint is not None and checkpoint.is_file() else []
+    keys = list(plan[0]) if plan else []
+    done = {json.dumps({k: r[k] for k in keys}, sort_keys=True) for r in rows}
+    bar = tqdm(total=len(plan), initial=len(rows), desc="runs", disable=not train.show_progress())
+    for settings in plan:
+        if json.dumps(settings, sort_keys=True) in done:
+            continue
+        tick = time.perf_counter()
+        row = dict(settings, **run_one(settings))
+        row["seconds"] = round(time.perf_counter() - tick, 2)
+        rows.append(row)
+        if checkpoint is not None:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            tmp = checkpoint.with_name(checkpoint.name + ".tmp")
+            tmp.write_text(json.dumps(dict(rows=rows)))
+            os.replace(tmp, checkpoint)
+        bar.update(1)
+        if not train.show_progress():
+            print(f"{label(settings)}: {100 * row['accuracy']:5.1f} %  ({row['seconds']:.1f} s)", flush=True)
+    bar.close()
+    return rows
+
+
+def summarise(rows: list[dict], by: tuple[str, ...], value: str = "accuracy") -> list[dict]:
+    """Mean, standard deviation and 95 % confidence half-width (1.96 standard errors) of ``value``
+    over the rows that share the fields ``by`` (e.g. over seeds), in the order first met."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in by), []).append(r)
+    summary = []
+    for key, runs in groups.items():
+        v = torch.tensor([r[value] for r in runs], dtype=torch.float64)
+        std = float(v.std()) if len(runs) > 1 else 0.0
+        summary.append(dict(zip(by, key), runs=len(runs), **{value: float(v.mean()), f"{value}_std": std,
+                                                              f"{value}_ci95": 1.96 * std / len(runs) ** 0.5},
+                            seconds=sum(r["seconds"] for r in runs) / len(runs),
+                            **{k: runs[0][k] for k in ("train_images",) if k in runs[0]}))
+    return summary
 
 
 # --- describing a result ------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,21 +264,6 @@ def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: da
 
 # --- the experiment -----------------------------------------------------------------------------
 
-def _load_rows(checkpoint: Path | None) -> list[dict]:
-    if checkpoint is not None and checkpoint.is_file():
-        return json.loads(checkpoint.read_text())["rows"]
-    return []
-
-
-def _save_rows(checkpoint: Path | None, rows: list[dict]) -> None:
-    if checkpoint is None:
-        return
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    tmp = checkpoint.with_name(checkpoint.name + ".tmp")
-    tmp.write_text(json.dumps(dict(rows=rows)))
-    os.replace(tmp, checkpoint)
-
-
 def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors, idx: torch.Tensor,
             test: data.ImageTensors, features: dict, cfg: dict, seed: int,
             mean: tuple[float, ...], std: tuple[float, ...], device: torch.device) -> dict:
@@ -319,65 +303,46 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
 def run_transfer(cfg: dict, checkpoint: Path | None = None) -> dict:
     """Every method in ``cfg['methods']`` for every source, target, size and seed of ``cfg``.
 
-    Finished runs are kept in ``checkpoint`` (JSON), so an interrupted experiment resumes at the
-    run it stopped in. Returns one row per run, and their means over seeds.
+    Finished runs are kept in ``checkpoint``, so an interrupted experiment resumes at the run it
+    stopped in (:func:`coursekit.experiments.run_plan`). Returns one row per run, and their means over seeds.
     """
-    from tqdm.auto import tqdm
+    from .experiments import run_plan, summarise
 
     device = profiles.device()
-    rows = _load_rows(checkpoint)
-    done = {(r["source"], r["target"], r["size"], r["seed"], r["method"]) for r in rows}
-    total = len(cfg["sources"]) * len(cfg["targets"]) * len(cfg["sizes"]) * len(cfg["seeds"]) * len(cfg["methods"])
-    quiet = train.show_progress()  # a bar, or else one line per run
-    bar = tqdm(total=total, initial=len(done), desc="transfer runs", disable=not quiet)
-    described = {}
-    for spec in cfg["sources"]:
-        source, mean, std = source_network(spec)
-        for name in cfg["targets"]:
-            pool, test = target_data(TARGETS[name], cfg["image_size"], cfg["test_per_class"])
-            described[name] = dict(train=pool.source, test=test.source, classes=len(pool.classes))
-            features: dict = {}
-            for size, per_class in cfg["sizes"].items():
-                for seed in cfg["seeds"]:
-                    idx = data.stratified_indices(pool.labels, per_class, seed, at_most=True)
-                    for method in cfg["methods"]:
-                        if (spec["name"], name, size, seed, method) in done:
-                            continue
-                        tick = time.perf_counter()
-                        outcome = one_run(method, source, spec, pool, idx, test, features, cfg, seed, mean, std, device)
-                        row = dict(source=spec["name"], target=name, size=size, seed=seed, method=method,
-                                   train_images=len(idx), test_images=len(test), **outcome,
-                                   seconds=round(time.perf_counter() - tick, 2))
-                        rows.append(row)
-                        _save_rows(checkpoint, rows)
-                        bar.update(1)
-                        if not quiet:
-                            print(f"{name:>14} {size:>5} seed {seed} {method:>11}: {100 * row['accuracy']:5.1f} % "
-                                  f"({row['train_images']} training images, {row['seconds']:.1f} s)", flush=True)
-    bar.close()
+    plan = [dict(source=spec["name"], target=t, size=size, seed=seed, method=m)
+            for spec in cfg["sources"] for t in cfg["targets"] for size in cfg["sizes"]
+            for seed in cfg["seeds"] for m in cfg["methods"]]
+    sources = {spec["name"]: spec for spec in cfg["sources"]}
+    networks: dict = {}   # source name -> (network, mean, std), loaded on first use
+    targets: dict = {}    # target name -> (pool, test)
+    features: dict = {}   # (source, target) -> frozen features of the pool and the test set
+
+    def run_one(run: dict) -> dict:
+        if run["source"] not in networks:
+            networks[run["source"]] = source_network(sources[run["source"]])
+        if run["target"] not in targets:
+            targets[run["target"]] = target_data(TARGETS[run["target"]], cfg["image_size"], cfg["test_per_class"])
+        (source, mean, std), (pool, test) = networks[run["source"]], targets[run["target"]]
+        idx = data.stratified_indices(pool.labels, cfg["sizes"][run["size"]], run["seed"], at_most=True)
+        outcome = one_run(run["method"], source, sources[run["source"]], pool, idx, test,
+                          features.setdefault((run["source"], run["target"]), {}), cfg, run["seed"], mean, std, device)
+        return dict(train_images=len(idx), test_images=len(test), **outcome)
+
+    rows = run_plan(plan, run_one, checkpoint, label=lambda r: f"{r['target']:>14} {r['size']:>5} seed {r['seed']} {r['method']:>11}")
+    described = {t: dict(train=pool.source, test=test.source, classes=len(pool.classes)) for t, (pool, test) in targets.items()}
+    if len(described) < len(cfg["targets"]):  # resumed after every run of a target: describe it all the same
+        for t in cfg["targets"]:
+            if t not in described:
+                pool, test = target_data(TARGETS[t], cfg["image_size"], cfg["test_per_class"])
+                described[t] = dict(train=pool.source, test=test.source, classes=len(pool.classes))
     names = ", ".join(TARGETS[t].title for t in cfg["targets"])
-    totals = {split: sum(d[split]["images"] for d in described.values()) for split in ("train", "test")}
+    totals = {split: sum(described[t][split]["images"] for t in cfg["targets"]) for split in ("train", "test")}
     trained = [r for r in rows if r["method"] in ("fine-tune", "scratch")]
     return dict(
-        metrics=dict(rows=rows, summary=summarise(rows)),
+        metrics=dict(rows=rows, summary=summarise(rows, ("source", "target", "size", "method"))),
         history=[],
         cost=dict(runs=len(rows), train_seconds=round(sum(r["seconds"] for r in trained), 1)),
         data=dict(train=dict(kind="image-folder", description=f"{names} at {cfg['image_size']} px",
                              images=totals["train"]),
-                  test=dict(images=totals["test"]), targets=described),
+                  test=dict(images=totals["test"]), targets={t: described[t] for t in cfg["targets"]}),
     )
-
-
-def summarise(rows: list[dict]) -> list[dict]:
-    """Mean and standard deviation of accuracy over seeds, per (source, target, size, method)."""
-    groups: dict[tuple[str, str, str, str], list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["source"], r["target"], r["size"], r["method"]), []).append(r)
-    summary = []
-    for (source, target, size, method), runs in groups.items():
-        acc = torch.tensor([r["accuracy"] for r in runs], dtype=torch.float64)
-        summary.append(dict(source=source, target=target, size=size, method=method, runs=len(runs),
-                            train_images=runs[0]["train_images"], accuracy=float(acc.mean()),
-                            accuracy_std=float(acc.std()) if len(runs) > 1 else 0.0,
-                            seconds=sum(r["seconds"] for r in runs) / len(runs)))
-    return summary
