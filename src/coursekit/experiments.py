@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from . import __version__, data, models, profiles, train, transfer
+from . import __version__, data, fewshot, models, profiles, train, transfer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -289,6 +289,8 @@ def _duration(seconds: float) -> str:
 def describe_data(result: dict) -> str:
     """Which copy of which data set a result used, with image counts."""
     d = result["provenance"]["data"]
+    if "summary" in d:  # experiments whose data are not one training and one test set say it themselves
+        return d["summary"]
     kind = d["train"].get("description", d["train"].get("kind", "?"))
     if d["train"].get("kind") == "image-folder":
         kind += " (an offline copy, e.g. the JPEG re-encoding: numbers differ from the original's)"
@@ -432,3 +434,29 @@ register(Experiment(
     title="Transfer from a CIFAR-10 ResNet-20 to three more data sets",
     base=dict(TRANSFER_RECIPE, targets=["hymenoptera", "clothing-small", "caltech101"], sizes=dict(all=None)),
     runner=lambda cfg, checkpoint: transfer.run_transfer(cfg, checkpoint)))
+
+# Chapter "fewshot": a backbone trained on five CIFAR-10 classes, and the other five learned from few images.
+register(Experiment(
+    name="fewshot_backbone", chapter="fewshot",
+    title="ResNet-20 trained on CIFAR-10's base classes (airplane, automobile, bird, cat, deer)",
+    base=dict(model="resnet20", lr=0.1, weight_decay=5e-4, seed=0),
+    runner=lambda cfg, checkpoint: fewshot.train_backbone(cfg, checkpoint)))
+
+FEWSHOT_RECIPE = dict(steps=150, batch_size=32, finetune_lr=0.01, head_lr_multiplier=10, scratch_lr=0.05,
+                      weight_decay=5e-4, crop_padding=4, augmented=["trivial_augment"])
+for name, title, runner, extra in [
+    ("fewshot_shots", "Accuracy against shots per class, with and without augmentation, from scratch and from the backbone",
+     "run_shots", dict(shots=[1, 5, 10, 20, 50])),
+    ("fewshot_ablation", "One augmentation at a time, fine-tuning the backbone on 5 images per class", "run_ablation",
+     dict(shots=5, variants=["none", "crop", "flip", "crop+flip", "rotate", "noise", "elastic", "channel_contrast",
+                             "color_jitter", "cutout", "trivial_augment", "mixup", "cutmix", "crop+flip+trivial_augment"])),
+    ("fewshot_mixing", "Combining examples: mixup and CutMix on few images", "run_mixing",
+     dict(shots=[5, 20], inits=["scratch", "backbone"])),
+    ("fewshot_pseudo", "Pseudo-labels for an unlabelled pool, at several confidence thresholds", "run_pseudo",
+     dict(shots=[5, 20], thresholds=[None, 0.0, 0.5, 0.9], unlabelled_per_class=500)),
+    ("fewshot_episodes", "5-way K-shot episodes: prototypes on frozen backbone features, with and without augmented support",
+     "run_episodes", dict(datasets=["cifar10-novel", "caltech101"], per_class=600, views=10, episodes=600, shots=[1, 5],
+                          queries=15, ways=5)),
+]:
+    register(Experiment(name=name, chapter="fewshot", title=title, base=dict(FEWSHOT_RECIPE, **extra),
+                        runner=(lambda fn: lambda cfg, checkpoint: getattr(fewshot, fn)(cfg, checkpoint))(runner)))

@@ -42,6 +42,13 @@ TRANSFER_BUDGET = {
                                layers=dict(early="stages.0", deep="head.global_pool"))]),
 }
 
+# Few-shot learning (chapter "fewshot"): CIFAR-10's novel classes learned from K images per class.
+FEWSHOT_BUDGET = {
+    "ci": dict(seeds=[0], steps=2, test_per_class=4),
+    "quick": dict(seeds=[0, 1, 2], steps=150, test_per_class=200),
+    "full": dict(seeds=[0, 1, 2, 3, 4], steps=500, test_per_class=None),
+}
+
 # Settings per experiment and profile: subset sizes, epochs, widths. An experiment's base
 # configuration lives in `coursekit.experiments`; these rows only scale it.
 SETTINGS: dict[str, dict[str, dict]] = {
@@ -59,6 +66,36 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "ci": dict(TRANSFER_BUDGET["ci"], targets=["pacs-photo"], sizes=dict(small=2, large=4)),
         "quick": dict(TRANSFER_BUDGET["quick"]),
         "full": dict(TRANSFER_BUDGET["full"]),
+    },
+    "fewshot_backbone": {
+        "ci": dict(train_per_class=20, test_per_class=10, epochs=1, batch_size=50),
+        "quick": dict(train_per_class=None, test_per_class=None, epochs=10, batch_size=128),
+        "full": dict(train_per_class=None, test_per_class=None, epochs=40, batch_size=128),
+    },
+    "fewshot_shots": {
+        "ci": dict(FEWSHOT_BUDGET["ci"], shots=[1, 2]),
+        "quick": dict(FEWSHOT_BUDGET["quick"]),
+        "full": dict(FEWSHOT_BUDGET["full"], shots=[1, 5, 10, 20, 50, 100]),
+    },
+    "fewshot_ablation": {
+        "ci": dict(FEWSHOT_BUDGET["ci"], variants=["none", "crop+flip", "cutmix"]),
+        "quick": dict(FEWSHOT_BUDGET["quick"]),
+        "full": dict(FEWSHOT_BUDGET["full"]),
+    },
+    "fewshot_mixing": {
+        "ci": dict(FEWSHOT_BUDGET["ci"], shots=[2], inits=["backbone"]),
+        "quick": dict(FEWSHOT_BUDGET["quick"]),
+        "full": dict(FEWSHOT_BUDGET["full"], shots=[5, 20, 100]),
+    },
+    "fewshot_pseudo": {
+        "ci": dict(FEWSHOT_BUDGET["ci"], shots=[2], thresholds=[None, 0.5], unlabelled_per_class=6),
+        "quick": dict(FEWSHOT_BUDGET["quick"]),
+        "full": dict(FEWSHOT_BUDGET["full"], unlabelled_per_class=4000),
+    },
+    "fewshot_episodes": {
+        "ci": dict(datasets=["cifar10-novel"], per_class=20, views=2, episodes=5, shots=[1], queries=5),
+        "quick": dict(),
+        "full": dict(per_class=None, views=20, episodes=2000),
     },
     "transfer_targets": {
         "ci": dict(TRANSFER_BUDGET["ci"], targets=["hymenoptera"], sizes=dict(all=4)),

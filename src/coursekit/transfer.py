@@ -248,12 +248,14 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
 
 def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: data.ImageTensors, cfg: dict,
                     lr: float, lr_multipliers: dict[str, float] | None, mean: tuple[float, ...],
-                    std: tuple[float, ...], seed: int, device: torch.device) -> tuple[dict, train.FitResult]:
+                    std: tuple[float, ...], seed: int, device: torch.device,
+                    augmentation: data.Augmentation | None = None, flip: bool = True) -> tuple[dict, train.FitResult]:
     """Train every layer of ``model`` for ``cfg['steps']`` batches (whole epochs, rounded up) and
-    evaluate it. Batches are augmented by random crops and flips on the device."""
+    evaluate it. Batches are augmented on the device: random crops (``cfg['crop_padding']``),
+    flips, and ``augmentation`` if given."""
     batch_size = min(cfg["batch_size"], len(train_set))
     loader = data.DeviceLoader(train_set, batch_size, train=True, device=device, mean=mean, std=std,
-                               crop_padding=cfg["crop_padding"], flip=True, seed=seed)
+                               crop_padding=cfg["crop_padding"], flip=flip, seed=seed, augmentation=augmentation)
     epochs = math.ceil(cfg["steps"] / len(loader))
     fitted = train.fit(model, loader, epochs=epochs, optimizer="sgd", lr=lr, weight_decay=cfg["weight_decay"],
                        schedule="onecycle", lr_multipliers=lr_multipliers, device=device, seed=seed,
