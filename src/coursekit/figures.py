@@ -477,8 +477,8 @@ def transfer_comparison(result: dict) -> Figure:
         spread = [100 * r["accuracy_std"] for r in rows]
         ax.bar(xs, means, width, yerr=spread if any(spread) else None, capsize=2, label=method,
                color=METHOD_COLORS.get(method), edgecolor="white", linewidth=0.5)
-        for x, m in zip(xs, means):
-            ax.text(x, m + 1, f"{m:.0f}", ha="center", va="bottom", fontsize=6.5)
+        for x, m, sd in zip(xs, means, spread):
+            ax.text(x, m + sd + 1, f"{m:.0f}", ha="center", va="bottom", fontsize=6.5)
     for g, (t, size) in enumerate(targets):  # chance: one over the number of classes
         classes = result["provenance"]["data"]["targets"][t]["classes"]
         ax.plot([g - 0.42, g + 0.42], [100 / classes] * 2, color="#d62728", lw=1, ls=":")
