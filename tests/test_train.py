@@ -136,3 +136,17 @@ def test_progress_setting(monkeypatch):
     monkeypatch.delenv("COURSEKIT_PROGRESS")
     monkeypatch.setenv("CI", "true")
     assert not train.show_progress()
+
+
+def test_lr_find_suggests_a_rate_before_the_divergence_and_restores_the_model():
+    torch.manual_seed(0)
+    x = torch.randn(256, 2)
+    y = (x[:, 0] > 0).long()
+    loader = [(x[i:i + 32].view(32, 2, 1, 1), y[i:i + 32]) for i in range(0, 256, 32)]
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2, 2))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    found = train.lr_find(model, loader, start_lr=1e-4, end_lr=1e4, steps=80, device="cpu", weight_decay=0.0)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert len(found["lrs"]) < 80  # a learning rate of 1e4 diverges: the test stopped before it
+    assert 1e-3 < found["suggestion"] < found["lrs"][-1]
+    assert found["smoothed"][-1] > 4 * min(found["smoothed"]) or len(found["lrs"]) < 80

@@ -368,3 +368,54 @@ def evaluate(model: nn.Module, loader: Batches, **kwargs) -> dict:
     logits, labels = predict(model, loader, **kwargs)
     return classification_metrics(logits, labels)
 
+
+
+def lr_find(model: nn.Module, loader: Batches, *, start_lr: float = 1e-6, end_lr: float = 10.0, steps: int = 100,
+            optimizer: str = "sgd", weight_decay: float = 5e-4, smoothing: float = 0.1, diverge: float = 4.0,
+            device: torch.device | str | None = None) -> dict:
+    """The learning-rate range test (Smith 2017): train for up to ``steps`` batches while the learning
+    rate grows geometrically from ``start_lr`` to ``end_lr``, recording the loss at each.
+
+    Stops early once the smoothed loss exceeds ``diverge`` times its minimum. Suggests the rate at
+    which the smoothed loss falls fastest (the steepest negative slope against log lr). The model's
+    weights are restored afterwards. Returns ``lrs``, ``losses``, ``smoothed`` and ``suggestion``.
+    """
+    import copy
+    import math
+
+    from .profiles import device as best_device
+
+    device = torch.device(device) if device is not None else best_device()
+    memory_format = memory_format_for(device)
+    saved = copy.deepcopy(model.state_dict())
+    model.to(device, memory_format=memory_format).train()
+    opt = make_optimizer(model, optimizer, start_lr, weight_decay)
+    factor = (end_lr / start_lr) ** (1 / max(1, steps - 1))
+    lrs, losses, smoothed, average = [], [], [], 0.0
+    batches = itertools.cycle(loader) if len(loader) < steps else iter(loader)  # type: ignore[arg-type]
+    for step in range(steps):
+        lr = start_lr * factor ** step
+        for group in opt.param_groups:
+            group["lr"] = lr
+        x, y = next(batches)
+        x, y = x.to(device, memory_format=memory_format), y.to(device)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            break
+        average = smoothing * value + (1 - smoothing) * average
+        lrs.append(lr)
+        losses.append(value)
+        smoothed.append(average / (1 - (1 - smoothing) ** (step + 1)))  # bias-corrected running mean
+        if smoothed[-1] > diverge * min(smoothed):
+            break
+    model.load_state_dict(saved)
+    if len(smoothed) < 3:
+        raise RuntimeError(f"the loss diverged after {len(smoothed)} steps: lower start_lr (now {start_lr:g})")
+    logs = [math.log10(lr) for lr in lrs]
+    slopes = [(smoothed[i + 1] - smoothed[i - 1]) / (logs[i + 1] - logs[i - 1]) for i in range(1, len(lrs) - 1)]
+    best = min(range(len(slopes)), key=slopes.__getitem__) + 1
+    return dict(lrs=lrs, losses=losses, smoothed=smoothed, suggestion=lrs[best])

@@ -1,0 +1,48 @@
+"""The Vision Transformer against timm's, and its attention maps."""
+import pytest
+import timm
+import torch
+
+from coursekit import models
+from coursekit.models import vit
+
+
+@pytest.mark.parametrize("name, timm_args", [
+    ("vit_cifar", dict(img_size=32, patch_size=4, embed_dim=192, depth=6, num_heads=3, num_classes=10)),
+    ("vit_tiny_patch16_224", dict(img_size=224, patch_size=16, embed_dim=192, depth=12, num_heads=3, num_classes=1000)),
+])
+def test_same_parameters_and_outputs_as_timm(name, timm_args):
+    torch.manual_seed(0)
+    reference = timm.models.vision_transformer.VisionTransformer(**timm_args).eval()
+    ours = models.create(name, num_classes=timm_args["num_classes"]).eval()
+    assert models.count_parameters(ours) == models.count_parameters(reference)
+    ours.load_state_dict(reference.state_dict(), strict=True)  # the same names and shapes
+    x = torch.randn(2, 3, timm_args["img_size"], timm_args["img_size"])
+    with torch.no_grad():
+        assert torch.allclose(ours(x), reference(x), atol=1e-5)
+
+
+def test_vit_cifar_has_the_size_the_chapter_says():
+    model = models.create("vit_cifar")
+    assert 2.6e6 < models.count_parameters(model) < 2.8e6
+    assert model.patch_embed.num_patches == 64 and model.tokens(torch.zeros(1, 3, 32, 32)).shape == (1, 65, 192)
+
+
+def test_attention_maps_are_distributions_and_agree_with_the_fused_forward():
+    torch.manual_seed(0)
+    model = models.create("vit_cifar", depth=2).eval()
+    x = torch.randn(3, 3, 32, 32)
+    maps = model.attention_maps(x)
+    assert len(maps) == 2 and maps[0].shape == (3, 3, 65, 65)
+    assert torch.allclose(maps[1].sum(-1), torch.ones(3, 3, 65), atol=1e-5)
+    block = model.blocks[0]
+    z = block.norm1(model.tokens(x))
+    with torch.no_grad():
+        assert torch.allclose(block.attn(z), block.attn(z, return_weights=True)[0], atol=1e-5)
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="not a multiple of patch_size 5"):
+        vit.PatchEmbed(32, 5, 8)
+    with pytest.raises(ValueError, match="not divisible by heads 5"):
+        vit.Attention(192, 5)
