@@ -38,3 +38,16 @@ def test_citations_and_bibliography_render(built_book):
     assert "Krizhevsky" in html and "bibliography.html#" in html
     bib = (built_book / "book" / "bibliography.html").read_text()
     assert "learning multiple layers of features from tiny images" in bib.lower()
+
+
+def test_transfer_and_fewshot_pages_show_their_stored_runs(built_book):
+    for name, experiments, images in [("transfer", ("transfer_decision", "transfer_targets"), 3),
+                                      ("fewshot", ("fewshot_backbone", "fewshot_shots", "fewshot_episodes",
+                                                   "fewshot_pseudo", "fewshot_mixing", "fewshot_ablation"), 3)]:
+        html = (built_book / "book" / f"{name}.html").read_text()
+        assert html.count("<img") >= images, name
+        for experiment in experiments:
+            assert f"{experiment} · profile quick" in html, f"{name}.html does not say which {experiment} run it shows"
+        assert "{glue:text}" not in html and "Not run here" not in html, name
+    fewshot = (built_book / "book" / "fewshot.html").read_text()
+    assert re.search(r"\d+\.\d % ± \d+\.\d", fewshot), "the few-shot tables show 95 % intervals"
