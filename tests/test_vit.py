@@ -46,3 +46,36 @@ def test_bad_shapes_are_refused():
         vit.PatchEmbed(32, 5, 8)
     with pytest.raises(ValueError, match="not divisible by heads 5"):
         vit.Attention(192, 5)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    torch.manual_seed(0)
+    model = models.create("vit_cifar", depth=2)
+    x, y = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
+
+    def grads():
+        model.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    plain = grads()
+    model.grad_checkpointing = True
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(plain, grads()))
+
+
+def test_inspect_vit_measures_attention_and_position_embeddings():
+    from coursekit import data
+    from coursekit.models import analysis
+
+    torch.manual_seed(0)
+    model = models.create("vit_cifar", depth=2)
+    labels = torch.arange(10).repeat(2)
+    test = data.ImageTensors(torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8), labels, tuple("abcdefghij"))
+    found = analysis.inspect_vit(model, test, count=4)
+    assert len(found["images"]) == 4 and found["grid"] == 8
+    assert len(found["cls_attention"]) == 4 and len(found["cls_attention"][0]) == 64
+    assert abs(sum(found["cls_attention"][0]) - 1) < 0.05  # most of the class token's attention goes to patches
+    assert len(found["mean_distance"]) == 2 and len(found["mean_distance"][0]) == 3
+    assert all(0 < d < 32 * 2 ** 0.5 for block in found["mean_distance"] for d in block)
+    sim = torch.tensor(found["position_similarity"])
+    assert sim.shape == (64, 64) and torch.allclose(sim.diag(), torch.ones(64), atol=1e-3)

@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from . import __version__, data, fewshot, models, profiles, train, transfer
+from . import __version__, augment, data, fewshot, models, profiles, train, transfer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -115,15 +115,16 @@ def save(result: dict) -> Path:
 
 
 def git_commit() -> str | None:
-    """The checkout's commit (with ``+dirty`` when it has uncommitted changes), if there is one."""
+    """The checkout's commit, with ``+dirty`` when coursekit's code (the code that makes results) has
+    uncommitted changes; ``None`` outside a checkout."""
     root = repository_root()
     if root is None:
         return None
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                                str(PACKAGE_DIR)], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("+dirty" if dirty else "")
@@ -308,23 +309,26 @@ def provenance_line(result: dict) -> str:
 
 
 def headline(result: dict) -> str:
-    """The result in a few words: its accuracy, or the number of runs of a multi-run experiment."""
+    """The result in a few words: its accuracy, the number of runs of a multi-run experiment, or what it measured."""
     metrics = result["metrics"]
     if "accuracy" in metrics:
         return f"accuracy {100 * metrics['accuracy']:.1f} %"
-    return f"{len(metrics['rows'])} runs"
+    if "rows" in metrics:
+        return f"{len(metrics['rows'])} runs"
+    return ", ".join(metrics)
 
 
 def profile_cost(name: str, profile: str) -> str:
-    """A rough size of ``name`` under ``profile``: epochs x training images, or runs x batches."""
+    """A rough size of ``name`` under ``profile``: epochs x training images, or its runs' size."""
     cfg = config(name, profile)
-    if "steps" in cfg:  # transfer: several sources, targets, sizes, seeds and methods
-        runs = len(cfg["sources"]) * len(cfg["targets"]) * len(cfg["sizes"]) * len(cfg["seeds"]) * len(cfg["methods"])
-        return f"{runs} runs (trained ones: {cfg['steps']} batches of {cfg['batch_size']})"
+    if "steps" in cfg:  # experiments of many runs (transfer, few-shot) and range tests
+        return f"runs of {cfg['steps']} batches of {cfg['batch_size']}"
+    if "episodes" in cfg:
+        return f"{cfg['episodes']} episodes per cell"
     per_class = cfg.get("train_per_class")
-    images = f"{per_class * 10:,}" if per_class else "all"
+    images = f"{per_class:,} images per class" if per_class else "all images"
     epochs = cfg.get("epochs", 0)
-    return f"{epochs} epoch{'' if epochs == 1 else 's'} x {images} images"
+    return f"{epochs} epoch{'' if epochs == 1 else 's'} x {images}"
 
 
 def settings_table(name: str) -> str:
@@ -354,8 +358,10 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
     device = profiles.device()
     train_set = data.stratified_subset(data.load_cifar10(train=True), cfg["train_per_class"], cfg["seed"])
     test_set = data.stratified_subset(data.load_cifar10(train=False), cfg["test_per_class"], cfg["seed"])
+    augmentation = augment.pipeline(cfg["augment"], len(train_set.classes)) if cfg.get("augment") else None
     train_loader = data.DeviceLoader(train_set, cfg["batch_size"], train=True, device=device,
-                                     crop_padding=cfg["crop_padding"], flip=cfg["flip"], seed=cfg["seed"])
+                                     crop_padding=cfg["crop_padding"], flip=cfg["flip"], seed=cfg["seed"],
+                                     augmentation=augmentation)
     test_loader = data.DeviceLoader(test_set, 500, train=False, device=device)
     train.seed_everything(cfg["seed"])  # the initial weights depend on the seed alone
     model = models.create(cfg["model"], num_classes=len(train_set.classes), **cfg["model_args"])
@@ -380,6 +386,10 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
         trained_gradients = train.gradient_norms(model, *probe)
         output["gradient_norms"] = dict(layers=list(initial_gradients), initial=list(initial_gradients.values()),
                                         trained=list(trained_gradients.values()))
+    if cfg.get("inspect_attention"):
+        from .models.analysis import inspect_vit
+
+        output["attention"] = inspect_vit(model.cpu(), data.load_cifar10(train=False))
     return output
 
 
@@ -460,3 +470,40 @@ for name, title, runner, extra in [
 ]:
     register(Experiment(name=name, chapter="fewshot", title=title, base=dict(FEWSHOT_RECIPE, **extra),
                         runner=(lambda fn: lambda cfg, checkpoint: getattr(fewshot, fn)(cfg, checkpoint))(runner)))
+
+# Chapter "vit": a ResNet against a Vision Transformer on CIFAR-10, from scratch, at several data sizes.
+VS_RESNET = dict(CIFAR10_RECIPE, model="resnet20", lr=0.1)
+VS_VIT = dict(CIFAR10_RECIPE, model="vit_cifar", optimizer="adamw", lr=1e-3, weight_decay=0.05, inspect_attention=True)
+for size in profiles.VS_SIZES:
+    register(Experiment(name=f"vs_resnet20_{size}", chapter="vit", title=f"ResNet-20 from scratch on {size:,} CIFAR-10 images",
+                        base=VS_RESNET, runner=train_cifar10_classifier))
+    register(Experiment(name=f"vs_vit_{size}", chapter="vit", title=f"ViT (4 x 4 patches) from scratch on {size:,} CIFAR-10 images",
+                        base=VS_VIT, runner=train_cifar10_classifier))
+register(Experiment(
+    name="vs_vit_5000_strong", chapter="vit",
+    title="ViT from scratch on 5,000 images with TrivialAugment and label smoothing",
+    base=dict(VS_VIT, augment=["trivial_augment"], label_smoothing=0.1), runner=train_cifar10_classifier))
+
+
+def lr_range_tests(cfg: dict, checkpoint: Path | None = None) -> dict:
+    """The learning-rate range test (:func:`coursekit.train.lr_find`) for each of ``cfg['networks']``."""
+    device = profiles.device()
+    train_set = data.stratified_subset(data.load_cifar10(train=True), cfg["train_per_class"], cfg["seed"])
+    curves = {}
+    for name, spec in cfg["networks"].items():
+        loader = data.DeviceLoader(train_set, cfg["batch_size"], train=True, device=device, seed=cfg["seed"])
+        train.seed_everything(cfg["seed"])
+        model = models.create(spec["model"], num_classes=10)
+        found = train.lr_find(model, loader, start_lr=cfg["start_lr"], end_lr=cfg["end_lr"], steps=cfg["steps"],
+                              optimizer=spec["optimizer"], weight_decay=spec["weight_decay"], device=device)
+        curves[name] = dict(found, optimizer=spec["optimizer"], chosen_lr=spec["lr"])
+    return dict(metrics=curves, history=[], cost=dict(runs=len(curves)),
+                data=dict(train=train_set.source, test=dict(images=0)))
+
+
+register(Experiment(
+    name="vs_lr_find", chapter="vit", title="Learning-rate range tests of ResNet-20 (SGD) and the ViT (AdamW)",
+    base=dict(networks={"ResNet-20": {k: VS_RESNET[k] for k in ("model", "optimizer", "lr", "weight_decay")},
+                        "ViT": {k: VS_VIT[k] for k in ("model", "optimizer", "lr", "weight_decay")}},
+              start_lr=1e-6, end_lr=10.0, seed=0),
+    runner=lr_range_tests))

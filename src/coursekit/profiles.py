@@ -49,6 +49,21 @@ FEWSHOT_BUDGET = {
     "full": dict(seeds=[0, 1, 2, 3, 4], steps=500, test_per_class=None),
 }
 
+# CNN against ViT (chapter "vit"): training sets of 1,000 to 10,000 CIFAR-10 images, each run seeing
+# the same number of images (quick: 30,000), so that only the amount of distinct data changes.
+VS_SIZES = (1000, 2500, 5000, 10000)
+
+
+def _vs_budget(size: int, vit: bool) -> dict:
+    return {
+        "ci": dict(train_per_class=10, test_per_class=5, epochs=1, batch_size=25,
+                   **(dict(model_args=dict(depth=1)) if vit else {})),
+        "quick": dict(train_per_class=size // 10, test_per_class=100, epochs=30_000 // size, batch_size=128),
+        "full": dict(train_per_class=size // 10, test_per_class=None, epochs=min(300, 1_000_000 // size),
+                     batch_size=128),
+    }
+
+
 # Settings per experiment and profile: subset sizes, epochs, widths. An experiment's base
 # configuration lives in `coursekit.experiments`; these rows only scale it.
 SETTINGS: dict[str, dict[str, dict]] = {
@@ -96,6 +111,14 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "ci": dict(datasets=["cifar10-novel"], per_class=20, views=2, episodes=5, shots=[1], queries=5),
         "quick": dict(),
         "full": dict(per_class=None, views=20, episodes=2000),
+    },
+    **{f"vs_{model}_{size}": _vs_budget(size, model.startswith("vit")) for size in VS_SIZES
+       for model in ("resnet20", "vit")},
+    "vs_vit_5000_strong": _vs_budget(5000, vit=True),
+    "vs_lr_find": {
+        "ci": dict(train_per_class=10, steps=5, batch_size=25),
+        "quick": dict(train_per_class=500, steps=100, batch_size=128),
+        "full": dict(train_per_class=500, steps=200, batch_size=128),
     },
     "transfer_targets": {
         "ci": dict(TRANSFER_BUDGET["ci"], targets=["hymenoptera"], sizes=dict(all=4)),

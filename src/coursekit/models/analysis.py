@@ -87,3 +87,38 @@ def receptive_field_of(model: nn.Module) -> int:
     ``features`` (``nn.Sequential``). Branches and shortcuts are not followed: every convolution
     and pooling is taken to lie on one path, in the order the modules were registered."""
     return receptive_field(spatial_layers(model))
+
+
+@torch.no_grad()
+def inspect_vit(model: nn.Module, test_set, count: int = 8) -> dict:
+    """What a trained ViT attends to, in numbers small enough to store with a result.
+
+    For one test image of each of the first ``count`` classes (seed 0): the class token's attention
+    to every patch in the last block, averaged over heads. For every block and head: the mean
+    attention distance in pixels (Dosovitskiy et al. 2021, figure 7), i.e. how far from each patch,
+    on average, the patches it attends to lie. And the cosine similarity of the learned position
+    embeddings of every pair of patches (their figure 7, centre).
+    """
+    import torch.nn.functional as F
+
+    from ..data import CIFAR10_MEAN, CIFAR10_STD, stratified_indices
+
+    was_training = model.training
+    model.eval()
+    indices = stratified_indices(test_set.labels, 1, seed=0)[:count]
+    mean = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
+    x = (test_set.images[indices].float() / 255 - mean) / std
+    maps = model.attention_maps(x)  # per block: (N, heads, tokens, tokens), token 0 = class token
+    side = int(model.patch_embed.num_patches ** 0.5)
+    patch = x.shape[-1] // side
+    grid = torch.stack(torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij"), -1).view(-1, 2).float()
+    distance = torch.cdist(grid, grid) * patch  # pixels between patch centres
+    mean_distance = [[float((m[:, h, 1:, 1:] / m[:, h, 1:, 1:].sum(-1, keepdim=True) * distance).sum(-1).mean())
+                      for h in range(m.shape[1])] for m in maps]
+    pos = F.normalize(model.pos_embed[0, 1:], dim=-1)
+    model.train(was_training)
+    return dict(images=indices.tolist(), grid=side,
+                cls_attention=[[round(float(v), 5) for v in row] for row in maps[-1][:, :, 0, 1:].mean(1)],
+                mean_distance=[[round(d, 3) for d in block] for block in mean_distance],
+                position_similarity=[[round(float(v), 3) for v in row] for row in pos @ pos.T])

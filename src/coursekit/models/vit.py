@@ -101,6 +101,7 @@ class VisionTransformer(nn.Module):
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.num_features = dim
         self.head = nn.Linear(dim, num_classes)
+        self.grad_checkpointing = False  # recompute each block's activations in the backward pass
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -121,7 +122,17 @@ class VisionTransformer(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Images to the normalised class token (N, D)."""
-        return self.norm(self.blocks(self.tokens(x)))[:, 0]
+        x = self.tokens(x)
+        if self.grad_checkpointing and torch.is_grad_enabled():
+            # Keep only each block's input; recompute the inside during the backward pass:
+            # activation memory falls from O(depth x block) to O(depth + block), for about one more forward.
+            from torch.utils.checkpoint import checkpoint
+
+            for block in self.blocks:
+                x = checkpoint(block, x, use_reentrant=False)
+        else:
+            x = self.blocks(x)
+        return self.norm(x)[:, 0]
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features)
