@@ -14,8 +14,6 @@ K labelled images per class:
 """
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn.functional as F
 from torch import nn
