@@ -497,8 +497,10 @@ def lr_range_tests(cfg: dict, checkpoint: Path | None = None) -> dict:
         found = train.lr_find(model, loader, start_lr=cfg["start_lr"], end_lr=cfg["end_lr"], steps=cfg["steps"],
                               optimizer=spec["optimizer"], weight_decay=spec["weight_decay"], device=device)
         curves[name] = dict(found, optimizer=spec["optimizer"], chosen_lr=spec["lr"])
+    description = train_set.source.get("description", "CIFAR-10")
     return dict(metrics=curves, history=[], cost=dict(runs=len(curves)),
-                data=dict(train=train_set.source, test=dict(images=0)))
+                data=dict(train=train_set.source, summary=f"{description}; {len(train_set):,} training images, "
+                                                         "no test set (the test reads the training loss)"))
 
 
 register(Experiment(
