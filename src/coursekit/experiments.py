@@ -29,13 +29,15 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named experiment: what it is, which chapter shows it, its base configuration, its runner."""
+    """A named experiment: what it is, which chapter shows it, its base configuration, its runner,
+    and the profiles it runs in (some need a GPU and weights from a hub: ``("full",)``)."""
 
     name: str
     title: str
     chapter: str
     base: dict
     runner: Callable[[dict, Path | None], dict]
+    profiles: tuple[str, ...] = profiles.PROFILES
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -148,6 +150,10 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
     """
     experiment = get(name)
     profile = profiles.current(profile)
+    if profile not in experiment.profiles:
+        raise ValueError(f"{name} runs only in the profile(s) {', '.join(experiment.profiles)}, not in {profile!r}: "
+                         f"it needs what they assume (a GPU, pretrained weights from a hub); "
+                         f"run `coursekit regenerate --profile {experiment.profiles[-1]} --experiment {name}`")
     cfg = config(name, profile)
     cfg_hash = config_hash(cfg)
     if not force:
@@ -509,3 +515,47 @@ register(Experiment(
                         "ViT": {k: VS_VIT[k] for k in ("model", "optimizer", "lr", "weight_decay")}},
               start_lr=1e-6, end_lr=10.0, seed=0),
     runner=lr_range_tests))
+
+
+# Chapter "vit", full profile only: pretrained ViTs (ImageNet-21k, DINOv2) on CIFAR-10 at 224 px, and
+# what mixed precision and gradient checkpointing save on a GPU.
+register(Experiment(
+    name="vit_pretrained", chapter="vit", profiles=("full",),
+    title="Pretrained ViT-S/16 (ImageNet-21k) fine-tuned and probed, and a DINOv2 ViT-S/14 probed, on CIFAR-10",
+    base=dict(TRANSFER_RECIPE, targets=["cifar10"], sizes=dict(all=None), methods=["deep probe", "fine-tune"],
+              sources=[dict(kind="imagenet", name="timm/vit_small_patch16_224.augreg_in21k_ft_in1k",
+                            layers=dict(deep="pre_logits")),
+                       dict(kind="imagenet", name="timm/vit_small_patch14_dinov2.lvd142m", kwargs=dict(img_size=224),
+                            layers=dict(deep="pre_logits"))],
+              image_size=224, crop_padding=28, seeds=[0], steps=3000, batch_size=128, test_per_class=None),
+    runner=lambda cfg, checkpoint: transfer.run_transfer(cfg, checkpoint)))
+
+
+def step_costs(cfg: dict, checkpoint: Path | None = None) -> dict:
+    """Peak GPU memory and throughput of a ViT training step in float32, with mixed precision, and
+    with mixed precision and gradient checkpointing (:func:`coursekit.train.measure_training_step`)."""
+    device = profiles.device()
+    if device.type != "cuda":
+        raise RuntimeError(f"{cfg['model']}'s memory is measured on a CUDA GPU; this machine has {profiles.device_name()}")
+    rows = []
+    for setting in cfg["settings"]:
+        train.seed_everything(0)
+        model = models.create(cfg["model"], num_classes=1000)
+        model.grad_checkpointing = setting["checkpointing"]
+        rows.append(dict(setting, **train.measure_training_step(model, cfg["batch_size"], cfg["image_size"],
+                                                                amp=setting["amp"], steps=cfg["steps"], device=device)))
+        del model
+        torch.cuda.empty_cache()
+    return dict(metrics=dict(rows=rows), history=[], cost=dict(runs=len(rows)),
+                data=dict(summary=f"random tensors of {cfg['batch_size']} x 3 x {cfg['image_size']} x {cfg['image_size']} "
+                                  "(the cost of a step does not depend on the pixels)"))
+
+
+register(Experiment(
+    name="vit_memory", chapter="vit", profiles=("full",),
+    title="ViT-B/16 training step: float32, mixed precision, and mixed precision with gradient checkpointing",
+    base=dict(model="vit_base_patch16_224", image_size=224, batch_size=64, steps=20,
+              settings=[dict(name="float32", amp=False, checkpointing=False),
+                        dict(name="mixed precision", amp=True, checkpointing=False),
+                        dict(name="mixed precision + gradient checkpointing", amp=True, checkpointing=True)]),
+    runner=step_costs))
