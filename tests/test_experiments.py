@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from coursekit import experiments
 
@@ -112,7 +113,9 @@ def test_every_experiment_has_a_current_quick_result_in_the_repository():
     When this fails, run `coursekit regenerate --profile quick --experiment NAME` and commit results/.
     """
     repo_results = experiments.repository_root() / "results"
-    for name in experiments.EXPERIMENTS:
+    for name, experiment in experiments.EXPERIMENTS.items():
+        if "quick" not in experiment.profiles:
+            continue
         path = repo_results / f"{name}.quick.json"
         assert path.is_file(), f"no stored quick result for {name}"
         stored = json.loads(path.read_text())
@@ -120,3 +123,14 @@ def test_every_experiment_has_a_current_quick_result_in_the_repository():
             f"{path} was made with another configuration")
         used = stored["provenance"]["data"]
         assert used.get("summary") or used["train"]["images"] > 0, f"{path} does not say which data it used"
+
+
+def test_an_experiment_of_the_full_profile_alone_refuses_the_others_and_says_how(store):
+    with pytest.raises(ValueError, match=r"vit_memory runs only in the profile\(s\) full, not in 'quick'.*--profile full"):
+        experiments.run("vit_memory", "quick")
+
+
+def test_the_gpu_measurement_needs_a_gpu(monkeypatch):
+    monkeypatch.setattr(experiments.profiles, "device", lambda: torch.device("cpu"))
+    with pytest.raises(RuntimeError, match="measured on a CUDA GPU"):
+        experiments.step_costs(experiments.config("vit_memory", "full"))

@@ -126,4 +126,6 @@ def test_summarise_gives_the_mean_spread_and_interval_over_seeds():
     rows = [dict(k=1, seed=s, accuracy=a, seconds=1.0) for s, a in enumerate([0.5, 0.6, 0.7])]
     (s,) = experiments.summarise(rows, ("k",))
     assert s["accuracy"] == pytest.approx(0.6) and s["accuracy_std"] == pytest.approx(0.1)
-    assert s["accuracy_ci95"] == pytest.approx(1.96 * 0.1 / 3 ** 0.5) and s["runs"] == 3
+    assert s["accuracy_ci95"] == pytest.approx(4.303 * 0.1 / 3 ** 0.5) and s["runs"] == 3  # Student's t, 2 d.o.f.
+    many = [dict(k=1, seed=i, accuracy=float(i % 2), seconds=1.0) for i in range(100)]
+    assert experiments.summarise(many, ("k",))[0]["accuracy_ci95"] == pytest.approx(1.96 * 0.50252 / 10, rel=1e-3)

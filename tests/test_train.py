@@ -150,3 +150,12 @@ def test_lr_find_suggests_a_rate_before_the_divergence_and_restores_the_model():
     assert len(found["lrs"]) < 80  # a learning rate of 1e4 diverges: the test stopped before it
     assert 1e-3 < found["suggestion"] < found["lrs"][-1]
     assert found["smoothed"][-1] > 4 * min(found["smoothed"]) or len(found["lrs"]) < 80
+
+
+def test_measure_training_step_reports_throughput_and_memory():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                torch.nn.Linear(4, 10))
+    before = [p.clone() for p in model.parameters()]
+    found = train.measure_training_step(model, 4, 16, amp=True, steps=2, warmup=1, num_classes=10, device="cpu")
+    assert found["images_per_second"] > 0 and found["peak_memory_mb"] > 0 and found["precision"] == "float32"
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))  # it really trained

@@ -18,6 +18,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name, exp in experiments.EXPERIMENTS.items():
         print(f"{name}  (chapter {exp.chapter}): {exp.title}")
         for profile in profiles.PROFILES:
+            if profile not in exp.profiles:
+                print(f"    {profile:<6} (not in this profile: {', '.join(exp.profiles)} only)")
+                continue
             line = f"    {profile:<6} {experiments.profile_cost(name, profile)}"
             result = stored.get((name, profile))
             if result is not None:
@@ -45,6 +48,11 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     print(profiles.banner(profile))
+    if not args.experiment:  # a chapter's experiments that this profile does not run are skipped, and said so
+        skipped = [n for n in names if profile not in experiments.get(n).profiles]
+        for n in skipped:
+            print(f"{n}: skipped (runs only in {', '.join(experiments.get(n).profiles)})")
+        names = [n for n in names if n not in skipped]
     for name in names:
         result = experiments.run(name, profile, force=args.force)
         print(f"{name}: {experiments.headline(result)}  ({result['provenance']['wall_seconds']:.0f} s, {result['provenance']['date']})")

@@ -407,8 +407,26 @@ def load_torchvision_dataset(name: str, split: str, image_size: int = 224, root:
     return data
 
 
+def resized(data: ImageTensors, image_size: int, chunk: int = 2048) -> ImageTensors:
+    """``data`` with every image resized to ``image_size`` pixels (bilinear, antialiased), in chunks."""
+    import torch.nn.functional as F
+
+    if tuple(data.images.shape[-2:]) == (image_size, image_size):
+        return data
+    parts = [F.interpolate(data.images[i:i + chunk].float(), size=(image_size, image_size), mode="bilinear",
+                           antialias=True, align_corners=False).round().clamp(0, 255).to(torch.uint8)
+             for i in range(0, len(data), chunk)]
+    return ImageTensors(torch.cat(parts), data.labels, data.classes,
+                        dict(data.source, resized=f"to {image_size} px"))
+
+
 def load_dataset(name: str, split: str, image_size: int, **kwargs) -> ImageTensors:
-    """A split of any named data set: a :data:`FOLDER_DATASETS` or a :data:`TORCHVISION_DATASETS` entry."""
+    """A split of any named data set: ``cifar10`` (``train``/``test``, resized when ``image_size`` is
+    not 32), a :data:`FOLDER_DATASETS` or a :data:`TORCHVISION_DATASETS` entry."""
+    if name == "cifar10":
+        if split not in ("train", "test"):
+            raise KeyError(f"cifar10 has no split {split!r}; its splits: train, test")
+        return resized(load_cifar10(train=split == "train", **kwargs), image_size)
     if name in TORCHVISION_DATASETS:
         return load_torchvision_dataset(name, split, image_size, **kwargs)
     return load_folder_dataset(name, split, image_size, **kwargs)

@@ -29,13 +29,15 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named experiment: what it is, which chapter shows it, its base configuration, its runner."""
+    """A named experiment: what it is, which chapter shows it, its base configuration, its runner,
+    and the profiles it runs in (some need a GPU and weights from a hub: ``("full",)``)."""
 
     name: str
     title: str
     chapter: str
     base: dict
     runner: Callable[[dict, Path | None], dict]
+    profiles: tuple[str, ...] = profiles.PROFILES
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -148,6 +150,10 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
     """
     experiment = get(name)
     profile = profiles.current(profile)
+    if profile not in experiment.profiles:
+        raise ValueError(f"{name} runs only in the profile(s) {', '.join(experiment.profiles)}, not in {profile!r}: "
+                         f"it needs what they assume (a GPU, pretrained weights from a hub); "
+                         f"run `coursekit regenerate --profile {experiment.profiles[-1]} --experiment {name}`")
     cfg = config(name, profile)
     cfg_hash = config_hash(cfg)
     if not force:
@@ -262,9 +268,20 @@ def run_plan(plan: list[dict], run_one: Callable[[dict], dict], checkpoint: Path
     return rows
 
 
+# Student's t quantile t_{0.975} for 1 to 30 degrees of freedom (beyond: the normal 1.96).
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t975(runs: int) -> float:
+    """The factor that turns a standard error of a mean over ``runs`` values into a 95 % confidence half-width."""
+    return T975[runs - 2] if 2 <= runs <= 31 else 1.96
+
+
 def summarise(rows: list[dict], by: tuple[str, ...], value: str = "accuracy") -> list[dict]:
-    """Mean, standard deviation and 95 % confidence half-width (1.96 standard errors) of ``value``
-    over the rows that share the fields ``by`` (e.g. over seeds), in the order first met."""
+    """Mean, standard deviation and 95 % confidence half-width of ``value`` over the rows that share
+    the fields ``by`` (e.g. over seeds), in the order first met. The half-width is Student's
+    t_{0.975} times the standard error, s / sqrt(n): with three seeds, 4.30 standard errors."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault(tuple(r[k] for k in by), []).append(r)
@@ -273,7 +290,7 @@ def summarise(rows: list[dict], by: tuple[str, ...], value: str = "accuracy") ->
         v = torch.tensor([r[value] for r in runs], dtype=torch.float64)
         std = float(v.std()) if len(runs) > 1 else 0.0
         summary.append(dict(zip(by, key), runs=len(runs), **{value: float(v.mean()), f"{value}_std": std,
-                                                              f"{value}_ci95": 1.96 * std / len(runs) ** 0.5},
+                                                              f"{value}_ci95": t975(len(runs)) * std / len(runs) ** 0.5},
                             seconds=sum(r["seconds"] for r in runs) / len(runs),
                             **{k: runs[0][k] for k in ("train_images",) if k in runs[0]}))
     return summary
@@ -509,3 +526,47 @@ register(Experiment(
                         "ViT": {k: VS_VIT[k] for k in ("model", "optimizer", "lr", "weight_decay")}},
               start_lr=1e-6, end_lr=10.0, seed=0),
     runner=lr_range_tests))
+
+
+# Chapter "vit", full profile only: pretrained ViTs (ImageNet-21k, DINOv2) on CIFAR-10 at 224 px, and
+# what mixed precision and gradient checkpointing save on a GPU.
+register(Experiment(
+    name="vit_pretrained", chapter="vit", profiles=("full",),
+    title="Pretrained ViT-S/16 (ImageNet-21k) fine-tuned and probed, and a DINOv2 ViT-S/14 probed, on CIFAR-10",
+    base=dict(TRANSFER_RECIPE, targets=["cifar10"], sizes=dict(all=None), methods=["deep probe", "fine-tune"],
+              sources=[dict(kind="imagenet", name="timm/vit_small_patch16_224.augreg_in21k_ft_in1k",
+                            layers=dict(deep="pre_logits")),
+                       dict(kind="imagenet", name="timm/vit_small_patch14_dinov2.lvd142m", kwargs=dict(img_size=224),
+                            layers=dict(deep="pre_logits"))],
+              image_size=224, crop_padding=28, seeds=[0], steps=3000, batch_size=128, test_per_class=None),
+    runner=lambda cfg, checkpoint: transfer.run_transfer(cfg, checkpoint)))
+
+
+def step_costs(cfg: dict, checkpoint: Path | None = None) -> dict:
+    """Peak GPU memory and throughput of a ViT training step in float32, with mixed precision, and
+    with mixed precision and gradient checkpointing (:func:`coursekit.train.measure_training_step`)."""
+    device = profiles.device()
+    if device.type != "cuda":
+        raise RuntimeError(f"{cfg['model']}'s memory is measured on a CUDA GPU; this machine has {profiles.device_name()}")
+    rows = []
+    for setting in cfg["settings"]:
+        train.seed_everything(0)
+        model = models.create(cfg["model"], num_classes=1000)
+        model.grad_checkpointing = setting["checkpointing"]
+        rows.append(dict(setting, **train.measure_training_step(model, cfg["batch_size"], cfg["image_size"],
+                                                                amp=setting["amp"], steps=cfg["steps"], device=device)))
+        del model
+        torch.cuda.empty_cache()
+    return dict(metrics=dict(rows=rows), history=[], cost=dict(runs=len(rows)),
+                data=dict(summary=f"random tensors of {cfg['batch_size']} x 3 x {cfg['image_size']} x {cfg['image_size']} "
+                                  "(the cost of a step does not depend on the pixels)"))
+
+
+register(Experiment(
+    name="vit_memory", chapter="vit", profiles=("full",),
+    title="ViT-B/16 training step: float32, mixed precision, and mixed precision with gradient checkpointing",
+    base=dict(model="vit_base_patch16_224", image_size=224, batch_size=64, steps=20,
+              settings=[dict(name="float32", amp=False, checkpointing=False),
+                        dict(name="mixed precision", amp=True, checkpointing=False),
+                        dict(name="mixed precision + gradient checkpointing", amp=True, checkpointing=True)]),
+    runner=step_costs))

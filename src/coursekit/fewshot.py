@@ -183,7 +183,8 @@ def _result(rows: list[dict], by: tuple[str, ...], sources: dict, cfg: dict) -> 
 
 def _data_sources(pool: data.ImageTensors, test: data.ImageTensors) -> dict:
     return dict(train=dict(pool.source, description=f"{pool.source.get('description', 'CIFAR-10')}: "
-                                                       f"novel classes {', '.join(NOVEL_CLASSES)}"),
+                                                       f"novel classes {', '.join(NOVEL_CLASSES)}, the pool that "
+                                                       "each run draws its K images per class from"),
                 test=test.source)
 
 

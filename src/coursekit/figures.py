@@ -589,7 +589,7 @@ def pivot_table(rows: list[dict], index: tuple[str, ...], column: str, value: st
 def shots_curves(result: dict) -> Figure:
     """Test accuracy against shots per class (log scale), one line per (init, augmentation), with
     the 95 % confidence band over seeds."""
-    summary = result["metrics"]["summary"]
+    summary = experiments.summarise(result["metrics"]["rows"], ("shots", "init", "augmentation"))
     fig, ax = plt.subplots(figsize=(6.8, 4.0))
     styles = {("scratch", "none"): ("#7f7f7f", "--"), ("scratch", "augmented"): ("#7f7f7f", "-"),
               ("backbone", "none"): ("#2ca02c", "--"), ("backbone", "augmented"): ("#2ca02c", "-")}
@@ -618,7 +618,7 @@ def shots_curves(result: dict) -> Figure:
 
 def ablation_bars(result: dict) -> Figure:
     """Accuracy of each augmentation alone (mean and 95 % interval over seeds), sorted, against none."""
-    summary = sorted(result["metrics"]["summary"], key=lambda s: s["accuracy"])
+    summary = sorted(experiments.summarise(result["metrics"]["rows"], ("variant",)), key=lambda s: s["accuracy"])
     fig, ax = plt.subplots(figsize=(6.8, 0.3 * len(summary) + 1.4))
     none = next((s for s in summary if s["variant"] == "none"), None)
     colors = ["#7f7f7f" if s["variant"] == "none" else "#2ca02c" if none and s["accuracy"] > none["accuracy"] else "#d62728"

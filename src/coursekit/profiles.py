@@ -120,6 +120,8 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "quick": dict(train_per_class=500, steps=100, batch_size=128),
         "full": dict(train_per_class=500, steps=200, batch_size=128),
     },
+    "vit_pretrained": {"ci": {}, "quick": {}, "full": {}},  # full only (a GPU and hub weights)
+    "vit_memory": {"ci": {}, "quick": {}, "full": {}},      # full only (a CUDA GPU)
     "transfer_targets": {
         "ci": dict(TRANSFER_BUDGET["ci"], targets=["hymenoptera"], sizes=dict(all=4)),
         "quick": dict(TRANSFER_BUDGET["quick"], seeds=[0], test_per_class=None),

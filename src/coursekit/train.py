@@ -419,3 +419,39 @@ def lr_find(model: nn.Module, loader: Batches, *, start_lr: float = 1e-6, end_lr
     slopes = [(smoothed[i + 1] - smoothed[i - 1]) / (logs[i + 1] - logs[i - 1]) for i in range(1, len(lrs) - 1)]
     best = min(range(len(slopes)), key=slopes.__getitem__) + 1
     return dict(lrs=lrs, losses=losses, smoothed=smoothed, suggestion=lrs[best])
+
+
+def measure_training_step(model: nn.Module, batch_size: int, image_size: int, *, amp: bool, steps: int = 20,
+                          warmup: int = 5, num_classes: int = 1000, device: torch.device | str | None = None) -> dict:
+    """Peak memory and throughput of full training steps (forward, backward, AdamW update) on random
+    data of the given shape: what a precision or a memory-saving option costs, without a data set.
+
+    On CUDA the peak is the memory CUDA allocated during the steps; elsewhere the process's peak.
+    """
+    from .profiles import device as best_device
+
+    device = torch.device(device) if device is not None else best_device()
+    dtype = autocast_dtype(device) if amp else None
+    model.to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch_size, 3, image_size, image_size, generator=g).to(device)
+    y = torch.randint(0, num_classes, (batch_size,), generator=g).to(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    for step in range(warmup + steps):
+        if step == warmup:
+            _sync(device)
+            tick = time.perf_counter()
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    _sync(device)
+    seconds = time.perf_counter() - tick
+    peak_mb, kind = peak_memory(device)
+    return dict(images_per_second=steps * batch_size / seconds, peak_memory_mb=peak_mb, peak_memory_kind=kind,
+                precision=str(dtype).replace("torch.", "") if dtype else "float32")

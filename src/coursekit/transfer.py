@@ -60,6 +60,8 @@ TARGETS = {t.name: t for t in [
     Target("caltech101", "Caltech-101", "caltech101", "train", "test",
            "photographs of 101 object categories, mostly centred"),
     # full profile (ImageNet sources at 224 px): fine-grained targets that torchvision downloads
+    Target("cifar10", "CIFAR-10", "cifar10", "train", "test",
+           "the source's own data set (for ImageNet sources: ten everyday classes at 32 px, upscaled)"),
     Target("pets", "Oxford-IIIT Pets", "pets", "train", "test",
            "photographs of 37 breeds of cats and dogs: fine-grained, near ImageNet's own dog breeds"),
     Target("flowers102", "Flowers-102", "flowers102", "train", "test",
@@ -106,7 +108,7 @@ def source_network(source: dict) -> tuple[nn.Module, tuple[float, ...], tuple[fl
     if source["kind"] == "cifar":
         return models.cifar_resnet(source["name"]), PRETRAINED_CIFAR_MEAN, PRETRAINED_CIFAR_STD
     if source["kind"] == "imagenet":
-        model = models.pretrained(source["name"])
+        model = models.pretrained(source["name"], **source.get("kwargs", {}))
         return model, *models.input_statistics(model)
     raise ValueError(f"unknown source kind {source['kind']!r}; use 'cifar' or 'imagenet'")
 
@@ -116,7 +118,8 @@ def scratch_network(source: dict, num_classes: int) -> nn.Module:
     if source["name"].startswith("timm/"):
         import timm
 
-        return timm.create_model(source["name"].removeprefix("timm/"), pretrained=False, num_classes=num_classes)
+        return timm.create_model(source["name"].removeprefix("timm/"), pretrained=False, num_classes=num_classes,
+                                 **source.get("kwargs", {}))
     if source["name"] in models.list_models():
         return models.create(source["name"], num_classes=num_classes)
     from torchvision import models as tvm
@@ -146,22 +149,32 @@ def frozen_features(model: nn.Module, loader: train.Batches, layers: dict[str, s
                     device: torch.device | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The outputs of ``layers`` (``{"early": "layer1", ...}``, module names) for every batch.
 
-    Feature maps are average-pooled to ``grid`` x ``grid`` and flattened; vectors stay as they are.
-    Returns float32 CPU tensors per layer, and the labels.
+    Feature maps are average-pooled to ``grid`` x ``grid`` and flattened, token sequences (N, T, D)
+    averaged over tokens; vectors stay as they are. ``"pre_logits"`` names what a timm model's head
+    reads (its pooled features). Returns float32 CPU tensors per layer, and the labels.
     """
     from torchvision.models.feature_extraction import create_feature_extractor
 
     device = device or profiles.device()
-    extractor = create_feature_extractor(model, return_nodes={node: key for key, node in layers.items()})
-    extractor.eval().to(device)
+    nodes = {node: key for key, node in layers.items() if node != "pre_logits"}
+    extractor = create_feature_extractor(model, return_nodes=nodes) if nodes else None
+    model.eval().to(device)
+    if extractor is not None:
+        extractor.eval().to(device)
     outputs: dict[str, list[torch.Tensor]] = {key: [] for key in layers}
     labels = []
     for x, y in loader:
+        x = x.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=train.autocast_dtype(device), enabled=device.type == "cuda"):
-            features = extractor(x.to(device, non_blocking=True))
+            features = extractor(x) if extractor is not None else {}
+            for key, node in layers.items():
+                if node == "pre_logits":
+                    features[key] = model.forward_head(model.forward_features(x), pre_logits=True)
         for key, f in features.items():
             if f.ndim == 4 and f.shape[-1] > 1:
                 f = F.adaptive_avg_pool2d(f, grid)
+            elif f.ndim == 3:
+                f = f.mean(1)
             outputs[key].append(f.flatten(1).float().cpu())
         labels.append(y.cpu())
     return {key: torch.cat(v) for key, v in outputs.items()}, torch.cat(labels)

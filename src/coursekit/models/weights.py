@@ -79,7 +79,7 @@ def cifar_resnet(name: str = "resnet20", progress: bool | None = None) -> nn.Mod
     return model.eval()
 
 
-def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None) -> nn.Module:
+def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None, **timm_args) -> nn.Module:
     """An ImageNet-pretrained network by its torchvision name (``resnet50``, ``vit_b_16``...), or a
     timm model by ``timm/<name>`` (``timm/convnext_tiny.fb_in22k_ft_in1k``; its weights come from the
     Hugging Face hub and are cached by ``huggingface_hub``).
@@ -87,11 +87,12 @@ def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None
     For the networks coursekit implements itself (:data:`OWN_IMPLEMENTATIONS`) the weights are loaded
     into coursekit's code; any other torchvision model is built by torchvision. The weights enum is
     attached as ``model.weights`` (``.meta["categories"]``, ``.transforms()``). Evaluation mode.
+    ``timm_args`` go to ``timm.create_model`` (e.g. ``img_size=224`` for a DINOv2 ViT).
     """
     from torchvision import models as tvm
 
     if name.startswith("timm/"):
-        return _timm_pretrained(name.removeprefix("timm/"))
+        return _timm_pretrained(name.removeprefix("timm/"), **timm_args)
 
     try:
         enum = tvm.get_model_weights(name)
@@ -110,13 +111,13 @@ def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None
     return model.eval()
 
 
-def _timm_pretrained(name: str) -> nn.Module:
+def _timm_pretrained(name: str, **timm_args) -> nn.Module:
     import timm
 
     if not timm.is_model(name):
         raise KeyError(f"timm has no model {name!r}; see timm.list_models(pretrained=True)")
     try:
-        model = timm.create_model(name, pretrained=True)
+        model = timm.create_model(name, pretrained=True, **timm_args)
     except (OSError, RuntimeError, ValueError) as err:  # the hub's offline and missing-file errors
         raise WeightsUnavailableError(
             f"could not get the weights of timm/{name} from the Hugging Face hub ({type(err).__name__}: {err}).\n"
