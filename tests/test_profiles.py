@@ -21,9 +21,9 @@ def test_unknown_profile_is_a_clear_error(monkeypatch):
         profiles.current()
 
 
-def test_every_experiment_has_settings_for_every_profile():
-    for name in experiments.EXPERIMENTS:
-        for profile in profiles.PROFILES:
+def test_every_experiment_has_settings_for_every_profile_it_runs_in():
+    for name, experiment in experiments.EXPERIMENTS.items():
+        for profile in experiment.profiles:
             assert profiles.SETTINGS[name][profile], (name, profile)
 
 

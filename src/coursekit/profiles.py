@@ -109,7 +109,7 @@ SETTINGS: dict[str, dict[str, dict]] = {
     },
     "fewshot_episodes": {
         "ci": dict(datasets=["cifar10-novel"], per_class=20, views=2, episodes=5, shots=[1], queries=5),
-        "quick": dict(),
+        "quick": dict(per_class=600, views=10, episodes=600),
         "full": dict(per_class=None, views=20, episodes=2000),
     },
     **{f"vs_{model}_{size}": _vs_budget(size, model.startswith("vit")) for size in VS_SIZES
@@ -120,8 +120,9 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "quick": dict(train_per_class=500, steps=100, batch_size=128),
         "full": dict(train_per_class=500, steps=200, batch_size=128),
     },
-    "vit_pretrained": {"ci": {}, "quick": {}, "full": {}},  # full only (a GPU and hub weights)
-    "vit_memory": {"ci": {}, "quick": {}, "full": {}},      # full only (a CUDA GPU)
+    # full only: a GPU and weights from the Hugging Face hub; a CUDA GPU
+    "vit_pretrained": {"ci": {}, "quick": {}, "full": dict(steps=3000, batch_size=128)},
+    "vit_memory": {"ci": {}, "quick": {}, "full": dict(batch_size=64, steps=20)},
     "transfer_targets": {
         "ci": dict(TRANSFER_BUDGET["ci"], targets=["hymenoptera"], sizes=dict(all=4)),
         "quick": dict(TRANSFER_BUDGET["quick"], seeds=[0], test_per_class=None),
