@@ -48,14 +48,15 @@ def test_transfer_and_fewshot_pages_show_their_stored_runs(built_book):
         assert html.count("<img") >= images, name
         for experiment in experiments:
             assert f"{experiment} · profile quick" in html, f"{name}.html does not say which {experiment} run it shows"
-        assert "{glue:text}" not in html and "Not run here" not in html, name
+        assert "{glue:text}" not in html and "<strong>Not run here" not in html, name  # a rendered note, not the code
     fewshot = (built_book / "book" / "fewshot.html").read_text()
     assert re.search(r"\d+\.\d % ± \d+\.\d", fewshot), "the few-shot tables show 95 % intervals"
 
 
 def test_vit_page_shows_its_runs_and_says_what_only_full_runs(built_book):
     html = (built_book / "book" / "vit.html").read_text()
-    for experiment in ("vs_lr_find", "vs_resnet20_5000", "vs_vit_5000", "vs_vit_10000", "vs_vit_5000_strong"):
+    for experiment in ("vs_lr_find", "vs_resnet20_1000", "vs_resnet20_5000", "vs_vit_1000", "vs_vit_5000",
+                       "vs_vit_10000", "vs_vit_5000_strong"):
         assert f"{experiment} · profile quick" in html, experiment
     assert html.count("<img") >= 7 and "{glue:text}" not in html
-    assert html.count("Not run in the") == 2  # the pretrained ViTs and the GPU memory measurement
+    assert html.count("<strong>Not run in the") == 2  # the pretrained ViTs and the GPU memory measurement
