@@ -357,7 +357,7 @@ def settings_table(name: str) -> str:
 
     def cell(value) -> str:
         if isinstance(value, dict):
-            return ", ".join(f"{k}={v}" for k, v in value.items())
+            return ", ".join(f"{k}={v}" for k, v in value.items()) or "defaults"
         return "all" if value is None else str(value)
 
     return markdown_table(["setting", *profiles.PROFILES],
