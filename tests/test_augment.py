@@ -96,7 +96,9 @@ def test_rotation_by_ninety_degrees_turns_the_image():
     x[..., 0, :] = 1  # the top row
     theta = torch.tensor([[[0.0, -1.0, 0.0], [1.0, 0.0, 0.0]]])
     turned = augment.warp(x, theta)
-    assert torch.allclose(turned[0, 0], x[0, 0].rot90(-1), atol=1e-5) or torch.allclose(turned[0, 0], x[0, 0].rot90(1), atol=1e-5)
+    # theta maps each output point to the input point it samples: here the top row lands in the left column
+    assert torch.allclose(turned[0, 0], x[0, 0].rot90(1), atol=1e-5)
+    assert not torch.allclose(turned[0, 0], x[0, 0], atol=1e-5)
 
 
 def test_noise_has_the_asked_standard_deviation():

@@ -92,3 +92,17 @@ def test_top5_predictions_draws_each_photo_with_its_bars():
     assert best.get_width() == pytest.approx(50.0)
     assert best.get_y() == max(p.get_y() for p in bars[0].patches)  # the best class is drawn on top
     assert sum(1 for ax in fig.axes if ax.images) == 4
+
+
+def test_pseudo_label_table_summarises_over_seeds():
+    rows = [dict(shots=5, threshold=t, seed=s, accuracy=a, seconds=1.0, pseudo_images=n, pseudo_accuracy=p)
+            for t, s, a, n, p in [(None, 0, 0.6, 0, None), (None, 1, 0.7, 0, None),
+                                  (0.9, 0, 0.7, 100, 0.8), (0.9, 1, 0.8, 300, 0.9)]]
+    table = figures.pseudo_label_table(dict(metrics=dict(rows=rows)))
+    assert "| 5 | labelled only | 65.0 % ±" in table and "| - |" in table
+    assert "| 5 | τ = 0.9 | 75.0 % ±" in table and "| 200 | 85.0 % |" in table
+
+
+def test_step_costs_table_lists_each_setting():
+    rows = [dict(name="float32", precision="float32", peak_memory_mb=20480.4, images_per_second=310.2)]
+    assert "| float32 | float32 | 20,480 MB | 310 |" in figures.step_costs_table(dict(metrics=dict(rows=rows)))

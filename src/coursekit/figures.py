@@ -750,3 +750,28 @@ def attention_geometry(result: dict) -> Figure:
     fig.text(0.52, 0.92, "position embeddings: similarity of one patch's (yellow square)\nwith every other patch's",
              fontsize=8.5)
     return add_provenance(fig, result)
+
+
+def pseudo_label_table(result: dict) -> str:
+    """A Markdown table of a pseudo-labelling result: test accuracy (± 95 %) per shots and threshold,
+    with how many pool images were pseudo-labelled on average and how many of their labels were right."""
+    from .book import markdown_table
+
+    rows = []
+    for s in experiments.summarise(result["metrics"]["rows"], ("shots", "threshold")):
+        runs = [r for r in result["metrics"]["rows"] if (r["shots"], r["threshold"]) == (s["shots"], s["threshold"])]
+        right = [r["pseudo_accuracy"] for r in runs if r["pseudo_accuracy"] is not None]
+        rows.append([str(s["shots"]), "labelled only" if s["threshold"] is None else f"τ = {s['threshold']}",
+                     _cell(s, "accuracy"), f"{sum(r['pseudo_images'] for r in runs) / len(runs):,.0f}",
+                     f"{100 * sum(right) / len(right):.1f} %" if right else "-"])
+    return markdown_table(["images per class", "threshold", "test accuracy", "pseudo-labelled images (mean)",
+                           "their labels right"], rows)
+
+
+def step_costs_table(result: dict) -> str:
+    """A Markdown table of measured training-step costs: precision, peak memory and images per second."""
+    from .book import markdown_table
+
+    return markdown_table(["setting", "precision", "peak memory", "images/s"],
+                          [[r["name"], r["precision"], f"{r['peak_memory_mb']:,.0f} MB", f"{r['images_per_second']:,.0f}"]
+                           for r in result["metrics"]["rows"]])
