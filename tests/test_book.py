@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from coursekit import book
+from coursekit import book, tables
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,4 +82,4 @@ def test_every_citation_is_in_the_bibliography():
 
 
 def test_markdown_table():
-    assert book.markdown_table(["a", "b"], [[1, 2]]) == "| a | b |\n|---|---|\n| 1 | 2 |"
+    assert tables.markdown_table(["a", "b"], [[1, 2]]) == "| a | b |\n|---|---|\n| 1 | 2 |"

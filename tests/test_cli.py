@@ -51,7 +51,7 @@ def test_end_to_end_on_ci(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(
         f"{n}.{f}" for n in ("intro-learning-curves", "intro-confusion-matrix", "ilsvrc-top5", "model-zoo")
         for f in ("png", "pdf"))
-    assert "skipped degradation" in figs.stderr and "coursekit regenerate --chapter classic" in figs.stderr
+    assert "skipped degradation" in figs.stderr and "coursekit regenerate --profile quick --chapter classic" in figs.stderr
 
 def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "coursekit.cli", "--help"], capture_output=True, text=True)

@@ -1,13 +1,14 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
-from coursekit import experiments
+from coursekit import experiments, files, store, tables
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def results_store(tmp_path, monkeypatch):
     """An empty results store, and a fake runner that counts its calls (no training)."""
     monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path / "results"))
     calls = []
@@ -20,12 +21,12 @@ def store(tmp_path, monkeypatch):
 
     exp = experiments.get("intro_cnn")
     monkeypatch.setitem(experiments.EXPERIMENTS, "intro_cnn",
-                        experiments.Experiment(exp.name, exp.title, exp.chapter, exp.base, fake_runner))
+                        experiments.Experiment(exp.name, exp.title, exp.chapter, exp.base, exp.sizes, fake_runner))
     return tmp_path / "results", calls
 
 
-def test_run_trains_once_then_loads(store):
-    results, calls = store
+def test_run_trains_once_then_loads(results_store):
+    results, calls = results_store
     first = experiments.run("intro_cnn", "quick", verbose=False)
     path = results / "intro_cnn.quick.json"
     assert path.is_file() and len(calls) == 1
@@ -35,28 +36,28 @@ def test_run_trains_once_then_loads(store):
     assert len(calls) == 2
 
 
-def test_a_result_carries_its_configuration_and_provenance(store):
+def test_a_result_carries_its_configuration_and_provenance(results_store):
     result = experiments.run("intro_cnn", "quick", verbose=False)
     cfg = experiments.config("intro_cnn", "quick")
-    assert result["config"] == cfg and result["config_hash"] == experiments.config_hash(cfg)
+    assert result["config"] == cfg and result["config_hash"] == store.config_hash(cfg)
     p = result["provenance"]
     for key in ("device", "torch", "torchvision", "coursekit", "git_commit", "date", "wall_seconds", "data"):
         assert key in p
     assert p["data"]["train"]["images"] == 10
-    line = experiments.provenance_line(result)
+    line = store.provenance_line(result)
     assert "profile quick" in line and p["device"] in line and "10 training and 5 test images" in line
 
 
-def test_ci_never_reads_or_writes_the_store(store):
-    results, calls = store
+def test_ci_never_reads_or_writes_the_store(results_store):
+    results, calls = results_store
     experiments.run("intro_cnn", "ci", verbose=False)
     experiments.run("intro_cnn", "ci", verbose=False)
     assert len(calls) == 2 and not results.exists()
     assert calls[0][1] is None  # and keeps no checkpoint
 
 
-def test_a_changed_configuration_trains_anew(store, monkeypatch):
-    results, calls = store
+def test_a_changed_configuration_trains_anew(results_store, monkeypatch):
+    results, calls = results_store
     experiments.run("intro_cnn", "quick", verbose=False)
     path = results / "intro_cnn.quick.json"
     stored = json.loads(path.read_text())
@@ -68,26 +69,48 @@ def test_a_changed_configuration_trains_anew(store, monkeypatch):
     assert len(calls) == 2
 
 
-def test_require_stored_forbids_training(store, monkeypatch):
+def test_require_stored_forbids_training(results_store, monkeypatch):
     monkeypatch.setenv("COURSEKIT_REQUIRE_STORED", "1")
     with pytest.raises(LookupError, match="no quick result is stored.*coursekit regenerate --profile quick"):
         experiments.run("intro_cnn", "quick", verbose=False)
     experiments.run("intro_cnn", "ci", verbose=False)  # ci always trains
 
 
-def test_writes_are_atomic(store, monkeypatch):
-    results, _ = store
+def test_writes_are_atomic(results_store, monkeypatch):
+    results, _ = results_store
     experiments.run("intro_cnn", "quick", verbose=False)
     before = (results / "intro_cnn.quick.json").read_text()
 
-    def broken_dumps(*args, **kwargs):
-        raise RuntimeError("disk full")
+    real_write_text = Path.write_text
 
-    monkeypatch.setattr(experiments.json, "dumps", broken_dumps)
-    with pytest.raises(RuntimeError):
+    def disk_full(self, text, *args, **kwargs):  # the write itself fails, after half the text
+        real_write_text(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
         experiments.run("intro_cnn", "quick", force=True, verbose=False)
+    monkeypatch.undo()
     assert (results / "intro_cnn.quick.json").read_text() == before
     assert [p.name for p in results.iterdir()] == ["intro_cnn.quick.json"]
+
+
+def test_atomic_write_creates_folders_and_leaves_nothing_half_written(tmp_path):
+    target = tmp_path / "new" / "folder" / "file.json"
+    files.write_json(target, dict(a=1))
+    assert json.loads(target.read_text()) == dict(a=1)
+    with pytest.raises(ZeroDivisionError):
+        with files.atomic_write(target) as tmp:
+            tmp.write_text("half")
+            1 / 0
+    assert json.loads(target.read_text()) == dict(a=1) and sorted(p.name for p in target.parent.iterdir()) == ["file.json"]
+
+
+def test_a_network_is_stored_where_no_results_folder_exists_yet(tmp_path, monkeypatch):
+    """Colab: no checkout, no results/ — storing the few-shot backbone must create the folder."""
+    monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path / "fresh" / "results"))
+    info = store.save_network({"w": torch.ones(2)}, "fewshot_backbone", "quick")
+    assert (tmp_path / "fresh" / "results" / info["file"]).is_file()
 
 
 def test_unknown_experiment():
@@ -97,12 +120,12 @@ def test_unknown_experiment():
 
 def test_config_hash_is_stable_and_sensitive():
     cfg = experiments.config("intro_cnn", "quick")
-    assert experiments.config_hash(cfg) == experiments.config_hash(dict(reversed(list(cfg.items()))))
-    assert experiments.config_hash(cfg) != experiments.config_hash(dict(cfg, epochs=cfg["epochs"] + 1))
+    assert store.config_hash(cfg) == store.config_hash(dict(reversed(list(cfg.items()))))
+    assert store.config_hash(cfg) != store.config_hash(dict(cfg, epochs=cfg["epochs"] + 1))
 
 
 def test_settings_table_lists_what_profiles_change():
-    table = experiments.settings_table("intro_cnn")
+    table = tables.settings_table("intro_cnn")
     assert table.startswith("| setting | ci | quick | full |")
     assert "| epochs |" in table and "| optimizer |" not in table  # the same in every profile
 
@@ -112,25 +135,25 @@ def test_every_experiment_has_a_current_quick_result_in_the_repository():
 
     When this fails, run `coursekit regenerate --profile quick --experiment NAME` and commit results/.
     """
-    repo_results = experiments.repository_root() / "results"
+    repo_results = store.repository_root() / "results"
     for name, experiment in experiments.EXPERIMENTS.items():
         if "quick" not in experiment.profiles:
             continue
         path = repo_results / f"{name}.quick.json"
         assert path.is_file(), f"no stored quick result for {name}"
         stored = json.loads(path.read_text())
-        assert stored["config_hash"] == experiments.config_hash(experiments.config(name, "quick")), (
+        assert stored["config_hash"] == store.config_hash(experiments.config(name, "quick")), (
             f"{path} was made with another configuration")
         used = stored["provenance"]["data"]
         assert used.get("summary") or used["train"]["images"] > 0, f"{path} does not say which data it used"
 
 
-def test_an_experiment_of_the_full_profile_alone_refuses_the_others_and_says_how(store):
+def test_an_experiment_of_the_full_profile_alone_refuses_the_others_and_says_how(results_store):
     with pytest.raises(ValueError, match=r"vit_memory runs only in the profile\(s\) full, not in 'quick'.*--profile full"):
         experiments.run("vit_memory", "quick")
 
 
 def test_the_gpu_measurement_needs_a_gpu(monkeypatch):
-    monkeypatch.setattr(experiments.profiles, "device", lambda: torch.device("cpu"))
+    monkeypatch.setattr(experiments.vit.profiles, "device", lambda: torch.device("cpu"))
     with pytest.raises(RuntimeError, match="measured on a CUDA GPU"):
-        experiments.step_costs(experiments.config("vit_memory", "full"))
+        experiments.vit.step_costs(experiments.config("vit_memory", "full"))

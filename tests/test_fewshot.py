@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit import data, experiments, fewshot
+from coursekit import data, experiments, fewshot, stats, store
 
 
 def tiny(n_per_class=6, classes=("cat", "dog", "frog", "ship")):
@@ -108,24 +108,24 @@ def test_train_few_refuses_an_unknown_start():
 def test_a_stored_network_is_checked_against_its_result(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path))
     weights = {"w": torch.arange(4.0)}
-    info = experiments.save_network(weights, "fewshot_backbone", "quick")
+    info = store.save_network(weights, "fewshot_backbone", "quick")
     assert info["file"] == "fewshot_backbone.quick.pt" and len(info["sha256"]) == 64
     cfg = experiments.config("fewshot_backbone", "quick")
-    result = dict(experiment="fewshot_backbone", profile="quick", config_hash=experiments.config_hash(cfg), network=info)
+    result = dict(experiment="fewshot_backbone", profile="quick", config_hash=store.config_hash(cfg), network=info)
     (tmp_path / "fewshot_backbone.quick.json").write_text(json.dumps(result))
-    experiments._NETWORKS.clear()
+    experiments.core._NETWORKS.clear()
     assert torch.equal(experiments.network("fewshot_backbone", "quick")["w"], weights["w"])
-    experiments._NETWORKS.clear()
+    experiments.core._NETWORKS.clear()
     torch.save({"w": torch.zeros(4)}, tmp_path / "fewshot_backbone.quick.pt")  # not the file the result was made with
     with pytest.raises(LookupError, match="is not the file"):
         experiments.network("fewshot_backbone", "quick")
-    experiments._NETWORKS.clear()
+    experiments.core._NETWORKS.clear()
 
 
 def test_summarise_gives_the_mean_spread_and_interval_over_seeds():
     rows = [dict(k=1, seed=s, accuracy=a, seconds=1.0) for s, a in enumerate([0.5, 0.6, 0.7])]
-    (s,) = experiments.summarise(rows, ("k",))
+    (s,) = stats.summarise(rows, ("k",))
     assert s["accuracy"] == pytest.approx(0.6) and s["accuracy_std"] == pytest.approx(0.1)
     assert s["accuracy_ci95"] == pytest.approx(4.303 * 0.1 / 3 ** 0.5) and s["runs"] == 3  # Student's t, 2 d.o.f.
     many = [dict(k=1, seed=i, accuracy=float(i % 2), seconds=1.0) for i in range(100)]
-    assert experiments.summarise(many, ("k",))[0]["accuracy_ci95"] == pytest.approx(1.96 * 0.50252 / 10, rel=1e-3)
+    assert stats.summarise(many, ("k",))[0]["accuracy_ci95"] == pytest.approx(1.96 * 0.50252 / 10, rel=1e-3)

@@ -1,7 +1,7 @@
 import matplotlib
 import pytest
 
-from coursekit import experiments, figures
+from coursekit import experiments, figures, store, tables
 
 
 def fake_result(epochs=3):
@@ -10,7 +10,7 @@ def fake_result(epochs=3):
                for e in range(1, epochs + 1)]
     classes = [f"class{i}" for i in range(3)]
     return dict(experiment="intro_cnn", title="A test", profile="quick", chapter="intro", config={},
-                config_hash=experiments.config_hash(experiments.config("intro_cnn", "quick")),
+                config_hash=store.config_hash(experiments.config("intro_cnn", "quick")),
                 metrics=dict(accuracy=0.6, top5=1.0, macro_f1=0.55, loss=1.0, classes=classes,
                              confusion=[[5, 1, 0], [2, 3, 1], [0, 1, 4]], images=17),
                 history=history, cost=dict(parameters=10, images_per_second=100.0, train_seconds=3.0),
@@ -43,14 +43,13 @@ def test_confusion_matrix_rows_are_percentages_of_the_true_class():
 
 
 def test_export_writes_every_format_and_skips_what_is_not_stored(tmp_path, monkeypatch):
-    store = tmp_path / "results"
-    monkeypatch.setenv("COURSEKIT_RESULTS", str(store))
+    monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path / "results"))
     needs_results = {name for name, spec in figures.FIGURES.items() if spec.experiments}
     written, skipped = figures.export(tmp_path / "out", ("png", "pdf"), profile="quick")
     no_results = [name for name in figures.FIGURES if name not in needs_results]
     assert set(skipped) == needs_results
     assert [p.name for p in written] == [f"{n}.{f}" for n in no_results for f in ("png", "pdf")]
-    experiments.save(fake_result())
+    store.save_result(fake_result())
     written, skipped = figures.export(tmp_path / "out", ("png", "svg", "pdf"), profile="quick")
     assert "intro-learning-curves" not in skipped and "classic-learning-curves" in skipped
     assert len(written) == 3 * (len(figures.FIGURES) - len(skipped))
@@ -69,7 +68,7 @@ def test_model_zoo_from_torchvision_metadata():
     assert rows["resnet50"]["params"] == 25_557_032 and rows["alexnet"]["top1"] < rows["resnet50"]["top1"]
     fig = figures.model_zoo()
     labels = {t.get_text() for t in fig.axes[0].texts}
-    assert set(figures.CLASSIC_ZOO) <= labels
+    assert set(figures.pretrained.CLASSIC_ZOO) <= labels
     assert fig.axes[0].get_xscale() == "log"
 
 
@@ -98,11 +97,11 @@ def test_pseudo_label_table_summarises_over_seeds():
     rows = [dict(shots=5, threshold=t, seed=s, accuracy=a, seconds=1.0, pseudo_images=n, pseudo_accuracy=p)
             for t, s, a, n, p in [(None, 0, 0.6, 0, None), (None, 1, 0.7, 0, None),
                                   (0.9, 0, 0.7, 100, 0.8), (0.9, 1, 0.8, 300, 0.9)]]
-    table = figures.pseudo_label_table(dict(metrics=dict(rows=rows)))
+    table = tables.pseudo_label_table(dict(metrics=dict(rows=rows)))
     assert "| 5 | labelled only | 65.0 % ±" in table and "| - |" in table
     assert "| 5 | τ = 0.9 | 75.0 % ±" in table and "| 200 | 85.0 % |" in table
 
 
 def test_step_costs_table_lists_each_setting():
     rows = [dict(name="float32", precision="float32", peak_memory_mb=20480.4, images_per_second=310.2)]
-    assert "| float32 | float32 | 20,480 MB | 310 |" in figures.step_costs_table(dict(metrics=dict(rows=rows)))
+    assert "| float32 | float32 | 20,480 MB | 310 |" in tables.step_costs_table(dict(metrics=dict(rows=rows)))

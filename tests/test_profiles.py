@@ -21,10 +21,16 @@ def test_unknown_profile_is_a_clear_error(monkeypatch):
         profiles.current()
 
 
-def test_every_experiment_has_settings_for_every_profile_it_runs_in():
+def test_every_experiment_has_sizes_for_every_profile_it_runs_in():
     for name, experiment in experiments.EXPERIMENTS.items():
         for profile in experiment.profiles:
-            assert profiles.SETTINGS[name][profile], (name, profile)
+            assert experiment.sizes[profile], (name, profile)
+
+
+def test_an_experiment_without_sizes_for_a_profile_it_runs_in_is_refused():
+    with pytest.raises(ValueError, match="no sizes for the profile.*full"):
+        experiments.register(experiments.Experiment("nope", "t", "intro", {}, {"ci": {}, "quick": {}}, lambda c, k: {}))
+    assert "nope" not in experiments.EXPERIMENTS
 
 
 def test_profiles_scale_an_experiment_upwards():
@@ -34,9 +40,24 @@ def test_profiles_scale_an_experiment_upwards():
     assert experiments.config("intro_cnn", "full")["train_per_class"] is None  # the whole training set
 
 
-def test_settings_are_a_copy():
-    profiles.settings("intro_cnn", "ci")["epochs"] = 999
-    assert profiles.settings("intro_cnn", "ci")["epochs"] != 999
+def test_configurations_are_deep_copies():
+    """Changing a returned configuration, even a nested part of it, changes no later configuration."""
+    cfg = experiments.config("intro_cnn", "ci")
+    cfg["epochs"] = 999
+    cfg["model_args"]["width"] = 999
+    again = experiments.config("intro_cnn", "ci")
+    assert again["epochs"] != 999 and again["model_args"]["width"] != 999
+    nested = experiments.config("transfer_decision", "quick")
+    nested["sources"][0]["layers"]["deep"] = "changed"
+    assert experiments.config("transfer_targets", "quick")["sources"][0]["layers"]["deep"] == "avgpool"
+    assert experiments.config("transfer_decision", "quick")["sources"][0]["layers"]["deep"] == "avgpool"
+
+
+def test_profiles_names_no_experiment():
+    import inspect
+
+    source = inspect.getsource(profiles)
+    assert not any(name in source for name in experiments.EXPERIMENTS)
 
 
 def test_device_and_banner():

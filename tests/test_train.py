@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit import data, models, train
+from coursekit import data, models, profiles, train
 
 
 def blobs(n_per_class=32, classes=3, size=8, seed=0) -> data.ImageTensors:
@@ -130,12 +130,12 @@ def test_evaluate_restores_training_mode():
 
 def test_progress_setting(monkeypatch):
     monkeypatch.setenv("COURSEKIT_PROGRESS", "1")
-    assert train.show_progress()
+    assert profiles.show_progress()
     monkeypatch.setenv("COURSEKIT_PROGRESS", "0")
-    assert not train.show_progress()
+    assert not profiles.show_progress()
     monkeypatch.delenv("COURSEKIT_PROGRESS")
     monkeypatch.setenv("CI", "true")
-    assert not train.show_progress()
+    assert not profiles.show_progress()
 
 
 def test_lr_find_suggests_a_rate_before_the_divergence_and_restores_the_model():

@@ -5,7 +5,7 @@ import shutil
 import pytest
 import torch
 
-from coursekit import data, models, train, transfer
+from coursekit import data, experiments, models, train, transfer
 
 
 def separable(n_per_class: int = 30, dim: int = 8, classes: int = 3, seed: int = 0):
@@ -133,7 +133,7 @@ def small_experiment(tmp_path, image_folder, monkeypatch):
 
 def test_the_experiment_resumes_at_the_run_it_stopped_in_and_repeats_exactly(small_experiment, tmp_path, monkeypatch):
     checkpoint = tmp_path / "rows.json"
-    full = transfer.run_transfer(small_experiment, checkpoint)
+    full = experiments.transfer.run_transfer(small_experiment, checkpoint)
     rows = full["metrics"]["rows"]
     assert len(rows) == 8 and {r["method"] for r in rows} == set(transfer.METHODS)
     assert all(r["train_images"] == 6 and r["test_images"] == 3 for r in rows)
@@ -143,7 +143,7 @@ def test_the_experiment_resumes_at_the_run_it_stopped_in_and_repeats_exactly(sma
     calls = []
     real = transfer.one_run
     monkeypatch.setattr(transfer, "one_run", lambda method, *a: calls.append(method) or real(method, *a))
-    resumed = transfer.run_transfer(small_experiment, checkpoint)["metrics"]["rows"]
+    resumed = experiments.transfer.run_transfer(small_experiment, checkpoint)["metrics"]["rows"]
     assert len(calls) == 3
     strip = lambda rs: [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rs]  # noqa: E731
     assert strip(resumed) == strip(rows)
@@ -151,7 +151,7 @@ def test_the_experiment_resumes_at_the_run_it_stopped_in_and_repeats_exactly(sma
 
 def test_unknown_method_is_refused(small_experiment):
     with pytest.raises(ValueError, match="unknown method 'distillation'"):
-        transfer.run_transfer(dict(small_experiment, methods=["distillation"]))
+        experiments.transfer.run_transfer(dict(small_experiment, methods=["distillation"]))
 
 
 def test_torchvision_data_sets_are_decoded_into_tensors(tmp_path, monkeypatch):
@@ -186,9 +186,9 @@ def test_a_torchvision_data_set_that_cannot_be_downloaded_says_how_to_fix_it(tmp
 
 def test_a_probe_needs_its_layer_named_in_the_source(small_experiment):
     with pytest.raises(ValueError, match="'middle probe' needs a layer named 'middle'"):
-        transfer.run_transfer(dict(small_experiment, methods=["middle probe"]))
+        experiments.transfer.run_transfer(dict(small_experiment, methods=["middle probe"]))
     spec = dict(small_experiment["sources"][0], layers=dict(middle="layer2"))
-    rows = transfer.run_transfer(dict(small_experiment, sources=[spec], methods=["middle probe"]))["metrics"]["rows"]
+    rows = experiments.transfer.run_transfer(dict(small_experiment, sources=[spec], methods=["middle probe"]))["metrics"]["rows"]
     assert [r["features"] for r in rows] == [32 * 2 * 2] * 2  # layer2: 32 channels pooled to the 2 x 2 grid
 
 
@@ -200,7 +200,7 @@ def test_an_imagenet_source_from_torchvision_runs_the_same_experiment(small_expe
     spec = dict(kind="imagenet", name="resnet18", layers=dict(early="layer1", deep="avgpool"))
     model, mean, std = transfer.source_network(spec)
     assert mean == (0.485, 0.456, 0.406) and model.fc.out_features == 1000
-    result = transfer.run_transfer(dict(small_experiment, sources=[spec], targets=["pacs-sketch"]))
+    result = experiments.transfer.run_transfer(dict(small_experiment, sources=[spec], targets=["pacs-sketch"]))
     rows = {r["method"]: r for r in result["metrics"]["rows"]}
     assert rows["deep probe"]["features"] == 512 and rows["early probe"]["features"] == 64 * 2 * 2
     assert rows["fine-tune"]["source"] == "resnet18" and rows["scratch"]["epochs"] == 2  # 2 batches of 4 from 6 images

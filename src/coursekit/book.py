@@ -143,13 +143,6 @@ def colab_url(root: Path, source: Path) -> str:
 
 # --- helpers for chapters ---------------------------------------------------------------------
 
-def markdown_table(headers: list[str], rows: list[list]) -> str:
-    """A Markdown table (for ``IPython.display.Markdown``) from a header and rows of cells."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def glue(name: str, value, display: bool = False) -> None:
     """Make ``value`` available to the text as ``{glue:text}`name``` (myst-nb), where myst-nb is
     installed (the book build); in Colab or a plain kernel it does nothing."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import data, experiments, figures, profiles
+from . import data, experiments, figures, profiles, store
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    stored = {(r["experiment"], r["profile"]): r for r in experiments.stored()}
+    stored = {(r["experiment"], r["profile"]): r for r in store.stored()}
     for name, exp in experiments.EXPERIMENTS.items():
         print(f"{name}  (chapter {exp.chapter}): {exp.title}")
         for profile in profiles.PROFILES:
@@ -24,15 +24,15 @@ def cmd_list(args: argparse.Namespace) -> int:
             line = f"    {profile:<6} {experiments.profile_cost(name, profile)}"
             result = stored.get((name, profile))
             if result is not None:
-                current = result["config_hash"] == experiments.config_hash(experiments.config(name, profile))
+                current = result["config_hash"] == store.config_hash(experiments.config(name, profile))
                 p = result["provenance"]
                 line += (f"  | stored {p['date'][:16]} on {p['device']}, {p['wall_seconds']:.0f} s, "
-                         f"{experiments.headline(result)}"
+                         f"{store.headline(result)}"
                          + ("" if current else "  (stale: configuration changed)"))
             elif profile != "ci":
                 line += "  | not stored"
             print(line)
-    print(f"results directory: {experiments.results_dir()}")
+    print(f"results directory: {store.results_dir()}")
     return 0
 
 
@@ -55,7 +55,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         names = [n for n in names if n not in skipped]
     for name in names:
         result = experiments.run(name, profile, force=args.force)
-        print(f"{name}: {experiments.headline(result)}  ({result['provenance']['wall_seconds']:.0f} s, {result['provenance']['date']})")
+        print(f"{name}: {store.headline(result)}  ({result['provenance']['wall_seconds']:.0f} s, {result['provenance']['date']})")
     return 0
 
 
@@ -68,11 +68,11 @@ def cmd_figures(args: argparse.Namespace) -> int:
     written, skipped = figures.export(args.out, formats, profile=args.profile, names=args.name or None)
     for path in written:
         print(path)
-    for name in skipped:
+    for name, why in skipped.items():
         spec = figures.FIGURES[name]
-        print(f"skipped {name}: no stored {profiles.current(args.profile)} results for all of "
-              f"{', '.join(spec.experiments)} (run `coursekit regenerate --chapter "
-              f"{experiments.get(spec.experiments[0]).chapter}`)", file=sys.stderr)
+        hint = (f"run `coursekit regenerate --profile {profiles.current(args.profile)} --chapter {spec.chapter}`"
+                if why.startswith("no stored result") else "run `coursekit data`, or place the data set offline")
+        print(f"skipped {name}: {why} ({hint})", file=sys.stderr)
     return 0 if written or not skipped else 1
 
 
@@ -96,7 +96,6 @@ def cmd_data(args: argparse.Namespace) -> int:
                 print(f"{name}: not available ({str(err).splitlines()[0]})")
         print(f"{name}: {'found in ' + str(folder) if folder.is_dir() else 'not on disk'}")
     return 0
-
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import augment, data, experiments, models, profiles, train, transfer
+from . import augment, data, models, profiles, train, transfer
 
 BASE_CLASSES = ("airplane", "automobile", "bird", "cat", "deer")
 NOVEL_CLASSES = ("dog", "frog", "horse", "ship", "truck")
@@ -45,51 +45,29 @@ def novel_data(test_per_class: int | None) -> tuple[data.ImageTensors, data.Imag
     return pool, test
 
 
-# --- the backbone ---------------------------------------------------------------------------------
+# --- training on a few images -----------------------------------------------------------------------
 
-def train_backbone(cfg: dict, checkpoint=None) -> dict:
-    """Train a ResNet-20 from scratch on CIFAR-10's base classes; its weights are the product."""
-    device = profiles.device()
-    train_set = data.stratified_subset(select_classes(data.load_cifar10(train=True), BASE_CLASSES),
-                                       cfg["train_per_class"], cfg["seed"])
-    test_set = data.stratified_subset(select_classes(data.load_cifar10(train=False), BASE_CLASSES),
-                                      cfg["test_per_class"], cfg["seed"])
-    mean, std = data.CIFAR10_MEAN, data.CIFAR10_STD
-    loader = data.DeviceLoader(train_set, cfg["batch_size"], train=True, device=device, seed=cfg["seed"])
-    test_loader = data.DeviceLoader(test_set, 500, train=False, device=device, mean=mean, std=std)
-    train.seed_everything(cfg["seed"])
-    model = models.create(cfg["model"], num_classes=len(BASE_CLASSES))
-    fitted = train.fit(model, loader, test_loader=test_loader, epochs=cfg["epochs"], lr=cfg["lr"],
-                       weight_decay=cfg["weight_decay"], device=device, checkpoint=checkpoint, seed=cfg["seed"])
-    metrics = train.evaluate(model, test_loader, device=device)
-    metrics["classes"] = list(BASE_CLASSES)
-    return dict(metrics=metrics, history=fitted.history,
-                cost=dict(parameters=models.count_parameters(model), train_seconds=round(fitted.train_seconds, 2),
-                          images_per_second=round(fitted.images_per_second, 1)),
-                data=dict(train=train_set.source, test=test_set.source),
-                state_dict={k: v.cpu() for k, v in model.state_dict().items()})
-
-
-def backbone(num_classes: int) -> nn.Module:
-    """The base-class ResNet-20 (``fewshot_backbone``) with a new head for ``num_classes``."""
+def backbone(weights: dict, num_classes: int) -> nn.Module:
+    """The base-class ResNet-20 with the trained ``weights`` and a new head for ``num_classes``."""
     model = models.create("resnet20", num_classes=len(BASE_CLASSES))
-    model.load_state_dict(experiments.network("fewshot_backbone"))
+    model.load_state_dict(weights)
     transfer.replace_head(model, num_classes)
     return model
 
 
-# --- training on a few images -----------------------------------------------------------------------
-
 def train_few(train_set: data.ImageTensors, test_set: data.ImageTensors, cfg: dict, *, init: str,
-              augmentations: tuple[str, ...] = (), crop: bool = True, flip: bool = True, seed: int = 0,
-              device: torch.device | None = None) -> tuple[dict, nn.Module]:
-    """Train on ``train_set`` from ``init`` (``"scratch"`` or ``"backbone"``) for ``cfg['steps']``
-    batches with the given augmentations; test accuracy and macro-F1, and the trained model."""
+              weights: dict | None = None, augmentations: tuple[str, ...] = (), crop: bool = True, flip: bool = True,
+              seed: int = 0, device: torch.device | None = None) -> tuple[dict, nn.Module]:
+    """Train on ``train_set`` from ``init`` (``"scratch"``, or ``"backbone"`` with the backbone's
+    ``weights``) for ``cfg['steps']`` batches with the given augmentations; test accuracy and
+    macro-F1, and the trained model."""
     device = device or profiles.device()
     num_classes = len(train_set.classes)
     train.seed_everything(seed)
     if init == "backbone":
-        model, lr, multipliers = backbone(num_classes), cfg["finetune_lr"], {"linear": cfg["head_lr_multiplier"]}
+        if weights is None:
+            raise ValueError("init='backbone' needs the backbone's weights")
+        model, lr, multipliers = backbone(weights, num_classes), cfg["finetune_lr"], {"linear": cfg["head_lr_multiplier"]}
     elif init == "scratch":
         model, lr, multipliers = models.create("resnet20", num_classes=num_classes), cfg["scratch_lr"], None
     else:
@@ -170,157 +148,3 @@ def with_pseudo_labels(labelled: data.ImageTensors, pool: data.ImageTensors, kee
     return data.ImageTensors(torch.cat([labelled.images, pool.images[keep]]), torch.cat([labelled.labels, predicted]),
                              labelled.classes, dict(labelled.source, images=len(labelled) + len(keep),
                                                     subset=f"{len(labelled)} labelled + {len(keep)} pseudo-labelled"))
-
-
-# --- the experiments ----------------------------------------------------------------------------------
-
-def _result(rows: list[dict], by: tuple[str, ...], sources: dict, cfg: dict) -> dict:
-    """The output of a few-shot runner: rows, their summary over seeds, cost and data."""
-    trained = sum(r["seconds"] for r in rows)
-    return dict(metrics=dict(rows=rows, summary=experiments.summarise(rows, by)), history=[],
-                cost=dict(runs=len(rows), train_seconds=round(trained, 1)), data=sources)
-
-
-def _data_sources(pool: data.ImageTensors, test: data.ImageTensors) -> dict:
-    return dict(train=dict(pool.source, description=f"{pool.source.get('description', 'CIFAR-10')}: "
-                                                       f"novel classes {', '.join(NOVEL_CLASSES)}, the pool that "
-                                                       "each run draws its K images per class from"),
-                test=test.source)
-
-
-def _label(row: dict) -> str:
-    return " ".join(f"{k}={v}" for k, v in row.items())
-
-
-def run_shots(cfg: dict, checkpoint=None) -> dict:
-    """Accuracy against shots per class: from scratch or from the backbone, without augmentation
-    (no crop, no flip) or with it (crops, flips and ``cfg['augmented']``)."""
-    device = profiles.device()
-    pool, test = novel_data(cfg["test_per_class"])
-    plan = [dict(shots=k, init=init, augmentation=aug, seed=seed) for k in cfg["shots"]
-            for init in ("scratch", "backbone") for aug in ("none", "augmented") for seed in cfg["seeds"]]
-
-    def run_one(run: dict) -> dict:
-        train_set = pool.subset(shots_subset(pool, run["shots"], run["seed"]))
-        augmented = run["augmentation"] == "augmented"
-        outcome, _ = train_few(train_set, test, cfg, init=run["init"], crop=augmented, flip=augmented,
-                               augmentations=tuple(cfg["augmented"]) if augmented else (), seed=run["seed"], device=device)
-        return dict(outcome, train_images=len(train_set))
-
-    rows = experiments.run_plan(plan, run_one, checkpoint, _label)
-    return _result(rows, ("shots", "init", "augmentation"), _data_sources(pool, test), cfg)
-
-
-def run_ablation(cfg: dict, checkpoint=None) -> dict:
-    """One augmentation at a time, fine-tuning the backbone on ``cfg['shots']`` images per class."""
-    device = profiles.device()
-    pool, test = novel_data(cfg["test_per_class"])
-    plan = [dict(variant=v, seed=seed) for v in cfg["variants"] for seed in cfg["seeds"]]
-
-    def run_one(run: dict) -> dict:
-        parts = run["variant"].split("+") if run["variant"] != "none" else []
-        train_set = pool.subset(shots_subset(pool, cfg["shots"], run["seed"]))  # the same images for every variant
-        outcome, _ = train_few(train_set, test, cfg, init="backbone", crop="crop" in parts, flip="flip" in parts,
-                               augmentations=tuple(p for p in parts if p not in ("crop", "flip")),
-                               seed=run["seed"], device=device)
-        return dict(outcome, train_images=len(train_set))
-
-    rows = experiments.run_plan(plan, run_one, checkpoint, _label)
-    return _result(rows, ("variant",), _data_sources(pool, test), cfg)
-
-
-def run_mixing(cfg: dict, checkpoint=None) -> dict:
-    """Combining examples: none, mixup or CutMix on top of crops and flips, at several shots."""
-    device = profiles.device()
-    pool, test = novel_data(cfg["test_per_class"])
-    plan = [dict(shots=k, init=init, mixing=m, seed=seed) for k in cfg["shots"] for init in cfg["inits"]
-            for m in ("none", "mixup", "cutmix") for seed in cfg["seeds"]]
-
-    def run_one(run: dict) -> dict:
-        train_set = pool.subset(shots_subset(pool, run["shots"], run["seed"]))
-        outcome, _ = train_few(train_set, test, cfg, init=run["init"],
-                               augmentations=() if run["mixing"] == "none" else (run["mixing"],),
-                               seed=run["seed"], device=device)
-        return dict(outcome, train_images=len(train_set))
-
-    rows = experiments.run_plan(plan, run_one, checkpoint, _label)
-    return _result(rows, ("shots", "init", "mixing"), _data_sources(pool, test), cfg)
-
-
-def run_pseudo(cfg: dict, checkpoint=None) -> dict:
-    """Pseudo-labelling (Lee 2013): a model fine-tuned on the labelled images labels an unlabelled
-    pool; the images it is at least ``threshold`` sure of join the labelled ones for a second model."""
-    device = profiles.device()
-    pool, test = novel_data(cfg["test_per_class"])
-    plan = [dict(shots=k, threshold=t, seed=seed) for k in cfg["shots"] for t in cfg["thresholds"]
-            for seed in cfg["seeds"]]
-    first: dict = {}  # (shots, seed) -> the labelled-only model and its outcome, shared by the thresholds
-    augmented = tuple(cfg["augmented"])
-
-    def run_one(run: dict) -> dict:
-        labelled_idx = shots_subset(pool, run["shots"], run["seed"])
-        labelled = pool.subset(labelled_idx)
-        key = (run["shots"], run["seed"])
-        if key not in first:
-            first[key] = train_few(labelled, test, cfg, init="backbone", augmentations=augmented, seed=run["seed"], device=device)
-        outcome, model = first[key]
-        if run["threshold"] is None:  # the labelled-only model
-            return dict(outcome, train_images=len(labelled), pseudo_images=0, pseudo_accuracy=None)
-        unlabelled_idx = shots_subset(pool, cfg["unlabelled_per_class"], run["seed"], exclude=labelled_idx)
-        unlabelled = pool.subset(unlabelled_idx)
-        keep, predicted, _ = pseudo_label(model, unlabelled, run["threshold"], device)
-        union = with_pseudo_labels(labelled, unlabelled, keep, predicted)
-        second, _ = train_few(union, test, cfg, init="backbone", augmentations=augmented, seed=run["seed"], device=device)
-        correct = float((predicted == unlabelled.labels[keep]).double().mean()) if len(keep) else None
-        return dict(second, train_images=len(labelled), pseudo_images=len(keep), pseudo_accuracy=correct)
-
-    rows = experiments.run_plan(plan, run_one, checkpoint, _label)
-    return _result(rows, ("shots", "threshold"), _data_sources(pool, test), cfg)
-
-
-def run_episodes(cfg: dict, checkpoint=None) -> dict:
-    """N-way K-shot episodes with the prototype classifier on the backbone's frozen features, with
-    and without augmented views of the support images, on CIFAR-10's novel classes and Caltech-101."""
-    device = profiles.device()
-    model = backbone(len(BASE_CLASSES)).eval()
-    layers = {"deep": "avgpool"}
-    pipeline = augment.pipeline(tuple(cfg["augmented"]))
-    sets: dict = {}
-
-    def features(name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
-        if name not in sets:
-            if name == "cifar10-novel":
-                pool, _ = novel_data(None)
-                ds = data.stratified_subset(pool, cfg["per_class"], seed=0)
-            else:  # both splits: the episodes need shots + queries images of a class
-                train_split, test_split = (data.load_folder_dataset(name, split, image_size=32) for split in ("train", "test"))
-                ds = data.ImageTensors(torch.cat([train_split.images, test_split.images]),
-                                       torch.cat([train_split.labels, test_split.labels]), train_split.classes,
-                                       dict(train_split.source, images=len(train_split) + len(test_split),
-                                            subset="training and test splits together"))
-            clean = transfer.cached_features(model, ds, dict(name="fewshot_backbone"), layers, 1,
-                                             data.CIFAR10_MEAN, data.CIFAR10_STD, device)["deep"]
-            views = []
-            for view in range(cfg["views"]):  # augmented copies (crops, flips, the policy), in the images' order
-                loader = data.DeviceLoader(ds, 500, train=True, device=device, seed=1000 + view, augmentation=pipeline)
-                batches = (loader.batch(torch.arange(i, min(i + 500, len(ds)), device=loader.device), step=i)
-                           for i in range(0, len(ds), 500))
-                views.append(transfer.frozen_features(model, batches, layers, 1, device)[0]["deep"])
-            sets[name] = (clean, ds.labels, torch.stack(views), ds.source)
-        return sets[name]
-
-    plan = [dict(dataset=d, shots=k, support=s, seed=0) for d in cfg["datasets"] for k in cfg["shots"]
-            for s in ("plain", "augmented")]
-
-    def run_one(run: dict) -> dict:
-        clean, labels, views, _ = features(run["dataset"])
-        result = episodes(clean, labels, ways=cfg["ways"], shots=run["shots"], queries=cfg["queries"],
-                          count=cfg["episodes"], seed=run["seed"], views=views if run["support"] == "augmented" else None)
-        return dict(accuracy=result["accuracy"], ci95=result["ci95"], episodes=cfg["episodes"])
-
-    rows = experiments.run_plan(plan, run_one, checkpoint, _label)
-    sources = {d: features(d)[3] for d in cfg["datasets"]}
-    images = ", ".join(f"{d} ({s['images']:,} images)" for d, s in sources.items())
-    return dict(metrics=dict(rows=rows), history=[], cost=dict(runs=len(rows), train_seconds=0.0),
-                data=dict(summary=f"frozen backbone features of {images}, at 32 px; each episode draws its support "
-                                  f"and query images from these", sets=sources))

@@ -8,12 +8,10 @@ confusion matrix.
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import random
 import resource
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,8 @@ from typing import Iterable
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from . import files, profiles
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
@@ -33,27 +33,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def show_progress() -> bool:
-    """Whether progress bars should be drawn.
-
-    ``$COURSEKIT_PROGRESS`` (``0`` or ``1``) decides when set. Otherwise bars are on in a terminal,
-    in Colab and in an interactive notebook, and off in CI (``$CI``) and in other
-    non-interactive runs, so that logs and the built book stay free of bars.
-    """
-    setting = os.environ.get("COURSEKIT_PROGRESS")
-    if setting is not None:
-        return setting not in ("0", "", "false", "no")
-    if os.environ.get("CI"):
-        return False
-    if "google.colab" in sys.modules:
-        return True
-    with contextlib.suppress(Exception):
-        shell = get_ipython().__class__.__name__  # type: ignore[name-defined]  # noqa: F821
-        if shell == "ZMQInteractiveShell":
-            return True
-    return sys.stderr.isatty()
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
@@ -166,7 +145,7 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
     device = torch.device(device) if device is not None else best_device()
     amp_dtype = autocast_dtype(device) if amp in (None, True) else None
     memory_format = memory_format_for(device, channels_last)
-    progress = show_progress() if progress is None else progress
+    progress = profiles.show_progress() if progress is None else progress
     if progress:  # notebook widgets where they exist, text bars elsewhere
         from tqdm.auto import tqdm
     else:  # tqdm.auto would warn about missing widgets even for a bar it never draws

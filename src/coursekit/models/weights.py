@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..train import show_progress
+from ..profiles import show_progress
 from . import create
 from .resnet import load_cifar_resnet_weights
 
@@ -56,7 +56,7 @@ def _unavailable(url: str, err: Exception) -> WeightsUnavailableError:
 def load_weights(url: str, progress: bool | None = None) -> dict:
     """The checkpoint at ``url``, from the hub cache or downloaded into it (hash checked).
 
-    ``progress`` defaults to :func:`coursekit.train.show_progress` (off in CI and book builds).
+    ``progress`` defaults to :func:`coursekit.profiles.show_progress` (off in CI and book builds).
     """
     progress = show_progress() if progress is None else progress
     try:

@@ -1,0 +1,15 @@
+"""The course's experiments, one module per chapter, and the way they are run or loaded.
+
+``experiments.run("intro_cnn")`` gives the stored result of an experiment (or trains and stores it);
+:mod:`.core` says how, and each chapter's module (:mod:`.intro`, :mod:`.classic`, :mod:`.transfer`,
+:mod:`.fewshot`, :mod:`.vit`) defines its experiments, their sizes per profile, their runners and the
+``facts`` its text reads from their results.
+"""
+from __future__ import annotations
+
+from ..store import provenance_line
+from . import classic, fewshot, intro, transfer, vit  # noqa: F401  (each registers its experiments)
+from .core import EXPERIMENTS, Experiment, config, get, load, network, profile_cost, register, run, run_plan
+
+__all__ = ["EXPERIMENTS", "Experiment", "config", "get", "load", "network", "profile_cost", "provenance_line",
+           "register", "run", "run_plan", "classic", "fewshot", "intro", "transfer", "vit"]

@@ -1,0 +1,56 @@
+"""The shared recipe of the chapters that train a classifier from scratch on CIFAR-10
+(introduction, classic networks, CNN against ViT): a subset per class, crops and flips on the
+device, a one-cycle schedule, and the test set evaluated after every epoch."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import augment, data, models, profiles, train
+
+CIFAR10_RECIPE = dict(model="small_cnn", model_args={}, optimizer="sgd", lr=0.05, weight_decay=5e-4,
+                      schedule="onecycle", label_smoothing=0.0, crop_padding=4, flip=True, seed=0)
+
+
+def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
+    """Train ``cfg['model']`` from scratch on (a stratified subset of) CIFAR-10 and evaluate it.
+
+    With ``cfg['probe_gradients']``, the gradient norm of every convolution is also measured on one
+    fixed batch, at initialisation and after training (:func:`coursekit.train.gradient_norms`).
+    With ``cfg['inspect_attention']``, a ViT's attention maps and distances are kept.
+    """
+    device = profiles.device()
+    train_set = data.stratified_subset(data.load_cifar10(train=True), cfg["train_per_class"], cfg["seed"])
+    test_set = data.stratified_subset(data.load_cifar10(train=False), cfg["test_per_class"], cfg["seed"])
+    augmentation = augment.pipeline(cfg["augment"], len(train_set.classes)) if cfg.get("augment") else None
+    train_loader = data.DeviceLoader(train_set, cfg["batch_size"], train=True, device=device,
+                                     crop_padding=cfg["crop_padding"], flip=cfg["flip"], seed=cfg["seed"],
+                                     augmentation=augmentation)
+    test_loader = data.DeviceLoader(test_set, 500, train=False, device=device)
+    train.seed_everything(cfg["seed"])  # the initial weights depend on the seed alone
+    model = models.create(cfg["model"], num_classes=len(train_set.classes), **cfg["model_args"])
+    parameters, macs = models.count_parameters(model), models.count_macs(model)
+    initial_gradients = None
+    if cfg.get("probe_gradients"):
+        probe = next(iter(data.DeviceLoader(train_set, 256, train=False, device=device)))
+        initial_gradients = train.gradient_norms(model.to(device), *probe)
+    fitted = train.fit(model, train_loader, test_loader=test_loader, epochs=cfg["epochs"],
+                       optimizer=cfg["optimizer"], lr=cfg["lr"], weight_decay=cfg["weight_decay"],
+                       schedule=cfg["schedule"], label_smoothing=cfg["label_smoothing"],
+                       device=device, checkpoint=checkpoint, seed=cfg["seed"])
+    metrics = train.evaluate(model, test_loader, device=device)
+    metrics["classes"] = list(train_set.classes)
+    cost = dict(parameters=parameters, macs=macs, train_seconds=round(fitted.train_seconds, 2),
+                images_per_second=round(fitted.images_per_second, 1),
+                peak_memory_mb=round(fitted.peak_memory_mb, 1), peak_memory_kind=fitted.peak_memory_kind,
+                precision=fitted.precision)
+    output = dict(metrics=metrics, history=fitted.history, cost=cost,
+                  data=dict(train=train_set.source, test=test_set.source))
+    if initial_gradients is not None:
+        trained_gradients = train.gradient_norms(model, *probe)
+        output["gradient_norms"] = dict(layers=list(initial_gradients), initial=list(initial_gradients.values()),
+                                        trained=list(trained_gradients.values()))
+    if cfg.get("inspect_attention"):
+        from ..models.analysis import inspect_vit
+
+        output["attention"] = inspect_vit(model.cpu(), data.load_cifar10(train=False))
+    return output

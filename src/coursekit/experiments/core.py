@@ -1,0 +1,202 @@
+"""What an experiment is, and how one is run or loaded.
+
+An :class:`Experiment` is defined once, in its chapter's module: a name, a title, its chapter, a base
+configuration, the sizes it takes under each profile, and the function that runs it. ``run(name)``
+returns the stored result for this experiment, profile and configuration when there is one, and
+otherwise trains, stores and returns it. The ``ci`` profile never reads or writes the store: its
+numbers are meaningless, only its code path is tested.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .. import data, files, profiles, store
+
+Runner = Callable[[dict, "Path | None"], dict]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment: what it is, which chapter shows it, its base configuration, the settings
+    each profile changes (sizes, epochs, seeds), its runner, and the profiles it runs in (some need a
+    GPU and weights from a hub: ``("full",)``)."""
+
+    name: str
+    title: str
+    chapter: str
+    base: dict
+    sizes: dict[str, dict]
+    runner: Runner
+    profiles: tuple[str, ...] = profiles.PROFILES
+
+    def config(self, profile: str | None = None) -> dict:
+        """The full configuration under ``profile``: the base, with the profile's settings on top (a deep copy)."""
+        return copy.deepcopy({**self.base, **self.sizes.get(profiles.current(profile), {})})
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    """Add ``experiment`` to the registry that ``run``, ``coursekit list`` and ``regenerate`` read."""
+    if experiment.name in EXPERIMENTS:
+        raise ValueError(f"an experiment named {experiment.name!r} is registered already")
+    missing = [p for p in experiment.profiles if p not in experiment.sizes]
+    if missing:
+        raise ValueError(f"{experiment.name}: no sizes for the profile(s) {', '.join(missing)} it runs in")
+    EXPERIMENTS[experiment.name] = experiment
+    return experiment
+
+
+def get(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
+    return EXPERIMENTS[name]
+
+
+def config(name: str, profile: str | None = None) -> dict:
+    """The full configuration of ``name`` under ``profile``."""
+    return get(name).config(profile)
+
+
+def checkpoint_path(name: str, profile: str, cfg_hash: str) -> Path:
+    """Where an interrupted run keeps its training state (outside the repository)."""
+    return data.data_root() / "checkpoints" / f"{name}.{profile}.{cfg_hash}.pt"
+
+
+def load(name: str, profile: str | None = None, *, any_config: bool = False) -> dict | None:
+    """The stored result of ``name`` for ``profile`` and the current configuration, or None.
+
+    With ``any_config`` a stored result is returned even if its configuration differs.
+    """
+    profile = profiles.current(profile)
+    if profile == "ci":
+        return None
+    result = store.read_result(name, profile)
+    if result is None or (not any_config and result.get("config_hash") != store.config_hash(config(name, profile))):
+        return None
+    return result
+
+
+def _refuse_training(name: str, profile: str, outdated: bool) -> None:
+    """With ``$COURSEKIT_REQUIRE_STORED=1`` (the test build of the book) a missing or outdated result is an error."""
+    if os.environ.get("COURSEKIT_REQUIRE_STORED") == "1":
+        what = (f"the stored {profile} result was made with another configuration" if outdated
+                else f"no {profile} result is stored")
+        raise LookupError(f"{name}: {what} in {store.results_dir()}, and COURSEKIT_REQUIRE_STORED=1 forbids "
+                          f"training here. Run `coursekit regenerate --profile {profile} --experiment {name}` "
+                          "and commit the result.")
+
+
+def run(name: str, profile: str | None = None, *, force: bool = False, verbose: bool = True) -> dict:
+    """The result of experiment ``name``: loaded from the store if there, else trained and stored.
+
+    ``force`` trains even when a result is stored. Under the ``ci`` profile nothing is read or written.
+    """
+    experiment = get(name)
+    profile = profiles.current(profile)
+    if profile not in experiment.profiles:
+        raise ValueError(f"{name} runs only in the profile(s) {', '.join(experiment.profiles)}, not in {profile!r}: "
+                         f"it needs what they assume (a GPU, pretrained weights from a hub); "
+                         f"run `coursekit regenerate --profile {experiment.profiles[-1]} --experiment {name}`")
+    cfg = experiment.config(profile)
+    cfg_hash = store.config_hash(cfg)
+    if not force and profile != "ci":
+        stored = load(name, profile)
+        if stored is not None:
+            return stored
+        outdated = load(name, profile, any_config=True) is not None
+        _refuse_training(name, profile, outdated)
+        if verbose and outdated:
+            print(f"{name}: the stored {profile} result was made with another configuration; training anew")
+    if verbose:
+        print(f"{name}: training under the {profile} profile on {profiles.device_name()}")
+    checkpoint = None if profile == "ci" else checkpoint_path(name, profile, cfg_hash)
+    started = dt.datetime.now(dt.timezone.utc)
+    where = store.provenance(profiles.device())  # the code as it was when the run started
+    tick = time.perf_counter()
+    output = experiment.runner(cfg, checkpoint)
+    result = dict(
+        experiment=name, title=experiment.title, chapter=experiment.chapter, profile=profile,
+        config=cfg, config_hash=cfg_hash, metrics=output["metrics"], history=output["history"],
+        cost=output["cost"],
+        provenance=dict(where, data=output["data"], date=started.isoformat(timespec="seconds"),
+                        wall_seconds=round(time.perf_counter() - tick, 1)),
+    )
+    network = output.pop("state_dict", None)
+    result.update({k: v for k, v in output.items() if k not in ("metrics", "history", "cost", "data")})
+    if network is not None:  # an experiment whose product is a network (a backbone for other experiments)
+        _NETWORKS[(name, profile)] = network
+        if profile != "ci":
+            result["network"] = store.save_network(network, name, profile)
+    if profile != "ci":
+        path = store.save_result(result)
+        if checkpoint is not None:
+            checkpoint.unlink(missing_ok=True)
+        if verbose:
+            print(f"{name}: stored in {path}")
+    return result
+
+
+_NETWORKS: dict[tuple[str, str], dict] = {}
+
+
+def network(name: str, profile: str | None = None) -> dict:
+    """The state dict that experiment ``name`` trained under ``profile``: from this process, else
+    from the store (checked against the sha256 its result records), else trained now by :func:`run`."""
+    profile = profiles.current(profile)
+    if (name, profile) not in _NETWORKS:
+        result = run(name, profile)
+        if (name, profile) not in _NETWORKS:  # the result came from the store: so must the weights
+            _NETWORKS[(name, profile)] = store.load_network(result)
+    return _NETWORKS[(name, profile)]
+
+
+# --- experiments made of many small runs ----------------------------------------------------------
+
+def run_plan(plan: list[dict], run_one: Callable[[dict], dict], checkpoint: Path | None = None,
+             label: Callable[[dict], str] = lambda row: " ".join(f"{k}={v}" for k, v in row.items())) -> list[dict]:
+    """Run ``run_one(settings)`` for every settings dict of ``plan``; one row (settings + outcome +
+    seconds) per run. Finished rows are kept in ``checkpoint`` (JSON, written atomically), so an
+    interrupted experiment resumes at the run it stopped in. Progress: a bar, or one line per run."""
+    from tqdm.auto import tqdm
+
+    rows = json.loads(checkpoint.read_text())["rows"] if checkpoint is not None and checkpoint.is_file() else []
+    keys = list(plan[0]) if plan else []
+    done = {json.dumps({k: r[k] for k in keys}, sort_keys=True) for r in rows}
+    bar = tqdm(total=len(plan), initial=len(rows), desc="runs", disable=not profiles.show_progress())
+    for settings in plan:
+        if json.dumps(settings, sort_keys=True) in done:
+            continue
+        tick = time.perf_counter()
+        row = dict(settings, **run_one(settings))
+        row["seconds"] = round(time.perf_counter() - tick, 2)
+        rows.append(row)
+        if checkpoint is not None:
+            files.write_json(checkpoint, dict(rows=rows), indent=None)
+        bar.update(1)
+        if not profiles.show_progress():
+            print(f"{label(settings)}: {100 * row['accuracy']:5.1f} %  ({row['seconds']:.1f} s)", flush=True)
+    bar.close()
+    return rows
+
+
+def profile_cost(name: str, profile: str) -> str:
+    """A rough size of ``name`` under ``profile``: epochs x training images, or its runs' size."""
+    cfg = config(name, profile)
+    if "steps" in cfg:  # experiments of many runs (transfer, few-shot) and range tests
+        return f"runs of {cfg['steps']} batches of {cfg['batch_size']}"
+    if "episodes" in cfg:
+        return f"{cfg['episodes']} episodes per cell"
+    per_class = cfg.get("train_per_class")
+    images = f"{per_class:,} images per class" if per_class else "all images"
+    epochs = cfg.get("epochs", 0)
+    return f"{epochs} epoch{'' if epochs == 1 else 's'} x {images}"
+

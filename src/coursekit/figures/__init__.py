@@ -1,0 +1,21 @@
+"""Figures drawn from stored results, one module per chapter on a shared base.
+
+``figures.learning_curves(result)`` and the like draw one figure; ``FIGURES`` names every figure
+the book shows, so that ``coursekit figures`` exports them all for slides.
+"""
+from __future__ import annotations
+
+from . import classic, fewshot, intro, pretrained, transfer, vit  # noqa: F401  (each registers its figures)
+from .base import (FIGURES, NamedFigure, add_provenance, confusion_matrices, confusion_matrix, draw, examples,
+                   export, image_rows, learning_curves, register)
+from .classic import architecture, compare_learning_curves, degradation, ilsvrc_table, ilsvrc_top5, ilsvrc_winners
+from .fewshot import ablation_bars, augmentation_gallery, shots_curves
+from .pretrained import model_zoo, top5_predictions, zoo_table
+from .transfer import transfer_comparison
+from .vit import attention_geometry, attention_maps, data_efficiency, lr_range_tests, patches
+
+__all__ = ["FIGURES", "NamedFigure", "ablation_bars", "add_provenance", "architecture", "attention_geometry",
+           "attention_maps", "augmentation_gallery", "compare_learning_curves", "confusion_matrices",
+           "confusion_matrix", "data_efficiency", "degradation", "draw", "examples", "export", "ilsvrc_table",
+           "ilsvrc_top5", "ilsvrc_winners", "image_rows", "learning_curves", "lr_range_tests", "model_zoo",
+           "patches", "register", "shots_curves", "top5_predictions", "transfer_comparison", "zoo_table"]

@@ -1,0 +1,198 @@
+"""What every figure shares: the provenance strip under it, learning curves, confusion matrices,
+image grids, and the registry of named figures that ``coursekit figures`` exports.
+
+A figure is a function of one (or several) stored results, so the book, a notebook and
+``coursekit figures`` (PNG/SVG/PDF for slides) draw the same picture from the same numbers. Every
+figure drawn from a result carries its provenance line at the bottom, so a copy on a slide still
+says which run it shows. Each chapter's module registers every figure its chapter shows.
+"""
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from .. import experiments, files, store
+
+if TYPE_CHECKING:
+    import torch
+
+TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#d62728"
+
+
+def add_provenance(fig: Figure, *results: dict) -> Figure:
+    """Write the provenance line of each result under the figure."""
+    text = "\n".join(textwrap.fill(store.provenance_line(r), 150) for r in results)
+    lines = text.count("\n") + 1
+    # Grow the figure downwards: the axes keep their size, the text gets its own strip below them.
+    width, height = fig.get_size_inches()
+    strip = lines * 6.5 * 1.35 / 72 + 0.15  # inches for the text, at 6.5 pt per line
+    bottom = fig.subplotpars.bottom * height
+    fig.set_size_inches(width, height + strip)
+    fig.subplots_adjust(bottom=(bottom + strip) / (height + strip), top=1 - (1 - fig.subplotpars.top) * height / (height + strip))
+    fig.text(0.01, 0.01, text, fontsize=6.5, color="0.35", ha="left", va="bottom")
+    return fig
+
+
+def learning_curves(result: dict) -> Figure:
+    """Training and test loss and accuracy per epoch."""
+    history = result["history"]
+    epochs = [row["epoch"] for row in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.6))
+    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", color=TRAIN_COLOR, label="training")
+    ax_acc.plot(epochs, [100 * r["train_accuracy"] for r in history], "o-", color=TRAIN_COLOR,
+                label="training (augmented batches)")
+    if "test_loss" in history[0]:
+        ax_loss.plot(epochs, [r["test_loss"] for r in history], "s-", color=TEST_COLOR, label="test")
+        ax_acc.plot(epochs, [100 * r["test_accuracy"] for r in history], "s-", color=TEST_COLOR, label="test")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.suptitle(result["title"], fontsize=11)
+    fig.tight_layout()
+    return add_provenance(fig, result)
+
+
+def _draw_confusion(ax, result: dict, fontsize: float = 7) -> "object":
+    import numpy as np
+
+    counts = np.array(result["metrics"]["confusion"], dtype=float)
+    classes = result["metrics"].get("classes") or [str(i) for i in range(len(counts))]
+    share = 100 * counts / counts.sum(1, keepdims=True).clip(min=1)
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            if counts[i, j]:
+                ax.text(j, i, f"{share[i, j]:.0f}", ha="center", va="center", fontsize=fontsize,
+                        color="white" if share[i, j] > 55 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set(xlabel="predicted class", ylabel="true class")
+    return image
+
+
+def confusion_matrix(result: dict) -> Figure:
+    """The test-set confusion matrix, each row normalised to the true class's images (recall)."""
+    fig, ax = plt.subplots(figsize=(6.4, 6.0))
+    image = _draw_confusion(ax, result)
+    ax.set_title(f"Confusion matrix (% of each true class), accuracy {100 * result['metrics']['accuracy']:.1f} %")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="% of the true class")
+    fig.tight_layout()
+    return add_provenance(fig, result)
+
+
+def confusion_matrices(results: list[dict], titles: list[str]) -> Figure:
+    """Several confusion matrices side by side (rows normalised to the true class)."""
+    fig, axes = plt.subplots(1, len(results), figsize=(4.6 * len(results), 4.8), squeeze=False)
+    for ax, result, title in zip(axes[0], results, titles):
+        _draw_confusion(ax, result, fontsize=6)
+        ax.set_title(f"{title}: {100 * result['metrics']['accuracy']:.1f} %", fontsize=10)
+    fig.tight_layout()
+    return add_provenance(fig, *results)
+
+
+def examples(dataset, per_class: int = 8, seed: int = 0) -> Figure:
+    """A grid of ``per_class`` images of every class of an :class:`~coursekit.data.ImageTensors` set."""
+    from ..data import stratified_indices
+
+    idx = stratified_indices(dataset.labels, per_class, seed)
+    rows = len(dataset.classes)
+    fig, axes = plt.subplots(rows, per_class, figsize=(per_class * 0.8, rows * 0.85))
+    for row, name in enumerate(dataset.classes):
+        picks = idx[dataset.labels[idx] == row]
+        for col, ax in enumerate(axes[row]):
+            ax.imshow(dataset.images[picks[col]].permute(1, 2, 0).numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    source = dataset.source
+    fig.text(0.01, 0.0, f"{source.get('description', source.get('kind'))}, {len(dataset):,} images",
+             fontsize=6.5, color="0.35", ha="left", va="top")
+    fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.15)
+    return fig
+
+
+def image_rows(rows: dict[str, "torch.Tensor"], size: float = 0.9) -> Figure:
+    """One row of images per entry of ``rows`` (uint8 tensors (N, 3, H, W)), titled by its key."""
+    n = max(len(images) for images in rows.values())
+    fig, axes = plt.subplots(len(rows), n, figsize=(n * size, len(rows) * size * 1.3), squeeze=False)
+    for r, (title, images) in enumerate(rows.items()):
+        for c, ax in enumerate(axes[r]):
+            if c < len(images):
+                ax.imshow(images[c].permute(1, 2, 0).cpu().numpy())
+            ax.axis("off")
+        axes[r][0].set_title(title, loc="left", fontsize=9)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93, wspace=0.06, hspace=0.3)
+    return fig
+
+
+# --- the figures a chapter shows, by name, for export ------------------------------------------------
+
+@dataclass(frozen=True)
+class NamedFigure:
+    """A figure the CLI can export: its chapter, the experiments it draws (possibly none) and how."""
+
+    name: str
+    chapter: str
+    experiments: tuple[str, ...]
+    draw: Callable[[list[dict]], Figure]
+    caption: str
+
+
+FIGURES: dict[str, NamedFigure] = {}
+
+
+def register(name: str, chapter: str, experiments: tuple[str, ...] | list[str], draw: Callable[[list[dict]], Figure],
+             caption: str) -> NamedFigure:
+    """Name a figure of ``chapter`` drawn from the stored results of ``experiments`` by ``draw``."""
+    if name in FIGURES:
+        raise ValueError(f"a figure named {name!r} is registered already")
+    FIGURES[name] = NamedFigure(name, chapter, tuple(experiments), draw, caption)
+    return FIGURES[name]
+
+
+def draw(name: str, profile: str | None = None) -> Figure:
+    """Draw the named figure from the stored results (training them first if none are stored)."""
+    spec = FIGURES[name]
+    return spec.draw([experiments.run(e, profile) for e in spec.experiments])
+
+
+def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: str | None = None,
+           names: list[str] | None = None, dpi: int = 200) -> tuple[list[Path], dict[str, str]]:
+    """Save the named figures in each format, for slides.
+
+    Returns the files written and, for each figure skipped, why: an experiment it draws has no
+    stored result for ``profile`` (run ``coursekit regenerate`` first), or the data it shows are missing.
+    """
+    from ..data import DataNotFoundError
+
+    out_dir = Path(out_dir)
+    written, skipped = [], {}
+    for name in names or list(FIGURES):
+        if name not in FIGURES:
+            raise KeyError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
+        spec = FIGURES[name]
+        results = [experiments.load(e, profile) for e in spec.experiments]
+        missing = [e for e, r in zip(spec.experiments, results) if r is None]
+        if missing:
+            skipped[name] = f"no stored result of {', '.join(missing)}"
+            continue
+        try:
+            fig = spec.draw(results)
+        except DataNotFoundError as error:
+            skipped[name] = str(error).splitlines()[0]
+            continue
+        for fmt in formats:
+            path = out_dir / f"{name}.{fmt}"
+            with files.atomic_write(path) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+            written.append(path)
+        plt.close(fig)
+    return written, skipped

@@ -1,0 +1,195 @@
+"""Figures of chapter "classic": the ILSVRC results, networks drawn from their code, the four
+families' learning curves, and the degradation problem."""
+from __future__ import annotations
+
+import textwrap
+
+from torch import nn
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from .base import add_provenance, register
+
+
+def ilsvrc_table() -> list[dict]:
+    """ILSVRC classification results by year (top-5 error), with the source of each row."""
+    import csv
+    from importlib.resources import files
+
+    with files("coursekit").joinpath("tables/ilsvrc_top5.csv").open(encoding="utf-8") as f:
+        return [dict(row, year=int(row["year"]), top5_error_percent=float(row["top5_error_percent"]))
+                for row in csv.DictReader(f)]
+
+
+def ilsvrc_winners() -> dict[int, dict]:
+    """The best ILSVRC classification entry of each year (the row of :func:`ilsvrc_table`)."""
+    winners: dict[int, dict] = {}
+    for row in ilsvrc_table():
+        if row["year"] not in winners or row["top5_error_percent"] < winners[row["year"]]["top5_error_percent"]:
+            winners[row["year"]] = row
+    return winners
+
+
+HUMAN_TOP5_ERROR = 5.1
+
+
+def ilsvrc_top5(human_error: float = HUMAN_TOP5_ERROR) -> Figure:
+    """Top-5 error of the ILSVRC classification winners by year (and VGG, 2014's runner-up).
+
+    ``human_error`` is the error of the trained human annotator of Russakovsky et al. (2015).
+    """
+    rows = ilsvrc_table()
+    winners = ilsvrc_winners()
+    others = [r for r in rows if winners[r["year"]] != r]
+    fig, ax = plt.subplots(figsize=(9, 4.4))
+    years = sorted(winners)
+    ax.bar(years, [winners[y]["top5_error_percent"] for y in years], width=0.6,
+           color=["#9e9e9e" if y < 2012 else "#1f77b4" for y in years])
+    for y in years:
+        row = winners[y]
+        network = row["network"].split(" (")[0]
+        label = network if y >= 2012 and len(network) <= 12 else row["team"]
+        ax.annotate(f"{label}\n{row['top5_error_percent']:.1f} %", (y, row["top5_error_percent"]), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=7.5)
+    for row in others:
+        ax.plot(row["year"] + 0.42, row["top5_error_percent"], "D", color="#1f77b4", ms=5, mfc="white")
+        ax.annotate(f"{row['network'].split(' (')[0]} (2nd)\n{row['top5_error_percent']:.1f} %",
+                    (row["year"] + 0.42, row["top5_error_percent"]), xytext=(4, 4), textcoords="offset points",
+                    fontsize=7, color="0.35")
+    ax.axhline(human_error, color="#d62728", ls="--", lw=1)
+    ax.text(years[0] - 0.45, human_error + 0.5, f"human annotator, {human_error} %", color="#d62728", fontsize=8)
+    ax.set(xlabel="year", ylabel="top-5 error (%)", ylim=(0, 33),
+           title="ILSVRC image classification: top-5 error of the winning entries")
+    ax.set_xticks(years)
+    fig.tight_layout()
+    note = ("Grey: methods without deep networks; blue: convolutional networks. Sources: "
+            + "; ".join(sorted({r["source"] for r in rows})) + " (bibliography keys).")
+    fig.text(0.01, 0.005, textwrap.fill(note, 160), fontsize=6.5, color="0.35", va="bottom")
+    fig.subplots_adjust(bottom=0.16)
+    return fig
+
+
+_SHOWN_LAYERS = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Linear, nn.LocalResponseNorm)
+
+
+_LAYER_COLORS = {"conv": "#1f77b4", "pool": "#ff7f0e", "fc": "#2ca02c", "block": "#9467bd", "norm": "#8c564b"}
+
+
+def _layer_kind(module: nn.Module) -> tuple[str, str]:
+    """The colour key and a short label of a layer, in the papers' notation."""
+    if isinstance(module, nn.Conv2d):
+        k, s = module.kernel_size, module.stride
+        return "conv", f"conv {k[0]}x{k[1]}" + (f"/{s[0]}" if s[0] > 1 else "") + f", {module.out_channels}"
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        kind = "max" if isinstance(module, nn.MaxPool2d) else "avg"
+        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+        return "pool", f"{kind}pool {k}"
+    if isinstance(module, nn.AdaptiveAvgPool2d):
+        return "pool", "global avgpool" if module.output_size in (1, (1, 1)) else "avgpool"
+    if isinstance(module, nn.Linear):
+        return "fc", f"fc {module.out_features}"
+    if isinstance(module, nn.LocalResponseNorm):
+        return "norm", "LRN"
+    return "block", type(module).__name__
+
+
+def architecture(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224), title: str | None = None,
+                 blocks: tuple[type, ...] = ()) -> Figure:
+    """A network drawn from its definition: one box per layer (or per block of a type in ``blocks``),
+    in the order the forward pass runs them, its height growing with the map's side, labelled
+    with the layer and its output shape."""
+    import math
+
+    import torch
+
+    shown = []
+
+    def visit(module: nn.Module) -> None:
+        for child in module.children():
+            if isinstance(child, blocks) or isinstance(child, _SHOWN_LAYERS):
+                shown.append(child)
+            else:
+                visit(child)
+
+    visit(model)
+    outputs: list[tuple[nn.Module, tuple[int, ...]]] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: outputs.append((m, tuple(o.shape)))) for m in shown]
+    p = next(model.parameters())
+    with torch.no_grad():
+        was_training = model.training
+        model.eval()
+        model(torch.zeros(input_size, dtype=p.dtype, device=p.device))
+        model.train(was_training)
+    for h in hooks:
+        h.remove()
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.42 * len(outputs) + 1), 3.8))
+    full = math.sqrt(input_size[-1])
+    for i, (module, shape) in enumerate(outputs):
+        kind, label = _layer_kind(module)
+        side = shape[-1] if len(shape) == 4 else 1
+        height = 0.25 + 0.75 * math.sqrt(side) / full
+        ax.add_patch(plt.Rectangle((i - 0.35, -height / 2), 0.7, height, color=_LAYER_COLORS[kind], alpha=0.85))
+        size = f"{shape[1]}x{shape[2]}x{shape[3]}" if len(shape) == 4 else f"{shape[1]}"
+        ax.text(i, 0.55, label, rotation=90, ha="center", va="bottom", fontsize=7)
+        ax.text(i, -0.55, size, rotation=90, ha="center", va="top", fontsize=6.5, color="0.3")
+    ax.set_xlim(-0.8, len(outputs) - 0.2)
+    ax.set_ylim(-1.6, 1.9)
+    ax.axis("off")
+    params = sum(q.numel() for q in model.parameters())
+    ax.set_title(f"{title or type(model).__name__}: {len(outputs)} units, {params / 1e6:.1f} M parameters, "
+                 f"input {'x'.join(map(str, input_size[1:]))}", fontsize=10)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for k, c in _LAYER_COLORS.items()]
+    ax.legend(handles, ["convolution", "pooling", "fully connected", "block", "normalisation"],
+              loc="lower center", ncol=5, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.12))
+    fig.tight_layout()
+    return fig
+
+
+def compare_learning_curves(results: list[dict]) -> Figure:
+    """Training loss and test accuracy per epoch of several runs on one pair of axes."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for r in results:
+        epochs = [row["epoch"] for row in r["history"]]
+        ax_loss.plot(epochs, [row["train_loss"] for row in r["history"]], "o-", ms=3, label=r["title"])
+        ax_acc.plot(epochs, [100 * row["test_accuracy"] for row in r["history"]], "o-", ms=3, label=r["title"])
+    ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="Training loss")
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    ax_acc.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return add_provenance(fig, *results)
+
+
+def degradation(results: list[dict]) -> Figure:
+    """Plain networks against ResNets: training loss per epoch, and each convolution's gradient norm."""
+    fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(11, 4.0))
+    for r in results:
+        plain = r["config"]["model"].startswith("cifar_plain")
+        style = dict(ls="--" if plain else "-", color="#d62728" if "56" in r["config"]["model"] else "#1f77b4")
+        label = r["config"]["model"].replace("cifar_", "")
+        epochs = [row["epoch"] for row in r["history"]]
+        ax_loss.plot(epochs, [row["train_loss"] for row in r["history"]], marker="o", ms=3, label=label, **style)
+        g = r["gradient_norms"]
+        ax_grad.semilogy(range(1, len(g["initial"]) + 1), g["initial"], label=f"{label} (initialisation)", **style)
+    ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)",
+                title="Training loss")
+    ax_grad.set(xlabel="convolution (input side → output side)", ylabel="gradient norm ‖∂L/∂W‖ (log)",
+                title="Per-layer gradient norms at initialisation")
+    for ax in (ax_loss, ax_grad):
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=7)
+    ax_loss.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    return add_provenance(fig, *results)
+
+
+register("ilsvrc-top5", "classic", (), lambda rs: ilsvrc_top5(), "Top-5 error of the ILSVRC classification winners by year.")
+register("classic-learning-curves", "classic",
+         ("classic_alexnet", "classic_vgg", "classic_googlenet", "classic_resnet"), compare_learning_curves,
+         "AlexNet, VGG, GoogLeNet and ResNet on CIFAR-10 with the same budget.")
+register("degradation", "classic",
+         ("degradation_plain20", "degradation_resnet20", "degradation_plain56", "degradation_resnet56"), degradation,
+         "Plain networks against ResNets: training loss and per-layer gradient norms.")

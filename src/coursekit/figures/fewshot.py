@@ -1,0 +1,95 @@
+"""Figures of chapter "fewshot": the augmentations, accuracy against shots, and the ablation."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from .. import stats
+from .base import add_provenance, image_rows, register
+
+
+def augmentation_gallery(images: "torch.Tensor", seed: int = 0) -> Figure:
+    """The same images under each augmentation of :mod:`coursekit.augment`, one row each."""
+    import torch
+
+    from .. import augment
+
+    g = lambda k: torch.Generator().manual_seed(seed * 100 + k)  # noqa: E731
+    labels = torch.zeros(len(images), dtype=torch.long)
+    rows = {
+        "original": images,
+        "rotation (up to ±20°)": augment.rotate(images, 20, generator=g(1)),
+        "horizontal flip": images.flip(-1),
+        "Gaussian noise (σ = 0.05)": augment.gaussian_noise(images, 0.05, generator=g(2)),
+        "elastic deformation": augment.elastic(images, generator=g(3)),
+        "per-channel (RGB) contrast": augment.channel_contrast(images, 0.5, generator=g(4)),
+        "random crop (4 px padding)": augment.random_crop(images, 4, generator=g(5)),
+        "colour jitter": augment.color_jitter(images, generator=g(6)),
+        "cutout (8 × 8)": augment.cutout(images, 8, generator=g(7)),
+        "mixup (with another image of the row)": augment.mixup(images, labels, 1, generator=g(8))[0],
+        "CutMix (with another image of the row)": augment.cutmix(images, labels, 1, generator=g(9))[0],
+        "TrivialAugment (one random operation each)": augment.trivial_augment(images, generator=g(10)),
+    }
+    return image_rows(rows, size=0.85)
+
+
+def shots_curves(result: dict) -> Figure:
+    """Test accuracy against shots per class (log scale), one line per (init, augmentation), with
+    the 95 % confidence band over seeds."""
+    summary = stats.summarise(result["metrics"]["rows"], ("shots", "init", "augmentation"))
+    fig, ax = plt.subplots(figsize=(6.8, 4.0))
+    styles = {("scratch", "none"): ("#7f7f7f", "--"), ("scratch", "augmented"): ("#7f7f7f", "-"),
+              ("backbone", "none"): ("#2ca02c", "--"), ("backbone", "augmented"): ("#2ca02c", "-")}
+    for (init, aug), (color, ls) in styles.items():
+        rows = sorted((s for s in summary if s["init"] == init and s["augmentation"] == aug), key=lambda s: s["shots"])
+        if not rows:
+            continue
+        k = [s["shots"] for s in rows]
+        mean = [100 * s["accuracy"] for s in rows]
+        ci = [100 * s["accuracy_ci95"] for s in rows]
+        label = f"{'from the backbone' if init == 'backbone' else 'from scratch'}, {'augmented' if aug == 'augmented' else 'no augmentation'}"
+        ax.plot(k, mean, marker="o", ms=4, color=color, ls=ls, label=label)
+        ax.fill_between(k, [m - c for m, c in zip(mean, ci)], [m + c for m, c in zip(mean, ci)], color=color, alpha=0.12)
+    ax.axhline(100 / 5, color="#d62728", lw=1, ls=":", label="chance (5 classes)")
+    ax.set_xscale("log")
+    shots = sorted({s["shots"] for s in summary})
+    ax.set_xticks(shots, [str(s) for s in shots])
+    ax.set(xlabel="labelled images per class (log scale)", ylabel="test accuracy (%)",
+           title="Five novel CIFAR-10 classes from K images each (bands: 95 % interval over seeds)")
+    ax.title.set_fontsize(9.5)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=7.5)
+    fig.tight_layout()
+    return add_provenance(fig, result)
+
+
+def ablation_bars(result: dict) -> Figure:
+    """Accuracy of each augmentation alone (mean and 95 % interval over seeds), sorted, against none."""
+    summary = sorted(stats.summarise(result["metrics"]["rows"], ("variant",)), key=lambda s: s["accuracy"])
+    fig, ax = plt.subplots(figsize=(6.8, 0.3 * len(summary) + 1.4))
+    none = next((s for s in summary if s["variant"] == "none"), None)
+    colors = ["#7f7f7f" if s["variant"] == "none" else "#2ca02c" if none and s["accuracy"] > none["accuracy"] else "#d62728"
+              for s in summary]
+    ax.barh([s["variant"].replace("+", " + ") for s in summary], [100 * s["accuracy"] for s in summary],
+            xerr=[100 * s["accuracy_ci95"] for s in summary], color=colors, capsize=2)
+    if none:
+        ax.axvline(100 * none["accuracy"], color="#7f7f7f", lw=1, ls="--")
+    low = min(100 * (s["accuracy"] - s["accuracy_ci95"]) for s in summary)
+    ax.set_xlim(max(0, low - 5), None)
+    ax.set(xlabel="test accuracy (%)", title=f"{result['config']['shots']} images per class, fine-tuned from the backbone: "
+                                             "one augmentation at a time")
+    ax.title.set_fontsize(9.5)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return add_provenance(fig, result)
+
+
+register("fewshot-shots", "fewshot", ("fewshot_shots",), lambda rs: shots_curves(rs[0]),
+         "Accuracy against labelled images per class, with and without augmentation and a backbone.")
+register("fewshot-ablation", "fewshot", ("fewshot_ablation",), lambda rs: ablation_bars(rs[0]),
+         "Which augmentations help at five images per class.")

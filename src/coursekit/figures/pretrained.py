@@ -1,0 +1,89 @@
+"""Figures of chapter "pretrained": the torchvision model zoo and a network's top-5 predictions."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from .base import register
+
+
+CLASSIC_ZOO = ("alexnet", "vgg16", "googlenet", "inception_v3", "resnet50", "resnet152")
+
+
+def zoo_table() -> list[dict]:
+    """Every torchvision ImageNet classifier's default weights: accuracy, GFLOPs, parameters.
+
+    Read from torchvision's own weight metadata (``weights.meta``), which needs no download.
+    """
+    import torchvision
+    from torchvision import models as tvm
+
+    rows = []
+    for name in tvm.list_models(module=tvm):
+        meta = tvm.get_model_weights(name).DEFAULT.meta
+        metrics = meta.get("_metrics", {}).get("ImageNet-1K", {})
+        if "acc@1" in metrics and "_ops" in meta:
+            rows.append(dict(name=name, top1=metrics["acc@1"], top5=metrics["acc@5"], gflops=meta["_ops"],
+                             params=meta["num_params"], torchvision=torchvision.__version__))
+    return rows
+
+
+def model_zoo(highlight: tuple[str, ...] = CLASSIC_ZOO) -> Figure:
+    """ImageNet top-1 accuracy against GFLOPs for torchvision's classifiers (marker area = parameters)."""
+    rows = zoo_table()
+    fig, ax = plt.subplots(figsize=(9, 5.2))
+    sizes = [8 + 350 * r["params"] / max(q["params"] for q in rows) for r in rows]
+    colors = ["#d62728" if r["name"] in highlight else "#1f77b4" for r in rows]
+    ax.scatter([r["gflops"] for r in rows], [r["top1"] for r in rows], s=sizes, c=colors, alpha=0.55,
+               edgecolors="white", linewidths=0.5)
+    for r in rows:
+        if r["name"] in highlight or r["top1"] == max(q["top1"] for q in rows):
+            ax.annotate(r["name"], (r["gflops"], r["top1"]), xytext=(4, -3), textcoords="offset points", fontsize=7.5)
+    ax.set_xscale("log")
+    ax.set(xlabel="GFLOPs per image (log scale)", ylabel="ImageNet-1K top-1 accuracy (%)",
+           title=f"The torchvision model zoo: {len(rows)} ImageNet classifiers (red: the classic networks)")
+    ax.grid(alpha=0.3, which="both")
+    ax.set_xlim(left=min(r["gflops"] for r in rows) / 1.5)
+    largest = max(rows, key=lambda r: r["params"])
+    fig.text(0.01, 0.005, f"Marker area proportional to parameters (largest: {largest['name']}, "
+             f"{largest['params'] / 1e6:.0f} M). Data: the weight metadata of torchvision {rows[0]['torchvision']} "
+             f"(DEFAULT weights, single-crop validation accuracy as torchvision reports it).",
+             fontsize=6.5, color="0.35")
+    fig.tight_layout()
+    fig.subplots_adjust(bottom=0.14)
+    return fig
+
+
+def top5_predictions(images: "torch.Tensor", top5: list[list[tuple[str, float]]], columns: int = 3) -> Figure:
+    """Each photo beside a bar chart of its five most probable classes.
+
+    ``images`` is a uint8 batch (N, 3, H, W); ``top5[i]`` holds (class name, probability) pairs, best first.
+    """
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, 2 * columns, figsize=(4.2 * columns, 2.1 * rows), squeeze=False,
+                             gridspec_kw=dict(width_ratios=[1, 1.3] * columns))
+    for i in range(rows * columns):
+        ax_img, ax_bar = axes[i // columns][2 * (i % columns)], axes[i // columns][2 * (i % columns) + 1]
+        if i >= len(images):
+            ax_img.axis("off")
+            ax_bar.axis("off")
+            continue
+        ax_img.imshow(images[i].permute(1, 2, 0).cpu().numpy())
+        ax_img.axis("off")
+        names, probs = zip(*top5[i])
+        ax_bar.barh(range(len(names))[::-1], [100 * p for p in probs], color="#1f77b4")
+        ax_bar.set_yticks(range(len(names))[::-1], [n[:18] for n in names], fontsize=7)
+        ax_bar.set_xlim(0, 100)
+        ax_bar.tick_params(axis="x", labelsize=7)
+        ax_bar.set_xlabel("probability (%)", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+register("model-zoo", "pretrained", (), lambda rs: model_zoo(),
+         "ImageNet accuracy against computation for every torchvision classifier.")

@@ -1,0 +1,125 @@
+"""Figures of chapter "vit": patches, range tests, data efficiency and what the trained ViT attends to."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from .base import TRAIN_COLOR, add_provenance
+
+
+def patches(image: "torch.Tensor", patch: int = 4) -> Figure:
+    """An image with its patch grid, and the patches laid out as the token sequence the ViT reads."""
+    side = image.shape[-1] // patch
+    fig = plt.figure(figsize=(9.5, 3.3))
+    ax = fig.add_axes([0.01, 0.08, 0.26, 0.84])
+    ax.imshow(image.permute(1, 2, 0).cpu().numpy(), extent=(0, image.shape[-1], image.shape[-2], 0))
+    for k in range(1, side):
+        ax.axhline(k * patch, color="white", lw=0.6)
+        ax.axvline(k * patch, color="white", lw=0.6)
+    ax.set_title(f"{image.shape[-1]} × {image.shape[-2]} image, {patch} × {patch} patches", fontsize=9)
+    ax.axis("off")
+    tiles = image.unfold(1, patch, patch).unfold(2, patch, patch)  # (3, side, side, P, P)
+    tiles = tiles.permute(1, 2, 0, 3, 4).reshape(side * side, 3, patch, patch)
+    per_row = 16
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, per_row)
+        tax = fig.add_axes([0.31 + c * 0.042, 0.74 - r * 0.2, 0.037, 0.16])
+        tax.imshow(tile.permute(1, 2, 0).cpu().numpy())
+        tax.set_xticks([])
+        tax.set_yticks([])
+        if c == 0:
+            tax.set_ylabel(f"{i + 1}", rotation=0, ha="right", va="center", fontsize=6)
+    fig.text(0.31, 0.95, f"the sequence: {side * side} patches of {3 * patch * patch} numbers each, read row by row",
+             fontsize=9)
+    return fig
+
+
+def lr_range_tests(result: dict) -> Figure:
+    """Smoothed training loss against learning rate for each network, with the suggestion and the rate used."""
+    fig, axes = plt.subplots(1, len(result["metrics"]), figsize=(5.2 * len(result["metrics"]), 3.8), squeeze=False)
+    for ax, (name, curve) in zip(axes[0], result["metrics"].items()):
+        ax.semilogx(curve["lrs"], curve["losses"], color="0.75", lw=0.8, label="loss per batch")
+        ax.semilogx(curve["lrs"], curve["smoothed"], color=TRAIN_COLOR, label="smoothed")
+        ax.axvline(curve["suggestion"], color="#2ca02c", ls="--", label=f"steepest descent: {curve['suggestion']:.1e}")
+        ax.axvline(curve["chosen_lr"], color="#d62728", ls=":", label=f"peak rate used: {curve['chosen_lr']:.0e}")
+        top = min(max(curve["smoothed"]) * 1.2, 2 * curve["smoothed"][0])
+        ax.set_ylim(min(curve["smoothed"]) * 0.9, top)
+        ax.set(xlabel="learning rate (log scale)", ylabel="training loss", title=f"{name} ({curve['optimizer']})")
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return add_provenance(fig, result)
+
+
+def data_efficiency(results: dict[str, list[dict]]) -> Figure:
+    """Test accuracy against the number of training images, one line per network."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.9))
+    for (name, rows), color in zip(results.items(), ("#1f77b4", "#ff7f0e", "#2ca02c")):
+        sizes = [r["provenance"]["data"]["train"]["images"] for r in rows]
+        ax.plot(sizes, [100 * r["metrics"]["accuracy"] for r in rows], "o-", color=color, label=name)
+        for n, r in zip(sizes, rows):
+            ax.annotate(f"{100 * r['metrics']['accuracy']:.1f}", (n, 100 * r["metrics"]["accuracy"]),
+                        textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7, color=color)
+    ax.set_xscale("log")
+    sizes = [r["provenance"]["data"]["train"]["images"] for r in next(iter(results.values()))]
+    ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+    ax.set(xlabel="training images (log scale; every run sees the same number of images)",
+           ylabel="test accuracy (%)", title="Accuracy against the amount of data, from scratch")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return add_provenance(fig, *[r for rows in results.values() for r in rows])
+
+
+def attention_maps(result: dict, test_images: "torch.Tensor") -> Figure:
+    """Test images and, under each, where the trained ViT's class token looks in the last block."""
+    import torch
+
+    found = result["attention"]
+    n, side = len(found["images"]), found["grid"]
+    fig, axes = plt.subplots(2, n, figsize=(1.25 * n, 2.9), squeeze=False)
+    for i in range(n):
+        image = test_images[found["images"][i]]
+        axes[0][i].imshow(image.permute(1, 2, 0).numpy())
+        attention = torch.tensor(found["cls_attention"][i]).view(side, side)
+        axes[1][i].imshow(image.permute(1, 2, 0).numpy(), alpha=0.35)
+        axes[1][i].imshow(attention.numpy(), cmap="inferno", alpha=0.75, extent=(-0.5, 31.5, 31.5, -0.5),
+                          interpolation="nearest")
+        for ax in (axes[0][i], axes[1][i]):
+            ax.axis("off")
+    axes[0][0].set_title("test images", loc="left", fontsize=8)
+    axes[1][0].set_title("class token's attention, last block", loc="left", fontsize=8)
+    fig.tight_layout()
+    return add_provenance(fig, result)
+
+
+def attention_geometry(result: dict) -> Figure:
+    """Mean attention distance of every head by block, and the learned position embeddings' similarity."""
+    import numpy as np
+
+    found = result["attention"]
+    side = found["grid"]
+    fig = plt.figure(figsize=(10, 4.2))
+    ax = fig.add_axes([0.07, 0.14, 0.36, 0.74])
+    for block, heads in enumerate(found["mean_distance"], 1):
+        ax.scatter([block] * len(heads), heads, s=18, color=TRAIN_COLOR)
+    ax.set(xlabel="block (depth)", ylabel="mean attention distance (pixels)",
+           title="How far each head looks", ylim=(0, None))
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    sim = np.array(found["position_similarity"]).reshape(side, side, side, side)
+    show = [(r, c) for r in range(0, side, max(1, side // 4)) for c in range(0, side, max(1, side // 4))]
+    k = int(len(show) ** 0.5)
+    for i, (r, c) in enumerate(show):
+        sub = fig.add_axes([0.52 + (i % k) * 0.11, 0.66 - (i // k) * 0.18, 0.1, 0.16])
+        sub.imshow(sim[r, c], cmap="viridis", vmin=-1, vmax=1)
+        sub.set_xticks([])
+        sub.set_yticks([])
+    fig.text(0.52, 0.92, "position embeddings: similarity of one patch's (yellow square)\nwith every other patch's",
+             fontsize=8.5)
+    return add_provenance(fig, result)

@@ -1,0 +1,53 @@
+"""Files on disk: one atomic write for everything coursekit writes.
+
+Results, stored networks, training checkpoints, feature caches, decoded data sets, figures and
+notebook twins are all written through :func:`atomic_write`: the content goes to a temporary file
+beside the target, which replaces the target only once it is complete. A crash, a full disk or
+Ctrl-C leaves the old file (or none), never half of a new one.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block ends without error, move it onto
+    ``path`` in one step, else delete it. Missing parent folders are created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def write_json(path: str | Path, obj: Any, indent: int | None = 1) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically (the JSON is made before anything is written)."""
+    return write_text(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def torch_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to ``path`` atomically."""
+    import torch
+
+    with atomic_write(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)

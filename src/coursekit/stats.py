@@ -1,0 +1,58 @@
+"""Means over seeds and their intervals: the one convention of the whole book.
+
+Every comparison in the book is a mean over at least three seeds with a 95 % confidence interval
+from Student's t: half-width ``t_{0.975, n-1} * s / sqrt(n)`` (with three seeds, 4.30 standard
+errors). When two methods share their draws (the same images, the same seed), the interval is that
+of the *paired* differences, which is what says whether the seeds can tell them apart.
+"""
+from __future__ import annotations
+
+import math
+
+# Student's t quantile t_{0.975} for 1 to 30 degrees of freedom (beyond: the normal 1.96).
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t975(runs: int) -> float:
+    """The factor that turns a standard error of a mean over ``runs`` values into a 95 % confidence half-width."""
+    return T975[runs - 2] if 2 <= runs <= 31 else 1.96
+
+
+def mean_interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean, sample standard deviation and 95 % half-width of ``values`` (0 and 0 for one value)."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("no values to summarise")
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return mean, std, t975(n) * std / math.sqrt(n) if n > 1 else 0.0
+
+
+def summarise(rows: list[dict], by: tuple[str, ...], value: str = "accuracy") -> list[dict]:
+    """Mean, standard deviation and 95 % confidence half-width of ``value`` over the rows that share
+    the fields ``by`` (e.g. over seeds), in the order first met."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in by), []).append(r)
+    summary = []
+    for key, runs in groups.items():
+        mean, std, half = mean_interval([r[value] for r in runs])
+        summary.append(dict(zip(by, key), runs=len(runs), **{value: mean, f"{value}_std": std, f"{value}_ci95": half},
+                            seconds=sum(r["seconds"] for r in runs) / len(runs),
+                            **{k: runs[0][k] for k in ("train_images",) if k in runs[0]}))
+    return summary
+
+
+def paired_difference(a: dict, b: dict) -> tuple[float, float]:
+    """Mean and 95 % half-width of ``a[k] - b[k]`` over the keys (seeds) both share."""
+    keys = sorted(set(a) & set(b))
+    if not keys:
+        raise ValueError("the two sets of runs share no seed")
+    mean, _, half = mean_interval([a[k] - b[k] for k in keys])
+    return mean, half
+
+
+def separated(mean: float, half_width: float) -> bool:
+    """Whether an interval ``mean ± half_width`` excludes zero (the seeds tell the two apart)."""
+    return abs(mean) > half_width

@@ -1,0 +1,152 @@
+"""The store of results: JSON files in ``results/``, networks beside them, and their provenance.
+
+A result is ``results/<experiment>.<profile>.json``: the experiment's name, profile, full
+configuration and its hash, metrics, per-epoch history, cost, and provenance (device, versions,
+git commit, date, wall time, the data that was read). An experiment whose product is a network (the
+few-shot backbone) stores it as ``results/<experiment>.<profile>.pt``, its sha256 in the result.
+Every file is written atomically (:func:`coursekit.files.atomic_write`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+from . import __version__, files, profiles
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def config_hash(cfg: dict) -> str:
+    """A short hash of a configuration; a stored result is reused only for the same hash."""
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def repository_root() -> Path | None:
+    """The source checkout coursekit runs from (it holds ``_config.yml``), if any."""
+    root = PACKAGE_DIR.parents[1]
+    return root if (root / "_config.yml").is_file() else None
+
+
+def results_dir() -> Path:
+    """``$COURSEKIT_RESULTS``, else the checkout's ``results/``, else ``./results`` (e.g. in Colab)."""
+    if os.environ.get("COURSEKIT_RESULTS"):
+        return Path(os.environ["COURSEKIT_RESULTS"]).expanduser()
+    root = repository_root()
+    return root / "results" if root else Path.cwd() / "results"
+
+
+def result_path(name: str, profile: str) -> Path:
+    return results_dir() / f"{name}.{profile}.json"
+
+
+def network_path(name: str, profile: str) -> Path:
+    return results_dir() / f"{name}.{profile}.pt"
+
+
+def read_result(name: str, profile: str) -> dict | None:
+    """The stored result of ``name`` for ``profile`` whatever its configuration, or None."""
+    path = result_path(name, profile)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def save_result(result: dict) -> Path:
+    """Write ``result`` to the store (atomically)."""
+    return files.write_json(result_path(result["experiment"], result["profile"]), result)
+
+
+def stored() -> list[dict]:
+    """Every result in the store (any experiment, profile or configuration)."""
+    directory = results_dir()
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))] if directory.is_dir() else []
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_network(state_dict: dict, name: str, profile: str) -> dict:
+    """Store a trained network's weights beside its result; return their file name, sha256 and size."""
+    path = files.torch_save(state_dict, network_path(name, profile))
+    return dict(file=path.name, sha256=sha256(path), megabytes=round(path.stat().st_size / 2**20, 2))
+
+
+def load_network(result: dict) -> dict:
+    """The state dict stored with ``result``, checked against the sha256 the result records."""
+    path = network_path(result["experiment"], result["profile"])
+    if not path.is_file() or sha256(path) != result["network"]["sha256"]:
+        raise LookupError(f"{path} is missing or is not the file that {result['experiment']}'s stored result was "
+                          f"made with; run `coursekit regenerate --profile {result['profile']} "
+                          f"--experiment {result['experiment']} --force`")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+# --- provenance -----------------------------------------------------------------------------------
+
+def git_commit() -> str | None:
+    """The checkout's commit, with ``+dirty`` when coursekit's code (the code that makes results) has
+    uncommitted changes; ``None`` outside a checkout."""
+    root = repository_root()
+    if root is None:
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                                str(PACKAGE_DIR)], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def provenance(device: torch.device) -> dict:
+    """Where and with what a result is produced (the data are added by the runner)."""
+    import torchvision
+
+    return dict(device=profiles.device_name(device), device_type=device.type,
+                torch=torch.__version__, torchvision=torchvision.__version__, coursekit=__version__,
+                python=platform.python_version(), git_commit=git_commit())
+
+
+def duration(seconds: float) -> str:
+    """``1 h 02 min``, ``3 min 07 s`` or ``42 s``."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def describe_data(result: dict) -> str:
+    """Which copy of which data set a result used, with image counts."""
+    d = result["provenance"]["data"]
+    if "summary" in d:  # experiments whose data are not one training and one test set say it themselves
+        return d["summary"]
+    kind = d["train"].get("description", d["train"].get("kind", "?"))
+    if d["train"].get("kind") == "image-folder":
+        kind += " (an offline copy, e.g. the JPEG re-encoding: numbers differ from the original's)"
+    return f"{kind}; {d['train']['images']:,} training and {d['test']['images']:,} test images"
+
+
+def provenance_line(result: dict) -> str:
+    """One line that says which run a figure or table shows: profile, hardware, date, time, data."""
+    p = result["provenance"]
+    date = dt.datetime.fromisoformat(p["date"]).strftime("%Y-%m-%d %H:%M UTC")
+    commit = f", commit {p['git_commit']}" if p.get("git_commit") else ""
+    return (f"{result['experiment']} · profile {result['profile']} · {p['device']} · {date} · "
+            f"wall time {duration(p['wall_seconds'])} · torch {p['torch']}{commit} · "
+            f"data: {describe_data(result)}")
+
+
+def headline(result: dict) -> str:
+    """The result in a few words: its accuracy, the number of runs of a multi-run experiment, or what it measured."""
+    metrics = result["metrics"]
+    if "accuracy" in metrics:
+        return f"accuracy {100 * metrics['accuracy']:.1f} %"
+    if "rows" in metrics:
+        return f"{len(metrics['rows'])} runs"
+    return ", ".join(metrics)

@@ -1,0 +1,107 @@
+"""Markdown tables drawn from stored results and from experiments' settings: the book displays
+them with ``display(Markdown(...))``, so every cell comes from a result file."""
+from __future__ import annotations
+
+import json
+
+from . import experiments, profiles, stats
+
+
+def markdown_table(headers: list[str], rows: list[list]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def settings_table(name: str) -> str:
+    """A Markdown table of the settings of experiment ``name`` that differ between profiles."""
+    configs = {p: experiments.config(name, p) for p in profiles.PROFILES}
+    keys = [k for k in configs["full"] if len({json.dumps(c.get(k)) for c in configs.values()}) > 1]
+
+    def cell(value) -> str:
+        if isinstance(value, dict):
+            return ", ".join(f"{k}={v}" for k, v in value.items()) or "defaults"
+        return "all" if value is None else str(value)
+
+    return markdown_table(["setting", *profiles.PROFILES],
+                          [[k, *(cell(configs[p].get(k)) for p in profiles.PROFILES)] for k in keys])
+
+
+def results_table(results: list[dict]) -> str:
+    """A Markdown table comparing trained networks: size, cost and accuracy, from stored results."""
+    rows = []
+    for r in results:
+        c, m = r["cost"], r["metrics"]
+        rows.append([r["title"], f"{c['parameters'] / 1e6:.2f} M", f"{c['macs'] / 1e6:,.0f} M",
+                     f"{100 * m['accuracy']:.1f} %", f"{m['macro_f1']:.3f}", f"{m['loss']:.3f}",
+                     f"{c['train_seconds'] / 60:.1f} min", f"{c['images_per_second']:,.0f}",
+                     f"{c['peak_memory_mb']:,.0f} MB"])
+    kinds = {r["cost"].get("peak_memory_kind", "") for r in results}
+    return markdown_table(["network", "parameters", "MACs / image", "test accuracy", "macro-F1", "test loss",
+                           "training time", "images/s (training)",
+                           f"peak memory ({kinds.pop()})" if len(kinds) == 1 else "peak memory"], rows)
+
+
+def transfer_table(result: dict) -> str:
+    """A Markdown table: one row per (target, size), one column per method (mean ± std over seeds)."""
+    from ..transfer import TARGETS
+
+    methods = result["config"]["methods"]
+    summary = {(s["target"], s["size"], s["method"]): s for s in result["metrics"]["summary"]}
+    rows = []
+    for t, size in dict.fromkeys((s["target"], s["size"]) for s in result["metrics"]["summary"]):
+        cells = []
+        for m in methods:
+            s = summary[(t, size, m)]
+            cells.append(f"{100 * s['accuracy']:.1f} %" + (f" ± {100 * s['accuracy_std']:.1f}" if s["runs"] > 1 else ""))
+        best = max(methods, key=lambda m: summary[(t, size, m)]["accuracy"])
+        cells = [f"**{c}**" if m == best else c for c, m in zip(cells, methods)]
+        classes = result["provenance"]["data"]["targets"][t]["classes"]
+        rows.append([TARGETS[t].title, f"{size} ({summary[(t, size, methods[0])]['train_images']:,})", str(classes), *cells])
+    return markdown_table(["target", "training images", "classes", *methods], rows)
+
+
+def _cell(d: dict, value: str, percent: bool = True) -> str:
+    scale = 100 if percent else 1
+    ci = d.get(f"{value}_ci95", d.get("ci95")) if value == "accuracy" else None
+    text = f"{scale * d[value]:.1f}" + (" %" if percent else "")
+    return text + (f" ± {scale * ci:.1f}" if ci else "")
+
+
+def pivot_table(rows: list[dict], index: tuple[str, ...], column: str, value: str = "accuracy",
+                names: dict[str, str] | None = None) -> str:
+    """A Markdown table of ``value`` (mean ± 95 % half-width where known): one row per ``index``
+    combination, one column per value of ``column``; the best cell of each row in bold."""
+    names = names or {}
+    columns = list(dict.fromkeys(r[column] for r in rows))
+    table = {}
+    for r in rows:
+        table.setdefault(tuple(r[k] for k in index), {})[r[column]] = r
+    body = []
+    for key, cells in table.items():
+        best = max(cells, key=lambda c: cells[c][value])
+        body.append([*map(str, key), *[("**" + _cell(cells[c], value) + "**" if c == best else _cell(cells[c], value))
+                                       if c in cells else "" for c in columns]])
+    return markdown_table([*(names.get(k, k) for k in index), *(names.get(str(c), str(c)) for c in columns)], body)
+
+
+def pseudo_label_table(result: dict) -> str:
+    """A Markdown table of a pseudo-labelling result: test accuracy (± 95 %) per shots and threshold,
+    with how many pool images were pseudo-labelled on average and how many of their labels were right."""
+    rows = []
+    for s in stats.summarise(result["metrics"]["rows"], ("shots", "threshold")):
+        runs = [r for r in result["metrics"]["rows"] if (r["shots"], r["threshold"]) == (s["shots"], s["threshold"])]
+        right = [r["pseudo_accuracy"] for r in runs if r["pseudo_accuracy"] is not None]
+        rows.append([str(s["shots"]), "labelled only" if s["threshold"] is None else f"τ = {s['threshold']}",
+                     _cell(s, "accuracy"), f"{sum(r['pseudo_images'] for r in runs) / len(runs):,.0f}",
+                     f"{100 * sum(right) / len(right):.1f} %" if right else "-"])
+    return markdown_table(["images per class", "threshold", "test accuracy", "pseudo-labelled images (mean)",
+                           "their labels right"], rows)
+
+
+def step_costs_table(result: dict) -> str:
+    """A Markdown table of measured training-step costs: precision, peak memory and images per second."""
+    return markdown_table(["setting", "precision", "peak memory", "images/s"],
+                          [[r["name"], r["precision"], f"{r['peak_memory_mb']:,.0f} MB", f"{r['images_per_second']:,.0f}"]
+                           for r in result["metrics"]["rows"]])
