@@ -153,6 +153,13 @@ def glue(name: str, value, display: bool = False) -> None:
     myst_glue(name, value, display=display)
 
 
+def glue_facts(facts: dict[str, str]) -> None:
+    """Glue every reading a ``facts`` function returned, each under its own name, for the text to use
+    as ``{glue:text}`name```."""
+    for name, value in facts.items():
+        glue(name, value)
+
+
 # --- Sphinx extension --------------------------------------------------------------------------
 
 def _point_colab_at_twin(app, pagename: str, templatename: str, context: dict, doctree) -> None:
