@@ -18,6 +18,10 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     os.environ.setdefault("COURSEKIT_PROGRESS", "0")
+    # huggingface_hub reads these once, when it is first imported (by timm, at collection): set here,
+    # a test without network fails at once instead of waiting for the hub's time-outs.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
 @pytest.fixture

@@ -154,9 +154,32 @@ def test_trivial_augment_draws_every_operation_about_equally_often():
     assert torch.allclose(y[identity], x[identity].float() / 255)
 
 
-def test_equalize_spreads_the_histogram():
-    x = (torch.linspace(0.4, 0.6, 64).view(1, 1, 8, 8).expand(2, 3, 8, 8)).contiguous()
-    y = augment._equalize(x)
+def pil_op(name, x):
+    """PIL's ImageOps.<name> applied to each uint8 image of ``x`` (N, 3, H, W)."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    return torch.stack([torch.from_numpy(np.array(getattr(ImageOps, name)(Image.fromarray(i.permute(1, 2, 0).numpy()))))
+                        .permute(2, 0, 1) for i in x])
+
+
+def test_equalize_and_autocontrast_match_pil():
+    g = seeded(5)
+    narrow = [lo + torch.randint(0, span, (4, 3, 16, 16), generator=g) for lo, span in [(0, 256), (100, 20), (30, 3), (200, 56)]]
+    x = torch.cat(narrow).to(torch.uint8)  # full, narrow and skewed histograms, as the ops meet them
+    x[0, 1] = 77  # a channel of one grey level
+    ops = augment._trivial_ops()
+    assert set(ops) == set(augment.TRIVIAL_OPS)
+    m, s = torch.zeros(len(x)), torch.ones(len(x))
+    for name, tolerance in [("equalize", 0), ("autocontrast", 1)]:  # PIL truncates where torchvision's float rounds
+        ours = (ops[name](x.float() / 255, m, s) * 255).round()
+        assert (ours - pil_op(name, x).float()).abs().max() <= tolerance, name
+
+
+def test_equalize_spreads_the_histogram_and_keeps_the_order():
+    # 1024 pixels: PIL (and torchvision) leave an image of fewer than 255 + 1 pixels as it is
+    x = (torch.linspace(0.4, 0.6, 1024).view(1, 1, 32, 32).expand(2, 3, 32, 32)).contiguous()
+    y = augment._trivial_ops()["equalize"](x, torch.zeros(2), torch.ones(2))
     assert float(y.min()) == 0.0 and float(y.max()) == 1.0
     assert (y.flatten(2).diff(dim=2) >= 0).all()  # monotone: the order of the pixels is kept
 

@@ -77,7 +77,7 @@ def test_data_reports_optional_sets_without_failing(tmp_path, monkeypatch, capsy
     def offline(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(data, "_fetch", offline)
+    monkeypatch.setattr(data.folders, "_fetch", offline)
     monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
     monkeypatch.delenv("COURSEKIT_DOWNLOAD", raising=False)  # CI switches downloads off
     assert cli.main(["data"]) == 0

@@ -255,3 +255,104 @@ def test_caltech101_offline_copy():
     test = data.load_folder_dataset("caltech101", "test", image_size=32)
     assert len(test.classes) == 101 and "BACKGROUND_Google" not in test.classes
     assert len(test) == 3049 - 156  # the listed test split without its 156 clutter images
+
+
+# --- decoded data kept on disk -------------------------------------------------------------------
+
+def make_cifar10(root, image_folder):
+    import shutil
+
+    for split in ("train", "test"):
+        for c in data.CIFAR10_CLASSES:
+            shutil.copytree(image_folder / "dog", root / "cifar10" / split / c)
+
+
+@pytest.fixture
+def counted_decoder(monkeypatch):
+    """Counts the decodings of image files; a fresh process is simulated by clearing the memory."""
+    calls = []
+    decode = data.decode.read_images
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(data.decode, "read_images", counting)
+    monkeypatch.delenv("COURSEKIT_DATA_CACHE", raising=False)
+    data._LOADED.clear()
+    yield calls
+    data._LOADED.clear()
+
+
+def same(a, b):
+    return (torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels) and a.classes == b.classes
+            and a.source == b.source and list(a.source) == list(b.source))
+
+
+def test_a_second_process_reads_decoded_cifar10_from_the_cache(tmp_path, image_folder, counted_decoder, monkeypatch):
+    make_cifar10(tmp_path, image_folder)
+    first = data.load_cifar10(train=False, root=tmp_path)
+    assert len(counted_decoder) == 1
+    assert [p.parent for p in tmp_path.rglob("*.pt")] == [tmp_path / "decoded"]  # under the data root
+    data._LOADED.clear()
+
+    def fail(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(data.decode, "read_images", fail)
+    again = data.load_cifar10(train=False, root=tmp_path)
+    assert same(again, first) and again.source["description"] == "ImageFolder copy of CIFAR-10 (test)"
+    monkeypatch.setenv("COURSEKIT_DATA_CACHE", "0")
+    data._LOADED.clear()
+    monkeypatch.setattr(data.decode, "read_images", data.read_images)  # the real decoder, as the package exports it
+    assert same(data.load_cifar10(train=False, root=tmp_path), first)  # a fresh decode gives the same
+
+
+def test_a_changed_source_is_decoded_anew(tmp_path, image_folder, counted_decoder):
+    import os
+    import shutil
+
+    make_cifar10(tmp_path, image_folder)
+    first = data.load_cifar10(train=True, root=tmp_path)
+    image = tmp_path / "cifar10" / "train" / "cat" / "000.png"
+    os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10**9))  # touched
+    data._LOADED.clear()
+    assert same(data.load_cifar10(train=True, root=tmp_path), first) and len(counted_decoder) == 2
+    shutil.copy(image, image.with_name("999.png"))  # an image more
+    data._LOADED.clear()
+    more = data.load_cifar10(train=True, root=tmp_path)
+    assert len(counted_decoder) == 3 and len(more) == len(first) + 1 and more.source["images"] == 41
+    assert len(list((tmp_path / "decoded").glob("cifar10-train-*.pt"))) == 1  # the stale file is gone
+
+
+def test_a_corrupt_cache_is_decoded_again_and_replaced(tmp_path, image_folder, counted_decoder):
+    make_cifar10(tmp_path, image_folder)
+    first = data.load_cifar10(train=False, root=tmp_path)
+    (cached,) = (tmp_path / "decoded").glob("cifar10-test-*.pt")
+    cached.write_bytes(cached.read_bytes()[:1000])  # cut short, as by a full disk
+    data._LOADED.clear()
+    with pytest.warns(UserWarning, match="could not be read"):
+        again = data.load_cifar10(train=False, root=tmp_path)
+    assert same(again, first) and len(counted_decoder) == 2
+    data._LOADED.clear()
+    assert same(data.load_cifar10(train=False, root=tmp_path), first) and len(counted_decoder) == 2  # rewritten
+
+
+def test_folder_datasets_are_cached_per_image_size(tmp_path, image_folder, counted_decoder):
+    make_caltech(tmp_path, image_folder)
+    first = data.load_folder_dataset("caltech101", "train", image_size=8, root=tmp_path, download=False)
+    data._LOADED.clear()
+    again = data.load_folder_dataset("caltech101", "train", image_size=8, root=tmp_path, download=False)
+    assert same(again, first) and len(counted_decoder) == 1
+    small = data.load_folder_dataset("caltech101", "train", image_size=4, root=tmp_path, download=False)
+    assert small.images.shape[-1] == 4 and len(counted_decoder) == 2
+    assert len(list((tmp_path / "decoded").glob("caltech101-train-*.pt"))) == 2
+
+
+def test_the_cache_can_be_switched_off(tmp_path, image_folder, counted_decoder, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_DATA_CACHE", "0")
+    make_cifar10(tmp_path, image_folder)
+    data.load_cifar10(train=False, root=tmp_path)
+    data._LOADED.clear()
+    data.load_cifar10(train=False, root=tmp_path)
+    assert len(counted_decoder) == 2 and not (tmp_path / "decoded").exists()

@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,9 @@ def test_atomic_write_creates_folders_and_leaves_nothing_half_written(tmp_path):
     target = tmp_path / "new" / "folder" / "file.json"
     files.write_json(target, dict(a=1))
     assert json.loads(target.read_text()) == dict(a=1)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # readable like any file, not mkstemp's 0600
     with pytest.raises(ZeroDivisionError):
         with files.atomic_write(target) as tmp:
             tmp.write_text("half")

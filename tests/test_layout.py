@@ -14,6 +14,7 @@ LAYERS = [
     {"data"},
     {"models"},
     {"train"},
+    {"diagnostics"},
     {"transfer"},
     {"fewshot"},
     {"store"},

@@ -105,18 +105,6 @@ CIFAR_MODELS = [
 ]
 
 
-@pytest.mark.parametrize("name", CIFAR_MODELS)
-def test_cifar_models_give_ten_scores(name: str) -> None:
-    torch.manual_seed(0)
-    model = models.create(name, num_classes=10).eval()
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        out = model(x)
-        split = model.forward_head(model.forward_features(x))
-    assert out.shape == (2, 10)
-    torch.testing.assert_close(split, out)
-
-
 def test_cifar_resnet_parameter_counts() -> None:
     # Table 6 of He et al. (2016): 0.27 M, 0.46 M, 0.66 M, 0.85 M, 1.7 M.
     expected = {"resnet20": 0.27, "resnet32": 0.46, "resnet44": 0.66, "resnet56": 0.85, "resnet110": 1.7}
@@ -230,3 +218,53 @@ def test_macs_per_layer_add_up_to_count_macs() -> None:
     assert per_layer["conv1"] == 32 * 32 * 16 * 3 * 3 * 3   # output elements x (C_in x 3 x 3)
     assert per_layer["linear"] == 10 * 64
     assert list(per_layer)[0] == "conv1" and list(per_layer)[-1] == "linear"
+
+
+# --- timm's seam in every network, and create()'s defaults ------------------------------------------
+
+IMAGENET_MODELS = {"alexnet", "googlenet", "vgg11", "vgg11_bn", "vgg11_lrn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn",
+                   "vgg16_c", "vgg19", "vgg19_bn", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+                   "vit_tiny_patch16_224", "vit_base_patch16_224"}
+CHEAP = {"resnet18", "vit_tiny_patch16_224"}  # ImageNet networks small enough to run for real here
+
+
+def outputs(model: nn.Module, size: int) -> int:
+    with torch.no_grad():
+        return model(torch.zeros(1, 3, size, size, device=next(model.parameters()).device)).shape[1]
+
+
+def test_every_registered_network_is_an_imagenet_or_a_cifar_one() -> None:
+    assert set(models.list_models()) == IMAGENET_MODELS | set(CIFAR_MODELS) | {"small_cnn", "vit_cifar"}
+
+
+@pytest.mark.parametrize("name", models.list_models())
+def test_create_defaults_to_the_builders_number_of_classes(name: str) -> None:
+    imagenet = name in IMAGENET_MODELS
+    with torch.device("meta"):  # shapes only
+        assert outputs(models.create(name), 224 if imagenet else 32) == (1000 if imagenet else 10)
+        assert outputs(models.create(name, num_classes=7), 224 if imagenet else 32) == 7
+
+
+@pytest.mark.parametrize("name", models.list_models())
+def test_every_network_has_timms_seam(name: str) -> None:
+    """forward = forward_head(forward_features); pre_logits is what the classifier reads; reset_classifier.
+    ImageNet networks too big to run here are checked for shapes only, on the meta device."""
+    size = 224 if name in IMAGENET_MODELS else 32
+    real = name not in IMAGENET_MODELS or name in CHEAP
+    torch.manual_seed(0)
+    with torch.device("cpu" if real else "meta"), torch.no_grad():
+        model = models.create(name, num_classes=6).eval()
+        x = torch.randn(2, 3, size, size)
+        features = model.forward_features(x)
+        logits, split = model(x), model.forward_head(features)
+        pre, head = model.forward_head(features, pre_logits=True), model.get_classifier()
+        again = head(pre) if isinstance(head, nn.Linear) else head(pre[:, :, None, None]).flatten(1)
+        names = list(model.state_dict())
+        model.reset_classifier(3)
+        assert model.get_classifier() is not head and model.forward_head(features).shape == (2, 3)
+    assert logits.shape == (2, 6) and features.ndim in (3, 4)  # tokens (N, T, D) or a map (N, C, H, W)
+    if real:
+        assert torch.equal(split, logits)
+        # the classifier applied to pre_logits gives the logits (NiN's 1x1 convolution: before averaging)
+        torch.testing.assert_close(again, logits, rtol=1e-4, atol=1e-5)
+    assert list(model.state_dict()) == names  # the new head has the old one's name: weights still load

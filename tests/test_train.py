@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit import data, models, profiles, train
+from coursekit import data, diagnostics, models, profiles, train
 
 
 def blobs(n_per_class=32, classes=3, size=8, seed=0) -> data.ImageTensors:
@@ -145,17 +145,19 @@ def test_lr_find_suggests_a_rate_before_the_divergence_and_restores_the_model():
     loader = [(x[i:i + 32].view(32, 2, 1, 1), y[i:i + 32]) for i in range(0, 256, 32)]
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2, 2))
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    found = train.lr_find(model, loader, start_lr=1e-4, end_lr=1e4, steps=80, device="cpu", weight_decay=0.0)
+    found = diagnostics.lr_find(model, loader, start_lr=1e-4, end_lr=1e4, steps=80, device="cpu", weight_decay=0.0)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert len(found["lrs"]) < 80  # a learning rate of 1e4 diverges: the test stopped before it
     assert 1e-3 < found["suggestion"] < found["lrs"][-1]
-    assert found["smoothed"][-1] > 4 * min(found["smoothed"]) or len(found["lrs"]) < 80
+    assert found["smoothed"][-1] > 4 * min(found["smoothed"])  # it stopped because the smoothed loss diverged
+    assert len(found["losses"]) == len(found["smoothed"]) == len(found["lrs"])
+    assert found["lrs"][0] == 1e-4 and found["lrs"][1] / found["lrs"][0] == pytest.approx(1e8 ** (1 / 79))  # geometric
 
 
 def test_measure_training_step_reports_throughput_and_memory():
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
                                 torch.nn.Linear(4, 10))
     before = [p.clone() for p in model.parameters()]
-    found = train.measure_training_step(model, 4, 16, amp=True, steps=2, warmup=1, num_classes=10, device="cpu")
+    found = diagnostics.measure_training_step(model, 4, 16, amp=True, steps=2, warmup=1, num_classes=10, device="cpu")
     assert found["images_per_second"] > 0 and found["peak_memory_mb"] > 0 and found["precision"] == "float32"
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))  # it really trained

@@ -55,6 +55,26 @@ def test_replace_head_on_coursekit_torchvision_and_timm_models():
     assert transfer.replace_head(mobile, 4) == "classifier.3" and mobile.classifier[3].out_features == 4
     vit = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, patch_size=8)
     assert transfer.replace_head(vit, 5) == "head" and vit(torch.zeros(1, 3, 32, 32)).shape == (1, 5)
+    alexnet = torchvision.models.alexnet(num_classes=10)
+    assert transfer.replace_head(alexnet, 3) == "classifier.6" and alexnet.classifier[6].out_features == 3
+    with pytest.raises(ValueError, match="no linear classifier in SqueezeNet"):
+        transfer.replace_head(torchvision.models.squeezenet1_0(num_classes=10), 3)
+
+
+def test_replace_head_on_a_network_whose_classifier_is_a_convolution():
+    nin = models.create("nin").eval()  # Network in Network: a 1x1 convolution per class, no nn.Linear
+    assert transfer.replace_head(nin, 4) == "classifier" and nin(torch.zeros(2, 3, 32, 32)).shape == (2, 4)
+    assert transfer.classifier_name(nin) == "classifier" and nin.get_classifier().out_channels == 4
+
+
+def test_replace_head_draws_the_new_head_as_a_fresh_linear_layer():
+    """The same random draws as ``nn.Linear(64, 7)``: the stored fine-tuning results depend on them."""
+    model = models.create("resnet20")
+    torch.manual_seed(3)
+    assert transfer.replace_head(model, 7) == "linear"
+    torch.manual_seed(3)
+    fresh = torch.nn.Linear(64, 7)
+    assert torch.equal(model.linear.weight, fresh.weight) and torch.equal(model.linear.bias, fresh.bias)
 
 
 def test_make_optimizer_gives_the_head_its_own_learning_rate():
@@ -72,12 +92,14 @@ def test_frozen_features_pool_maps_to_a_grid():
     model = models.create("resnet20").eval()
     ds = data.ImageTensors(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8), torch.arange(6) % 2, ("a", "b"))
     loader = data.DeviceLoader(ds, 4, train=False)
-    features, labels = transfer.frozen_features(model, loader, dict(early="layer1", deep="avgpool"), grid=4,
-                                                device=torch.device("cpu"))
+    features, labels = transfer.frozen_features(model, loader, dict(early="layer1", deep="avgpool", pre="pre_logits"),
+                                                grid=4, device=torch.device("cpu"))
     assert features["early"].shape == (6, 16 * 4 * 4) and features["deep"].shape == (6, 64)
-    with torch.no_grad():  # the deep features are the network's own pooled features
-        expected = model.forward_features((ds.images.float() - loader.mean) / loader.std)
+    with torch.no_grad():  # the deep features are the network's own pooled features, what its classifier reads
+        x = (ds.images.float() - loader.mean) / loader.std
+        expected = model.forward_head(model.forward_features(x), pre_logits=True)
     assert torch.allclose(features["deep"], expected, atol=1e-5) and labels.tolist() == ds.labels.tolist()
+    assert torch.allclose(features["pre"], features["deep"], atol=1e-6)
 
 
 def test_features_are_computed_once_and_then_read_from_disk(tmp_path, monkeypatch):

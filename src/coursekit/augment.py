@@ -191,19 +191,6 @@ def _affine(x: torch.Tensor, a=1.0, b=0.0, tx=0.0, c=0.0, d=1.0, ty=0.0) -> torc
     return warp(x, torch.stack(entries, 1).view(n, 2, 3))
 
 
-def _equalize(x: torch.Tensor) -> torch.Tensor:
-    """Histogram equalisation of every channel of every image (as PIL's ImageOps.equalize)."""
-    n, c, h, w = x.shape
-    levels = (x * 255).round().long().flatten(2)  # (N, C, HW)
-    hist = torch.zeros(n, c, 256, device=x.device).scatter_add_(2, levels, torch.ones_like(levels, dtype=torch.float))
-    cdf = hist.cumsum(2)
-    cdf_min = torch.where(hist > 0, cdf, torch.full_like(cdf, float("inf"))).amin(2, keepdim=True)
-    lut = ((cdf - cdf_min) / (h * w - cdf_min).clamp_min(1) * 255).clamp(0, 255)
-    flat = (h * w - cdf_min) <= 0  # one colour only: keep the channel as it is
-    out = torch.gather(lut, 2, levels).view(n, c, h, w) / 255
-    return torch.where(flat.view(n, c, 1, 1), x, out)
-
-
 def _sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     kernel = torch.tensor([[1.0, 1, 1], [1, 5, 1], [1, 1, 1]], device=x.device) / 13
     smooth = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel.expand(x.shape[1], 1, 3, 3), groups=x.shape[1])
@@ -220,16 +207,15 @@ def _posterize(x: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
     return (((x * 255).round().long() >> shift) << shift).float() / 255
 
 
-def _autocontrast(x: torch.Tensor) -> torch.Tensor:
-    low, high = x.amin((2, 3), keepdim=True), x.amax((2, 3), keepdim=True)
-    return torch.where(high > low, (x - low) / (high - low).clamp_min(1e-6), x)
-
-
 def _trivial_ops() -> dict:
     """The 14 operations of TrivialAugmentWide as functions of (images, magnitude m in [0, 1],
     sign s in {-1, 1}) on float images in [0, 1], with the ranges of the paper's wide space:
     shears up to 0.99, translations up to 32 pixels, rotations up to 135 degrees, enhancement
-    factors 1 +- 0.99, 2 to 8 bits, any solarisation threshold."""
+    factors 1 +- 0.99, 2 to 8 bits, any solarisation threshold. Autocontrast and equalisation
+    take no parameter and are torchvision's, which match PIL's ``ImageOps`` (equalisation bins a
+    float image into its 256 grey levels first, as PIL works on 8-bit images)."""
+    from torchvision.transforms.v2 import functional as TF
+
     def angle(m, s):
         return torch.deg2rad(135 * m * s)
 
@@ -247,12 +233,13 @@ def _trivial_ops() -> dict:
         "sharpness": lambda x, m, s: _sharpness(x, (1 + 0.99 * m * s)[:, None, None, None]),
         "posterize": lambda x, m, s: _posterize(x, 2 + (6 * m).round().long()),
         "solarize": lambda x, m, s: torch.where(x >= (1 - m)[:, None, None, None], 1 - x, x),
-        "autocontrast": lambda x, m, s: _autocontrast(x),
-        "equalize": lambda x, m, s: _equalize(x),
+        "autocontrast": lambda x, m, s: TF.autocontrast(x),
+        "equalize": lambda x, m, s: TF.equalize(x),
     }
 
 
-TRIVIAL_OPS = tuple(_trivial_ops())
+TRIVIAL_OPS = ("identity", "shear_x", "shear_y", "translate_x", "translate_y", "rotate", "brightness", "color",
+               "contrast", "sharpness", "posterize", "solarize", "autocontrast", "equalize")
 
 
 def trivial_augment(images: torch.Tensor, *, generator: torch.Generator | None = None,
@@ -266,7 +253,9 @@ def trivial_augment(images: torch.Tensor, *, generator: torch.Generator | None =
     magnitude = torch.rand(n, generator=generator).to(x.device)
     sign = (torch.randint(0, 2, (n,), generator=generator) * 2 - 1).float().to(x.device)
     out = x.clone()
-    for k, fn in enumerate(_trivial_ops().values()):
+    ops = _trivial_ops()
+    for k, name in enumerate(TRIVIAL_OPS):
+        fn = ops[name]
         chosen = (op == k).nonzero().flatten().to(x.device)
         if len(chosen):
             out[chosen] = fn(x[chosen], magnitude[chosen], sign[chosen]).clamp(0, 1)

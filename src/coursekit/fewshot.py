@@ -67,7 +67,8 @@ def train_few(train_set: data.ImageTensors, test_set: data.ImageTensors, cfg: di
     if init == "backbone":
         if weights is None:
             raise ValueError("init='backbone' needs the backbone's weights")
-        model, lr, multipliers = backbone(weights, num_classes), cfg["finetune_lr"], {"linear": cfg["head_lr_multiplier"]}
+        model, lr = backbone(weights, num_classes), cfg["finetune_lr"]
+        multipliers = {transfer.classifier_name(model): cfg["head_lr_multiplier"]}  # "linear", the new head
     elif init == "scratch":
         model, lr, multipliers = models.create("resnet20", num_classes=num_classes), cfg["scratch_lr"], None
     else:

@@ -45,7 +45,7 @@ def results_table(results: list[dict]) -> str:
 
 def transfer_table(result: dict) -> str:
     """A Markdown table: one row per (target, size), one column per method (mean ± std over seeds)."""
-    from ..transfer import TARGETS
+    from .transfer import TARGETS
 
     methods = result["config"]["methods"]
     summary = {(s["target"], s["size"], s["method"]): s for s in result["metrics"]["summary"]}

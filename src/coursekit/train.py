@@ -1,17 +1,18 @@
 """Training and evaluation: plain functions a lecturer can read aloud.
 
-``fit`` runs the epochs, keeps a per-epoch history, saves a checkpoint after every epoch and on
-Ctrl-C, and resumes from it. On CUDA it trains with automatic mixed precision (bf16 where the GPU
-has it, else fp16 with a gradient scaler); on the CPU in float32. Convolutions run on
-channels_last tensors on both. ``evaluate`` returns accuracy, top-5, macro-F1, loss and the
-confusion matrix.
+``train_one_epoch`` is one pass over the data (forward, loss, backward, step); ``fit`` runs the
+epochs, keeps a per-epoch history, saves a checkpoint after every epoch and on Ctrl-C, and resumes
+from it. :class:`Runtime` says once where and in what precision the tensors are computed: on CUDA
+with automatic mixed precision (bf16 where the GPU has it, else fp16 with a gradient scaler), on
+the CPU in float32, with convolutions on channels_last tensors on both. ``evaluate`` returns
+accuracy, top-5, macro-F1, loss and the confusion matrix. Diagnostics (the learning-rate range
+test, gradient norms, the cost of a step) are in :mod:`coursekit.diagnostics`.
 """
 from __future__ import annotations
 
 import itertools
-import os
 import random
-import resource
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch, so that CPU runs repeat exactly."""
+    """Seed Python's, NumPy's and torch's global generators, so that CPU runs repeat exactly."""
     import numpy as np
 
     random.seed(seed)
@@ -51,6 +52,44 @@ def memory_format_for(device: torch.device, channels_last: bool | None = None) -
     if channels_last is None:
         channels_last = device.type in ("cuda", "cpu")
     return torch.channels_last if channels_last else torch.contiguous_format
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how a network computes: the device, the autocast dtype (``None``: float32) and the
+    memory format of images. Resolved once by :meth:`resolve`, then used by every step."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    memory_format: torch.memory_format
+
+    @classmethod
+    def resolve(cls, device: torch.device | str | None = None, amp: bool | None = None,
+                channels_last: bool | None = None) -> Runtime:
+        """``device`` defaults to the best available; ``amp`` to on for CUDA (off elsewhere);
+        ``channels_last`` to :func:`memory_format_for`."""
+        device = torch.device(device) if device is not None else profiles.device()
+        amp_dtype = autocast_dtype(device) if amp in (None, True) else None
+        return cls(device, amp_dtype, memory_format_for(device, channels_last))
+
+    @property
+    def precision(self) -> str:
+        return str(self.amp_dtype).replace("torch.", "") + " autocast" if self.amp_dtype else "float32"
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """Loss scaling, needed by fp16 only (bf16 has float32's range)."""
+        return torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+
+    def images(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.device, non_blocking=True, memory_format=self.memory_format)
+
+    def sync(self) -> None:
+        """Wait for the GPU, so that a clock read afterwards includes its work."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
 
 def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
@@ -109,22 +148,91 @@ class FitResult:
 
 def peak_memory(device: torch.device) -> tuple[float, str]:
     """Peak memory in MB: allocated by CUDA on a GPU (since ``fit`` started), the process's resident
-    set on the CPU (since the process started: it includes the data set held in memory)."""
+    set on the CPU (since the process started: it includes the data set held in memory; 0 where the
+    system does not report it)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20, "CUDA allocated (peak)"
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process resident set (peak)"
+    try:
+        import resource  # POSIX only
+    except ImportError:  # Windows
+        return 0.0, "not measured (no resource module)"
+    scale = 2**20 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux kilobytes
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale, "process resident set (peak)"
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def train_one_epoch(model: nn.Module, loader: Batches, optimizer: torch.optim.Optimizer,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, scaler: torch.amp.GradScaler,
+                    runtime: Runtime, tally: dict, *, label_smoothing: float = 0.0, bar=None) -> dict:
+    """One pass over ``loader`` from batch ``tally["step"]``: forward, loss, backward, update, schedule.
+
+    Adds the summed loss, the correct predictions, the images seen and the seconds (device clock,
+    training steps and data only) to ``tally`` as it goes, so that whoever catches a Ctrl-C knows
+    the batch reached (``tally["step"]``) and what was measured up to it.
+    """
+    model.train()
+    runtime.sync()
+    tick = time.perf_counter()
+    try:
+        for x, y in itertools.islice(loader, tally["step"], None):
+            x, y = runtime.images(x), y.to(runtime.device, non_blocking=True)
+            with runtime.autocast():
+                logits = model(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            hard = y.argmax(1) if y.ndim == 2 else y  # soft labels (mixup, CutMix): their largest share
+            tally["step"] += 1
+            tally["loss"] += loss.detach() * len(y)
+            tally["correct"] += (logits.argmax(1) == hard).sum()
+            tally["seen"] += len(y)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        runtime.sync()
+        tally["seconds"] += time.perf_counter() - tick
+    return tally
 
 
-def _save_atomic(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+@dataclass
+class Checkpoint:
+    """The whole training state at ``path`` (none: nothing is saved): weights, optimizer, schedule,
+    gradient scaler, random generators, the epoch and batch reached, the partial tallies of an
+    interrupted epoch, and the history so far. Written atomically (:func:`coursekit.files.torch_save`)."""
+
+    path: Path | None
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+
+    def save(self, result: FitResult, epoch: int, step: int, partial: dict | None) -> None:
+        if self.path is None:
+            return
+        cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+        files.torch_save(dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
+                              scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict(),
+                              rng=torch.get_rng_state(), cuda_rng=cuda_rng, epoch=epoch, step=step,
+                              partial=partial, history=result.history, train_seconds=result.train_seconds,
+                              images_seen=result.images_seen), self.path)
+
+    def load(self, result: FitResult, device: torch.device) -> tuple[int, int, dict | None]:
+        """Restore the state into the objects and ``result``; return (epoch, batch, partial tallies)."""
+        if self.path is None or not self.path.exists():
+            return 0, 0, None
+        state = torch.load(self.path, map_location=device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"].cpu())
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        result.history, result.train_seconds, result.images_seen = (
+            state["history"], state["train_seconds"], state["images_seen"])
+        return state["epoch"], state["step"], state["partial"]
 
 
 def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Batches | None = None,
@@ -135,118 +243,80 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
         seed: int = 0, progress: bool | None = None, verbose: bool = True) -> FitResult:
     """Train ``model`` for ``epochs`` on ``train_loader``; evaluate on ``test_loader`` each epoch.
 
-    ``amp`` defaults to on for CUDA and off elsewhere, ``channels_last`` to :func:`memory_format_for`;
+    ``device``, ``amp`` and ``channels_last`` are resolved by :meth:`Runtime.resolve`;
     ``lr_multipliers`` gives parts of the model their own learning rate (:func:`make_optimizer`).
-    With ``checkpoint``, the full training state is saved there after every epoch and when Ctrl-C interrupts, and a later
-    call with the same path resumes where it stopped (at the same batch of the same epoch).
-    """
-    from .profiles import device as best_device
+    With ``checkpoint``, the full training state is saved there after every epoch and when Ctrl-C
+    interrupts, and a later call with the same path resumes where it stopped (at the same batch of
+    the same epoch), giving the same weights as a run that was never interrupted.
 
-    device = torch.device(device) if device is not None else best_device()
-    amp_dtype = autocast_dtype(device) if amp in (None, True) else None
-    memory_format = memory_format_for(device, channels_last)
+    Settings of the whole process that ``fit`` changes, and leaves changed: it calls
+    :func:`seed_everything` with ``seed`` (Python's, NumPy's and torch's global generators) before it
+    builds the optimizer, so dropout and anything drawn after ``fit`` depend on ``seed``; on CUDA it
+    sets ``torch.backends.cudnn.benchmark = True`` (cuDNN times its kernels for the fixed input
+    sizes and keeps the fastest) and resets CUDA's peak-memory counter.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    rt = Runtime.resolve(device, amp, channels_last)
     progress = profiles.show_progress() if progress is None else progress
     if progress:  # notebook widgets where they exist, text bars elsewhere
         from tqdm.auto import tqdm
     else:  # tqdm.auto would warn about missing widgets even for a bar it never draws
         from tqdm import tqdm
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
 
     seed_everything(seed)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
-        torch.cuda.reset_peak_memory_stats(device)  # the peak of this run, not of the process
-    model.to(device, memory_format=memory_format)
-    steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
+    if rt.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.cuda.reset_peak_memory_stats(rt.device)  # the peak of this run, not of the process
+    model.to(rt.device, memory_format=rt.memory_format)
     opt = make_optimizer(model, optimizer, lr, weight_decay, momentum, lr_multipliers)
-    sched = make_schedule(opt, schedule, epochs * steps_per_epoch, warmup)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
-    result = FitResult(precision=str(amp_dtype).replace("torch.", "") + " autocast" if amp_dtype else "float32")
-    start_epoch, start_step, partial = 0, 0, None
-
-    checkpoint = Path(checkpoint) if checkpoint else None
-    if checkpoint and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"])
-        start_epoch, start_step, partial = state["epoch"], state["step"], state["partial"]
-        result.history, result.train_seconds, result.images_seen = (
-            state["history"], state["train_seconds"], state["images_seen"])
-        if verbose and start_epoch < epochs:
-            print(f"resuming from {checkpoint}: epoch {start_epoch + 1}, batch {start_step}")
-
-    def save(epoch: int, step: int, partial: dict | None) -> None:
-        if checkpoint:
-            _save_atomic(dict(model=model.state_dict(), optimizer=opt.state_dict(),
-                              scheduler=sched.state_dict(), scaler=scaler.state_dict(),
-                              rng=torch.get_rng_state(), epoch=epoch, step=step, partial=partial,
-                              history=result.history, train_seconds=result.train_seconds,
-                              images_seen=result.images_seen), checkpoint)
+    sched = make_schedule(opt, schedule, epochs * len(train_loader), warmup)  # type: ignore[arg-type]
+    scaler = rt.grad_scaler()
+    result = FitResult(precision=rt.precision)
+    state = Checkpoint(Path(checkpoint) if checkpoint else None, model, opt, sched, scaler)
+    start_epoch, start_step, partial = state.load(result, rt.device)
+    if verbose and start_epoch < epochs and state.path and state.path.exists():
+        print(f"resuming from {state.path}: epoch {start_epoch + 1}, batch {start_step}")
 
     for epoch in range(start_epoch, epochs):
         if hasattr(train_loader, "set_epoch"):
             train_loader.set_epoch(epoch)
-        stats = partial or dict(loss=0.0, correct=0, seen=0, seconds=0.0)
-        first_step = start_step if epoch == start_epoch else 0
-        model.train()
-        bar = tqdm(total=steps_per_epoch, initial=first_step, desc=f"epoch {epoch + 1}/{epochs}",
-                   disable=not progress, leave=False)
-        _sync(device)
-        tick = time.perf_counter()
-        next_step = first_step
-        try:
-            for step, (x, y) in enumerate(itertools.islice(train_loader, first_step, None), first_step):
-                x = x.to(device, non_blocking=True, memory_format=memory_format)
-                y = y.to(device, non_blocking=True)
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                    logits = model(x)
-                    loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                sched.step()
-                next_step = step + 1
-                stats["loss"] += loss.detach() * len(y)
-                hard = y.argmax(1) if y.ndim == 2 else y  # soft labels (mixup, CutMix): their largest share
-                stats["correct"] += (logits.argmax(1) == hard).sum()
-                stats["seen"] += len(y)
-                bar.update(1)
-        except KeyboardInterrupt:
-            _sync(device)
-            stats["seconds"] += time.perf_counter() - tick
-            stats = {k: float(v) if torch.is_tensor(v) else v for k, v in stats.items()}
-            save(epoch, next_step, stats)
-            bar.close()
-            if checkpoint:
-                print(f"\ninterrupted: state saved to {checkpoint}; call fit again with it to resume")
-            raise
-        _sync(device)
-        stats["seconds"] += time.perf_counter() - tick
-        bar.close()
-        row = dict(epoch=epoch + 1, lr=opt.param_groups[0]["lr"],
-                   train_loss=float(stats["loss"]) / max(1, stats["seen"]),
-                   train_accuracy=float(stats["correct"]) / max(1, stats["seen"]),
-                   seconds=stats["seconds"], images_per_second=stats["seen"] / max(stats["seconds"], 1e-9))
-        result.train_seconds += stats["seconds"]
-        result.images_seen += stats["seen"]
+        tally = partial or dict(loss=0.0, correct=0, seen=0, seconds=0.0)
+        tally["step"] = start_step if epoch == start_epoch else 0
+        with tqdm(total=len(train_loader), initial=tally["step"], desc=f"epoch {epoch + 1}/{epochs}",  # type: ignore[arg-type]
+                  disable=not progress, leave=False) as bar:
+            try:
+                train_one_epoch(model, train_loader, opt, sched, scaler, rt, tally,
+                                label_smoothing=label_smoothing, bar=bar)
+            except KeyboardInterrupt:
+                partial = {k: float(v) if torch.is_tensor(v) else v for k, v in tally.items()}
+                state.save(result, epoch, tally["step"], partial)
+                if state.path:
+                    print(f"\ninterrupted: state saved to {state.path}; call fit again with it to resume")
+                raise
+        row = _history_row(epoch, opt, tally)
+        result.train_seconds += tally["seconds"]
+        result.images_seen += tally["seen"]
         if test_loader is not None:
             tick = time.perf_counter()
-            metrics = evaluate(model, test_loader, device=device, amp=amp_dtype is not None,
-                               channels_last=memory_format == torch.channels_last)
+            metrics = evaluate(model, test_loader, device=rt.device, amp=rt.amp_dtype is not None,
+                               channels_last=rt.memory_format == torch.channels_last)
             row.update(test_loss=metrics["loss"], test_accuracy=metrics["accuracy"],
                        eval_seconds=time.perf_counter() - tick)
         result.history.append(row)
         partial = None
-        save(epoch + 1, 0, None)
+        state.save(result, epoch + 1, 0, None)
         if verbose:  # one line per epoch stays; the bar of the epoch is gone
             print(_epoch_line(row, epochs))
-    result.peak_memory_mb, result.peak_memory_kind = peak_memory(device)
+    result.peak_memory_mb, result.peak_memory_kind = peak_memory(rt.device)
     return result
+
+
+def _history_row(epoch: int, optimizer: torch.optim.Optimizer, tally: dict) -> dict:
+    seen, seconds = tally["seen"], tally["seconds"]
+    return dict(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"],
+                train_loss=float(tally["loss"]) / max(1, seen), train_accuracy=float(tally["correct"]) / max(1, seen),
+                seconds=seconds, images_per_second=seen / max(seconds, 1e-9))
 
 
 class InterruptAt:
@@ -279,39 +349,17 @@ def _epoch_line(row: dict, epochs: int) -> str:
     return line + f"  {row['seconds']:.1f} s  {row['images_per_second']:.0f} img/s"
 
 
-def gradient_norms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    """The L2 norm of the loss gradient of every convolution's weight, in the order of the layers.
-
-    One forward and backward pass on the given batch, in training mode (batch statistics), with no
-    update; the model's gradients are cleared afterwards.
-    """
-    was_training = model.training
-    model.train()
-    model.zero_grad(set_to_none=True)
-    F.cross_entropy(model(images), labels).backward()
-    norms = {name: float(m.weight.grad.norm()) for name, m in model.named_modules()
-             if isinstance(m, nn.Conv2d) and m.weight.grad is not None}
-    model.zero_grad(set_to_none=True)
-    model.train(was_training)
-    return norms
-
-
 @torch.no_grad()
 def predict(model: nn.Module, loader: Batches, *, device: torch.device | str | None = None,
             amp: bool | None = None, channels_last: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits (float32, on the CPU) and labels of every batch of ``loader``."""
-    from .profiles import device as best_device
-
-    device = torch.device(device) if device is not None else best_device()
-    amp_dtype = autocast_dtype(device) if amp in (None, True) else None
-    memory_format = memory_format_for(device, channels_last)
+    rt = Runtime.resolve(device, amp, channels_last)
     was_training = model.training
     model.eval()
     logits, labels = [], []
     for x, y in loader:
-        x = x.to(device, non_blocking=True, memory_format=memory_format)
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits.append(model(x).float().cpu())
+        with rt.autocast():
+            logits.append(model(rt.images(x)).float().cpu())
         labels.append(y.cpu())
     model.train(was_training)
     return torch.cat(logits), torch.cat(labels)
@@ -346,91 +394,3 @@ def evaluate(model: nn.Module, loader: Batches, **kwargs) -> dict:
     """Accuracy, top-5, macro-F1, loss and confusion matrix of ``model`` on ``loader``."""
     logits, labels = predict(model, loader, **kwargs)
     return classification_metrics(logits, labels)
-
-
-
-def lr_find(model: nn.Module, loader: Batches, *, start_lr: float = 1e-6, end_lr: float = 10.0, steps: int = 100,
-            optimizer: str = "sgd", weight_decay: float = 5e-4, smoothing: float = 0.1, diverge: float = 4.0,
-            device: torch.device | str | None = None) -> dict:
-    """The learning-rate range test (Smith 2017): train for up to ``steps`` batches while the learning
-    rate grows geometrically from ``start_lr`` to ``end_lr``, recording the loss at each.
-
-    Stops early once the smoothed loss exceeds ``diverge`` times its minimum. Suggests the rate at
-    which the smoothed loss falls fastest (the steepest negative slope against log lr). The model's
-    weights are restored afterwards. Returns ``lrs``, ``losses``, ``smoothed`` and ``suggestion``.
-    """
-    import copy
-    import math
-
-    from .profiles import device as best_device
-
-    device = torch.device(device) if device is not None else best_device()
-    memory_format = memory_format_for(device)
-    saved = copy.deepcopy(model.state_dict())
-    model.to(device, memory_format=memory_format).train()
-    opt = make_optimizer(model, optimizer, start_lr, weight_decay)
-    factor = (end_lr / start_lr) ** (1 / max(1, steps - 1))
-    lrs, losses, smoothed, average = [], [], [], 0.0
-    batches = itertools.cycle(loader) if len(loader) < steps else iter(loader)  # type: ignore[arg-type]
-    for step in range(steps):
-        lr = start_lr * factor ** step
-        for group in opt.param_groups:
-            group["lr"] = lr
-        x, y = next(batches)
-        x, y = x.to(device, memory_format=memory_format), y.to(device)
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            break
-        average = smoothing * value + (1 - smoothing) * average
-        lrs.append(lr)
-        losses.append(value)
-        smoothed.append(average / (1 - (1 - smoothing) ** (step + 1)))  # bias-corrected running mean
-        if smoothed[-1] > diverge * min(smoothed):
-            break
-    model.load_state_dict(saved)
-    if len(smoothed) < 3:
-        raise RuntimeError(f"the loss diverged after {len(smoothed)} steps: lower start_lr (now {start_lr:g})")
-    logs = [math.log10(lr) for lr in lrs]
-    slopes = [(smoothed[i + 1] - smoothed[i - 1]) / (logs[i + 1] - logs[i - 1]) for i in range(1, len(lrs) - 1)]
-    best = min(range(len(slopes)), key=slopes.__getitem__) + 1
-    return dict(lrs=lrs, losses=losses, smoothed=smoothed, suggestion=lrs[best])
-
-
-def measure_training_step(model: nn.Module, batch_size: int, image_size: int, *, amp: bool, steps: int = 20,
-                          warmup: int = 5, num_classes: int = 1000, device: torch.device | str | None = None) -> dict:
-    """Peak memory and throughput of full training steps (forward, backward, AdamW update) on random
-    data of the given shape: what a precision or a memory-saving option costs, without a data set.
-
-    On CUDA the peak is the memory CUDA allocated during the steps; elsewhere the process's peak.
-    """
-    from .profiles import device as best_device
-
-    device = torch.device(device) if device is not None else best_device()
-    dtype = autocast_dtype(device) if amp else None
-    model.to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(batch_size, 3, image_size, image_size, generator=g).to(device)
-    y = torch.randint(0, num_classes, (batch_size,), generator=g).to(device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    for step in range(warmup + steps):
-        if step == warmup:
-            _sync(device)
-            tick = time.perf_counter()
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-    _sync(device)
-    seconds = time.perf_counter() - tick
-    peak_mb, kind = peak_memory(device)
-    return dict(images_per_second=steps * batch_size / seconds, peak_memory_mb=peak_mb, peak_memory_kind=kind,
-                precision=str(dtype).replace("torch.", "") if dtype else "float32")

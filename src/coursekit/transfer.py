@@ -19,7 +19,6 @@ import copy
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import __version__, data, models, profiles, train
+from . import __version__, data, files, models, profiles, train
 
 METHODS = ("deep probe", "early probe", "fine-tune", "scratch")
 
@@ -127,18 +126,43 @@ def scratch_network(source: dict, num_classes: int) -> nn.Module:
     return tvm.get_model(source["name"], weights=None, num_classes=num_classes)
 
 
+# Where torchvision's own networks keep their classifier (they have no ``reset_classifier``): the
+# first of these attributes that the network has; in an ``nn.Sequential`` (AlexNet, VGG, MobileNet,
+# EfficientNet, ConvNeXt, the ViT's ``heads``), its last linear layer.
+TORCHVISION_CLASSIFIERS = ("fc", "classifier", "heads", "head")
+
+
+def classifier_name(model: nn.Module) -> str:
+    """The module name of ``model``'s classifier, which prefixes its parameters' names (the key for
+    :func:`coursekit.train.make_optimizer`'s ``lr_multipliers``): ``"linear"`` for a CIFAR ResNet."""
+    if hasattr(model, "get_classifier"):  # coursekit and timm networks
+        head = model.get_classifier()
+        return next(name for name, m in model.named_modules() if m is head)
+    for attr in TORCHVISION_CLASSIFIERS:
+        module = getattr(model, attr, None)
+        if isinstance(module, nn.Linear):
+            return attr
+        if isinstance(module, nn.Sequential):
+            linear = [name for name, m in module.named_children() if isinstance(m, nn.Linear)]
+            if linear:
+                return f"{attr}.{linear[-1]}"
+    raise ValueError(f"found no linear classifier in {type(model).__name__} (looked for "
+                     f"{', '.join(TORCHVISION_CLASSIFIERS)}); give it get_classifier and reset_classifier")
+
+
 def replace_head(model: nn.Module, num_classes: int) -> str:
     """Give ``model`` a new, randomly initialised classifier for ``num_classes``; return its name.
 
-    timm models do it themselves (``reset_classifier``); otherwise the last ``nn.Linear`` is replaced.
+    coursekit and timm networks do it themselves (``reset_classifier``); in torchvision's the linear
+    layer that :func:`classifier_name` finds is replaced by a new one with the same inputs.
     """
     if hasattr(model, "reset_classifier"):
         model.reset_classifier(num_classes)
-        return model.pretrained_cfg["classifier"]
-    name = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
+        return classifier_name(model)
+    name = classifier_name(model)
     parent, _, attr = name.rpartition(".")
-    old = getattr(model.get_submodule(parent) if parent else model, attr)
-    setattr(model.get_submodule(parent) if parent else model, attr, nn.Linear(old.in_features, num_classes))
+    owner = model.get_submodule(parent)
+    setattr(owner, attr, nn.Linear(getattr(owner, attr).in_features, num_classes))
     return name
 
 
@@ -150,8 +174,9 @@ def frozen_features(model: nn.Module, loader: train.Batches, layers: dict[str, s
     """The outputs of ``layers`` (``{"early": "layer1", ...}``, module names) for every batch.
 
     Feature maps are average-pooled to ``grid`` x ``grid`` and flattened, token sequences (N, T, D)
-    averaged over tokens; vectors stay as they are. ``"pre_logits"`` names what a timm model's head
-    reads (its pooled features). Returns float32 CPU tensors per layer, and the labels.
+    averaged over tokens; vectors stay as they are. ``"pre_logits"`` names what the classifier of a
+    coursekit or timm network reads (``forward_head(forward_features(x), pre_logits=True)``).
+    Returns float32 CPU tensors per layer, and the labels.
     """
     from torchvision.models.feature_extraction import create_feature_extractor
 
@@ -201,10 +226,7 @@ def cached_features(model: nn.Module, dataset: data.ImageTensors, key: dict, lay
         return torch.load(path, weights_only=True)
     loader = data.DeviceLoader(dataset, 256, train=False, device=device, mean=mean, std=std)
     features, _ = frozen_features(model, loader, layers, grid, device)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(features, tmp)
-    os.replace(tmp, path)
+    files.torch_save(features, path)
     return features
 
 

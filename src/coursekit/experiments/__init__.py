@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 from ..store import provenance_line
-from . import classic, fewshot, intro, transfer, vit  # noqa: F401  (each registers its experiments)
+from . import classic, fewshot, intro, pretrained, transfer, vit  # noqa: F401  (each registers its experiments)
 from .core import EXPERIMENTS, Experiment, config, get, load, network, profile_cost, register, run, run_plan
 
 __all__ = ["EXPERIMENTS", "Experiment", "config", "get", "load", "network", "profile_cost", "provenance_line",
-           "register", "run", "run_plan", "classic", "fewshot", "intro", "transfer", "vit"]
+           "register", "run", "run_plan", "classic", "fewshot", "intro", "pretrained", "transfer", "vit"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import augment, data, models, profiles, train
+from .. import augment, data, diagnostics, models, profiles, train
 
 CIFAR10_RECIPE = dict(model="small_cnn", model_args={}, optimizer="sgd", lr=0.05, weight_decay=5e-4,
                       schedule="onecycle", label_smoothing=0.0, crop_padding=4, flip=True, seed=0)
@@ -15,7 +15,7 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
     """Train ``cfg['model']`` from scratch on (a stratified subset of) CIFAR-10 and evaluate it.
 
     With ``cfg['probe_gradients']``, the gradient norm of every convolution is also measured on one
-    fixed batch, at initialisation and after training (:func:`coursekit.train.gradient_norms`).
+    fixed batch, at initialisation and after training (:func:`coursekit.diagnostics.gradient_norms`).
     With ``cfg['inspect_attention']``, a ViT's attention maps and distances are kept.
     """
     device = profiles.device()
@@ -32,7 +32,7 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
     initial_gradients = None
     if cfg.get("probe_gradients"):
         probe = next(iter(data.DeviceLoader(train_set, 256, train=False, device=device)))
-        initial_gradients = train.gradient_norms(model.to(device), *probe)
+        initial_gradients = diagnostics.gradient_norms(model.to(device), *probe)
     fitted = train.fit(model, train_loader, test_loader=test_loader, epochs=cfg["epochs"],
                        optimizer=cfg["optimizer"], lr=cfg["lr"], weight_decay=cfg["weight_decay"],
                        schedule=cfg["schedule"], label_smoothing=cfg["label_smoothing"],
@@ -46,7 +46,7 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
     output = dict(metrics=metrics, history=fitted.history, cost=cost,
                   data=dict(train=train_set.source, test=test_set.source))
     if initial_gradients is not None:
-        trained_gradients = train.gradient_norms(model, *probe)
+        trained_gradients = diagnostics.gradient_norms(model, *probe)
         output["gradient_norms"] = dict(layers=list(initial_gradients), initial=list(initial_gradients.values()),
                                         trained=list(trained_gradients.values()))
     if cfg.get("inspect_attention"):

@@ -2,6 +2,13 @@
 (plain networks against ResNets of the same depth)."""
 from __future__ import annotations
 
+import math
+
+import torch
+from torch import nn
+
+from .. import models
+from ..models import analysis, vgg
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
 from .core import Experiment, register
 
@@ -32,3 +39,260 @@ for name in DEGRADATION:
         base=dict(CIFAR10_RECIPE, model=f"cifar_plain{depth}" if plain else f"resnet{depth}", lr=0.05,
                   probe_gradients=True),
         sizes=BUDGET, runner=train_cifar10_classifier))
+
+
+# --- the readings the chapter's text glues ----------------------------------------------------------
+# From the ILSVRC table, from the networks the chapter builds (parameters, MACs, receptive fields) and
+# from the stored results of its experiments. Shares are written as whole percentages, as the text does.
+
+def _pct(share: float) -> str:
+    """0.284 -> "28 %"."""
+    return f"{100 * share:.0f} %"
+
+
+HUMAN_TOP5_ERROR = 5.1  # a trained human annotator, Russakovsky et al. (2015), section 6.4
+
+
+def ilsvrc_table() -> list[dict]:
+    """ILSVRC classification results by year (top-5 error), with the source of each row."""
+    import csv
+    from importlib.resources import files
+
+    with files("coursekit").joinpath("tables/ilsvrc_top5.csv").open(encoding="utf-8") as f:
+        return [dict(row, year=int(row["year"]), top5_error_percent=float(row["top5_error_percent"]))
+                for row in csv.DictReader(f)]
+
+
+def ilsvrc_winners(rows: list[dict] | None = None) -> dict[int, dict]:
+    """The best ILSVRC classification entry of each year (a row of :func:`ilsvrc_table`)."""
+    winners: dict[int, dict] = {}
+    for row in ilsvrc_table() if rows is None else rows:
+        if row["year"] not in winners or row["top5_error_percent"] < winners[row["year"]]["top5_error_percent"]:
+            winners[row["year"]] = row
+    return winners
+
+
+def facts_ilsvrc(rows: list[dict] | None = None, human_error: float = HUMAN_TOP5_ERROR) -> dict[str, str]:
+    """The winners' top-5 errors the text quotes, the gains of 2011 and 2012, VGG's 2014 error, the
+    first year below the human annotator and the last challenge."""
+    rows = ilsvrc_table() if rows is None else rows
+    err = {year: row["top5_error_percent"] for year, row in ilsvrc_winners(rows).items()}
+    vgg_2014 = next(r for r in rows if r["team"] == "VGG")["top5_error_percent"]
+    out = {f"classic_err_{year}": f"{err[year]:.1f} %" for year in (2010, 2011, 2012, 2014, 2015)}
+    out |= {"classic_err_vgg": f"{vgg_2014:.1f} %",
+            "classic_drop_2011": f"{err[2010] - err[2011]:.1f}",
+            "classic_drop_2012": f"{err[2011] - err[2012]:.1f}",
+            "classic_below_human": str(min(y for y, e in err.items() if e < human_error)),
+            "classic_last_year": str(max(err)),
+            "classic_err_last": f"{err[max(err)]:.1f} %"}
+    return out
+
+
+def facts_conv1(conv1: nn.Conv2d, side: int = 227) -> dict[str, str]:
+    """AlexNet's first layer on a ``side`` x ``side`` input: positions, connections, parameters, and the
+    side of its output on a 224 x 224 input padded by 2 pixels."""
+    k, s = conv1.kernel_size[0], conv1.stride[0]
+    n_out = (side - k) // s + 1
+    per_unit = k * k * conv1.in_channels + 1  # the weights of one filter, and a bias
+    return {"classic_conv1_positions": f"{n_out * n_out:,}",
+            "classic_conv1_connections": f"{n_out * n_out * conv1.out_channels * per_unit / 1e6:.1f} million",
+            "classic_conv1_params": f"{models.count_parameters(conv1):,}",
+            "classic_padded_224": f"{(224 + 2 * 2 - k) // s + 1}"}
+
+
+def facts_alexnet(alexnet: nn.Module) -> dict[str, str]:
+    """Where torchvision's AlexNet keeps its parameters (the classifier) and its computation (the
+    convolutions), per 224 x 224 image."""
+    params = models.count_parameters(alexnet)
+    macs = analysis.macs_per_layer(alexnet, input_size=(1, 3, 224, 224))
+    conv_macs = sum(v for name, v in macs.items() if name.startswith("features"))
+    return {"classic_alexnet_params": f"{params / 1e6:.1f} M",
+            "classic_alexnet_conv1_filters": str(alexnet.features[0].out_channels),
+            "classic_alexnet_fc_share": _pct(models.count_parameters(alexnet.classifier) / params),
+            "classic_alexnet_conv_mac_share": _pct(conv_macs / sum(macs.values())),
+            "classic_alexnet_fc6_share": _pct(models.count_parameters(alexnet.classifier[1]) / params)}
+
+
+def vgg_table() -> tuple[list[str], list[list[str]]]:
+    """The headers and rows of Table 1 of Simonyan & Zisserman (2015), from ``vgg.VGG_CONFIGS``, with
+    each configuration's weight layers and parameters (for ``tables.markdown_table``)."""
+    counts = vgg.config_parameter_counts()
+    names = list(vgg.VGG_CONFIGS)
+    blocks = {c: [b.split() for b in " ".join(vgg.VGG_CONFIGS[c]).split("maxpool")[:-1]] for c in names}
+    rows = [["input", *["224 × 224 RGB"] * len(names)]]
+    for b in range(len(blocks[names[0]])):
+        for i in range(max(len(blocks[c][b]) for c in names)):
+            rows.append([f"block {b + 1}" if i == 0 else "",
+                         *(blocks[c][b][i] if i < len(blocks[c][b]) else "" for c in names)])
+        rows.append(["", *["maxpool"] * len(names)])
+    rows += [["", *[layer] * len(names)] for layer in ("FC-4096", "FC-4096", "FC-1000", "soft-max")]
+    rows.append(["**weight layers**", *(f"**{vgg.weight_layers(c)}**" for c in names)])
+    rows.append(["**parameters (millions)**", *(f"**{counts[c] / 1e6:.0f}**" for c in names)])
+    return ["", *names], rows
+
+
+def _vgg16_meta() -> nn.Module:
+    with torch.device("meta"):  # shapes only, no memory
+        return models.create("vgg16", num_classes=1000)
+
+
+def facts_vgg() -> dict[str, str]:
+    """How VGG's parameters grow from configuration A to E, and VGG-16's classifier share."""
+    counts = vgg.config_parameter_counts()
+    return {"classic_vgg_growth": _pct(counts["E"] / counts["A"] - 1),
+            "classic_vgg_min_layers": str(vgg.weight_layers("A")),
+            "classic_vgg_max_layers": str(vgg.weight_layers("E")),
+            "classic_vgg16_params": f"{counts['D'] / 1e6:.0f} M",
+            "classic_vgg16_fc_share": _pct(models.count_parameters(_vgg16_meta().classifier) / counts["D"])}
+
+
+def facts_stacked_3x3(three_3x3: nn.Module, one_7x7: nn.Module) -> dict[str, str]:
+    """The share of weights a stack of three 3 x 3 convolutions saves against one 7 x 7."""
+    return {"classic_7x7_saving": _pct(1 - models.count_parameters(three_3x3) / models.count_parameters(one_7x7))}
+
+
+def facts_receptive_fields(alexnet: nn.Module) -> dict[str, str]:
+    """The receptive fields of the last convolutional maps of AlexNet and VGG-16, in pixels."""
+    return {"classic_vgg16_rf": str(analysis.receptive_field_of(_vgg16_meta().features)),
+            "classic_alexnet_rf": str(analysis.receptive_field_of(alexnet.features))}
+
+
+def facts_gap_head(flatten_fc: nn.Module, gap_fc: nn.Module) -> dict[str, str]:
+    """How many times fewer parameters global average pooling needs, and NiN's size on CIFAR-10."""
+    return {"classic_gap_ratio": f"{models.count_parameters(flatten_fc) / models.count_parameters(gap_fc):.0f}",
+            "classic_nin_params": f"{models.count_parameters(models.create('nin', num_classes=10)) / 1e6:.2f} M"}
+
+
+def facts_module_3a(module_3a: nn.Module, naive_3a: nn.ModuleList, side: int = 28) -> dict[str, str]:
+    """What the 1 x 1 reductions save in Inception module 3a (whole, and in its 5 x 5 branch), and the
+    convolution that costs the most multiply-accumulates on a ``side`` x ``side`` map."""
+    def conv_weights(m: nn.Module) -> int:
+        return sum(layer.weight.numel() for layer in m.modules() if isinstance(layer, nn.Conv2d))
+
+    c_in = module_3a.branch1.conv.in_channels
+    macs = analysis.macs_per_layer(module_3a, input_size=(1, c_in, side, side))
+    top = max(macs, key=macs.get)
+    return {"classic_3a_ratio": f"{models.count_parameters(naive_3a) / models.count_parameters(module_3a):.1f}",
+            "classic_3a_5x5_ratio": f"{conv_weights(naive_3a[2]) / conv_weights(module_3a.branch3):.1f}",
+            "classic_3a_top_layer": top,
+            "classic_3a_top_share": _pct(macs[top] / sum(macs.values()))}
+
+
+def facts_googlenet(googlenet: nn.Module, alexnet: nn.Module) -> dict[str, str]:
+    """GoogLeNet's size against AlexNet and VGG-16, and the share of its one linear layer."""
+    params = models.count_parameters(googlenet)
+    return {"classic_googlenet_params": f"{params / 1e6:.1f} M",
+            "classic_googlenet_vs_alexnet": f"{models.count_parameters(alexnet) / params:.0f}",
+            "classic_googlenet_vs_vgg": f"{vgg.config_parameter_counts()['D'] / params:.0f}",
+            "classic_googlenet_fc_share": _pct(models.count_parameters(googlenet.fc) / params)}
+
+
+def facts_factorised(factorised: nn.Module, full_7x7: nn.Module) -> dict[str, str]:
+    """What two 3 x 3 save against a 5 x 5, and what a 1 x 7 then 7 x 1 pair costs against a 7 x 7."""
+    return {"classic_5x5_saving": _pct(1 - 2 * 3 * 3 / (5 * 5)),
+            "classic_factorised_share": _pct(models.count_parameters(factorised) / models.count_parameters(full_7x7))}
+
+
+def facts_separable(separable: nn.Module, regular: nn.Module) -> dict[str, str]:
+    """How many times fewer weights a depthwise separable convolution has than a regular one."""
+    return {"classic_separable_ratio": f"{models.count_parameters(regular) / models.count_parameters(separable):.1f}"}
+
+
+def facts_bottleneck(basic: nn.Module, bottleneck: nn.Module) -> dict[str, str]:
+    """A bottleneck block's parameters in units of a basic block's."""
+    return {"classic_bottleneck_ratio": f"{models.count_parameters(bottleneck) / models.count_parameters(basic):.2f}"}
+
+
+# --- readings of the stored results -------------------------------------------------------------------
+
+def facts_degradation(results: dict[str, dict]) -> dict[str, str]:
+    """The final training losses of the plain networks and ResNets of 20 and 56 layers (``results`` by
+    the names in :data:`DEGRADATION`), and whether they show the degradation problem."""
+    loss = {name: results[name]["history"][-1]["train_loss"] for name in DEGRADATION}
+    out = {f"classic_{name}_loss": f"{value:.3f}" for name, value in loss.items()}
+    epochs = len(results["degradation_plain56"]["history"])
+    out["classic_deg_epochs"] = f"{epochs} epoch" + ("s" if epochs != 1 else "")
+    out["classic_deg_profile"] = results["degradation_plain56"]["profile"]
+    p20, r20, p56, r56 = (loss[f"degradation_{n}"] for n in ("plain20", "resnet20", "plain56", "resnet56"))
+    out["classic_plain_reading"] = (
+        "the plain 56-layer network ends with a higher training loss than the plain 20-layer one: the deeper "
+        "network fits its own training data worse, which is the degradation problem" if p56 > p20 else
+        "the plain 56-layer network ends with a training loss no higher than the plain 20-layer one, so this run "
+        "does not show the degradation problem, which He et al. observed over many more epochs")
+    out["classic_residual_reading"] = (
+        "ResNet-56 ends below ResNet-20: with shortcuts, the extra depth lowers the loss" if r56 < r20 else
+        "ResNet-56 does not end below ResNet-20: in this budget the deeper ResNet has not yet turned its depth "
+        "into a lower training loss")
+    out["classic_shortcut_reading"] = (
+        "the shortcuts lower the final loss of the 56-layer network" if r56 < p56 else
+        "the shortcuts do not lower the final loss of the 56-layer network in this run")
+    return out
+
+
+def _times(ratio: float) -> str:
+    """A ratio as the text writes it: 1,234; 0.57; 3.2e-04."""
+    return f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.2f}" if ratio >= 0.01 else f"{ratio:.1e}"
+
+
+def _spread(norms: list[float]) -> float:
+    """Orders of magnitude between the largest and the smallest of ``norms``."""
+    return math.log10(max(norms) / min(norms))
+
+
+SPREAD_MARGIN = 1.0  # orders of magnitude by which plain-56's gradients must spread more to say so
+
+
+def facts_gradients(results: dict[str, dict]) -> dict[str, str]:
+    """The per-convolution gradient norms of plain-56 and ResNet-56 (``results`` by name): first over last
+    layer at initialisation, and their spread in orders of magnitude before and after training."""
+    plain, residual = (results[n]["gradient_norms"] for n in ("degradation_plain56", "degradation_resnet56"))
+    sp, sr = _spread(plain["initial"]), _spread(residual["initial"])
+    first_over_last = plain["initial"][0] / plain["initial"][-1]
+    direction = "grow" if first_over_last > 1 else "shrink"
+    reading = (
+        f"the gradient norms of the plain network spread over {sp:.1f} orders of magnitude across its layers, "
+        f"against {sr:.1f} for ResNet-56: without shortcuts, the product of Jacobians makes the gradient {direction} "
+        "layer by layer towards the input, even with batch normalisation (which rescales the outputs of a layer, "
+        "not its gradients)" if sp > sr + SPREAD_MARGIN else
+        f"the gradient norms of the plain network spread over about as many orders of magnitude as those of "
+        f"ResNet-56 ({sp:.1f} against {sr:.1f}): as He et al. report, batch normalisation keeps the gradients "
+        "of the plain network in a healthy range, and its difficulty lies elsewhere")
+    return {"classic_grad_plain56": _times(first_over_last),
+            "classic_grad_resnet56": _times(residual["initial"][0] / residual["initial"][-1]),
+            "classic_grad_reading": reading,
+            "classic_grad_trained": f"{_spread(plain['trained']):.1f} and {_spread(residual['trained']):.1f}"}
+
+
+SHORT_NAMES = {"classic_alexnet": "AlexNet", "classic_vgg": "VGG-11", "classic_googlenet": "GoogLeNet",
+               "classic_resnet": "ResNet-20"}
+
+
+def facts_comparison(results: dict[str, dict]) -> dict[str, str]:
+    """The four networks on one budget (``results`` by the names in :data:`CLASSIC`): the most accurate,
+    whether it is also the largest, where ResNet-20 stands, and the fastest and slowest to train."""
+    acc = {SHORT_NAMES[n]: results[n]["metrics"]["accuracy"] for n in CLASSIC}
+    params = {SHORT_NAMES[n]: results[n]["cost"]["parameters"] for n in CLASSIC}
+    speed = {SHORT_NAMES[n]: results[n]["cost"]["images_per_second"] for n in CLASSIC}
+    macs = {SHORT_NAMES[n]: results[n]["cost"]["macs"] for n in CLASSIC}
+    best, biggest = max(acc, key=acc.get), max(params, key=params.get)
+    fastest, cheapest, slowest = max(speed, key=speed.get), min(macs, key=macs.get), min(speed, key=speed.get)
+    return {
+        "classic_cmp_profile": results["classic_resnet"]["profile"],
+        "classic_best": f"{best} ({100 * acc[best]:.1f} %)",
+        "classic_size_reading": (
+            f"{best} is also the network with the most parameters ({params[best] / 1e6:.1f} M)" if biggest == best else
+            f"the network with the most parameters, {biggest} ({params[biggest] / 1e6:.1f} M, "
+            f"{100 * acc[biggest]:.1f} %), is not the most accurate: {best} does better with "
+            f"{params[biggest] / params[best]:.0f} times fewer parameters"),
+        "classic_resnet_params": f"{params['ResNet-20'] / 1e6:.2f} M",
+        "classic_resnet_acc": f"{100 * acc['ResNet-20']:.1f} %",
+        "classic_resnet_reading": "as accurate as any of the four" if acc["ResNet-20"] >= acc[best] else (
+            f"{100 * (acc[best] - acc['ResNet-20']):.1f} points below {best}, with "
+            f"{params[best] / params['ResNet-20']:.0f} times fewer parameters"),
+        "classic_fastest": f"{fastest}, at {speed[fastest]:,.0f} images per second",
+        "classic_speed_reading": (
+            "it is also the network with the fewest multiply-accumulates per image" if fastest == cheapest else
+            f"although {cheapest} needs the fewest multiply-accumulates per image: speed depends on more than "
+            "the count of operations, for instance many thin layers use the hardware less fully than a few wide ones"),
+        "classic_slowest": f"{slowest} ({speed[slowest]:,.0f} images per second)",
+    }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .. import augment, data, fewshot, models, profiles, stats, train, transfer
-from .core import Experiment, network, register, run_plan
+from .. import augment, data, fewshot, models, profiles, stats, store, train, transfer
+from .core import EXPERIMENTS, Experiment, config, network, register, run_plan
 
 # --- the backbone ---------------------------------------------------------------------------------
 
@@ -250,3 +250,104 @@ register(Experiment(
            "quick": dict(per_class=600, views=10, episodes=600),
            "full": dict(per_class=None, views=20, episodes=2000)},
     runner=run_episodes))
+
+
+# --- the readings the chapter's text glues --------------------------------------------------------
+
+def configs(profile: str | None = None) -> dict[str, dict]:
+    """The configurations of the chapter's experiments under ``profile`` (default: the active one)."""
+    return {name: config(name, profile) for name, e in EXPERIMENTS.items() if e.chapter == "fewshot"}
+
+
+def _count(n: int | None) -> str:
+    return "all" if n is None else f"{n:,}"
+
+
+def _points(mean: float, half: float) -> str:
+    return f"{100 * mean:+.1f} ± {100 * half:.1f} points"
+
+
+def _per_seed(rows: list[dict], **fields) -> dict[int, float]:
+    """Accuracy by seed of the rows that match ``fields``: the runs a paired difference pairs."""
+    return {r["seed"]: r["accuracy"] for r in rows if all(r[k] == v for k, v in fields.items())}
+
+
+def facts_budgets(cfgs: dict[str, dict]) -> dict[str, str]:
+    """The sizes the text quotes, from the active profile's configurations (as given by :func:`configs`)."""
+    shots, episodes, pseudo = cfgs["fewshot_shots"], cfgs["fewshot_episodes"], cfgs["fewshot_pseudo"]
+    return {"fs_test": _count(shots["test_per_class"]), "fs_seeds": f"{len(shots['seeds'])}",
+            "fs_views": f"{episodes['views']}", "fs_queries": f"{episodes['queries']}",
+            "fs_per_class": _count(episodes["per_class"]), "fs_episodes": f"{episodes['episodes']:,}",
+            "fs_unlabelled": f"{pseudo['unlabelled_per_class']:,}"}
+
+
+def facts_full(cfgs: dict[str, dict]) -> dict[str, str]:
+    """What the ``full`` profile sets, from its configurations (``configs("full")``)."""
+    return {"fs_full_epochs": f"{cfgs['fewshot_backbone']['epochs']}",
+            "fs_full_steps": f"{cfgs['fewshot_shots']['steps']:,}",
+            "fs_full_seeds": f"{len(cfgs['fewshot_shots']['seeds'])}",
+            "fs_full_episodes": f"{cfgs['fewshot_episodes']['episodes']:,}",
+            "fs_full_views": f"{cfgs['fewshot_episodes']['views']}",
+            "fs_full_pool": f"{cfgs['fewshot_pseudo']['unlabelled_per_class']:,}"}
+
+
+def facts_provenance(result: dict) -> dict[str, str]:
+    """Which run a result is, glued as ``<experiment>_provenance``."""
+    return {f"{result['experiment']}_provenance": store.provenance_line(result)}
+
+
+def facts_backbone(result: dict) -> dict[str, str]:
+    """The backbone's run and how many base-class images it was trained on."""
+    return facts_provenance(result) | {"fs_backbone_images": f"{result['provenance']['data']['train']['images']:,}"}
+
+
+def facts_shots(result: dict) -> dict[str, str]:
+    """Experiment 1: the four accuracies at five shots (or the fewest measured), what augmentation
+    changes from scratch (means and 95 % intervals of the differences paired by seed, at the K where
+    the change is smallest and largest), and how many images from scratch match the backbone's fewest."""
+    rows = result["metrics"]["rows"]
+    acc = {(s["shots"], s["init"], s["augmentation"]): 100 * s["accuracy"]
+           for s in stats.summarise(rows, ("shots", "init", "augmentation"))}
+    ks = sorted({k for k, _, _ in acc})
+    k5 = 5 if 5 in ks else ks[0]
+    gain = {k: stats.paired_difference(_per_seed(rows, shots=k, init="scratch", augmentation="augmented"),
+                                       _per_seed(rows, shots=k, init="scratch", augmentation="none")) for k in ks}
+    low, high = min(ks, key=lambda k: gain[k][0]), max(ks, key=lambda k: gain[k][0])
+    changes = (f"{_points(*gain[low])} (at {low} images per class; the 95 % interval of the difference paired by seed)"
+               if low == high else
+               f"{_points(*gain[low])} (at {low} images per class) to {_points(*gain[high])} (at {high}; "
+               f"95 % intervals of the differences paired by seed)")
+    backbone_one = max(acc[(ks[0], "backbone", a)] for a in ("none", "augmented"))
+    scratch = {k: max(acc[(k, "scratch", a)] for a in ("none", "augmented")) for k in ks}
+    equal = [k for k in ks if scratch[k] >= backbone_one]
+    worth = (f"from scratch, even {ks[-1]} images per class (with or without augmentation) do not reach what the "
+             f"backbone gives from {ks[0]} ({backbone_one:.1f} %)" if not equal else
+             f"from scratch it takes {equal[0]} images per class (the better of with and without augmentation: "
+             f"{scratch[equal[0]]:.1f} %) to reach what the backbone gives from {ks[0]} ({backbone_one:.1f} %)")
+    return facts_provenance(result) | {
+        "fewshot_k5": str(k5),
+        "fewshot_k5_scratch": f"{acc[(k5, 'scratch', 'none')]:.1f} %",
+        "fewshot_k5_scratch_aug": f"{acc[(k5, 'scratch', 'augmented')]:.1f} %",
+        "fewshot_k5_backbone": f"{acc[(k5, 'backbone', 'none')]:.1f} %",
+        "fewshot_k5_backbone_aug": f"{acc[(k5, 'backbone', 'augmented')]:.1f} %",
+        "fewshot_aug_gain_range": changes, "fewshot_backbone_worth": worth}
+
+
+def facts_ablation(result: dict) -> dict[str, str]:
+    """Experiment 5: no augmentation, the three best and the worst variant (means over seeds), and
+    which variants beat no augmentation beyond the 95 % interval of their difference paired by seed."""
+    rows = result["metrics"]["rows"]
+    acc = {s["variant"]: s["accuracy"] for s in stats.summarise(rows, ("variant",))}
+    ranked = sorted((v for v in acc if v != "none"), key=lambda v: -acc[v])
+    diff = {v: stats.paired_difference(_per_seed(rows, variant=v), _per_seed(rows, variant="none")) for v in ranked}
+    clear = [v for v in ranked if diff[v][0] > 0 and stats.separated(*diff[v])]
+    name = lambda v: v.replace("+", " + ")  # noqa: E731
+    beyond = "no augmentation beyond the 95 % interval of the difference paired by seed"
+    reading = (f"Only {', '.join(f'{name(v)} ({_points(*diff[v])})' for v in clear)} "
+               f"{'beats' if len(clear) == 1 else 'beat'} {beyond}" if clear else
+               f"No single augmentation beats {beyond} (the closest, {name(ranked[0])}: {_points(*diff[ranked[0]])})")
+    return facts_provenance(result) | {
+        "fewshot_ablation_none": f"{100 * acc['none']:.1f} %",
+        "fewshot_ablation_best": ", ".join(f"{name(v)} ({100 * acc[v]:.1f} %)" for v in ranked[:3]),
+        "fewshot_ablation_worst": f"{name(ranked[-1])} ({100 * acc[ranked[-1]]:.1f} %)",
+        "fewshot_ablation_clear": reading}

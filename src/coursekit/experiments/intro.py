@@ -1,6 +1,8 @@
 """Chapter "intro": a small CNN trained from scratch on CIFAR-10."""
 from __future__ import annotations
 
+import torch
+
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
 from .core import Experiment, register
 
@@ -14,3 +16,58 @@ register(Experiment(
                      model_args=dict(width=64)),
     },
     runner=train_cifar10_classifier))
+
+
+# --- the readings the chapter's text glues --------------------------------------------------------
+
+def facts_data(train_set) -> dict[str, str]:
+    """How many training images each class of ``train_set`` (its ``labels``) has: "5,000" when all
+    have as many, else the distinct counts joined by "to"."""
+    counts = torch.bincount(train_set.labels).tolist()
+    return {"intro_per_class": " to ".join(sorted({f"{n:,}" for n in counts}))}
+
+
+def facts_run(result: dict) -> dict[str, str]:
+    """What was run and what it scored: accuracy, top-5, macro-F1, data, epochs, speed, device."""
+    metrics, cost = result["metrics"], result["cost"]
+    return {
+        "intro_accuracy": f"{100 * metrics['accuracy']:.1f} %",
+        "intro_top5": f"{100 * metrics['top5']:.1f} %",
+        "intro_f1": f"{metrics['macro_f1']:.3f}",
+        "intro_epochs": f"{len(result['history'])}",
+        "intro_train_images": f"{result['provenance']['data']['train']['images']:,}",
+        "intro_test_images": f"{metrics['images']:,}",
+        "intro_speed": f"{cost['images_per_second']:,.0f}",
+        "intro_train_time": f"{cost['train_seconds'] / 60:.1f} minutes",
+        "intro_device": result["provenance"]["device"],
+        "intro_profile": result["profile"],
+    }
+
+
+OVERFIT_GAP = 0.05  # training minus test accuracy in the last epoch above which the text says "overfit"
+
+
+def facts_gap(result: dict) -> dict[str, str]:
+    """The last epoch's training minus test accuracy, and what it says about fitting."""
+    last = result["history"][-1]
+    gap = last["train_accuracy"] - last["test_accuracy"]
+    reading = (
+        "the network already fits its training batches better than images it has never seen: "
+        "it has begun to overfit, and more data or stronger augmentation would help" if gap > OVERFIT_GAP else
+        "the two are close, so the network does not yet memorise its training set: a larger network or "
+        "longer training could still gain accuracy")
+    return {"intro_gap": f"{100 * gap:+.1f} points", "intro_gap_reading": reading}
+
+
+def facts_confusion(result: dict) -> dict[str, str]:
+    """The pair of classes confused most often, counting both directions (the first such pair on a tie)."""
+    confusion, classes = result["metrics"]["confusion"], result["metrics"]["classes"]
+    pairs = [(confusion[i][j] + confusion[j][i], i, j)
+             for i in range(len(confusion)) for j in range(i + 1, len(confusion))]
+    count, i, j = max(pairs, key=lambda p: p[0])  # max keeps the first of equal counts
+    return {"intro_confused": f"{classes[i]} and {classes[j]}", "intro_confused_count": f"{count:,}"}
+
+
+def facts(result: dict) -> dict[str, str]:
+    """Every reading of the ``intro_cnn`` result that the chapter's text glues."""
+    return facts_run(result) | facts_gap(result) | facts_confusion(result)

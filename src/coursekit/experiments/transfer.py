@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import data, profiles, stats, transfer
-from .core import Experiment, register, run_plan
+from ..store import provenance_line
+from .core import Experiment, config, register, run_plan
 
 RECIPE = dict(
     sources=[dict(kind="cifar", name="resnet20", layers=dict(early="layer1", deep="avgpool"))],
@@ -88,3 +89,82 @@ register(Experiment(
            "quick": dict(BUDGET["quick"], seeds=[0], test_per_class=None),
            "full": dict(BUDGET["full"], seeds=[0], test_per_class=None, targets=["pets", "flowers102"])},
     runner=run_transfer))
+
+
+# --- the readings the chapter's text glues -----------------------------------------------------------
+
+def _pct(summary: dict, key: tuple) -> float:
+    return 100 * summary[key]["accuracy"]
+
+
+def facts_budget(cfg: dict | None = None, full_cfg: dict | None = None) -> dict[str, str]:
+    """The budgets the text quotes: the decision experiment's test images, sizes, seeds, batches and
+    pixels under the active profile (``cfg``), and the batches of the ``full`` profile (``full_cfg``)."""
+    cfg = config("transfer_decision") if cfg is None else cfg
+    full_cfg = config("transfer_targets", "full") if full_cfg is None else full_cfg
+    values = dict(test=cfg["test_per_class"], small=cfg["sizes"]["small"], large=cfg["sizes"]["large"],
+                  seeds=len(cfg["seeds"]), steps=cfg["steps"], batch=cfg["batch_size"])
+    return {**{f"tr_{key}": f"{value:,}" for key, value in values.items()},
+            "tr_pixels": f"{cfg['image_size']} × {cfg['image_size']}", "tr_full_steps": f"{full_cfg['steps']:,}"}
+
+
+def facts_decision(result: dict) -> dict[str, str]:
+    """What ``transfer_decision`` says, cell by cell (target × size): the best method, fine-tuning against
+    scratch, deep against early probe, deep probe against fine-tuning; and, when both PACS domains were
+    run, whether the pretrained start is worth less on sketches and which method wins where, with the
+    cells where the seeds cannot tell the winner from another method: the 95 % interval of their paired
+    difference over the seeds (which share their draws) includes zero (:mod:`coursekit.stats`)."""
+    summary = {(s["target"], s["size"], s["method"]): s for s in result["metrics"]["summary"]}
+    cfg = result["config"]
+    targets, sizes, methods = cfg["targets"], list(cfg["sizes"]), cfg["methods"]
+    acc = lambda t, size, m: _pct(summary, (t, size, m))  # noqa: E731
+    seeds = lambda t, size, m: {r["seed"]: 100 * r["accuracy"] for r in result["metrics"]["rows"]  # noqa: E731
+                                if (r["target"], r["size"], r["method"]) == (t, size, m)}
+    facts = {"transfer_decision_provenance": provenance_line(result)}
+    winners = {(t, size): max(methods, key=lambda m: acc(t, size, m)) for t in targets for size in sizes}
+    for (t, size), best in winners.items():
+        key = f"transfer_{t.replace('pacs-', '')}_{size}"
+        facts[f"{key}_best"] = f"{best} ({acc(t, size, best):.1f} %)"
+        facts[f"{key}_gain"] = f"{acc(t, size, 'fine-tune') - acc(t, size, 'scratch'):+.1f}"
+        facts[f"{key}_depth"] = f"{acc(t, size, 'deep probe') - acc(t, size, 'early probe'):+.1f}"
+        facts[f"{key}_probe_vs_ft"] = f"{acc(t, size, 'deep probe') - acc(t, size, 'fine-tune'):+.1f}"
+    if set(targets) != {"pacs-photo", "pacs-sketch"}:
+        return facts
+    gains = {t: {s: acc(t, s, "fine-tune") - acc(t, s, "scratch") for s in sizes} for t in targets}
+    facts["transfer_gain_reading"] = (
+        "smaller on sketches than on photos at both sizes: the further the target from the source, the "
+        "less the pretrained start is worth" if all(gains["pacs-sketch"][s] < gains["pacs-photo"][s] for s in sizes)
+        else "not consistently smaller on sketches than on photos in this run")
+    close = [f"{transfer.TARGETS[t].title}, {s}" for (t, s), m in winners.items()
+             if any(not stats.separated(*stats.paired_difference(seeds(t, s, m), seeds(t, s, o)))
+                    for o in methods if o != m)]
+    facts["transfer_winner_reading"] = (
+        ("Fine-tuning has the best mean in all four cells, even with ten images per class"
+         if set(winners.values()) == {"fine-tune"} else "The winners differ between the cells: " + "; ".join(
+             f"{t.replace('pacs-', '')}, {s}: {m}" for (t, s), m in winners.items()))
+        + (f" (in {'; '.join(close)} only by less than the 95 % interval of the paired difference: "
+           f"there {len(cfg['seeds'])} seeds do not tell the methods apart)" if close else ""))
+    return facts
+
+
+def facts_targets(result: dict) -> dict[str, str]:
+    """What ``transfer_targets`` says: the best method per target, the passes over each target that the
+    common budget of batches amounts to, and the targets (if any) where the early probe beats the deep one."""
+    cfg = result["config"]
+    rows = {(s["target"], s["method"]): 100 * s["accuracy"] for s in result["metrics"]["summary"]}
+    title = lambda t: transfer.TARGETS[t].title  # noqa: E731
+    winners = {t: max(cfg["methods"], key=lambda m: rows[(t, m)]) for t in cfg["targets"]}
+    runs = {r["target"]: r for r in result["metrics"]["rows"] if r["method"] == "fine-tune"}
+    early = [t for t in cfg["targets"] if rows[(t, "early probe")] > rows[(t, "deep probe")]]
+    return {
+        "transfer_targets_provenance": provenance_line(result),
+        "transfer_targets_winners": "; ".join(f"{title(t)}: {m} ({rows[(t, m)]:.1f} %)" for t, m in winners.items()),
+        "transfer_targets_epochs": ", ".join(
+            f"{runs[t]['epochs']} epochs over the {runs[t]['train_images']:,} images of {title(t)}" for t in cfg["targets"]),
+        "transfer_targets_depth": (
+            "The early probe beats the deep one on " + "; ".join(
+                f"{title(t)} ({rows[(t, 'early probe')]:.1f} % against {rows[(t, 'deep probe')]:.1f} %)" for t in early)
+            + ": there the CIFAR-10 network's last features, specialised to its ten classes, "
+            "describe the target worse than its early, more generic ones"
+            if early else "The deep probe beats the early one on every one of these targets"),
+    }

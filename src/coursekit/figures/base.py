@@ -169,9 +169,11 @@ def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: st
     """Save the named figures in each format, for slides.
 
     Returns the files written and, for each figure skipped, why: an experiment it draws has no
-    stored result for ``profile`` (run ``coursekit regenerate`` first), or the data it shows are missing.
+    stored result for ``profile`` (run ``coursekit regenerate`` first), or the data or weights it shows are
+    not on this machine.
     """
     from ..data import DataNotFoundError
+    from ..models import WeightsUnavailableError
 
     out_dir = Path(out_dir)
     written, skipped = [], {}
@@ -186,7 +188,7 @@ def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: st
             continue
         try:
             fig = spec.draw(results)
-        except DataNotFoundError as error:
+        except (DataNotFoundError, WeightsUnavailableError) as error:
             skipped[name] = str(error).splitlines()[0]
             continue
         for fmt in formats:

@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import textwrap
 
-from torch import nn
-
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from torch import nn
 
+from .. import models
+from ..experiments.classic import CLASSIC, DEGRADATION, HUMAN_TOP5_ERROR, ilsvrc_table, ilsvrc_winners
+from ..models import inception, resnet
 from .base import add_provenance, register
-
-
-def ilsvrc_table() -> list[dict]:
-    """ILSVRC classification results by year (top-5 error), with the source of each row."""
-    import csv
-    from importlib.resources import files
-
-    with files("coursekit").joinpath("tables/ilsvrc_top5.csv").open(encoding="utf-8") as f:
-        return [dict(row, year=int(row["year"]), top5_error_percent=float(row["top5_error_percent"]))
-                for row in csv.DictReader(f)]
-
-
-def ilsvrc_winners() -> dict[int, dict]:
-    """The best ILSVRC classification entry of each year (the row of :func:`ilsvrc_table`)."""
-    winners: dict[int, dict] = {}
-    for row in ilsvrc_table():
-        if row["year"] not in winners or row["top5_error_percent"] < winners[row["year"]]["top5_error_percent"]:
-            winners[row["year"]] = row
-    return winners
-
-
-HUMAN_TOP5_ERROR = 5.1
 
 
 def ilsvrc_top5(human_error: float = HUMAN_TOP5_ERROR) -> Figure:
@@ -146,6 +126,23 @@ def architecture(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224
     return fig
 
 
+# The ImageNet networks the chapter draws: the builder's name -> the title, and the blocks drawn as one box.
+ARCHITECTURES = {
+    "alexnet": ("AlexNet (torchvision variant)", ()),
+    "vgg16": ("VGG-16", ()),
+    "googlenet": ("GoogLeNet", (inception.Inception,)),
+    "resnet18": ("ResNet-18", (resnet.BasicBlock,)),
+}
+
+
+def network_architecture(name: str) -> Figure:
+    """:func:`architecture` of the network ``name`` of :data:`ARCHITECTURES`, freshly built with 1,000
+    classes, on a 224 x 224 input."""
+    title, blocks = ARCHITECTURES[name]
+    return architecture(models.create(name, num_classes=1000), input_size=(1, 3, 224, 224), title=title,
+                        blocks=blocks)
+
+
 def compare_learning_curves(results: list[dict]) -> Figure:
     """Training loss and test accuracy per epoch of several runs on one pair of axes."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -188,8 +185,11 @@ def degradation(results: list[dict]) -> Figure:
 
 register("ilsvrc-top5", "classic", (), lambda rs: ilsvrc_top5(), "Top-5 error of the ILSVRC classification winners by year.")
 register("classic-learning-curves", "classic",
-         ("classic_alexnet", "classic_vgg", "classic_googlenet", "classic_resnet"), compare_learning_curves,
+         CLASSIC, compare_learning_curves,
          "AlexNet, VGG, GoogLeNet and ResNet on CIFAR-10 with the same budget.")
 register("degradation", "classic",
-         ("degradation_plain20", "degradation_resnet20", "degradation_plain56", "degradation_resnet56"), degradation,
+         DEGRADATION, degradation,
          "Plain networks against ResNets: training loss and per-layer gradient norms.")
+for _name, (_title, _) in ARCHITECTURES.items():
+    register(f"architecture-{_name}", "classic", (), lambda rs, name=_name: network_architecture(name),
+             f"{_title} drawn from its definition: one box per layer or block, its height growing with the map's side.")

@@ -38,6 +38,16 @@ def augmentation_gallery(images: "torch.Tensor", seed: int = 0) -> Figure:
     return image_rows(rows, size=0.85)
 
 
+def cifar_gallery(test_set=None, seed: int = 3) -> Figure:
+    """:func:`augmentation_gallery` on six CIFAR-10 test images of different classes (one per class,
+    drawn with ``seed``); the test set is loaded if not given."""
+    from ..data import load_cifar10, stratified_indices
+
+    if test_set is None:
+        test_set = load_cifar10(train=False)
+    return augmentation_gallery(test_set.images[stratified_indices(test_set.labels, 1, seed=seed)[:6]])
+
+
 def shots_curves(result: dict) -> Figure:
     """Test accuracy against shots per class (log scale), one line per (init, augmentation), with
     the 95 % confidence band over seeds."""
@@ -89,6 +99,9 @@ def ablation_bars(result: dict) -> Figure:
     return add_provenance(fig, result)
 
 
+register("fewshot-augmentations", "fewshot", (), lambda rs: cifar_gallery(),
+         "Six CIFAR-10 test images under each augmentation of coursekit.augment, one random draw per image; "
+         "mixup and CutMix pair each image with another of its row.")
 register("fewshot-shots", "fewshot", ("fewshot_shots",), lambda rs: shots_curves(rs[0]),
          "Accuracy against labelled images per class, with and without augmentation and a backbone.")
 register("fewshot-ablation", "fewshot", ("fewshot_ablation",), lambda rs: ablation_bars(rs[0]),

@@ -1,4 +1,7 @@
-"""Figures of chapter "pretrained": the torchvision model zoo and a network's top-5 predictions."""
+"""Figures of chapter "pretrained": the torchvision model zoo and a network's top-5 predictions.
+
+:func:`~coursekit.experiments.pretrained.zoo_table` (the zoo's metadata, which the chapter's readings
+use too) is re-exported here as ``figures.zoo_table``."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -9,28 +12,11 @@ if TYPE_CHECKING:
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ..experiments.pretrained import zoo_table
 from .base import register
 
 
 CLASSIC_ZOO = ("alexnet", "vgg16", "googlenet", "inception_v3", "resnet50", "resnet152")
-
-
-def zoo_table() -> list[dict]:
-    """Every torchvision ImageNet classifier's default weights: accuracy, GFLOPs, parameters.
-
-    Read from torchvision's own weight metadata (``weights.meta``), which needs no download.
-    """
-    import torchvision
-    from torchvision import models as tvm
-
-    rows = []
-    for name in tvm.list_models(module=tvm):
-        meta = tvm.get_model_weights(name).DEFAULT.meta
-        metrics = meta.get("_metrics", {}).get("ImageNet-1K", {})
-        if "acc@1" in metrics and "_ops" in meta:
-            rows.append(dict(name=name, top1=metrics["acc@1"], top5=metrics["acc@5"], gflops=meta["_ops"],
-                             params=meta["num_params"], torchvision=torchvision.__version__))
-    return rows
 
 
 def model_zoo(highlight: tuple[str, ...] = CLASSIC_ZOO) -> Figure:
@@ -85,5 +71,30 @@ def top5_predictions(images: "torch.Tensor", top5: list[list[tuple[str, float]]]
     return fig
 
 
+def ant_bee_top5(per_class: int = 3, model=None) -> Figure:
+    """The chapter's demonstration: ``per_class`` photos of ants and of bees (the validation split of
+    PyTorch's tutorial) classified by ImageNet's ResNet-50 (``models.pretrained``), each beside its top 5.
+
+    Raises ``data.DataNotFoundError`` or ``models.WeightsUnavailableError`` when the photos or the
+    weights are not on this machine.
+    """
+    import torch
+
+    from .. import data, models
+
+    photos = data.load_folder_dataset("hymenoptera", "test", image_size=256)
+    model = models.pretrained("resnet50") if model is None else model
+    images = photos.images[data.stratified_indices(photos.labels, per_class, seed=0)]
+    with torch.no_grad():
+        probs = model(model.weights.transforms()(images)).softmax(dim=1)
+    best = probs.topk(5, dim=1)
+    names = model.weights.meta["categories"]
+    return top5_predictions(images, [[(names[i], float(p)) for p, i in zip(ps, idx)]
+                                     for ps, idx in zip(best.values, best.indices)])
+
+
 register("model-zoo", "pretrained", (), lambda rs: model_zoo(),
          "ImageNet accuracy against computation for every torchvision classifier.")
+register("pretrained-top5", "pretrained", (), lambda rs: ant_bee_top5(),
+         "Photos of ants and bees and the five classes an ImageNet ResNet-50 finds most probable for each: "
+         "are the runners-up related classes?")

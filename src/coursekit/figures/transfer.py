@@ -1,10 +1,10 @@
-"""Figures of chapter "transfer": every method on every target, with the spread over seeds."""
+"""Figures of chapter "transfer": PACS photos and sketches, and every method on every target, with the spread over seeds."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from .base import add_provenance, register
+from .base import add_provenance, image_rows, register
 
 
 METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune": "#2ca02c", "scratch": "#7f7f7f"}
@@ -44,6 +44,21 @@ def transfer_comparison(result: dict) -> Figure:
     return add_provenance(fig, result)
 
 
+def pacs_examples(per_class: int = 2, image_size: int = 32) -> Figure:
+    """``per_class`` images of each PACS class (dog, elephant, giraffe, guitar, horse, house, person), as
+    photos and as sketches, at the ``image_size`` pixels the CIFAR-10 network sees.
+
+    Raises ``data.DataNotFoundError`` when PACS is not on this machine.
+    """
+    from .. import data
+
+    pick = lambda ds: ds.images[data.stratified_indices(ds.labels, per_class, seed=0)]  # noqa: E731
+    return image_rows({f"PACS {domain}": pick(data.load_folder_dataset("pacs", domain, image_size=image_size))
+                       for domain in ("photo", "sketch")}, size=0.75)
+
+
+register("transfer-pacs", "transfer", (), lambda rs: pacs_examples(),
+         "PACS: the same seven classes as photos, a domain close to CIFAR-10, and as sketches, one far from it.")
 register("transfer-decision", "transfer", ("transfer_decision",), lambda rs: transfer_comparison(rs[0]),
          "Probes, fine-tuning and training from scratch on similar and different, small and large targets.")
 register("transfer-targets", "transfer", ("transfer_targets",), lambda rs: transfer_comparison(rs[0]),

@@ -1,4 +1,5 @@
-"""Figures of chapter "vit": patches, range tests, data efficiency and what the trained ViT attends to."""
+"""Figures of chapter "vit": patches, range tests, learning curves and confusion matrices at the same
+budget, data efficiency and what the trained ViT attends to; each registered for export."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -9,7 +10,11 @@ if TYPE_CHECKING:
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from .base import TRAIN_COLOR, add_provenance
+from ..experiments.vit import SIZES
+from .base import TRAIN_COLOR, add_provenance, confusion_matrices, register
+from .classic import compare_learning_curves
+
+NETWORKS = {"ResNet-20": "resnet20", "ViT": "vit"}
 
 
 def patches(image: "torch.Tensor", patch: int = 4) -> Figure:
@@ -37,6 +42,15 @@ def patches(image: "torch.Tensor", patch: int = 4) -> Figure:
     fig.text(0.31, 0.95, f"the sequence: {side * side} patches of {3 * patch * patch} numbers each, read row by row",
              fontsize=9)
     return fig
+
+
+def cifar10_patches(test=None, label: int = 7, patch: int = 4) -> Figure:
+    """The first CIFAR-10 test image of class ``label`` (7: a horse) cut into patches; ``test`` is the
+    test set (:func:`coursekit.data.load_cifar10`), loaded when not given."""
+    from .. import data
+
+    test = data.load_cifar10(train=False) if test is None else test
+    return patches(test.images[int((test.labels == label).nonzero()[0])], patch=patch)
 
 
 def lr_range_tests(result: dict) -> Figure:
@@ -76,9 +90,15 @@ def data_efficiency(results: dict[str, list[dict]]) -> Figure:
     return add_provenance(fig, *[r for rows in results.values() for r in rows])
 
 
-def attention_maps(result: dict, test_images: "torch.Tensor") -> Figure:
-    """Test images and, under each, where the trained ViT's class token looks in the last block."""
+def attention_maps(result: dict, test_images: "torch.Tensor | None" = None) -> Figure:
+    """Test images and, under each, where the trained ViT's class token looks in the last block;
+    ``test_images`` are CIFAR-10's, loaded when not given."""
     import torch
+
+    from .. import data
+
+    if test_images is None:
+        test_images = data.load_cifar10(train=False).images
 
     found = result["attention"]
     n, side = len(found["images"]), found["grid"]
@@ -123,3 +143,33 @@ def attention_geometry(result: dict) -> Figure:
     fig.text(0.52, 0.92, "position embeddings: similarity of one patch's (yellow square)\nwith every other patch's",
              fontsize=8.5)
     return add_provenance(fig, result)
+
+
+def data_efficiency_runs(results: list[dict]) -> Figure:
+    """:func:`data_efficiency` from the runs of every network of ``NETWORKS`` at every size of ``SIZES``, in
+    that order (as :data:`EFFICIENCY_RUNS` names them)."""
+    n = len(SIZES)
+    return data_efficiency({label: results[i * n:(i + 1) * n] for i, label in enumerate(NETWORKS)})
+
+
+SAME_BUDGET = ("vs_resnet20_5000", "vs_vit_5000")
+EFFICIENCY_RUNS = tuple(f"vs_{model}_{n}" for model in NETWORKS.values() for n in SIZES)
+BEST_VIT = f"vs_vit_{SIZES[-1]}"
+
+register("vit-patches", "vit", (), lambda rs: cifar10_patches(),
+         "A CIFAR-10 test image cut into 4 × 4 patches, and the sequence of patches the ViT reads.")
+register("vit-lr-range-tests", "vit", ("vs_lr_find",), lambda rs: lr_range_tests(rs[0]),
+         "Learning-rate range tests of ResNet-20 (SGD) and the ViT (AdamW): the loss against the rate, "
+         "with the steepest descent and the peak rate used.")
+register("vit-learning-curves", "vit", SAME_BUDGET, compare_learning_curves,
+         "ResNet-20 and the ViT trained from scratch on the same 5,000 images with the same budget.")
+register("vit-confusion-matrices", "vit", SAME_BUDGET, lambda rs: confusion_matrices(rs, list(NETWORKS)),
+         "Which CIFAR-10 classes ResNet-20 and the ViT confuse, at the same budget.")
+register("vit-data-efficiency", "vit", EFFICIENCY_RUNS, data_efficiency_runs,
+         "Test accuracy of ResNet-20 and the ViT against the number of training images, at an equal number "
+         "of images seen.")
+register("vit-attention-maps", "vit", (BEST_VIT,), lambda rs: attention_maps(rs[0]),
+         "Where the trained ViT's class token looks in the last block, on CIFAR-10 test images.")
+register("vit-attention-geometry", "vit", (BEST_VIT,), lambda rs: attention_geometry(rs[0]),
+         "How far each head of the trained ViT looks, by block, and how similar its learned position "
+         "embeddings are.")

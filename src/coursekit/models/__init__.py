@@ -1,8 +1,12 @@
 """Networks written to be read next to their papers, and one registry to build them by name.
 
-Every network splits ``forward_features(x)`` (the body, giving a feature vector or map) from
-``forward_head(features)`` (the classifier), the seam that transfer learning, probes and
-attention maps need. ``create("small_cnn", num_classes=10)`` builds any registered network.
+Every network offers timm's seam: ``forward_features(x)`` gives the feature map before global
+pooling (CNNs) or every token after the final norm (ViT); ``forward_head(x, pre_logits=False)``
+pools and classifies (with ``pre_logits=True`` it returns the vector the classifier reads);
+``forward(x)`` is ``forward_head(forward_features(x))``; ``get_classifier()`` is the classifier and
+``reset_classifier(n)`` gives it ``n`` new, randomly initialised outputs. Transfer learning, probes
+and attention maps need exactly that seam. ``create("small_cnn")`` builds any registered network
+with its builder's default number of classes (1000 for ImageNet networks, 10 for CIFAR ones).
 """
 from __future__ import annotations
 
@@ -22,11 +26,20 @@ def register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
     return fn
 
 
-def create(name: str, num_classes: int = 10, **kwargs) -> nn.Module:
-    """Build the registered network ``name`` with ``num_classes`` outputs."""
+def create(name: str, num_classes: int | None = None, **kwargs) -> nn.Module:
+    """Build the registered network ``name``, with ``num_classes`` outputs if given, else with its
+    builder's default (1000 for ImageNet networks, 10 for CIFAR ones). ``kwargs`` go to the builder."""
     if name not in _REGISTRY:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name](num_classes=num_classes, **kwargs)
+    if num_classes is not None:
+        kwargs["num_classes"] = num_classes
+    return _REGISTRY[name](**kwargs)
+
+
+def new_classifier(in_features: int, num_classes: int) -> nn.Module:
+    """A fresh linear classifier with PyTorch's default initialisation, as ``reset_classifier`` gives
+    every network; for ``num_classes=0``, none (``nn.Identity``: the network then returns its features)."""
+    return nn.Linear(in_features, num_classes) if num_classes > 0 else nn.Identity()
 
 
 def list_models() -> list[str]:
@@ -83,4 +96,4 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -
 
 from . import small  # noqa: E402,F401  (registers its builders)
 from . import alexnet, inception, resnet, vgg, vit  # noqa: E402,F401  (register their builders)
-from .weights import cifar_resnet, input_statistics, pretrained  # noqa: E402,F401
+from .weights import WeightsUnavailableError, cifar_resnet, input_statistics, pretrained  # noqa: E402,F401

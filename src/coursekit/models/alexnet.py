@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import init_weights, register
+from . import init_weights, new_classifier, register
 
 
 class AlexNet(nn.Module):
@@ -58,12 +58,20 @@ class AlexNet(nn.Module):
         init_weights(self, linear="kaiming")  # as CifarAlexNet below, which says why
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, H, W) to the flattened conv5 map (N, 9216)."""
-        return torch.flatten(self.avgpool(self.features(x)), 1)
+        """Images (N, 3, H, W) to the conv5 map after its max-pool (N, 256, 6, 6 at 224 px)."""
+        return self.features(x)
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """The three fully connected layers: features to class scores (logits)."""
-        return self.classifier(features)
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Pooled to 6x6 and flattened (N, 9216), then fc6, fc7 (``pre_logits``: their 4096 outputs)
+        and fc8, the classifier (logits)."""
+        x = torch.flatten(self.avgpool(x), 1)
+        return self.classifier[:-1](x) if pre_logits else self.classifier(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.classifier[-1]
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.classifier[-1] = new_classifier(self.classifier[-3].out_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
@@ -107,16 +115,23 @@ class CifarAlexNet(nn.Module):
         init_weights(self, linear="kaiming")
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, 32, 32) to the flattened last map (N, 4096)."""
-        return torch.flatten(self.features(x), 1)
+        """Images (N, 3, 32, 32) to the last map (N, 256, 4, 4)."""
+        return self.features(x)
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """The three fully connected layers: features to class scores (logits)."""
-        return self.classifier(features)
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Flattened (N, 4096), then two hidden layers (``pre_logits``: their ``hidden`` outputs) and
+        the classifier (logits)."""
+        x = torch.flatten(x, 1)
+        return self.classifier[:-1](x) if pre_logits else self.classifier(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.classifier[-1]
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.classifier[-1] = new_classifier(self.classifier[-3].out_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
-
 
 
 @register

@@ -1,8 +1,9 @@
 """Where a network spends its computation, and how much of the image one output sees.
 
-* :func:`macs_per_layer`: multiply-accumulates of every convolution and linear layer, measured
-  with forward hooks on one forward pass. Their sum is :func:`coursekit.models.count_macs` for a
-  network made of these layers (batch norm, ReLU and pooling are not counted by either).
+* :func:`macs_per_layer`: multiply-accumulates of every convolution and linear layer, counted by
+  ``torch.utils.flop_counter.FlopCounterMode`` on one forward pass, as
+  :func:`coursekit.models.count_macs` counts the whole network: their sum is that total for a network
+  made of these layers (batch norm, ReLU and pooling are not counted by either).
 * :func:`receptive_field`: the receptive field of a chain of convolutions and poolings. With
   ``r`` the field so far and ``j`` the distance in input pixels between neighbouring outputs
   (the product of the strides so far), a layer with kernel ``k``, stride ``s`` and dilation ``d``
@@ -11,7 +12,7 @@
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Iterable
 
 import torch
 from torch import nn
@@ -20,34 +21,28 @@ from torch import nn
 def macs_per_layer(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -> dict[str, int]:
     """Multiply-accumulates of each ``Conv2d`` and ``Linear`` for one input of ``input_size``.
 
-    Keys are module names (as in ``model.named_modules()``) in the order the layers run. A conv
-    output element costs ``in_channels / groups * kernel_height * kernel_width`` MACs, a linear
-    one ``in_features``; biases are not counted (as ``FlopCounterMode`` does not).
+    Keys are module names (as in ``model.named_modules()``) in the order the layers run. Counted by
+    ``FlopCounterMode``, which reports FLOPs = 2 x MACs: a conv output element costs
+    ``in_channels / groups * kernel_height * kernel_width`` MACs, a linear one ``in_features``;
+    biases are not counted. A layer that runs twice counts twice.
     """
-    macs: dict[str, int] = {}
+    from torch.utils.flop_counter import FlopCounterMode
 
-    def hook(name: str) -> Callable[..., None]:
-        def count(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            if isinstance(module, nn.Conv2d):
-                kh, kw = module.kernel_size
-                per_output = module.in_channels // module.groups * kh * kw
-            else:
-                per_output = module.in_features
-            macs[name] = macs.get(name, 0) + output.numel() * per_output
-        return count
-
-    handles = [m.register_forward_hook(hook(name)) for name, m in model.named_modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    layers = {name for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
     p = next(model.parameters())
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(torch.zeros(input_size, device=p.device, dtype=p.dtype))
     finally:
         model.train(was_training)
-        for h in handles:
-            h.remove()
+    # FlopCounterMode names a module "<class of the network>.<its name>", parents included; keep the layers.
+    root = type(model).__name__ + "."
+    macs = {}
+    for name, flops in counter.get_flop_counts().items():
+        if name.startswith(root) and name.removeprefix(root) in layers:
+            macs[name.removeprefix(root)] = sum(flops.values()) // 2
     return macs
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import init_weights, register
+from . import init_weights, new_classifier, register
 
 
 class ConvBNReLU(nn.Module):
@@ -32,7 +32,6 @@ class ConvBNReLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.bn(self.conv(x)))
-
 
 
 # --- Network in Network (Lin et al., 2014) ------------------------------------------------------
@@ -63,7 +62,9 @@ class NiN(nn.Module):
     Three mlpconv layers (5x5, 5x5, 3x3 convolutions with 1x1 ones after them) separated by 3x3
     pooling with stride 2 and dropout, about 1 M parameters. There is no fully connected layer: the
     head is a 1x1 convolution giving one map per class, averaged over the image. So
-    :meth:`forward_features` returns a map (N, 192, 8, 8) and :meth:`forward_head` pools it.
+    :meth:`forward_features` returns a map (N, 192, 8, 8) and :meth:`forward_head` classifies every
+    position and averages the maps; its ``pre_logits`` are the averaged features (N, 192), which the
+    1x1 convolution, being linear, maps to the same scores.
     """
 
     def __init__(self, num_classes: int = 10, batch_norm: bool = False, dropout: float = 0.5) -> None:
@@ -87,9 +88,18 @@ class NiN(nn.Module):
         """Images (N, 3, 32, 32) to a feature map (N, 192, 8, 8)."""
         return self.features(x)
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         """One map per class, globally averaged: class scores (logits)."""
-        return torch.flatten(self.pool(self.classifier(features)), 1)
+        if pre_logits:
+            return torch.flatten(self.pool(x), 1)
+        return torch.flatten(self.pool(self.classifier(x)), 1)
+
+    def get_classifier(self) -> nn.Module:
+        return self.classifier
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new 1x1 convolution with ``num_classes`` maps (PyTorch's default initialisation)."""
+        self.classifier = nn.Conv2d(self.num_features, num_classes, kernel_size=1) if num_classes else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
@@ -191,7 +201,7 @@ class GoogLeNet(nn.Module):
         init_weights(self, linear="normal")  # Kaiming convolutions, N(0, 0.01) linear layers
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, H, W) to pooled features (N, 1024)."""
+        """Images (N, 3, H, W) to the map of inception (5b) (N, 1024, 7, 7 at 224 px)."""
         # Map sizes for a 224x224 input (in brackets for 32x32 with small_input=True).
         x = self.maxpool1(self.conv1(x))   # 64 x 56 x 56 (64 x 32 x 32)
         x = self.conv2(x)
@@ -207,12 +217,18 @@ class GoogLeNet(nn.Module):
         x = self.inception4e(x)            # 832
         x = self.maxpool4(x)               # 832 x 7 x 7 (4 x 4)
         x = self.inception5a(x)            # 832
-        x = self.inception5b(x)            # 1024
-        return torch.flatten(self.avgpool(x), 1)
+        return self.inception5b(x)         # 1024
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Dropout and the linear layer: features to class scores (logits)."""
-        return self.fc(self.dropout(features))
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Global average pooling (N, 1024), dropout, and the linear classifier (logits)."""
+        x = self.dropout(torch.flatten(self.avgpool(x), 1))
+        return x if pre_logits else self.fc(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.fc = new_classifier(self.num_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import init_weights, register
+from . import init_weights, new_classifier, register
 
 # The akamaster CIFAR-10 checkpoints were trained on images normalised with ImageNet's statistics.
 PRETRAINED_CIFAR_MEAN = (0.485, 0.456, 0.406)
@@ -122,7 +122,6 @@ class Bottleneck(nn.Module):
         return self.relu(out)
 
 
-
 class ResNet(nn.Module):
     """The ImageNet ResNets of He et al. (2016), Table 1.
 
@@ -162,14 +161,20 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, H, W) to pooled features (N, num_features)."""
+        """Images (N, 3, H, W) to the conv5_x map (N, num_features, H/32, W/32)."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return torch.flatten(self.avgpool(x), 1)
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Features to class scores (logits)."""
-        return self.fc(features)
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Global average pooling (N, num_features), then the linear classifier (logits)."""
+        x = torch.flatten(self.avgpool(x), 1)
+        return x if pre_logits else self.fc(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.fc = new_classifier(self.num_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
@@ -208,14 +213,20 @@ class CifarResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, 32, 32) to pooled features (N, 64)."""
+        """Images (N, 3, 32, 32) to the last stage's map (N, 64, 8, 8)."""
         x = self.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return torch.flatten(self.avgpool(x), 1)
+        return self.layer3(self.layer2(self.layer1(x)))
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Features to class scores (logits)."""
-        return self.linear(features)
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Global average pooling (N, 64), then the linear classifier (logits)."""
+        x = torch.flatten(self.avgpool(x), 1)
+        return x if pre_logits else self.linear(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.linear
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.linear = new_classifier(self.num_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
@@ -239,93 +250,107 @@ def load_cifar_resnet_weights(model: CifarResNet, checkpoint: dict | str | Path)
 
 # --- ImageNet ResNets (Table 1) -----------------------------------------------------------------
 
+# Table 1 of He et al. (2016): the block, and how many of them in conv2_x, conv3_x, conv4_x, conv5_x.
+RESNET_LAYERS: dict[int, tuple[type[BasicBlock | Bottleneck], list[int]]] = {
+    18: (BasicBlock, [2, 2, 2, 2]),
+    34: (BasicBlock, [3, 4, 6, 3]),
+    50: (Bottleneck, [3, 4, 6, 3]),
+    101: (Bottleneck, [3, 4, 23, 3]),
+    152: (Bottleneck, [3, 8, 36, 3]),
+}
+
+
 @register
 def resnet18(num_classes: int = 1000, **kwargs) -> ResNet:
     """ResNet-18: basic blocks [2, 2, 2, 2] (11.7 M parameters)."""
-    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, **kwargs)
+    return ResNet(*RESNET_LAYERS[18], num_classes=num_classes, **kwargs)
 
 
 @register
 def resnet34(num_classes: int = 1000, **kwargs) -> ResNet:
     """ResNet-34: basic blocks [3, 4, 6, 3] (21.8 M parameters)."""
-    return ResNet(BasicBlock, [3, 4, 6, 3], num_classes=num_classes, **kwargs)
+    return ResNet(*RESNET_LAYERS[34], num_classes=num_classes, **kwargs)
 
 
 @register
 def resnet50(num_classes: int = 1000, **kwargs) -> ResNet:
     """ResNet-50: bottleneck blocks [3, 4, 6, 3] (25.6 M parameters)."""
-    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, **kwargs)
+    return ResNet(*RESNET_LAYERS[50], num_classes=num_classes, **kwargs)
 
 
 @register
 def resnet101(num_classes: int = 1000, **kwargs) -> ResNet:
     """ResNet-101: bottleneck blocks [3, 4, 23, 3] (44.5 M parameters)."""
-    return ResNet(Bottleneck, [3, 4, 23, 3], num_classes=num_classes, **kwargs)
+    return ResNet(*RESNET_LAYERS[101], num_classes=num_classes, **kwargs)
 
 
 @register
 def resnet152(num_classes: int = 1000, **kwargs) -> ResNet:
     """ResNet-152: bottleneck blocks [3, 8, 36, 3] (60.2 M parameters)."""
-    return ResNet(Bottleneck, [3, 8, 36, 3], num_classes=num_classes, **kwargs)
+    return ResNet(*RESNET_LAYERS[152], num_classes=num_classes, **kwargs)
 
 
 # --- CIFAR-10 ResNets and plain networks (section 4.2, Table 6, Fig. 6) --------------------------
 
+# Section 4.2 and Table 6 of He et al. (2016): depth 6n + 2 -> n, the basic blocks per stage.
+CIFAR_RESNET_BLOCKS: dict[int, int] = {20: 3, 32: 5, 44: 7, 56: 9, 110: 18}
+
+
 @register
 def resnet20(num_classes: int = 10, **kwargs) -> CifarResNet:
     """CIFAR ResNet-20 (n = 3, 0.27 M parameters)."""
-    return CifarResNet(3, num_classes=num_classes, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[20], num_classes=num_classes, **kwargs)
 
 
 @register
 def resnet32(num_classes: int = 10, **kwargs) -> CifarResNet:
     """CIFAR ResNet-32 (n = 5, 0.46 M parameters)."""
-    return CifarResNet(5, num_classes=num_classes, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[32], num_classes=num_classes, **kwargs)
 
 
 @register
 def resnet44(num_classes: int = 10, **kwargs) -> CifarResNet:
     """CIFAR ResNet-44 (n = 7, 0.66 M parameters)."""
-    return CifarResNet(7, num_classes=num_classes, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[44], num_classes=num_classes, **kwargs)
 
 
 @register
 def resnet56(num_classes: int = 10, **kwargs) -> CifarResNet:
     """CIFAR ResNet-56 (n = 9, 0.85 M parameters)."""
-    return CifarResNet(9, num_classes=num_classes, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[56], num_classes=num_classes, **kwargs)
 
 
 @register
 def resnet110(num_classes: int = 10, **kwargs) -> CifarResNet:
     """CIFAR ResNet-110 (n = 18, 1.7 M parameters)."""
-    return CifarResNet(18, num_classes=num_classes, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[110], num_classes=num_classes, **kwargs)
 
 
 @register
 def cifar_plain20(num_classes: int = 10, **kwargs) -> CifarResNet:
     """ResNet-20 without shortcuts: the 20-layer plain network of Fig. 6."""
-    return CifarResNet(3, num_classes=num_classes, shortcut=False, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[20], num_classes=num_classes, shortcut=False, **kwargs)
 
 
 @register
 def cifar_plain32(num_classes: int = 10, **kwargs) -> CifarResNet:
     """ResNet-32 without shortcuts."""
-    return CifarResNet(5, num_classes=num_classes, shortcut=False, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[32], num_classes=num_classes, shortcut=False, **kwargs)
 
 
 @register
 def cifar_plain44(num_classes: int = 10, **kwargs) -> CifarResNet:
     """ResNet-44 without shortcuts."""
-    return CifarResNet(7, num_classes=num_classes, shortcut=False, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[44], num_classes=num_classes, shortcut=False, **kwargs)
 
 
 @register
 def cifar_plain56(num_classes: int = 10, **kwargs) -> CifarResNet:
     """ResNet-56 without shortcuts: the 56-layer plain network of Fig. 6."""
-    return CifarResNet(9, num_classes=num_classes, shortcut=False, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[56], num_classes=num_classes, shortcut=False, **kwargs)
 
 
 @register
 def cifar_plain110(num_classes: int = 10, **kwargs) -> CifarResNet:
     """ResNet-110 without shortcuts."""
-    return CifarResNet(18, num_classes=num_classes, shortcut=False, **kwargs)
+    return CifarResNet(CIFAR_RESNET_BLOCKS[110], num_classes=num_classes, shortcut=False, **kwargs)

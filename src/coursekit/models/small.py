@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import init_weights, register
+from . import init_weights, new_classifier, register
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -40,12 +40,19 @@ class SmallCNN(nn.Module):
         init_weights(self)  # Kaiming-normal convolutions (He et al., 2015); BN starts as the identity
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, H, W) to pooled features (N, num_features)."""
-        return torch.flatten(self.pool(self.features(x)), 1)
+        """Images (N, 3, H, W) to the last feature map (N, num_features, H/8, W/8)."""
+        return self.features(x)
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Features to class scores (logits)."""
-        return self.fc(features)
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Global average pooling (N, num_features), then the linear classifier (logits)."""
+        x = torch.flatten(self.pool(x), 1)
+        return x if pre_logits else self.fc(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.fc = new_classifier(self.num_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import init_weights, register
+from . import init_weights, new_classifier, register
 
 # Table 1 of Simonyan and Zisserman (2015): configurations A to E, one column each.
 VGG_CONFIGS: dict[str, list[str]] = {
@@ -132,12 +132,25 @@ class VGG(nn.Module):
         init_weights(self, linear="normal")
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, H, W) to the pooled, flattened last map (N, num_features)."""
-        return torch.flatten(self.avgpool(self.features(x)), 1)
+        """Images (N, 3, H, W) to the last map, after the last max-pool (N, 512, H/32, W/32)."""
+        return self.features(x)
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """The fully connected layers: features to class scores (logits)."""
-        return self.classifier(features)
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Pooled to ``pool_size`` x ``pool_size`` and flattened (N, num_features), then the fully
+        connected layers (``pre_logits``: the output of the hidden ones, if any) to logits."""
+        x = torch.flatten(self.avgpool(x), 1)
+        if isinstance(self.classifier, nn.Sequential):
+            return self.classifier[:-1](x) if pre_logits else self.classifier(x)
+        return x if pre_logits else self.classifier(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.classifier[-1] if isinstance(self.classifier, nn.Sequential) else self.classifier
+
+    def reset_classifier(self, num_classes: int) -> None:
+        if isinstance(self.classifier, nn.Sequential):
+            self.classifier[-1] = new_classifier(self.classifier[-4].out_features, num_classes)
+        else:
+            self.classifier = new_classifier(self.num_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import register
+from . import new_classifier, register
 
 
 class PatchEmbed(nn.Module):
@@ -83,9 +83,26 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, return_weights: bool = False):
+        """Equations 2 and 3; with ``return_weights``, also the attention weights (explicit form)."""
+        if return_weights:
+            attended, weights = self.attn(self.norm1(x), return_weights=True)
+            x = x + attended
+            return x + self.mlp(self.norm2(x)), weights
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
+
+
+# Sizes (Table 1 of the paper: Base, Large, Huge; DeiT's Tiny and Small, Touvron et al. 2021; and the
+# course's small ViT for 32 x 32 images): token width D, blocks L, heads, image and patch size.
+VIT_SIZES: dict[str, dict[str, int]] = {
+    "cifar": dict(dim=192, depth=6, heads=3, image_size=32, patch_size=4),
+    "tiny": dict(dim=192, depth=12, heads=3, image_size=224, patch_size=16),
+    "small": dict(dim=384, depth=12, heads=6, image_size=224, patch_size=16),
+    "base": dict(dim=768, depth=12, heads=12, image_size=224, patch_size=16),
+    "large": dict(dim=1024, depth=24, heads=16, image_size=224, patch_size=16),
+    "huge": dict(dim=1280, depth=32, heads=16, image_size=224, patch_size=14),
+}
 
 
 class VisionTransformer(nn.Module):
@@ -121,7 +138,7 @@ class VisionTransformer(nn.Module):
         return x + self.pos_embed
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images to the normalised class token (N, D)."""
+        """Images to every token after the final LayerNorm (N, 1 + patches, D); token 0 is the class token."""
         x = self.tokens(x)
         if self.grad_checkpointing and torch.is_grad_enabled():
             # Keep only each block's input; recompute the inside during the backward pass:
@@ -132,10 +149,18 @@ class VisionTransformer(nn.Module):
                 x = checkpoint(block, x, use_reentrant=False)
         else:
             x = self.blocks(x)
-        return self.norm(x)[:, 0]
+        return self.norm(x)
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(features)
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """The class token (N, D), the image's representation (equation 4), then the linear head (logits)."""
+        x = x[:, 0]
+        return x if pre_logits else self.head(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.head
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head = new_classifier(self.num_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
@@ -145,9 +170,7 @@ class VisionTransformer(nn.Module):
         """The attention weights of every block, each (N, heads, tokens, tokens)."""
         z, maps = self.tokens(x), []
         for block in self.blocks:
-            attended, weights = block.attn(block.norm1(z), return_weights=True)
-            z = z + attended
-            z = z + block.mlp(block.norm2(z))
+            z, weights = block(z, return_weights=True)
             maps.append(weights)
         return maps
 
@@ -155,19 +178,16 @@ class VisionTransformer(nn.Module):
 @register
 def vit_cifar(num_classes: int = 10, **kwargs) -> VisionTransformer:
     """A small ViT for 32 x 32 images: 4 x 4 patches (64 tokens), D = 192, 6 blocks, 3 heads (2.7 M parameters)."""
-    return VisionTransformer(**{**dict(image_size=32, patch_size=4, dim=192, depth=6, heads=3), **kwargs},
-                             num_classes=num_classes)
+    return VisionTransformer(**{**VIT_SIZES["cifar"], **kwargs}, num_classes=num_classes)
 
 
 @register
 def vit_tiny_patch16_224(num_classes: int = 1000, **kwargs) -> VisionTransformer:
     """ViT-Ti/16 of DeiT (Touvron et al. 2021): D = 192, 12 blocks, 3 heads (5.7 M parameters)."""
-    return VisionTransformer(**{**dict(image_size=224, patch_size=16, dim=192, depth=12, heads=3), **kwargs},
-                             num_classes=num_classes)
+    return VisionTransformer(**{**VIT_SIZES["tiny"], **kwargs}, num_classes=num_classes)
 
 
 @register
 def vit_base_patch16_224(num_classes: int = 1000, **kwargs) -> VisionTransformer:
     """ViT-B/16 of the paper: D = 768, 12 blocks, 12 heads (86 M parameters)."""
-    return VisionTransformer(**{**dict(image_size=224, patch_size=16, dim=768, depth=12, heads=12), **kwargs},
-                             num_classes=num_classes)
+    return VisionTransformer(**{**VIT_SIZES["base"], **kwargs}, num_classes=num_classes)

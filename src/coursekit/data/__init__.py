@@ -1,0 +1,33 @@
+"""Data sets as in-memory uint8 tensors, and a loader that keeps them on the device.
+
+CIFAR-10 is small enough (50,000 x 3 x 32 x 32 bytes = 154 MB) to live on the GPU as one
+tensor. A batch is then cut, augmented and normalised there by a few tensor operations
+(`coursekit.augment`), so a 2-core Colab VM does not hold training back with per-image
+Python work. Where the images come from is recorded, because the offline copy used by CI (a
+JPEG re-encoding) gives different numbers from the original.
+
+The modules, each importing only those above it:
+
+- ``tensors``: :class:`ImageTensors`, its content :func:`fingerprint`, subsets, resizing, :func:`data_root`;
+- ``decode``: image files and ``ImageFolder`` trees decoded into tensors;
+- ``cache``: decoded data sets kept on disk under ``$COURSEKIT_DATA/decoded/`` (and in memory);
+- ``cifar10``: CIFAR-10 from torchvision's files, an offline copy, or a download;
+- ``folders``: the labelled image folders (:data:`FOLDER_DATASETS`): splits, downloads;
+- ``catalog``: torchvision's data sets and :func:`load_dataset`, which names them all;
+- ``loader``: :class:`DeviceLoader` and a worker-based loader for large images.
+"""
+from .catalog import TORCHVISION_DATASETS, TorchvisionDataset, load_dataset, load_torchvision_dataset
+from .cifar10 import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, load_cifar10
+from .decode import IMAGE_SUFFIXES, image_folder_files, read_image_folder, read_images
+from .folders import FOLDER_DATASETS, FolderDataset, _fetch, load_folder_dataset, split_lists  # noqa: F401 (_fetch: tests stub it)
+from .loader import DeviceLoader, image_folder_loader
+from .tensors import (Augmentation, DataNotFoundError, ImageTensors, data_root, fingerprint, resized,
+                      stratified_indices, stratified_subset)
+
+__all__ = [
+    "Augmentation", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataNotFoundError", "DeviceLoader",
+    "FOLDER_DATASETS", "FolderDataset", "IMAGE_SUFFIXES", "ImageTensors", "TORCHVISION_DATASETS",
+    "TorchvisionDataset", "data_root", "fingerprint", "image_folder_files", "image_folder_loader",
+    "load_cifar10", "load_dataset", "load_folder_dataset", "load_torchvision_dataset", "read_image_folder",
+    "read_images", "resized", "split_lists", "stratified_indices", "stratified_subset",
+]

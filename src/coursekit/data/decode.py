@@ -1,0 +1,73 @@
+"""Image files decoded into :class:`~coursekit.data.tensors.ImageTensors` (torchvision's decoders)."""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import torch
+
+from .tensors import DataNotFoundError, ImageTensors, fingerprint
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def image_folder_files(folder: str | Path, classes: tuple[str, ...] | None = None
+                       ) -> tuple[list[tuple[str, int]], tuple[str, ...]]:
+    """The ``(path, label)`` pairs of an ``ImageFolder`` tree ``folder/<class>/*.jpg``, and its classes.
+
+    Class folders are sorted alphabetically, as torchvision's ``ImageFolder`` does; files that are
+    not images (e.g. a stray ``.gif``) are left out. Nothing is decoded.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataNotFoundError(f"no ImageFolder tree at {folder}")
+    names = tuple(sorted(d.name for d in folder.iterdir() if d.is_dir()))
+    if not names:
+        raise DataNotFoundError(f"{folder} has no class folders; expected {folder}/<class>/<image>.jpg")
+    if classes is not None and names != tuple(classes):
+        raise ValueError(f"class folders in {folder} are {names}, expected {tuple(classes)}")
+    files = []
+    for label, name in enumerate(names):  # os.scandir and plain strings: 60,000 Paths would cost a second
+        with os.scandir(folder / name) as entries:
+            found = sorted((e.name, e.path) for e in entries if os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES)
+        files += [(path, label) for _, path in found]
+    if not files:
+        raise DataNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
+    return files, names
+
+
+def read_image_folder(folder: str | Path, image_size: int | None = None,
+                      classes: tuple[str, ...] | None = None) -> ImageTensors:
+    """Decode an ``ImageFolder`` tree ``folder/<class>/*.jpg`` into uint8 tensors.
+
+    Class folders are sorted alphabetically, as torchvision's ``ImageFolder`` does. Images are
+    resized (shorter side, then centre crop) to ``image_size`` when given; otherwise all must have
+    the same size. Files that are not images (e.g. a stray ``.gif``) are skipped.
+    """
+    files, names = image_folder_files(folder, classes)
+    return read_images(files, names, image_size, dict(kind="image-folder", path=str(Path(folder))))
+
+
+def read_images(files: list[tuple[str | Path, int]], classes: tuple[str, ...], image_size: int | None = None,
+                source: dict | None = None) -> ImageTensors:
+    """Decode ``(path, label)`` pairs into an :class:`ImageTensors` (resized as in :func:`read_image_folder`)."""
+    from torchvision.io import ImageReadMode, decode_image, read_file
+    from torchvision.transforms.v2 import functional as TF
+
+    images = []
+    with warnings.catch_warnings():
+        # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they still work, and
+        # warning once per image would flood the output.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for path, _ in files:
+            img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+            if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):
+                img = TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size])
+            images.append(img)
+    sizes = {tuple(i.shape) for i in images}
+    if len(sizes) > 1:
+        where = Path(files[0][0]).parent.parent
+        raise ValueError(f"images under {where} have different sizes {sorted(sizes)[:3]}...; pass image_size=")
+    x, y = torch.stack(images), torch.tensor([label for _, label in files])
+    return ImageTensors(x, y, tuple(classes), dict(source or {}, images=len(y), fingerprint=fingerprint(x, y)))

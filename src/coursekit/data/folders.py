@@ -1,0 +1,159 @@
+"""Labelled image folders (targets of transfer learning, few-shot episodes): where each data set
+lives, how it is split and downloaded, and its splits as uint8 tensors of one size."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .. import files as disk
+from . import cache, decode
+from .decode import IMAGE_SUFFIXES
+from .tensors import DataNotFoundError, ImageTensors, data_root
+
+
+@dataclass(frozen=True)
+class FolderDataset:
+    """A labelled image data set kept as ``ImageFolder`` trees under ``$COURSEKIT_DATA/<folder>``.
+
+    ``splits`` maps a split's name to its sub-folder. ``url`` is the archive users download (it
+    unpacks to ``extracted``, which is renamed to ``folder``); ``None`` where no stable address exists.
+    ``torchvision`` names a torchvision data set class that downloads it instead.
+
+    Data sets that come as one tree of class folders (``images``) instead of one tree per split
+    name each split by a list file ``<folder>/<split>.txt`` of ``<class>/<file>`` lines; where the
+    lists are missing, :func:`split_lists` draws them once (seeded, so every machine draws the same).
+    """
+
+    name: str
+    folder: str
+    splits: dict[str, str]
+    url: str | None = None
+    extracted: str | None = None
+    where: str = ""
+    torchvision: str | None = None
+    images: str | None = None
+    exclude: tuple[str, ...] = ()
+
+
+FOLDER_DATASETS = {d.name: d for d in [
+    FolderDataset("hymenoptera", "hymenoptera_data", {"train": "train", "test": "val"},
+                  url="https://download.pytorch.org/tutorial/hymenoptera_data.zip", extracted="hymenoptera_data",
+                  where="the data of PyTorch's transfer-learning tutorial (ants and bees, from ImageNet)"),
+    FolderDataset("clothing-small", "clothing-small", {"train": "train", "validation": "validation", "test": "test"},
+                  url="https://github.com/alexeygrigorev/clothing-dataset-small/archive/refs/heads/master.zip",
+                  extracted="clothing-dataset-small-master",
+                  where="the public repository alexeygrigorev/clothing-dataset-small (CC0)"),
+    FolderDataset("pacs", "pacs", {d: d for d in ("photo", "art_painting", "cartoon", "sketch")},
+                  where="the PACS authors' release (Li et al. 2017), also mirrored on model hubs"),
+    # torchvision's Caltech101 downloads to <root>/caltech101/101_ObjectCategories and, as here,
+    # leaves out the clutter class BACKGROUND_Google: 101 object classes.
+    FolderDataset("caltech101", "caltech101", {"train": "train.txt", "test": "test.txt"},
+                  torchvision="Caltech101", images="101_ObjectCategories", exclude=("BACKGROUND_Google",),
+                  where="Caltech-101 (Fei-Fei et al. 2004), through torchvision.datasets.Caltech101"),
+]}
+
+
+def _fetch(dataset: FolderDataset, root: Path) -> None:
+    """Download and unpack ``dataset`` into ``root`` (torchvision's downloader: progress bar, retries)."""
+    import torchvision.datasets
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    if dataset.torchvision:
+        getattr(torchvision.datasets, dataset.torchvision)(str(root), download=True)
+        return
+    download_and_extract_archive(dataset.url, download_root=str(root), extract_root=str(root),
+                                 remove_finished=True)
+    if dataset.extracted and dataset.extracted != dataset.folder:
+        (root / dataset.extracted).rename(root / dataset.folder)  # the unpacked tree under its usual name
+
+
+def split_lists(images: Path, classes: tuple[str, ...], train_fraction: float = 2 / 3,
+                seed: int = 0) -> dict[str, list[str]]:
+    """A seeded per-class split of the files under ``images/<class>/``: ``train_fraction`` of each
+    class (rounded) for training, the rest for testing, as ``<class>/<file>`` lines."""
+    g = torch.Generator().manual_seed(seed)
+    lists: dict[str, list[str]] = {"train": [], "test": []}
+    for name in classes:
+        names = sorted(p.name for p in (images / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        order = torch.randperm(len(names), generator=g).tolist()
+        cut = round(train_fraction * len(names))
+        lists["train"] += sorted(f"{name}/{names[i]}" for i in order[:cut])
+        lists["test"] += sorted(f"{name}/{names[i]}" for i in order[cut:])
+    return lists
+
+
+def _listed_split(dataset: FolderDataset, base: Path, split: str) -> tuple[list[tuple[Path, int]], tuple[str, ...], str]:
+    """The files of ``split`` of a list-file data set, its classes and where the split came from."""
+    images = base / dataset.images
+    classes = tuple(sorted(d.name for d in images.iterdir() if d.is_dir() and d.name not in dataset.exclude))
+    list_file = base / dataset.splits[split]
+    how = f"the split listed in {list_file.name}"
+    if not list_file.is_file():
+        for name, lines in split_lists(images, classes).items():
+            disk.write_text(base / dataset.splits[name], "\n".join(lines) + "\n")
+        how = f"coursekit's seeded 2/3 : 1/3 split per class, written to {list_file.name}"
+    index = {name: label for label, name in enumerate(classes)}
+    lines = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+    pairs = [(images / line, index[line.split("/")[0]]) for line in lines if line.split("/")[0] in index]
+    return pairs, classes, how
+
+
+def _spec(table: dict, name: str, split: str):
+    """The entry ``name`` of a table of data sets, after checking it has ``split``."""
+    if name not in table:
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(table)}")
+    if split not in table[name].splits:
+        raise KeyError(f"{name} has no split {split!r}; its splits: {', '.join(table[name].splits)}")
+    return table[name]
+
+
+def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str | Path | None = None,
+                        download: bool | None = None) -> ImageTensors:
+    """One split of a :data:`FOLDER_DATASETS` data set as uint8 tensors of ``image_size`` pixels.
+
+    Images are resized (shorter side) and centre-cropped. The set is downloaded when missing and a
+    download address exists (``download`` defaults to ``$COURSEKIT_DOWNLOAD``, on unless ``0``).
+    The decoded tensors are kept on disk for the next process (:mod:`coursekit.data.cache`).
+    """
+    dataset = _spec(FOLDER_DATASETS, name, split)
+    root = Path(root) if root is not None else data_root()
+    base = root / dataset.folder
+    folder = base / dataset.images if dataset.images else base / dataset.splits[split]
+    key = (f"{root.resolve()}/{name}/{split}@{image_size}", True)
+    if key in cache._LOADED:
+        return cache._LOADED[key]
+    if download is None:
+        download = os.environ.get("COURSEKIT_DOWNLOAD", "1") != "0"
+    problem = "downloading is switched off (download=False or COURSEKIT_DOWNLOAD=0)"
+    downloadable = dataset.url or dataset.torchvision
+    if not folder.is_dir() and not downloadable:
+        problem = "it has no download address that coursekit could use"
+    elif not folder.is_dir() and download:
+        try:
+            _fetch(dataset, root)
+        except Exception as err:  # no network, a moved file, a full disk: say what happened
+            problem = f"the download failed: {type(err).__name__}: {err}"
+    if not folder.is_dir():
+        source = (f"download it with torchvision.datasets.{dataset.torchvision}(root, download=True)" if dataset.torchvision
+                  else f"download it from {dataset.url}" if dataset.url else f"get it from {dataset.where}")
+        layout = f"{folder}/<class>/*.jpg" if dataset.images else f"{base}/{dataset.splits[split]}/<class>/*.jpg"
+        raise DataNotFoundError(
+            f"{name} ({split}) was not found in {folder}, and {problem}.\n"
+            f"Fix it: {source} and unpack it so that {layout} "
+            f"exists, or point COURSEKIT_DATA at the folder that holds {dataset.folder}/.")
+    if dataset.images:
+        pairs, classes, how = _listed_split(dataset, base, split)
+        source = dict(kind="image-folder", path=str(folder), split=how)
+    else:
+        pairs, classes = decode.image_folder_files(folder)
+        source = dict(kind="image-folder", path=str(folder))
+    stats = cache.stats((p for p, _ in pairs), folder)
+    data = cache.cached(root, f"{name}-{split}-{image_size}px", dict(source, classes=classes, files=stats,
+                                                                     image_size=image_size),
+                        lambda: decode.read_images(pairs, classes, image_size, source))
+    data.source["description"] = f"{name} ({split}), {dataset.where}, resized to {image_size} px"
+    cache._LOADED[key] = data
+    return data

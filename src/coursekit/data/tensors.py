@@ -1,0 +1,98 @@
+"""A labelled image data set as one uint8 tensor, with its provenance: the type, its content
+fingerprint, class-balanced subsets and resizing."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+# An augmentation applied to a whole batch on the device: (uint8 images, labels, generator) to
+# (images as uint8 or float in [0, 1], labels or soft labels).
+Augmentation = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data set is neither on disk nor downloadable; the message says how to fix it."""
+
+
+@dataclass
+class ImageTensors:
+    """A labelled image data set held as one uint8 tensor ``images`` of shape (N, 3, H, W)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+    source: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            raise ValueError(f"images must be a uint8 tensor (N, C, H, W), got {self.images.dtype} {tuple(self.images.shape)}")
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, indices: torch.Tensor, note: str = "") -> "ImageTensors":
+        """The images at ``indices``; ``note`` is added to the provenance."""
+        source = dict(self.source, images=len(indices))
+        if note:
+            source["subset"] = note
+        return ImageTensors(self.images[indices], self.labels[indices], self.classes, source)
+
+
+def data_root() -> Path:
+    """Where data sets live: ``$COURSEKIT_DATA``, else ``~/.cache/coursekit``."""
+    return Path(os.environ.get("COURSEKIT_DATA") or Path.home() / ".cache" / "coursekit").expanduser()
+
+
+def fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
+    """A short content hash: tells the original CIFAR-10 from a re-encoded copy."""
+    h = hashlib.sha256(labels.to(torch.int64).numpy().tobytes())
+    h.update(images[:: max(1, len(images) // 256)].contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def stratified_indices(labels: torch.Tensor, per_class: int | None, seed: int = 0,
+                       at_most: bool = False) -> torch.Tensor:
+    """``per_class`` indices of each class, drawn without replacement by a seeded generator.
+
+    The same labels, ``per_class`` and seed give the same indices on every machine. ``None`` keeps
+    every index (in order). A class with fewer images is an error, unless ``at_most`` (then it
+    gives all it has).
+    """
+    if per_class is None:
+        return torch.arange(len(labels))
+    g = torch.Generator().manual_seed(seed)
+    chosen = []
+    for c in labels.unique(sorted=True):
+        idx = (labels == c).nonzero().flatten()
+        if per_class > len(idx) and not at_most:
+            raise ValueError(f"class {int(c)} has {len(idx)} images, fewer than per_class={per_class}")
+        chosen.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    return torch.cat(chosen).sort().values
+
+
+def stratified_subset(data: ImageTensors, per_class: int | None, seed: int = 0) -> ImageTensors:
+    """A deterministic class-balanced subset with ``per_class`` images per class."""
+    if per_class is None:
+        return data
+    idx = stratified_indices(data.labels, per_class, seed)
+    return data.subset(idx, note=f"{per_class} per class, seed {seed}")
+
+
+def resized(data: ImageTensors, image_size: int, chunk: int = 2048) -> ImageTensors:
+    """``data`` with every image resized to ``image_size`` pixels (bilinear, antialiased), in chunks."""
+    import torch.nn.functional as F
+
+    if tuple(data.images.shape[-2:]) == (image_size, image_size):
+        return data
+    parts = [F.interpolate(data.images[i:i + chunk].float(), size=(image_size, image_size), mode="bilinear",
+                           antialias=True, align_corners=False).round().clamp(0, 255).to(torch.uint8)
+             for i in range(0, len(data), chunk)]
+    return ImageTensors(torch.cat(parts), data.labels, data.classes,
+                        dict(data.source, resized=f"to {image_size} px"))

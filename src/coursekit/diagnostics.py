@@ -1,0 +1,116 @@
+"""Looking at training rather than doing it: the learning-rate range test, the gradient norm of every
+layer, and the memory and speed of a training step.
+
+Each function takes a network and a little data, measures, and leaves the network as it found it
+(:func:`lr_find` restores the weights; :func:`gradient_norms` clears the gradients), except
+:func:`measure_training_step`, whose steps do update the weights.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .train import Batches, Runtime, make_optimizer, peak_memory
+
+
+def lr_find(model: nn.Module, loader: Batches, *, start_lr: float = 1e-6, end_lr: float = 10.0, steps: int = 100,
+            optimizer: str = "sgd", weight_decay: float = 5e-4, smoothing: float = 0.1, diverge: float = 4.0,
+            device: torch.device | str | None = None) -> dict:
+    """The learning-rate range test (Smith 2017): train for up to ``steps`` batches while the learning
+    rate grows geometrically from ``start_lr`` to ``end_lr``, recording the loss at each.
+
+    Stops early once the smoothed loss exceeds ``diverge`` times its minimum. Suggests the rate at
+    which the smoothed loss falls fastest (the steepest negative slope against log lr). The model's
+    weights are restored afterwards. Returns ``lrs``, ``losses``, ``smoothed`` and ``suggestion``.
+    In float32 (no autocast), with the global random generators as they are.
+    """
+    rt = Runtime.resolve(device, amp=False)
+    saved = copy.deepcopy(model.state_dict())
+    model.to(rt.device, memory_format=rt.memory_format).train()
+    opt = make_optimizer(model, optimizer, start_lr, weight_decay)
+    factor = (end_lr / start_lr) ** (1 / max(1, steps - 1))
+    lrs, losses, smoothed, average = [], [], [], 0.0
+    batches = itertools.cycle(loader) if len(loader) < steps else iter(loader)  # type: ignore[arg-type]
+    for step in range(steps):
+        lr = start_lr * factor ** step
+        for group in opt.param_groups:
+            group["lr"] = lr
+        x, y = next(batches)
+        x, y = x.to(rt.device, memory_format=rt.memory_format), y.to(rt.device)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            break
+        average = smoothing * value + (1 - smoothing) * average
+        lrs.append(lr)
+        losses.append(value)
+        smoothed.append(average / (1 - (1 - smoothing) ** (step + 1)))  # bias-corrected running mean
+        if smoothed[-1] > diverge * min(smoothed):
+            break
+    model.load_state_dict(saved)
+    if len(smoothed) < 3:
+        raise RuntimeError(f"the loss diverged after {len(smoothed)} steps: lower start_lr (now {start_lr:g})")
+    logs = [math.log10(lr) for lr in lrs]
+    slopes = [(smoothed[i + 1] - smoothed[i - 1]) / (logs[i + 1] - logs[i - 1]) for i in range(1, len(lrs) - 1)]
+    best = min(range(len(slopes)), key=slopes.__getitem__) + 1
+    return dict(lrs=lrs, losses=losses, smoothed=smoothed, suggestion=lrs[best])
+
+
+def gradient_norms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """The L2 norm of the loss gradient of every convolution's weight, in the order of the layers.
+
+    One forward and backward pass on the given batch, in training mode (batch statistics), with no
+    update; the model's gradients are cleared afterwards.
+    """
+    was_training = model.training
+    model.train()
+    model.zero_grad(set_to_none=True)
+    F.cross_entropy(model(images), labels).backward()
+    norms = {name: float(m.weight.grad.norm()) for name, m in model.named_modules()
+             if isinstance(m, nn.Conv2d) and m.weight.grad is not None}
+    model.zero_grad(set_to_none=True)
+    model.train(was_training)
+    return norms
+
+
+def measure_training_step(model: nn.Module, batch_size: int, image_size: int, *, amp: bool, steps: int = 20,
+                          warmup: int = 5, num_classes: int = 1000, device: torch.device | str | None = None) -> dict:
+    """Peak memory and throughput of full training steps (forward, backward, AdamW update) on random
+    data of the given shape: what a precision or a memory-saving option costs, without a data set.
+
+    The clock starts after ``warmup`` steps and reads the device's time (it waits for the GPU). On CUDA
+    the peak is the memory CUDA allocated during the steps; elsewhere the process's peak.
+    """
+    rt = Runtime.resolve(device, amp=amp)
+    model.to(rt.device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    scaler = rt.grad_scaler()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch_size, 3, image_size, image_size, generator=g).to(rt.device)
+    y = torch.randint(0, num_classes, (batch_size,), generator=g).to(rt.device)
+    if rt.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(rt.device)
+    for step in range(warmup + steps):
+        if step == warmup:
+            rt.sync()
+            tick = time.perf_counter()
+        with rt.autocast():
+            loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    rt.sync()
+    seconds = time.perf_counter() - tick
+    peak_mb, kind = peak_memory(rt.device)
+    return dict(images_per_second=steps * batch_size / seconds, peak_memory_mb=peak_mb, peak_memory_kind=kind,
+                precision=str(rt.amp_dtype).replace("torch.", "") if rt.amp_dtype else "float32")

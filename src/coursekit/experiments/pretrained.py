@@ -1,0 +1,139 @@
+"""Chapter "pretrained": no experiments of its own, only readings of what torchvision publishes (the
+model zoo's metadata), of the published CIFAR-10 ResNet-20, and of a training run resumed from its
+checkpoint. Each ``facts_*`` function returns the sentences and numbers the chapter glues, by name."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from .. import train
+
+# Accuracy of the published CIFAR-10 ResNet-20 on the original test set, recorded in its checkpoint
+# (``best_prec1``), Idelbayev (2018).
+PUBLISHED_RESNET20 = 91.78
+
+
+def zoo_table() -> list[dict]:
+    """Every torchvision ImageNet classifier's default weights: accuracy, GFLOPs, parameters, the
+    weights' name and the crop they were evaluated at.
+
+    Read from torchvision's own weight metadata (``weights.meta``), which needs no download.
+    """
+    import torchvision
+    from torchvision import models as tvm
+
+    rows = []
+    for name in tvm.list_models(module=tvm):
+        weights = tvm.get_model_weights(name).DEFAULT
+        meta = weights.meta
+        metrics = meta.get("_metrics", {}).get("ImageNet-1K", {})
+        if "acc@1" in metrics and "_ops" in meta:
+            rows.append(dict(name=name, top1=metrics["acc@1"], top5=metrics["acc@5"], gflops=meta["_ops"],
+                             params=meta["num_params"], weights=weights.name,
+                             crop=weights.transforms().crop_size[0], torchvision=torchvision.__version__))
+    return rows
+
+
+def facts_torchvision() -> dict[str, str]:
+    """The installed torchvision: its version, its number of image classifiers and of models in all."""
+    import torchvision
+
+    return dict(pretrained_n_classifiers=str(len(torchvision.models.list_models(module=torchvision.models))),
+                pretrained_n_all=str(len(torchvision.models.list_models())),
+                pretrained_tv_version=torchvision.__version__.split("+")[0])
+
+
+def facts_resnet50_weights(weights=None) -> dict[str, str]:
+    """ResNet-50's two sets of ImageNet weights (a torchvision weights enum): their top-1 accuracies and
+    the sizes their transforms resize to."""
+    import torchvision
+
+    weights = torchvision.models.get_model_weights("resnet50") if weights is None else weights
+    acc = {w.name: w.meta["_metrics"]["ImageNet-1K"]["acc@1"] for w in weights}
+    return dict(pretrained_r50_v1=f"{acc['IMAGENET1K_V1']:.1f} %", pretrained_r50_v2=f"{acc['IMAGENET1K_V2']:.1f} %",
+                pretrained_r50_resize=", ".join(str(w.transforms().resize_size[0]) for w in weights))
+
+
+def facts_zoo(rows: list[dict]) -> dict[str, str]:
+    """The zoo's most accurate classifier (and whether its weights were pretrained beyond ImageNet:
+    torchvision's SWAG weights), AlexNet against ResNet-50, and the cheapest classifier at least as
+    accurate as ResNet-50, from the rows of :func:`zoo_table`."""
+    zoo = {r["name"]: r for r in rows}
+    top = max(rows, key=lambda r: r["top1"])
+    alex, r50 = zoo["alexnet"], zoo["resnet50"]
+    cheap = min((r for r in rows if r["top1"] >= r50["top1"]), key=lambda r: r["gflops"])
+    return dict(
+        pretrained_top=f"{top['name']} ({top['top1']:.1f} %, {top['gflops']:,.0f} GFLOPs, "
+                       f"{top['params'] / 1e6:,.0f} M parameters)",
+        pretrained_top_reading=(
+            f"Its default weights, {top['weights']}, were first pretrained on far more images than ImageNet "
+            f"holds and then fine-tuned on ImageNet at {top['crop']} pixels, so the comparison is not only one "
+            "of architectures." if "SWAG" in top["weights"] else "Its default weights were trained on ImageNet alone."),
+        pretrained_alex=f"{alex['top1']:.1f} % for {alex['gflops']:.2f} GFLOPs",
+        pretrained_r50=f"{r50['top1']:.1f} % for {r50['gflops']:.2f} GFLOPs",
+        pretrained_r50_ratio=f"{r50['gflops'] / alex['gflops']:.0f}",
+        pretrained_cheap=f"{cheap['name']} ({cheap['top1']:.1f} %, {cheap['gflops']:.2f} GFLOPs, "
+                         f"{r50['gflops'] / cheap['gflops']:.1f} times fewer than ResNet-50)")
+
+
+def facts_cheapest(rows: list[dict], at_least: float = 80) -> dict[str, str]:
+    """The exercise's answer: among the classifiers with at least ``at_least`` % top-1 accuracy, the one
+    with the fewest GFLOPs and the one with the fewest parameters, and whether they are the same."""
+    rows = [r for r in rows if r["top1"] >= at_least]
+    fewest_ops, fewest_params = (min(rows, key=lambda r: r[k])["name"] for k in ("gflops", "params"))
+    return dict(pretrained_ex_answer=(
+        f"Here both are {fewest_ops}: the same network wins on both counts." if fewest_ops == fewest_params else
+        f"Here the fewest GFLOPs belong to {fewest_ops}, the fewest parameters to {fewest_params}."))
+
+
+def facts_cifar(measured: dict | None, per_class: int | None) -> dict[str, str]:
+    """The published ResNet-20's accuracy as measured here, against the published one.
+
+    ``measured`` holds ``accuracy`` (a fraction), ``images`` (test images evaluated) and ``source`` (the
+    test set's provenance: an ``image-folder`` is the offline, JPEG re-encoded copy); None when the
+    weights could not be loaded. ``per_class`` is the stratified subset's size, None for the whole test set.
+    """
+    if measured is None:
+        return dict(pretrained_cifar_reading="This build could not load the weights, so it measured nothing.")
+    accuracy, images, source = 100 * measured["accuracy"], measured["images"], measured["source"]
+    size = (f"all {images:,} test images" if per_class is None else
+            f"a stratified subset of {images:,} test images ({per_class} per class, as the ci profile asks)")
+    reading = f"Evaluated on {size} of the {source['description']}, it reaches {accuracy:.2f} %"
+    if source.get("kind") == "image-folder":
+        reading += (f", {PUBLISHED_RESNET20 - accuracy:.1f} points below the {PUBLISHED_RESNET20} % measured on the "
+                    "original test set. This copy is the offline one, in which every image was re-encoded as a JPEG "
+                    "of quality 75: the compression shifts pixel values and blurs fine detail.")
+    else:
+        reading += f", to compare with the {PUBLISHED_RESNET20} % measured on the original test set."
+    return dict(pretrained_cifar_reading=reading)
+
+
+def facts_resume(resumed_loss: float, straight_loss: float, tolerance: float = 1e-6) -> dict[str, str]:
+    """Whether a run resumed from its checkpoint ends with the same training loss as an uninterrupted one."""
+    same = abs(resumed_loss - straight_loss) < tolerance
+    return dict(pretrained_resume_reading=(
+        "The two runs end with the same loss: the interruption left no trace" if same else
+        "The two runs end with slightly different losses: on this device some operations are not exactly "
+        "reproducible, but the resumed run continued where the first stopped"))
+
+
+def train_beyond_schedule(make_model: Callable, loader, epochs: int = 2) -> ValueError | None:
+    """Train ``epochs`` epochs with a checkpoint, then ask the same checkpoint for one epoch more: the
+    error ``train.fit`` raises (its schedule was planned for ``epochs``), or None if it trains on."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "run.pt"
+        train.fit(make_model(), loader, epochs=epochs, checkpoint=path, device="cpu", progress=False, verbose=False)
+        try:
+            train.fit(make_model(), loader, epochs=epochs + 1, checkpoint=path, device="cpu", progress=False,
+                      verbose=False)
+        except ValueError as err:
+            return err
+    return None
+
+
+def facts_more_epochs(error: Exception | None) -> dict[str, str]:
+    """What asking a finished run's checkpoint for one more epoch did (:func:`train_beyond_schedule`)."""
+    return dict(pretrained_ex_epochs=(
+        "here it does not fail, and trains a third epoch on the restored state" if error is None else
+        f"fit stops with ValueError: {str(error).splitlines()[0]}"))

@@ -1,0 +1,210 @@
+"""The readings of chapter "fewshot": every ``facts`` function on the stored quick results (the values
+agree with the numbers in them) and on small constructed results that reach each of its wordings."""
+import re
+from pathlib import Path
+
+import pytest
+
+from coursekit import experiments, stats, store
+from coursekit.experiments import fewshot as fs
+
+CHAPTER = Path(__file__).resolve().parents[1] / "book" / "fewshot.md"
+STORED = ("fewshot_backbone", "fewshot_shots", "fewshot_episodes", "fewshot_pseudo", "fewshot_mixing",
+          "fewshot_ablation")
+
+
+def stored(name: str) -> dict:
+    result = store.read_result(name, "quick")
+    if result is None:
+        pytest.skip(f"no stored quick result of {name}")
+    return result
+
+
+def constructed(experiment: str, rows: list[dict]) -> dict:
+    """A result with just what the facts read: its rows and a provenance for the provenance line."""
+    return dict(experiment=experiment, profile="quick", metrics=dict(rows=rows),
+                provenance=dict(device="CPU test", torch="2.x", date="2026-11-23T10:00:00+00:00", wall_seconds=75.0,
+                                data=dict(train=dict(kind="download", description="CIFAR-10", images=25_000),
+                                          test=dict(kind="download", images=1_000))))
+
+
+def percent(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+# --- on the stored quick results ------------------------------------------------------------------
+
+def test_every_glue_name_of_the_text_is_produced():
+    text = CHAPTER.read_text()
+    used = set(re.findall(r"\{glue:text\}`([^`]+)`", text))
+    produced = (fs.facts_budgets(fs.configs("quick")) | fs.facts_full(fs.configs("full"))
+                | fs.facts_backbone(stored("fewshot_backbone")) | fs.facts_shots(stored("fewshot_shots"))
+                | fs.facts_ablation(stored("fewshot_ablation")))
+    for name in ("fewshot_episodes", "fewshot_pseudo", "fewshot_mixing"):
+        produced |= fs.facts_provenance(stored(name))
+    assert used and used <= set(produced), sorted(used - set(produced))
+    assert all(isinstance(v, str) and v for v in produced.values())
+
+
+def test_provenance_facts_are_the_provenance_lines_of_the_stored_runs():
+    for name in STORED:
+        result = stored(name)
+        assert fs.facts_provenance(result) == {f"{name}_provenance": store.provenance_line(result)}
+
+
+def test_backbone_facts_read_the_images_it_was_trained_on():
+    result = stored("fewshot_backbone")
+    facts = fs.facts_backbone(result)
+    assert facts["fs_backbone_images"] == f"{result['provenance']['data']['train']['images']:,}"
+    assert facts["fewshot_backbone_provenance"].startswith("fewshot_backbone · profile quick")
+
+
+def test_budget_facts_read_the_configurations():
+    quick, full = fs.configs("quick"), fs.configs("full")
+    assert set(quick) == set(STORED)
+    facts = fs.facts_budgets(quick)
+    assert facts["fs_seeds"] == str(len(quick["fewshot_shots"]["seeds"]))
+    assert facts["fs_test"] == f"{quick['fewshot_shots']['test_per_class']:,}"
+    assert facts["fs_episodes"] == f"{quick['fewshot_episodes']['episodes']:,}"
+    assert facts["fs_views"] == str(quick["fewshot_episodes"]["views"])
+    assert facts["fs_unlabelled"] == f"{quick['fewshot_pseudo']['unlabelled_per_class']:,}"
+    facts = fs.facts_full(full)
+    assert facts["fs_full_epochs"] == str(full["fewshot_backbone"]["epochs"])
+    assert facts["fs_full_steps"] == f"{full['fewshot_shots']['steps']:,}"
+    assert facts["fs_full_seeds"] == str(len(full["fewshot_shots"]["seeds"]))
+    assert facts["fs_full_pool"] == f"{full['fewshot_pseudo']['unlabelled_per_class']:,}"
+    assert fs.facts_budgets(fs.configs("ci"))["fs_seeds"] == str(len(experiments.config("fewshot_shots", "ci")["seeds"]))
+
+
+def test_shots_facts_agree_with_the_stored_rows():
+    result = stored("fewshot_shots")
+    rows = result["metrics"]["rows"]
+    facts = fs.facts_shots(result)
+    mean = {(s["shots"], s["init"], s["augmentation"]): s["accuracy"]
+            for s in stats.summarise(rows, ("shots", "init", "augmentation"))}
+    k = int(facts["fewshot_k5"])
+    assert k == 5
+    assert facts["fewshot_k5_scratch"] == percent(mean[(k, "scratch", "none")])
+    assert facts["fewshot_k5_backbone_aug"] == percent(mean[(k, "backbone", "augmented")])
+    gains = sorted(100 * (mean[(k, "scratch", "augmented")] - mean[(k, "scratch", "none")]) for k in {r["shots"] for r in rows})
+    assert facts["fewshot_aug_gain_range"].startswith(f"{gains[0]:+.1f} ± ")
+    assert f" to {gains[-1]:+.1f} ± " in facts["fewshot_aug_gain_range"]
+    best_one = max(mean[(1, "backbone", a)] for a in ("none", "augmented"))
+    assert f"from 1 ({100 * best_one:.1f} %)" in facts["fewshot_backbone_worth"]
+
+
+def test_ablation_facts_agree_with_the_stored_rows():
+    result = stored("fewshot_ablation")
+    rows = result["metrics"]["rows"]
+    facts = fs.facts_ablation(result)
+    mean = {s["variant"]: s["accuracy"] for s in stats.summarise(rows, ("variant",))}
+    ranked = sorted((v for v in mean if v != "none"), key=lambda v: -mean[v])
+    assert facts["fewshot_ablation_none"] == percent(mean["none"])
+    assert facts["fewshot_ablation_best"].startswith(f"{ranked[0].replace('+', ' + ')} ({percent(mean[ranked[0]])})")
+    assert facts["fewshot_ablation_worst"] == f"{ranked[-1].replace('+', ' + ')} ({percent(mean[ranked[-1]])})"
+    seeds = lambda v: {r["seed"]: r["accuracy"] for r in rows if r["variant"] == v}  # noqa: E731
+    beats = [v for v in ranked if (d := stats.paired_difference(seeds(v), seeds("none")))[0] > d[1]]
+    assert facts["fewshot_ablation_clear"].startswith("Only " if beats else "No single augmentation beats")
+
+
+# --- on constructed results: every wording --------------------------------------------------------
+
+def shots_rows(acc: dict[tuple, list[float]]) -> list[dict]:
+    """Rows from {(shots, init, augmentation): [accuracy per seed]}."""
+    return [dict(shots=k, init=i, augmentation=a, seed=s, accuracy=x, seconds=1.0)
+            for (k, i, a), xs in acc.items() for s, x in enumerate(xs)]
+
+
+def grid(scratch: dict[int, tuple[list, list]], backbone: dict[int, tuple[list, list]]) -> list[dict]:
+    """Rows of every (K, start, augmentation): ``{K: (no augmentation, augmented)}`` per start."""
+    acc = {}
+    for init, table in (("scratch", scratch), ("backbone", backbone)):
+        for k, (none, aug) in table.items():
+            acc[(k, init, "none")], acc[(k, init, "augmented")] = none, aug
+    return shots_rows(acc)
+
+
+def test_shots_when_scratch_catches_up_with_the_backbone():
+    rows = grid(scratch={1: ([0.20, 0.22, 0.24], [0.22, 0.26, 0.30]), 5: ([0.40] * 3, [0.50] * 3),
+                         10: ([0.60] * 3, [0.58] * 3)},
+                backbone={1: ([0.45] * 3, [0.44] * 3), 5: ([0.60] * 3, [0.62] * 3), 10: ([0.70] * 3, [0.70] * 3)})
+    facts = fs.facts_shots(constructed("fewshot_shots", rows))
+    assert facts["fewshot_k5"] == "5"
+    assert facts["fewshot_k5_scratch"] == "40.0 %" and facts["fewshot_k5_scratch_aug"] == "50.0 %"
+    assert facts["fewshot_k5_backbone"] == "60.0 %" and facts["fewshot_k5_backbone_aug"] == "62.0 %"
+    # the smallest change at K = 10 (-2 points, the same every seed), the largest at K = 5 (+10)
+    assert facts["fewshot_aug_gain_range"] == ("-2.0 ± 0.0 points (at 10 images per class) to +10.0 ± 0.0 points "
+                                               "(at 5; 95 % intervals of the differences paired by seed)")
+    assert facts["fewshot_backbone_worth"] == (
+        "from scratch it takes 5 images per class (the better of with and without augmentation: 50.0 %) "
+        "to reach what the backbone gives from 1 (45.0 %)")
+    assert facts["fewshot_shots_provenance"].startswith("fewshot_shots · profile quick · CPU test")
+
+
+def test_shots_when_scratch_never_catches_up_and_the_interval_is_paired():
+    # differences augmented - none by seed at K = 2: +2, +4, +6 points: mean 4.0, half-width t(2) * 2 / sqrt(3)
+    rows = grid(scratch={2: ([0.30, 0.40, 0.50], [0.32, 0.44, 0.56]), 20: ([0.50] * 3, [0.55] * 3)},
+                backbone={2: ([0.70] * 3, [0.72] * 3), 20: ([0.80] * 3, [0.80] * 3)})
+    facts = fs.facts_shots(constructed("fewshot_shots", rows))
+    assert facts["fewshot_k5"] == "2"  # no five-shot run: the fewest shots measured
+    assert facts["fewshot_k5_scratch"] == "40.0 %"
+    half = stats.t975(3) * 2.0 / 3 ** 0.5
+    assert facts["fewshot_aug_gain_range"].startswith(f"+4.0 ± {half:.1f} points (at 2 images per class) to +5.0 ")
+    assert facts["fewshot_backbone_worth"] == ("from scratch, even 20 images per class (with or without augmentation) "
+                                               "do not reach what the backbone gives from 2 (72.0 %)")
+
+
+def test_shots_with_one_number_of_shots():
+    rows = grid(scratch={5: ([0.40, 0.42], [0.43, 0.45])}, backbone={5: ([0.60, 0.60], [0.61, 0.61])})
+    facts = fs.facts_shots(constructed("fewshot_shots", rows))
+    assert facts["fewshot_aug_gain_range"] == ("+3.0 ± 0.0 points (at 5 images per class; the 95 % interval of the "
+                                               "difference paired by seed)")
+    assert facts["fewshot_backbone_worth"].startswith("from scratch, even 5 images per class")
+
+
+def ablation(acc: dict[str, list[float]]) -> dict:
+    return constructed("fewshot_ablation", [dict(variant=v, seed=s, accuracy=x, seconds=1.0)
+                                            for v, xs in acc.items() for s, x in enumerate(xs)])
+
+
+def test_ablation_when_no_variant_beats_none_beyond_the_paired_interval():
+    # cutmix is better on average but not every seed; rotate loses every seed (clear, but the wrong way)
+    facts = fs.facts_ablation(ablation({"none": [0.60, 0.62, 0.64], "cutmix": [0.70, 0.58, 0.66],
+                                        "crop+flip": [0.61, 0.62, 0.65], "rotate": [0.55, 0.57, 0.59]}))
+    assert facts["fewshot_ablation_none"] == "62.0 %"
+    assert facts["fewshot_ablation_best"] == "cutmix (64.7 %), crop + flip (62.7 %), rotate (57.0 %)"
+    assert facts["fewshot_ablation_worst"] == "rotate (57.0 %)"
+    assert facts["fewshot_ablation_clear"].startswith(
+        "No single augmentation beats no augmentation beyond the 95 % interval of the difference paired by seed "
+        "(the closest, cutmix: +2.7 ± ")
+    assert facts["fewshot_ablation_provenance"].startswith("fewshot_ablation · profile quick")
+
+
+def test_ablation_when_one_variant_beats_none_even_though_the_plain_intervals_overlap():
+    # crop + flip gains 2 points on every seed: the spread between seeds hides it from the plain intervals, not from the paired one
+    facts = fs.facts_ablation(ablation({"none": [0.58, 0.62, 0.66], "crop+flip": [0.60, 0.64, 0.68],
+                                        "noise": [0.57, 0.62, 0.67]}))
+    assert facts["fewshot_ablation_clear"] == ("Only crop + flip (+2.0 ± 0.0 points) beats no augmentation beyond the "
+                                               "95 % interval of the difference paired by seed")
+
+
+def test_ablation_when_several_variants_beat_none():
+    facts = fs.facts_ablation(ablation({"none": [0.50, 0.52, 0.54], "flip": [0.53, 0.56, 0.57],
+                                        "crop": [0.55, 0.58, 0.58], "mixup": [0.40, 0.60, 0.50]}))
+    assert facts["fewshot_ablation_clear"].startswith("Only crop (+5.0 ± ")
+    assert ", flip (+3.3 ± " in facts["fewshot_ablation_clear"]
+    assert facts["fewshot_ablation_clear"].endswith(") beat no augmentation beyond the 95 % interval of the "
+                                                    "difference paired by seed")
+    assert "mixup (" not in facts["fewshot_ablation_clear"]
+
+
+def test_budgets_say_all_for_a_whole_set_and_group_thousands():
+    cfgs = dict(fewshot_shots=dict(test_per_class=None, seeds=[0, 1, 2, 3, 4], steps=1500),
+                fewshot_episodes=dict(views=20, queries=15, per_class=None, episodes=2000),
+                fewshot_pseudo=dict(unlabelled_per_class=4000), fewshot_backbone=dict(epochs=40))
+    assert fs.facts_budgets(cfgs) == dict(fs_test="all", fs_seeds="5", fs_views="20", fs_queries="15",
+                                          fs_per_class="all", fs_episodes="2,000", fs_unlabelled="4,000")
+    cfgs["fewshot_shots"]["test_per_class"] = 1200
+    assert fs.facts_budgets(cfgs)["fs_test"] == "1,200"
+    assert fs.facts_full(cfgs) == dict(fs_full_epochs="40", fs_full_steps="1,500", fs_full_seeds="5",
+                                       fs_full_episodes="2,000", fs_full_views="20", fs_full_pool="4,000")

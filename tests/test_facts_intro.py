@@ -1,0 +1,100 @@
+"""The readings of chapter "intro": on the stored quick result, and on constructed results that reach
+each wording."""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from coursekit import store
+from coursekit.experiments import intro
+
+
+@pytest.fixture(scope="module")
+def stored() -> dict:
+    result = store.read_result("intro_cnn", "quick")
+    if result is None:
+        pytest.skip(f"no stored quick result of intro_cnn in {store.results_dir()}")
+    return result
+
+
+def constructed(train_accuracy: float = 0.8, test_accuracy: float = 0.7, confusion=None) -> dict:
+    """A result with just the fields the facts read."""
+    confusion = confusion or [[50, 3, 1], [9, 40, 2], [0, 4, 45]]
+    return dict(profile="quick",
+                metrics=dict(accuracy=0.7345, top5=0.9876, macro_f1=0.71234, images=154, confusion=confusion,
+                             classes=["cat", "dog", "ship"]),
+                history=[dict(train_accuracy=0.5, test_accuracy=0.5),
+                         dict(train_accuracy=train_accuracy, test_accuracy=test_accuracy)],
+                cost=dict(images_per_second=1234.4, train_seconds=150.0),
+                provenance=dict(device="CPU (test)", data=dict(train=dict(images=20000))))
+
+
+def test_facts_agree_with_the_stored_result(stored):
+    facts = intro.facts(stored)
+    metrics, cost, last = stored["metrics"], stored["cost"], stored["history"][-1]
+    assert float(facts["intro_accuracy"].removesuffix(" %")) == pytest.approx(100 * metrics["accuracy"], abs=0.05)
+    assert float(facts["intro_top5"].removesuffix(" %")) == pytest.approx(100 * metrics["top5"], abs=0.05)
+    assert float(facts["intro_f1"]) == pytest.approx(metrics["macro_f1"], abs=5e-4)
+    assert facts["intro_epochs"] == str(len(stored["history"]))
+    assert int(facts["intro_test_images"].replace(",", "")) == metrics["images"] == sum(map(sum, metrics["confusion"]))
+    assert int(facts["intro_train_images"].replace(",", "")) == stored["provenance"]["data"]["train"]["images"]
+    assert float(facts["intro_train_time"].removesuffix(" minutes")) == pytest.approx(cost["train_seconds"] / 60, abs=0.05)
+    assert facts["intro_profile"] == "quick" and facts["intro_device"] == stored["provenance"]["device"]
+    gap = float(facts["intro_gap"].removesuffix(" points"))
+    assert gap == pytest.approx(100 * (last["train_accuracy"] - last["test_accuracy"]), abs=0.05)
+    assert ("overfit" in facts["intro_gap_reading"]) == (gap > 5)
+    # the pair named is the most confused one, counting both directions
+    a, b = facts["intro_confused"].split(" and ")
+    i, j = metrics["classes"].index(a), metrics["classes"].index(b)
+    c = metrics["confusion"]
+    count = c[i][j] + c[j][i]
+    assert int(facts["intro_confused_count"].replace(",", "")) == count
+    assert all(c[k][m] + c[m][k] <= count for k in range(len(c)) for m in range(len(c)) if k != m)
+
+
+def test_run_facts_are_formatted_as_the_text_writes_them():
+    facts = intro.facts_run(constructed())
+    assert facts == {"intro_accuracy": "73.5 %", "intro_top5": "98.8 %", "intro_f1": "0.712", "intro_epochs": "2",
+                     "intro_train_images": "20,000", "intro_test_images": "154", "intro_speed": "1,234",
+                     "intro_train_time": "2.5 minutes", "intro_device": "CPU (test)", "intro_profile": "quick"}
+
+
+@pytest.mark.parametrize("train, test, overfits", [(0.90, 0.80, True), (0.80, 0.78, False), (0.70, 0.72, False),
+                                                   (0.80, 0.755, False), (0.80, 0.745, True)])
+def test_gap_reading(train, test, overfits):
+    facts = intro.facts_gap(constructed(train, test))
+    assert facts["intro_gap"] == f"{100 * (train - test):+.1f} points"
+    if overfits:
+        assert facts["intro_gap_reading"].startswith("the network already fits its training batches better")
+        assert "begun to overfit" in facts["intro_gap_reading"]
+    else:
+        assert facts["intro_gap_reading"].startswith("the two are close")
+
+
+def test_gap_is_signed():
+    assert intro.facts_gap(constructed(0.70, 0.72))["intro_gap"] == "-2.0 points"
+
+
+def test_most_confused_pair_counts_both_directions():
+    # cat->dog 3 + dog->cat 9 = 12; dog->ship 2 + ship->dog 4 = 6; cat/ship 1
+    facts = intro.facts_confusion(constructed())
+    assert facts == {"intro_confused": "cat and dog", "intro_confused_count": "12"}
+    # one large direction does not win over a pair whose two directions add up to more
+    facts = intro.facts_confusion(constructed(confusion=[[9, 7, 0], [0, 9, 5], [0, 4, 9]]))
+    assert facts == {"intro_confused": "dog and ship", "intro_confused_count": "9"}
+
+
+def test_a_tie_names_the_first_pair():
+    facts = intro.facts_confusion(constructed(confusion=[[9, 2, 0], [0, 9, 1], [0, 1, 9]]))
+    assert facts["intro_confused"] == "cat and dog" and facts["intro_confused_count"] == "2"
+
+
+def test_images_per_class():
+    balanced = SimpleNamespace(labels=torch.arange(3).repeat(5000))
+    assert intro.facts_data(balanced) == {"intro_per_class": "5,000"}
+    unbalanced = SimpleNamespace(labels=torch.tensor([0] * 1990 + [1] * 2010 + [2] * 2000))
+    assert intro.facts_data(unbalanced)["intro_per_class"] == "1,990 to 2,000 to 2,010"
+    assert re.fullmatch(r"[\d,]+( to [\d,]+)*", intro.facts_data(unbalanced)["intro_per_class"])

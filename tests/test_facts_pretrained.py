@@ -1,0 +1,118 @@
+"""The readings of chapter "pretrained": on torchvision's metadata as installed, and on constructed
+inputs that reach every wording."""
+import pytest
+import torchvision
+
+from coursekit import experiments
+
+facts = experiments.pretrained
+
+
+def zoo_row(name, top1, gflops, params, weights="IMAGENET1K_V1", crop=224):
+    return dict(name=name, top1=top1, top5=99.0, gflops=gflops, params=params, weights=weights, crop=crop)
+
+
+ALEX, R50 = zoo_row("alexnet", 56.5, 0.71, 61_100_840), zoo_row("resnet50", 80.9, 4.09, 25_557_032, "IMAGENET1K_V2")
+
+
+# --- on torchvision's metadata ----------------------------------------------------------------------------
+
+def test_zoo_table_reads_the_default_weights_of_every_classifier():
+    rows = {r["name"]: r for r in facts.zoo_table()}
+    assert rows["resnet50"]["weights"] == "IMAGENET1K_V2" and rows["resnet50"]["crop"] == 224
+    assert rows["resnet50"]["params"] == 25_557_032 and len(rows) >= 50
+
+
+def test_zoo_facts_from_torchvision():
+    rows = facts.zoo_table()
+    got = facts.facts_zoo(rows)
+    top = max(rows, key=lambda r: r["top1"])
+    assert got["pretrained_top"].startswith(f"{top['name']} ({top['top1']:.1f} %, ")
+    assert got["pretrained_alex"] == "56.5 % for 0.71 GFLOPs" and got["pretrained_r50"] == "80.9 % for 4.09 GFLOPs"
+    assert got["pretrained_r50_ratio"] == "6"
+    cheap = got["pretrained_cheap"].split(" (")[0]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name[cheap]["top1"] >= 80.858 and by_name[cheap]["gflops"] <= 4.09
+    assert ("SWAG" in top["weights"]) == got["pretrained_top_reading"].startswith(f"Its default weights, {top['weights']}")
+
+
+def test_torchvision_and_resnet50_facts():
+    got = facts.facts_torchvision()
+    assert got["pretrained_tv_version"] == torchvision.__version__.split("+")[0]
+    assert int(got["pretrained_n_all"]) > int(got["pretrained_n_classifiers"]) >= 50
+    assert facts.facts_resnet50_weights() == dict(pretrained_r50_v1="76.1 %", pretrained_r50_v2="80.9 %",
+                                                 pretrained_r50_resize="256, 232")
+
+
+# --- every wording, on constructed inputs ---------------------------------------------------------------
+
+def test_the_top_classifier_pretrained_beyond_imagenet_or_not():
+    swag = zoo_row("regnet_y_128gf", 88.2, 374.6, 644_812_894, weights="IMAGENET1K_SWAG_E2E_V1", crop=384)
+    got = facts.facts_zoo([ALEX, R50, swag])
+    assert got["pretrained_top"] == "regnet_y_128gf (88.2 %, 375 GFLOPs, 645 M parameters)"
+    assert got["pretrained_top_reading"] == (
+        "Its default weights, IMAGENET1K_SWAG_E2E_V1, were first pretrained on far more images than ImageNet holds "
+        "and then fine-tuned on ImageNet at 384 pixels, so the comparison is not only one of architectures.")
+    plain = zoo_row("bignet", 85.0, 20.0, 90_000_000)
+    assert facts.facts_zoo([ALEX, R50, plain])["pretrained_top_reading"] == "Its default weights were trained on ImageNet alone."
+
+
+def test_the_cheapest_network_as_accurate_as_resnet50():
+    cheaper = zoo_row("efficient", 81.0, 1.0, 9_000_000)
+    got = facts.facts_zoo([ALEX, R50, cheaper, zoo_row("cheap_but_worse", 80.0, 0.5, 5_000_000)])
+    assert got["pretrained_cheap"] == "efficient (81.0 %, 1.00 GFLOPs, 4.1 times fewer than ResNet-50)"
+    assert got["pretrained_r50_ratio"] == "6"
+    assert facts.facts_zoo([ALEX, R50])["pretrained_cheap"].startswith("resnet50 (80.9 %, 4.09 GFLOPs, 1.0 times")
+
+
+def test_the_exercise_answer_same_network_or_not():
+    one = facts.facts_cheapest([R50, zoo_row("small", 82.0, 1.0, 5_000_000), ALEX])
+    assert one["pretrained_ex_answer"] == "Here both are small: the same network wins on both counts."
+    two = facts.facts_cheapest([R50, zoo_row("few_ops", 82.0, 1.0, 30_000_000), zoo_row("few_params", 81.0, 3.0, 4_000_000),
+                                zoo_row("too_weak", 79.9, 0.1, 1_000_000)])
+    assert two["pretrained_ex_answer"] == "Here the fewest GFLOPs belong to few_ops, the fewest parameters to few_params."
+
+
+def test_cifar_reading_in_each_case():
+    assert facts.facts_cifar(None, 20) == dict(
+        pretrained_cifar_reading="This build could not load the weights, so it measured nothing.")
+    offline = dict(accuracy=0.9012, images=10_000, source=dict(kind="image-folder", description="offline CIFAR-10"))
+    assert facts.facts_cifar(offline, None)["pretrained_cifar_reading"] == (
+        "Evaluated on all 10,000 test images of the offline CIFAR-10, it reaches 90.12 %, 1.7 points below the "
+        "91.78 % measured on the original test set. This copy is the offline one, in which every image was "
+        "re-encoded as a JPEG of quality 75: the compression shifts pixel values and blurs fine detail.")
+    original = dict(accuracy=0.9175, images=200, source=dict(kind="torchvision", description="CIFAR-10 test set"))
+    assert facts.facts_cifar(original, 20)["pretrained_cifar_reading"] == (
+        "Evaluated on a stratified subset of 200 test images (20 per class, as the ci profile asks) of the CIFAR-10 "
+        "test set, it reaches 91.75 %, to compare with the 91.78 % measured on the original test set.")
+
+
+@pytest.mark.parametrize("straight, same", [(0.5, True), (0.5 + 1e-7, True), (0.5 + 1e-4, False)])
+def test_resume_reading(straight, same):
+    reading = facts.facts_resume(0.5, straight)["pretrained_resume_reading"]
+    assert reading.startswith("The two runs end with the same loss") == same
+    assert reading.startswith("The two runs end with slightly different losses") != same
+
+
+def test_more_epochs_reading():
+    assert facts.facts_more_epochs(None) == dict(
+        pretrained_ex_epochs="here it does not fail, and trains a third epoch on the restored state")
+    error = ValueError("Tried to step 41 times. The specified number of total steps is 40\nmore detail")
+    assert facts.facts_more_epochs(error) == dict(
+        pretrained_ex_epochs="fit stops with ValueError: Tried to step 41 times. The specified number of total steps is 40")
+
+
+def test_training_beyond_the_schedule_stops_with_the_schedules_error():
+    import torch
+
+    from coursekit import data, models, train
+
+    def fresh():
+        train.seed_everything(0)
+        return models.create("small_cnn", width=2)
+
+    images = data.ImageTensors(torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8), torch.arange(20) % 10,
+                               tuple(str(c) for c in range(10)))
+    error = facts.train_beyond_schedule(fresh, data.DeviceLoader(images, 10, train=True), epochs=1)
+    assert isinstance(error, ValueError)
+    assert facts.facts_more_epochs(error)["pretrained_ex_epochs"].startswith("fit stops with ValueError: ")

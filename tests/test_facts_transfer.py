@@ -1,0 +1,148 @@
+"""The readings of chapter "transfer": on the stored quick results, and on constructed results that
+reach every wording."""
+import pytest
+
+from coursekit import experiments, stats, store
+
+facts = experiments.transfer
+METHODS = ["deep probe", "early probe", "fine-tune", "scratch"]
+PROVENANCE = dict(device="CPU test", torch="2.x", git_commit="abc", date="2026-11-23T10:00:00+00:00", wall_seconds=75.0,
+                  data=dict(train=dict(kind="image-folder", description="test copy", images=30), test=dict(images=17)))
+
+
+def decision(accuracies: dict, targets=("pacs-photo", "pacs-sketch"), sizes=("small", "large")) -> dict:
+    """A transfer_decision result: ``accuracies[(target, size, method)]`` is the list of per-seed accuracies (%)."""
+    rows = [dict(source="resnet20", target=t, size=size, seed=seed, method=m, accuracy=a / 100, seconds=1.0,
+                 train_images=70) for (t, size, m), values in accuracies.items() for seed, a in enumerate(values)]
+    return dict(experiment="transfer_decision", profile="quick", provenance=PROVENANCE,
+                config=dict(targets=list(targets), sizes={s: 10 for s in sizes}, methods=METHODS,
+                            seeds=list(range(len(next(iter(accuracies.values())))))),
+                metrics=dict(rows=rows, summary=stats.summarise(rows, ("source", "target", "size", "method"))))
+
+
+def cells(photo: dict, sketch: dict, targets=("pacs-photo", "pacs-sketch"), sizes=("small", "large")) -> dict:
+    """The same per-seed accuracies of each method in every size of a target."""
+    by_target = {"pacs-photo": photo, "pacs-sketch": sketch}
+    return {(t, size, m): by_target[t][m] for t in targets for size in sizes for m in METHODS}
+
+
+SEPARATED = {"deep probe": [50, 51, 52], "early probe": [40, 41, 42], "fine-tune": [70, 71, 72], "scratch": [30, 31, 32]}
+
+
+# --- on the stored quick results ---------------------------------------------------------------------------
+
+def test_decision_facts_read_the_stored_result():
+    result = store.read_result("transfer_decision", "quick")
+    got = facts.facts_decision(result)
+    acc = {(s["target"], s["size"], s["method"]): 100 * s["accuracy"] for s in result["metrics"]["summary"]}
+    for t in result["config"]["targets"]:
+        key = t.replace("pacs-", "")
+        for size in result["config"]["sizes"]:
+            best = max(METHODS, key=lambda m: acc[(t, size, m)])
+            assert got[f"transfer_{key}_{size}_best"] == f"{best} ({acc[(t, size, best)]:.1f} %)"
+            assert float(got[f"transfer_{key}_{size}_gain"]) == pytest.approx(
+                acc[(t, size, "fine-tune")] - acc[(t, size, "scratch")], abs=0.051)
+            assert float(got[f"transfer_{key}_{size}_depth"]) == pytest.approx(
+                acc[(t, size, "deep probe")] - acc[(t, size, "early probe")], abs=0.051)
+            assert float(got[f"transfer_{key}_{size}_probe_vs_ft"]) == pytest.approx(
+                acc[(t, size, "deep probe")] - acc[(t, size, "fine-tune")], abs=0.051)
+    assert got["transfer_decision_provenance"] == store.provenance_line(result)
+    assert got["transfer_winner_reading"].startswith("Fine-tuning has the best mean in all four cells")
+    # the one cell whose paired 95 % intervals include zero in the stored run: ten sketches per class
+    assert "(in PACS sketch, small only by less than" in got["transfer_winner_reading"]
+    assert "photo" not in got["transfer_winner_reading"]
+    assert got["transfer_gain_reading"].startswith("smaller on sketches than on photos")
+
+
+def test_targets_facts_read_the_stored_result():
+    result = store.read_result("transfer_targets", "quick")
+    got = facts.facts_targets(result)
+    acc = {(s["target"], s["method"]): 100 * s["accuracy"] for s in result["metrics"]["summary"]}
+    for t in result["config"]["targets"]:
+        best = max(METHODS, key=lambda m: acc[(t, m)])
+        assert f"{experiments.transfer.transfer.TARGETS[t].title}: {best} ({acc[(t, best)]:.1f} %)" in got["transfer_targets_winners"]
+        tuned = next(r for r in result["metrics"]["rows"] if r["target"] == t and r["method"] == "fine-tune")
+        assert f"{tuned['epochs']} epochs over the {tuned['train_images']:,} images" in got["transfer_targets_epochs"]
+    assert got["transfer_targets_winners"].startswith("ants or bees: fine-tune")
+    assert got["transfer_targets_depth"].startswith("The early probe beats the deep one on ants or bees (")
+    assert got["transfer_targets_provenance"] == store.provenance_line(result)
+
+
+def test_budget_facts_read_the_configurations():
+    got = facts.facts_budget(experiments.config("transfer_decision", "quick"), experiments.config("transfer_targets", "full"))
+    assert got == dict(tr_test="40", tr_small="10", tr_large="140", tr_seeds="3", tr_steps="400", tr_batch="64",
+                       tr_pixels="32 × 32", tr_full_steps="2,000")
+    ci = facts.facts_budget(experiments.config("transfer_decision", "ci"), dict(steps=12345))
+    assert ci["tr_seeds"] == "1" and ci["tr_small"] == "2" and ci["tr_full_steps"] == "12,345"
+
+
+# --- every wording, on constructed results -------------------------------------------------------------
+
+def test_fine_tuning_winning_everywhere_and_separated():
+    got = facts.facts_decision(decision(cells(SEPARATED, SEPARATED)))
+    assert got["transfer_winner_reading"] == "Fine-tuning has the best mean in all four cells, even with ten images per class"
+    assert got["transfer_photo_small_best"] == "fine-tune (71.0 %)"
+    assert got["transfer_sketch_large_gain"] == "+40.0" and got["transfer_photo_small_depth"] == "+10.0"
+    assert got["transfer_sketch_small_probe_vs_ft"] == "-20.0"
+
+
+def test_winners_that_differ_and_a_lead_the_seeds_cannot_confirm():
+    # on sketches the deep probe leads fine-tuning by 1 point on average, but not in every seed
+    sketch = dict(SEPARATED, **{"deep probe": [80, 65, 75], "fine-tune": [70, 71, 76]})
+    got = facts.facts_decision(decision(cells(SEPARATED, sketch)))
+    assert got["transfer_winner_reading"] == (
+        "The winners differ between the cells: photo, small: fine-tune; photo, large: fine-tune; "
+        "sketch, small: deep probe; sketch, large: deep probe (in PACS sketch, small; PACS sketch, large only by "
+        "less than the 95 % interval of the paired difference: there 3 seeds do not tell the methods apart)")
+    assert got["transfer_sketch_small_best"] == "deep probe (73.3 %)"
+
+
+def test_a_lead_smaller_than_the_spread_but_the_same_in_every_seed_is_separated():
+    # fine-tuning leads the deep probe by exactly 1 point in each seed: paired, the seeds agree
+    photo = {"deep probe": [50, 70, 90], "early probe": [40, 60, 80], "fine-tune": [51, 71, 91], "scratch": [30, 50, 70]}
+    assert max(stats.mean_interval(photo["fine-tune"])[1], stats.mean_interval(photo["deep probe"])[1]) > 1
+    got = facts.facts_decision(decision(cells(photo, SEPARATED)))
+    assert got["transfer_winner_reading"] == "Fine-tuning has the best mean in all four cells, even with ten images per class"
+
+
+def test_the_pretrained_start_worth_less_on_sketches_or_not():
+    sketch_smaller = dict(SEPARATED, scratch=[60, 61, 62])
+    got = facts.facts_decision(decision(cells(SEPARATED, sketch_smaller)))
+    assert got["transfer_gain_reading"] == ("smaller on sketches than on photos at both sizes: the further the target "
+                                            "from the source, the less the pretrained start is worth")
+    got = facts.facts_decision(decision(cells(SEPARATED, SEPARATED)))  # equal gains: not smaller
+    assert got["transfer_gain_reading"] == "not consistently smaller on sketches than on photos in this run"
+
+
+def test_one_target_gives_its_cells_and_no_comparison_between_domains():
+    got = facts.facts_decision(decision(cells(SEPARATED, SEPARATED, targets=("pacs-photo",)), targets=("pacs-photo",)))
+    assert "transfer_photo_large_best" in got and "transfer_sketch_small_best" not in got
+    assert "transfer_gain_reading" not in got and "transfer_winner_reading" not in got
+
+
+def targets_result(accuracies: dict) -> dict:
+    """A transfer_targets result, one seed: ``accuracies[target][method]`` in %."""
+    rows = [dict(source="resnet20", target=t, size="all", seed=0, method=m, accuracy=a / 100, seconds=1.0,
+                 train_images=100 * (i + 1), **({"epochs": 10 * (i + 1)} if m in ("fine-tune", "scratch") else {}))
+            for i, (t, by_method) in enumerate(accuracies.items()) for m, a in by_method.items()]
+    return dict(experiment="transfer_targets", profile="quick", provenance=PROVENANCE,
+                config=dict(targets=list(accuracies), methods=METHODS, seeds=[0]),
+                metrics=dict(rows=rows, summary=stats.summarise(rows, ("source", "target", "size", "method"))))
+
+
+def test_targets_where_the_deep_probe_always_wins_over_the_early_one():
+    deep = {"deep probe": 60.0, "early probe": 50.0, "fine-tune": 70.0, "scratch": 40.0}
+    got = facts.facts_targets(targets_result({"hymenoptera": deep, "caltech101": dict(deep, **{"deep probe": 80.0})}))
+    assert got["transfer_targets_depth"] == "The deep probe beats the early one on every one of these targets"
+    assert got["transfer_targets_winners"] == "ants or bees: fine-tune (70.0 %); Caltech-101: deep probe (80.0 %)"
+    assert got["transfer_targets_epochs"] == ("10 epochs over the 100 images of ants or bees, "
+                                              "20 epochs over the 200 images of Caltech-101")
+
+
+def test_targets_where_the_early_probe_wins_somewhere():
+    deep = {"deep probe": 60.0, "early probe": 50.0, "fine-tune": 70.0, "scratch": 40.0}
+    early = dict(deep, **{"early probe": 65.5})
+    got = facts.facts_targets(targets_result({"hymenoptera": deep, "clothing-small": early}))
+    assert got["transfer_targets_depth"] == (
+        "The early probe beats the deep one on clothing (65.5 % against 60.0 %): there the CIFAR-10 network's last "
+        "features, specialised to its ten classes, describe the target worse than its early, more generic ones")
