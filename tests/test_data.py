@@ -279,9 +279,9 @@ def counted_decoder(monkeypatch):
 
     monkeypatch.setattr(data.decode, "read_images", counting)
     monkeypatch.delenv("COURSEKIT_DATA_CACHE", raising=False)
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
     yield calls
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
 
 
 def same(a, b):
@@ -294,7 +294,7 @@ def test_a_second_process_reads_decoded_cifar10_from_the_cache(tmp_path, image_f
     first = data.load_cifar10(train=False, root=tmp_path)
     assert len(counted_decoder) == 1
     assert [p.parent for p in tmp_path.rglob("*.pt")] == [tmp_path / "decoded"]  # under the data root
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
 
     def fail(*args, **kwargs):
         raise AssertionError("decoded again")
@@ -303,7 +303,7 @@ def test_a_second_process_reads_decoded_cifar10_from_the_cache(tmp_path, image_f
     again = data.load_cifar10(train=False, root=tmp_path)
     assert same(again, first) and again.source["description"] == "ImageFolder copy of CIFAR-10 (test)"
     monkeypatch.setenv("COURSEKIT_DATA_CACHE", "0")
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
     monkeypatch.setattr(data.decode, "read_images", data.read_images)  # the real decoder, as the package exports it
     assert same(data.load_cifar10(train=False, root=tmp_path), first)  # a fresh decode gives the same
 
@@ -316,10 +316,10 @@ def test_a_changed_source_is_decoded_anew(tmp_path, image_folder, counted_decode
     first = data.load_cifar10(train=True, root=tmp_path)
     image = tmp_path / "cifar10" / "train" / "cat" / "000.png"
     os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10**9))  # touched
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
     assert same(data.load_cifar10(train=True, root=tmp_path), first) and len(counted_decoder) == 2
     shutil.copy(image, image.with_name("999.png"))  # an image more
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
     more = data.load_cifar10(train=True, root=tmp_path)
     assert len(counted_decoder) == 3 and len(more) == len(first) + 1 and more.source["images"] == 41
     assert len(list((tmp_path / "decoded").glob("cifar10-train-*.pt"))) == 1  # the stale file is gone
@@ -330,18 +330,18 @@ def test_a_corrupt_cache_is_decoded_again_and_replaced(tmp_path, image_folder, c
     first = data.load_cifar10(train=False, root=tmp_path)
     (cached,) = (tmp_path / "decoded").glob("cifar10-test-*.pt")
     cached.write_bytes(cached.read_bytes()[:1000])  # cut short, as by a full disk
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
     with pytest.warns(UserWarning, match="could not be read"):
         again = data.load_cifar10(train=False, root=tmp_path)
     assert same(again, first) and len(counted_decoder) == 2
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
     assert same(data.load_cifar10(train=False, root=tmp_path), first) and len(counted_decoder) == 2  # rewritten
 
 
 def test_folder_datasets_are_cached_per_image_size(tmp_path, image_folder, counted_decoder):
     make_caltech(tmp_path, image_folder)
     first = data.load_folder_dataset("caltech101", "train", image_size=8, root=tmp_path, download=False)
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
     again = data.load_folder_dataset("caltech101", "train", image_size=8, root=tmp_path, download=False)
     assert same(again, first) and len(counted_decoder) == 1
     small = data.load_folder_dataset("caltech101", "train", image_size=4, root=tmp_path, download=False)
@@ -353,6 +353,6 @@ def test_the_cache_can_be_switched_off(tmp_path, image_folder, counted_decoder, 
     monkeypatch.setenv("COURSEKIT_DATA_CACHE", "0")
     make_cifar10(tmp_path, image_folder)
     data.load_cifar10(train=False, root=tmp_path)
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
     data.load_cifar10(train=False, root=tmp_path)
     assert len(counted_decoder) == 2 and not (tmp_path / "decoded").exists()

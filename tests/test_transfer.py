@@ -137,7 +137,7 @@ def small_experiment(tmp_path, image_folder, monkeypatch):
     """A transfer experiment on a generated PACS tree, with a randomly initialised source network."""
     make_pacs(tmp_path, image_folder)
     monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
 
     def random_source(name, progress=None):
         torch.manual_seed(0)
@@ -150,7 +150,7 @@ def small_experiment(tmp_path, image_folder, monkeypatch):
                targets=["pacs-photo", "pacs-sketch"], sizes=dict(small=2), seeds=[0], steps=2, batch_size=4,
                test_per_class=1)
     yield cfg
-    data._LOADED.clear()
+    data.cache._LOADED.clear()
 
 
 def test_the_experiment_resumes_at_the_run_it_stopped_in_and_repeats_exactly(small_experiment, tmp_path, monkeypatch):
