@@ -98,3 +98,30 @@ def test_images_per_class():
     unbalanced = SimpleNamespace(labels=torch.tensor([0] * 1990 + [1] * 2010 + [2] * 2000))
     assert intro.facts_data(unbalanced)["intro_per_class"] == "1,990 to 2,000 to 2,010"
     assert re.fullmatch(r"[\d,]+( to [\d,]+)*", intro.facts_data(unbalanced)["intro_per_class"])
+
+
+def fast_result(accuracy: float = 0.92, validation: float | None = 0.93) -> dict:
+    row = dict(epoch=10, train_loss=0.5, seconds=1200.0, images_per_second=400.0)
+    if validation is not None:
+        row["validation_accuracy"] = validation
+    return dict(experiment="intro_fast", profile="quick", metrics=dict(accuracy=accuracy), history=[row] * 10,
+                cost=dict(train_seconds=1200.0, images_per_second=400.0, precision="float32", parameters=1_970_000),
+                provenance=dict(device="CPU test", torch="2.x", date="2026-11-30T01:00:00+00:00", wall_seconds=1300.0,
+                                data=dict(train=dict(kind="image-folder", images=45_000), test=dict(images=10_000))))
+
+
+@pytest.mark.parametrize("fast, small, wording", [
+    (0.92, 0.80, "12.0 points more than the small CNN"),
+    (0.70, 0.80, "10.0 points less than the small CNN"),
+    (0.80, 0.80, "as much as the small CNN"),
+])
+def test_fast_recipe_against_the_small_cnn(fast, small, wording):
+    facts = intro.facts_fast(fast_result(fast), constructed(test_accuracy=small) | dict(metrics=dict(accuracy=small)))
+    assert facts["intro_fast_gain"] == wording
+    assert facts["intro_fast_accuracy"] == f"{100 * fast:.1f} %" and facts["intro_fast_time"] == "20.0 minutes"
+    assert facts["intro_fast_train_images"] == "45,000" and facts["intro_fast_validation"] == "93.0 %"
+
+
+def test_fast_recipe_without_validation_says_so():
+    facts = intro.facts_fast(fast_result(validation=None), dict(metrics=dict(accuracy=0.5)))
+    assert facts["intro_fast_validation"] == "not measured"

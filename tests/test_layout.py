@@ -14,7 +14,7 @@ LAYERS = [
     {"data"},
     {"models"},
     {"train"},
-    {"diagnostics"},
+    {"diagnostics", "fast"},
     {"transfer"},
     {"fewshot"},
     {"store"},

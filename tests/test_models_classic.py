@@ -234,7 +234,7 @@ def outputs(model: nn.Module, size: int) -> int:
 
 
 def test_every_registered_network_is_an_imagenet_or_a_cifar_one() -> None:
-    assert set(models.list_models()) == IMAGENET_MODELS | set(CIFAR_MODELS) | {"small_cnn", "vit_cifar"}
+    assert set(models.list_models()) == IMAGENET_MODELS | set(CIFAR_MODELS) | {"small_cnn", "vit_cifar", "fast_cifar"}
 
 
 @pytest.mark.parametrize("name", models.list_models())

@@ -1,8 +1,11 @@
-"""Chapter "intro": a small CNN trained from scratch on CIFAR-10."""
+"""Chapter "intro": a small CNN trained from scratch on CIFAR-10, then the fast recipe of :mod:`coursekit.fast`."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 
+from .. import fast, models, store, train
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
 from .core import Experiment, register
 
@@ -17,6 +20,30 @@ register(Experiment(
     },
     runner=train_cifar10_classifier))
 
+
+
+def train_fast_cifar10(cfg: dict, checkpoint: Path | None = None) -> dict:
+    """The fast recipe (:func:`coursekit.fast.run`): validation accuracy per epoch, the test set once."""
+    out = fast.run(cfg, runtime=train.Runtime.resolve(amp=cfg["amp"]), verbose=True)
+    model = out["model"]
+    return dict(metrics=out["metrics"], history=out["history"],
+                cost=dict(parameters=models.count_parameters(model), macs=models.count_macs(model.cpu().float()),
+                          train_seconds=round(out["train_seconds"], 1), precision=out["precision"],
+                          images_per_second=round(sum(r["images_per_second"] for r in out["history"])
+                                                  / len(out["history"]), 1)),
+                data=out["data"])
+
+
+register(Experiment(
+    name="intro_fast", title="The fast recipe (airbench's network and training) on CIFAR-10", chapter="intro",
+    base=dict(fast.RECIPE, seed=0, amp=True, validation_per_class=500, train_per_class=None, test_per_class=None),
+    sizes={
+        "ci": dict(epochs=1, batch_size=100, train_per_class=20, test_per_class=10, validation_per_class=10,
+                   model_args=dict(widths=[8, 16, 16])),
+        "quick": dict(epochs=10),
+        "full": dict(epochs=10),
+    },
+    runner=train_fast_cifar10))
 
 # --- the readings the chapter's text glues --------------------------------------------------------
 
@@ -71,3 +98,24 @@ def facts_confusion(result: dict) -> dict[str, str]:
 def facts(result: dict) -> dict[str, str]:
     """Every reading of the ``intro_cnn`` result that the chapter's text glues."""
     return facts_run(result) | facts_gap(result) | facts_confusion(result)
+
+
+def facts_fast(fast_result: dict, small_result: dict) -> dict[str, str]:
+    """The fast recipe's run beside the small CNN's: accuracy (test set read once, with test-time
+    augmentation), the validation accuracy it was watched on, time, precision, and the gain."""
+    metrics, cost, history = fast_result["metrics"], fast_result["cost"], fast_result["history"]
+    gain = 100 * (metrics["accuracy"] - small_result["metrics"]["accuracy"])
+    validation = history[-1].get("validation_accuracy")
+    return {
+        "intro_fast_accuracy": f"{100 * metrics['accuracy']:.1f} %",
+        "intro_fast_validation": f"{100 * validation:.1f} %" if validation is not None else "not measured",
+        "intro_fast_epochs": f"{len(history)}",
+        "intro_fast_train_images": f"{fast_result['provenance']['data']['train']['images']:,}",
+        "intro_fast_time": f"{cost['train_seconds'] / 60:.1f} minutes",
+        "intro_fast_speed": f"{cost['images_per_second']:,.0f}",
+        "intro_fast_precision": cost["precision"],
+        "intro_fast_parameters": f"{cost['parameters'] / 1e6:.2f} million",
+        "intro_fast_gain": (f"{gain:.1f} points more than the small CNN" if gain > 0 else
+                            f"{-gain:.1f} points less than the small CNN" if gain < 0 else "as much as the small CNN"),
+        "intro_fast_provenance": store.provenance_line(fast_result),
+    }
