@@ -125,3 +125,10 @@ def test_fast_recipe_against_the_small_cnn(fast, small, wording):
 def test_fast_recipe_without_validation_says_so():
     facts = intro.facts_fast(fast_result(validation=None), dict(metrics=dict(accuracy=0.5)))
     assert facts["intro_fast_validation"] == "not measured"
+
+
+def test_the_copy_of_cifar10_is_named():
+    original = intro.facts_data_copy(dict(kind="torchvision", description="original CIFAR-10"))["intro_data_copy"]
+    assert original.startswith("the original CIFAR-10") and "JPEG" not in original
+    copy = intro.facts_data_copy(dict(kind="image-folder", description="ImageFolder copy of CIFAR-10 (test)"))
+    assert "ImageFolder copy of CIFAR-10 (test)" in copy["intro_data_copy"] and "JPEG" in copy["intro_data_copy"]

@@ -41,13 +41,14 @@ def test_lr_find_on_the_stored_range_tests(quick):
     found = facts.facts_lr_find(result)
     for name, curve in result["metrics"].items():
         reading = found["vit_lr_resnet_reading" if name.startswith("ResNet") else "vit_lr_vit_reading"]
-        assert f"falls fastest at {curve['suggestion']:.1e};" in reading
+        assert f"lowest at {curve['minimum']:.1e} and falls fastest, below that, at {curve['suggestion']:.1e};" in reading
+        assert curve["suggestion"] < curve["minimum"]
         assert ("where the test stopped" in reading) == (len(curve["lrs"]) < result["config"]["steps"])
         ratio = max(curve["chosen_lr"], curve["suggestion"]) / min(curve["chosen_lr"], curve["suggestion"])
         side = "above" if curve["chosen_lr"] > curve["suggestion"] else "below"
         assert f"{curve['chosen_lr']:g}, is {ratio:.1f} times {side} that suggestion" in reading
-    suggestions = [c["suggestion"] for c in result["metrics"].values()]
-    assert float(found["vit_lr_ratio"].replace(",", "")) == round(max(suggestions) / min(suggestions))
+    minima = [c["minimum"] for c in result["metrics"].values()]
+    assert float(found["vit_lr_ratio"].replace(",", "")) == round(max(minima) / min(minima))
     assert found["vit_lr_provenance"].startswith("vs_lr_find · profile quick")
 
 
@@ -128,8 +129,9 @@ def test_budget_wordings_in_each_profile():
 
 
 def range_test(curves: dict[str, tuple[int, float, float]], steps: int = 100) -> dict:
-    """(points measured, suggestion, rate used) per network."""
-    metrics = {name: dict(lrs=[1e-6 * 1e7 ** (i / (steps - 1)) for i in range(n)], suggestion=s, chosen_lr=c)
+    """(points measured, suggestion, rate used) per network; the minimum lies 4 times above the suggestion."""
+    metrics = {name: dict(lrs=[1e-6 * 1e7 ** (i / (steps - 1)) for i in range(n)], suggestion=s, minimum=4 * s,
+                          chosen_lr=c)
                for name, (n, s, c) in curves.items()}
     return dict(run("vs_lr_find"), metrics=metrics, config=dict(steps=steps))
 
@@ -140,7 +142,8 @@ def test_lr_find_wordings():
     assert "it had not grown fourfold by 1e+01, the end of the range" in resnet and resnet.endswith("0.1, is 5.0 times below that suggestion")
     assert "it had grown fourfold by 1.5e-02, where the test stopped" in vit
     assert vit.endswith("0.001, is 2.5 times above that suggestion")
-    assert found["vit_lr_ratio"] == "1,250"
+    assert found["vit_lr_ratio"] == "1,250"  # of the minima, 2 and 1.6e-3
+    assert resnet.startswith("the smoothed loss is lowest at 2.0e+00 and falls fastest, below that, at 5.0e-01;")
     same = facts.facts_lr_find(range_test({"ViT": (100, 1.02e-3, 1e-3)}))["vit_lr_vit_reading"]
     assert same.endswith("The peak rate used below, 0.001, is that suggestion")
     assert "vit_lr_resnet_reading" not in facts.facts_lr_find(range_test({"ViT": (100, 1e-3, 1e-3)}))

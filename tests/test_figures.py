@@ -109,3 +109,15 @@ def test_pseudo_label_table_summarises_over_seeds():
 def test_step_costs_table_lists_each_setting():
     rows = [dict(name="float32", precision="float32", peak_memory_mb=20480.4, images_per_second=310.2)]
     assert "| float32 | float32 | 20,480 MB | 310 |" in tables.step_costs_table(dict(metrics=dict(rows=rows)))
+
+
+def test_results_table_shows_peak_memory_only_when_measured_on_a_gpu():
+    def run(kind: str) -> dict:
+        return dict(title="net", metrics=dict(accuracy=0.5, macro_f1=0.5, loss=1.0),
+                    cost=dict(parameters=1e6, macs=1e7, train_seconds=60, images_per_second=100,
+                              peak_memory_mb=1234.0, peak_memory_kind=kind))
+    cpu = tables.results_table([run("process resident set (peak)")] * 2)
+    assert "memory" not in cpu and "1,234 MB" not in cpu
+    gpu = tables.results_table([run("CUDA allocated (peak)")] * 2)
+    assert "| peak GPU memory |" in gpu and "| 1,234 MB |" in gpu
+    assert "memory" not in tables.results_table([run("CUDA allocated (peak)"), run("process resident set (peak)")])

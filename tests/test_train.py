@@ -161,3 +161,17 @@ def test_measure_training_step_reports_throughput_and_memory():
     found = diagnostics.measure_training_step(model, 4, 16, amp=True, steps=2, warmup=1, num_classes=10, device="cpu")
     assert found["images_per_second"] > 0 and found["peak_memory_mb"] > 0 and found["precision"] == "float32"
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))  # it really trained
+
+
+def test_a_range_test_is_read_below_the_minimum_of_the_smoothed_loss():
+    """A spike after the minimum and the recovery from it are steeper than the descent; they must not count."""
+    from coursekit import diagnostics
+
+    lrs = [10 ** (-4 + i / 4) for i in range(17)]  # 1e-4 ... 1e0
+    smoothed = [2.3, 2.3, 2.29, 2.2, 2.0, 1.8, 1.7, 1.65, 1.6, 1.7, 4.0, 1.0, 0.9, 3.0, 5.0, 6.0, 7.0]
+    smoothed[11:13] = [4.5, 4.0]  # recovery from the spike: a steep fall, after the minimum
+    found = diagnostics.read_range_test(lrs, smoothed)
+    assert found["minimum"] == lrs[8]
+    assert found["suggestion"] == lrs[4]  # central slope (1.8 - 2.2) / 0.5 is the steepest before step 8
+    with pytest.raises(ValueError, match="lower rate"):
+        diagnostics.read_range_test(lrs[:5], [1.0, 2.0, 3.0, 4.0, 5.0])

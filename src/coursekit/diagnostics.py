@@ -25,9 +25,10 @@ def lr_find(model: nn.Module, loader: Batches, *, start_lr: float = 1e-6, end_lr
     """The learning-rate range test (Smith 2017): train for up to ``steps`` batches while the learning
     rate grows geometrically from ``start_lr`` to ``end_lr``, recording the loss at each.
 
-    Stops early once the smoothed loss exceeds ``diverge`` times its minimum. Suggests the rate at
-    which the smoothed loss falls fastest (the steepest negative slope against log lr). The model's
-    weights are restored afterwards. Returns ``lrs``, ``losses``, ``smoothed`` and ``suggestion``.
+    Stops early once the smoothed loss exceeds ``diverge`` times its minimum. Read by
+    :func:`read_range_test`: the rate where the smoothed loss is lowest (``minimum``) and the rate of
+    steepest descent below it (``suggestion``). The model's weights are restored afterwards. Returns
+    ``lrs``, ``losses``, ``smoothed``, ``minimum`` and ``suggestion``.
     In float32 (no autocast), with the global random generators as they are.
     """
     rt = Runtime.resolve(device, amp=False)
@@ -59,10 +60,20 @@ def lr_find(model: nn.Module, loader: Batches, *, start_lr: float = 1e-6, end_lr
     model.load_state_dict(saved)
     if len(smoothed) < 3:
         raise RuntimeError(f"the loss diverged after {len(smoothed)} steps: lower start_lr (now {start_lr:g})")
+    return dict(lrs=lrs, losses=losses, smoothed=smoothed, **read_range_test(lrs, smoothed))
+
+
+def read_range_test(lrs: list[float], smoothed: list[float]) -> dict[str, float]:
+    """Where to read a range test: ``minimum``, the rate at which the smoothed loss is lowest, and
+    ``suggestion``, the rate at which it falls fastest (steepest slope against log lr) *below* that
+    minimum. Beyond the minimum the loss grows, or recovers from a spike, and a steep slope there says
+    nothing about a good rate."""
+    low = min(range(len(smoothed)), key=smoothed.__getitem__)
+    if low < 2:
+        raise ValueError(f"the smoothed loss is lowest at step {low}: start the test at a lower rate")
     logs = [math.log10(lr) for lr in lrs]
-    slopes = [(smoothed[i + 1] - smoothed[i - 1]) / (logs[i + 1] - logs[i - 1]) for i in range(1, len(lrs) - 1)]
-    best = min(range(len(slopes)), key=slopes.__getitem__) + 1
-    return dict(lrs=lrs, losses=losses, smoothed=smoothed, suggestion=lrs[best])
+    slopes = {i: (smoothed[i + 1] - smoothed[i - 1]) / (logs[i + 1] - logs[i - 1]) for i in range(1, low)}
+    return dict(minimum=lrs[low], suggestion=lrs[min(slopes, key=slopes.__getitem__)])
 
 
 def gradient_norms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:

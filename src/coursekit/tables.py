@@ -29,18 +29,21 @@ def settings_table(name: str) -> str:
 
 
 def results_table(results: list[dict]) -> str:
-    """A Markdown table comparing trained networks: size, cost and accuracy, from stored results."""
+    """A Markdown table comparing trained networks: size, cost and accuracy, from stored results.
+
+    Peak memory is shown only when every run measured its own on a GPU (what CUDA allocated while it
+    trained); on a CPU the only figure is the process's high-water mark, which belongs to whatever the
+    process did before, so it is left out."""
+    gpu = all(r["cost"].get("peak_memory_kind", "").startswith("CUDA") for r in results)
     rows = []
     for r in results:
         c, m = r["cost"], r["metrics"]
         rows.append([r["title"], f"{c['parameters'] / 1e6:.2f} M", f"{c['macs'] / 1e6:,.0f} M",
                      f"{100 * m['accuracy']:.1f} %", f"{m['macro_f1']:.3f}", f"{m['loss']:.3f}",
                      f"{c['train_seconds'] / 60:.1f} min", f"{c['images_per_second']:,.0f}",
-                     f"{c['peak_memory_mb']:,.0f} MB"])
-    kinds = {r["cost"].get("peak_memory_kind", "") for r in results}
+                     *([f"{c['peak_memory_mb']:,.0f} MB"] if gpu else [])])
     return markdown_table(["network", "parameters", "MACs / image", "test accuracy", "macro-F1", "test loss",
-                           "training time", "images/s (training)",
-                           f"peak memory ({kinds.pop()})" if len(kinds) == 1 else "peak memory"], rows)
+                           "training time", "images/s (training)", *(["peak GPU memory"] if gpu else [])], rows)
 
 
 def transfer_table(result: dict) -> str:

@@ -54,6 +54,20 @@ def facts_data(train_set) -> dict[str, str]:
     return {"intro_per_class": " to ".join(sorted({f"{n:,}" for n in counts}))}
 
 
+
+def facts_data_copy(source: dict) -> dict[str, str]:
+    """Which copy of CIFAR-10 was read (a data set's ``source``), and what that means for its numbers."""
+    if source.get("kind") == "torchvision":
+        reading = ("the original CIFAR-10, as torchvision downloads it: numbers trained and tested on it compare "
+                   "with published ones")
+    else:
+        reading = (f"an offline copy ({source.get('description', 'an image folder')}). The copy that builds this "
+                   "book re-encodes every image as a JPEG: its pixels differ slightly from the original's, which "
+                   "costs a network trained on the original several points (the chapter on pretrained networks "
+                   "measures how many). Networks trained and tested on the copy are consistent with each other, "
+                   "but their numbers are not the original CIFAR-10's, and every result says which copy it read")
+    return {"intro_data_copy": reading}
+
 def facts_run(result: dict) -> dict[str, str]:
     """What was run and what it scored: accuracy, top-5, macro-F1, data, epochs, speed, device."""
     metrics, cost = result["metrics"], result["cost"]

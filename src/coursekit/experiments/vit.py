@@ -123,9 +123,10 @@ register(Experiment(
 # --- the readings the chapter's text glues: each returns {glue name: text} --------------------------
 
 def facts_lr_find(result: dict) -> dict[str, str]:
-    """The range tests read: where each network's smoothed loss falls fastest, whether the test stopped
-    because the loss exploded or ran to the end of its range, how the peak rate used compares with the
-    suggestion, and how many times apart the two suggestions are."""
+    """The range tests read: where each network's smoothed loss is lowest and where, below that, it falls
+    fastest (:func:`coursekit.diagnostics.read_range_test`), whether the test stopped because the loss
+    exploded or ran to the end of its range, how the peak rate used compares with the suggestion, and
+    how many times apart the two minima are (the robust quantity: steep slopes are noisy)."""
     facts = {}
     for name, curve in result["metrics"].items():
         key = "resnet" if name.startswith("ResNet") else "vit"
@@ -139,9 +140,10 @@ def facts_lr_find(result: dict) -> dict[str, str]:
             used = f"The peak rate used below, {chosen:g}, is that suggestion"
         else:
             used = f"The peak rate used below, {chosen:g}, is {ratio:.1f} times {'above' if chosen > suggestion else 'below'} that suggestion"
-        facts[f"vit_lr_{key}_reading"] = f"the smoothed loss falls fastest at {suggestion:.1e}; {end}. {used}"
-    suggested = [c["suggestion"] for c in result["metrics"].values()]
-    facts["vit_lr_ratio"] = f"{max(suggested) / min(suggested):,.0f}"
+        facts[f"vit_lr_{key}_reading"] = (f"the smoothed loss is lowest at {curve['minimum']:.1e} and falls fastest, "
+                                          f"below that, at {suggestion:.1e}; {end}. {used}")
+    minima = [c["minimum"] for c in result["metrics"].values()]
+    facts["vit_lr_ratio"] = f"{max(minima) / min(minima):,.0f}"
     facts["vit_lr_provenance"] = store.provenance_line(result)
     return facts
 
