@@ -175,3 +175,18 @@ def test_a_range_test_is_read_below_the_minimum_of_the_smoothed_loss():
     assert found["suggestion"] == lrs[4]  # central slope (1.8 - 2.2) / 0.5 is the steepest before step 8
     with pytest.raises(ValueError, match="lower rate"):
         diagnostics.read_range_test(lrs[:5], [1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def test_a_range_test_reads_the_descent_not_the_noise_at_its_start():
+    """Early wiggles between neighbouring points are steeper than the real descent; over half a decade they are not."""
+    import math
+
+    from coursekit import diagnostics
+
+    lrs = [1e-6 * 1e7 ** (i / 99) for i in range(100)]
+    smoothed = [2.6 - 0.6 / (1 + math.exp(-4 * (math.log10(lr) + 2))) for lr in lrs]  # descent centred at 1e-2
+    smoothed[:12] = [2.66, 2.60, 2.58, 2.62, 2.55, 2.64, 2.60, 2.57, 2.63, 2.59, 2.61, 2.60]  # noise
+    smoothed[80:] = [2.01 + 0.05 * k for k in range(20)]  # the loss grows again after its minimum
+    found = diagnostics.read_range_test(lrs, smoothed)
+    assert found["minimum"] == lrs[79]
+    assert 3e-3 < found["suggestion"] < 3e-2
