@@ -38,6 +38,13 @@ def add_provenance(fig: Figure, *results: dict) -> Figure:
     return fig
 
 
+def per_epoch_axes(*axes) -> None:
+    """A light grid and whole-number ticks on the epoch axis of each of ``axes``."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+
+
 def learning_curves(result: dict) -> Figure:
     """Training and test loss and accuracy per epoch."""
     history = result["history"]
@@ -51,10 +58,9 @@ def learning_curves(result: dict) -> Figure:
         ax_acc.plot(epochs, [100 * r["test_accuracy"] for r in history], "s-", color=TEST_COLOR, label="test")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    per_epoch_axes(ax_loss, ax_acc)
     for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
         ax.legend(frameon=False)
-        ax.xaxis.get_major_locator().set_params(integer=True)
     fig.suptitle(result["title"], fontsize=11)
     fig.tight_layout()
     return add_provenance(fig, result)

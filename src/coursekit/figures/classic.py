@@ -9,9 +9,15 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .. import models
-from ..experiments.classic import CLASSIC, DEGRADATION, HUMAN_TOP5_ERROR, ilsvrc_table, ilsvrc_winners
+from ..experiments.classic import (
+    CLASSIC,
+    DEGRADATION,
+    HUMAN_TOP5_ERROR,
+    ilsvrc_table,
+    ilsvrc_winners,
+)
 from ..models import inception, resnet
-from .base import add_provenance, register
+from .base import add_provenance, per_epoch_axes, register
 
 
 def ilsvrc_top5(human_error: float = HUMAN_TOP5_ERROR) -> Figure:
@@ -152,9 +158,7 @@ def compare_learning_curves(results: list[dict]) -> Figure:
         ax_acc.plot(epochs, [100 * row["test_accuracy"] for row in r["history"]], "o-", ms=3, label=r["title"])
     ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="Training loss")
     ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+    per_epoch_axes(ax_loss, ax_acc)
     ax_acc.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     return add_provenance(fig, *results)

@@ -13,6 +13,7 @@ from .base import (
     examples,
     image_rows,
     learning_curves,
+    per_epoch_axes,
     register,
 )
 
@@ -65,9 +66,7 @@ def fast_curves(fast_result: dict, small_result: dict | None = None) -> Figure:
                     [100 * r["test_accuracy"] for r in small_result["history"]], "s--", color="0.5",
                     label="small CNN, test set")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy per epoch")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+    per_epoch_axes(ax_loss, ax_acc)
     ax_acc.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     return add_provenance(fig, fast_result, *([small_result] if small_result else []))

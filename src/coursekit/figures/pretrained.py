@@ -15,7 +15,6 @@ from matplotlib.figure import Figure
 from ..experiments.pretrained import zoo_table
 from .base import register
 
-
 CLASSIC_ZOO = ("alexnet", "vgg16", "googlenet", "inception_v3", "resnet50", "resnet152")
 
 

@@ -6,7 +6,6 @@ from matplotlib.figure import Figure
 
 from .base import add_provenance, image_rows, register
 
-
 METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune": "#2ca02c", "scratch": "#7f7f7f"}
 
 
