@@ -1,7 +1,7 @@
 """Training throughput in bf16 autocast against float32, on the device at hand (the CPU included).
 
 On CPUs with native bfloat16 (AVX-512 BF16, AMX), oneDNN runs convolutions and matrix products in
-bf16 under ``torch.autocast("cpu", dtype=torch.bfloat16)``; `coursekit.train.cpu_has_bf16` detects
+bf16 under ``torch.autocast("cpu", dtype=torch.bfloat16)``; `coursekit.profiles.cpu_has_bf16` detects
 it. Times full training steps (forward, backward, SGD) on random 32x32 batches in channels_last;
 median of 5 alternating rounds, per network.
 

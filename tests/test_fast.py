@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from coursekit import data, fast, models, train
+from coursekit import data, fast, models, profiles, train
 from coursekit.models.fastcifar import FastCifarNet, whiten_from
 
 CPU = train.Runtime.resolve("cpu", amp=False)
@@ -109,13 +109,13 @@ def test_the_recipe_learns_an_easy_problem():
 
 def test_cpu_bf16_is_detected_not_assumed(monkeypatch):
     monkeypatch.delenv("COURSEKIT_CPU_BF16", raising=False)
-    monkeypatch.setattr(train, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})  # AVX-512 BF16 alone: slower
-    assert not train.cpu_has_bf16() and train.Runtime.resolve("cpu", amp=True).amp_dtype is None
-    monkeypatch.setattr(train, "cpu_flags", lambda: {"avx512_bf16", "amx_bf16", "amx_tile"})
+    monkeypatch.setattr(profiles, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})  # AVX-512 BF16 alone: slower
+    assert not profiles.cpu_has_bf16() and train.Runtime.resolve("cpu", amp=True).amp_dtype is None
+    monkeypatch.setattr(profiles, "cpu_flags", lambda: {"avx512_bf16", "amx_bf16", "amx_tile"})
     if torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        assert train.cpu_has_bf16() and train.Runtime.resolve("cpu", amp=True).amp_dtype == torch.bfloat16
+        assert profiles.cpu_has_bf16() and train.Runtime.resolve("cpu", amp=True).amp_dtype == torch.bfloat16
     assert train.Runtime.resolve("cpu").amp_dtype is None  # the CPU's default stays float32
     monkeypatch.setenv("COURSEKIT_CPU_BF16", "0")
-    assert not train.cpu_has_bf16()
+    assert not profiles.cpu_has_bf16()
     monkeypatch.setenv("COURSEKIT_CPU_BF16", "1")
-    assert train.cpu_has_bf16() and train.Runtime.resolve("cpu", amp=True).precision == "bfloat16 autocast"
+    assert profiles.cpu_has_bf16() and train.Runtime.resolve("cpu", amp=True).precision == "bfloat16 autocast"

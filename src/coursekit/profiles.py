@@ -12,6 +12,7 @@ import contextlib
 import os
 import platform
 import sys
+from pathlib import Path
 
 import torch
 
@@ -84,3 +85,24 @@ def show_progress() -> bool:
         if shell == "ZMQInteractiveShell":
             return True
     return sys.stderr.isatty()
+
+
+def cpu_has_bf16() -> bool:
+    """Whether bf16 autocast pays on this CPU: oneDNN computes in bf16 and the CPU has AMX matrix
+    units (``amx_bf16``), detected, not assumed. AVX-512 BF16 alone does not count: on an AMD EPYC
+    with it, ``benchmarks/precision.py`` measured bf16 training steps at 0.35x float32's speed.
+    ``$COURSEKIT_CPU_BF16`` (``0`` or ``1``) overrides the detection."""
+    setting = os.environ.get("COURSEKIT_CPU_BF16")
+    if setting in ("0", "1"):
+        return setting == "1"
+    if not torch.backends.mkldnn.is_available() or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return False
+    return "amx_bf16" in cpu_flags()
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (Linux); empty elsewhere."""
+    try:
+        return set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return set()

@@ -11,7 +11,6 @@ test, gradient norms, the cost of a step) are in :mod:`coursekit.diagnostics`.
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import sys
 import time
@@ -37,32 +36,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def cpu_has_bf16() -> bool:
-    """Whether bf16 autocast pays on this CPU: oneDNN computes in bf16 and the CPU has AMX matrix
-    units (``amx_bf16``), detected, not assumed. AVX-512 BF16 alone does not count: on an AMD EPYC
-    with it, `benchmarks/precision.py` measured bf16 training steps at 0.35x float32's speed.
-    ``$COURSEKIT_CPU_BF16`` (``0`` or ``1``) overrides the detection."""
-    setting = os.environ.get("COURSEKIT_CPU_BF16")
-    if setting in ("0", "1"):
-        return setting == "1"
-    if not torch.backends.mkldnn.is_available() or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        return False
-    return "amx_bf16" in cpu_flags()
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags from ``/proc/cpuinfo`` (Linux); empty elsewhere."""
-    try:
-        return set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return set()
-
-
 def autocast_dtype(device: torch.device, cpu: bool = False) -> torch.dtype | None:
     """The mixed-precision dtype for ``device``: bf16 or fp16 on CUDA; with ``cpu``, bf16 on a CPU
-    that has it natively (:func:`cpu_has_bf16`); none elsewhere."""
+    that has it natively (:func:`coursekit.profiles.cpu_has_bf16`); none elsewhere."""
     if device.type == "cpu" and cpu:
-        return torch.bfloat16 if cpu_has_bf16() else None
+        return torch.bfloat16 if profiles.cpu_has_bf16() else None
     if device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
