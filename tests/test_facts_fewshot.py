@@ -39,7 +39,8 @@ def test_every_glue_name_of_the_text_is_produced():
     used = set(re.findall(r"\{glue:text\}`([^`]+)`", text))
     produced = (fs.facts_budgets(fs.configs("quick")) | fs.facts_full(fs.configs("full"))
                 | fs.facts_backbone(stored("fewshot_backbone")) | fs.facts_shots(stored("fewshot_shots"))
-                | fs.facts_ablation(stored("fewshot_ablation")))
+                | fs.facts_ablation(stored("fewshot_ablation")) | fs.facts_pseudo(stored("fewshot_pseudo"))
+                | fs.facts_mixing(stored("fewshot_mixing")))
     for name in ("fewshot_episodes", "fewshot_pseudo", "fewshot_mixing"):
         produced |= fs.facts_provenance(stored(name))
     assert used and used <= set(produced), sorted(used - set(produced))
@@ -208,3 +209,46 @@ def test_budgets_say_all_for_a_whole_set_and_group_thousands():
     assert fs.facts_budgets(cfgs)["fs_test"] == "1,200"
     assert fs.facts_full(cfgs) == dict(fs_full_epochs="40", fs_full_steps="1,500", fs_full_seeds="5",
                                        fs_full_episodes="2,000", fs_full_views="20", fs_full_pool="4,000")
+
+
+# --- pseudo-labels and mixing: paired differences ----------------------------------------------------
+
+def test_pseudo_and_mixing_facts_agree_with_the_stored_rows():
+    for name, facts, baseline, variant in [
+            ("fewshot_pseudo", fs.facts_pseudo, dict(shots=5, threshold=None), dict(shots=5, threshold=0.9)),
+            ("fewshot_mixing", fs.facts_mixing, dict(shots=5, init="backbone", mixing="none"),
+             dict(shots=5, init="backbone", mixing="cutmix"))]:
+        rows = stored(name)["metrics"]["rows"]
+        pick = lambda fields: {r["seed"]: r["accuracy"] for r in rows if all(r[k] == v for k, v in fields.items())}  # noqa: E731
+        mean, half = stats.paired_difference(pick(variant), pick(baseline))
+        reading = next(iter(facts(stored(name)).values()))
+        assert f"{100 * mean:+.1f} ± {100 * half:.1f} points" in reading
+
+
+def pseudo(diffs: dict[float, list[float]]) -> dict:
+    """Labelled-only accuracies 0.6, 0.7, 0.8 over three seeds; each threshold adds its per-seed changes."""
+    rows = [dict(shots=5, threshold=None, seed=s, accuracy=a) for s, a in enumerate([0.6, 0.7, 0.8])]
+    rows += [dict(shots=5, threshold=t, seed=s, accuracy=[0.6, 0.7, 0.8][s] + d)
+             for t, ds in diffs.items() for s, d in enumerate(ds)]
+    return constructed("fewshot_pseudo", rows)
+
+
+def test_pseudo_reading_when_every_threshold_helps_clearly():
+    reading = fs.facts_pseudo(pseudo({0.5: [0.03, 0.04, 0.05], 0.9: [0.02, 0.02, 0.03]}))["fewshot_pseudo_reading"]
+    assert "at 5 images per class, +4.0 ± 2.5 points with τ = 0.5" in reading
+    assert reading.endswith("All 2 differences are positive and clear of zero")
+
+
+def test_pseudo_reading_when_seeds_cannot_tell():
+    reading = fs.facts_pseudo(pseudo({0.5: [0.05, -0.04, 0.01]}))["fewshot_pseudo_reading"]
+    assert reading.endswith("No difference is clear of zero: with these seeds, pseudo-labelling cannot be told "
+                            "from the labelled images alone")
+
+
+def test_mixing_reading_names_what_is_clear_and_its_direction():
+    rows = [dict(shots=5, init=i, mixing="none", seed=s, accuracy=0.5) for i in ("scratch", "backbone") for s in range(3)]
+    rows += [dict(shots=5, init="scratch", mixing="mixup", seed=s, accuracy=a) for s, a in enumerate([0.40, 0.41, 0.42])]
+    rows += [dict(shots=5, init="backbone", mixing="mixup", seed=s, accuracy=a) for s, a in enumerate([0.6, 0.4, 0.5])]
+    reading = fs.facts_mixing(constructed("fewshot_mixing", rows))["fewshot_mixing_reading"]
+    assert "5 per class from scratch: -9.0 ± 2.5 points with mixup" in reading
+    assert reading.endswith("Clear of zero: mixup at 5 per class from scratch (worse)")
