@@ -132,3 +132,7 @@ def test_the_copy_of_cifar10_is_named():
     assert original.startswith("the original CIFAR-10") and "JPEG" not in original
     copy = intro.facts_data_copy(dict(kind="image-folder", description="ImageFolder copy of CIFAR-10 (test)"))
     assert "ImageFolder copy of CIFAR-10 (test)" in copy["intro_data_copy"] and "JPEG" in copy["intro_data_copy"]
+
+
+def test_the_interval_factor_for_three_seeds():
+    assert intro.facts_intervals() == {"intro_t3": "4.30"}

@@ -47,17 +47,18 @@ def results_table(results: list[dict]) -> str:
 
 
 def transfer_table(result: dict) -> str:
-    """A Markdown table: one row per (target, size), one column per method (mean ± std over seeds)."""
+    """A Markdown table: one row per (target, size), one column per method: mean ± 95 % interval over seeds."""
     from .transfer import TARGETS
 
     methods = result["config"]["methods"]
-    summary = {(s["target"], s["size"], s["method"]): s for s in result["metrics"]["summary"]}
+    rows_ = experiments.transfer.summary(result)
+    summary = {(s["target"], s["size"], s["method"]): s for s in rows_}
     rows = []
-    for t, size in dict.fromkeys((s["target"], s["size"]) for s in result["metrics"]["summary"]):
+    for t, size in dict.fromkeys((s["target"], s["size"]) for s in rows_):
         cells = []
         for m in methods:
             s = summary[(t, size, m)]
-            cells.append(f"{100 * s['accuracy']:.1f} %" + (f" ± {100 * s['accuracy_std']:.1f}" if s["runs"] > 1 else ""))
+            cells.append(f"{100 * s['accuracy']:.1f} %" + (f" ± {100 * s['accuracy_ci95']:.1f}" if s["runs"] > 1 else ""))
         best = max(methods, key=lambda m: summary[(t, size, m)]["accuracy"])
         cells = [f"**{c}**" if m == best else c for c, m in zip(cells, methods)]
         classes = result["provenance"]["data"]["targets"][t]["classes"]

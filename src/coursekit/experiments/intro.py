@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from .. import fast, models, store, train
+from .. import fast, models, stats, store, train
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
 from .core import Experiment, register
 
@@ -133,3 +133,8 @@ def facts_fast(fast_result: dict, small_result: dict) -> dict[str, str]:
                             f"{-gain:.1f} points less than the small CNN" if gain < 0 else "as much as the small CNN"),
         "intro_fast_provenance": store.provenance_line(fast_result),
     }
+
+
+def facts_intervals() -> dict[str, str]:
+    """The factor of the book's interval convention for three seeds (Student's t, 2 degrees of freedom)."""
+    return {"intro_t3": f"{stats.t975(3):.2f}"}

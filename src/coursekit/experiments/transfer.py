@@ -74,6 +74,12 @@ def run_transfer(cfg: dict, checkpoint: Path | None = None) -> dict:
     )
 
 
+
+def summary(result: dict) -> list[dict]:
+    """Mean and 95 % interval over seeds of every (source, target, size, method), recomputed from the
+    stored rows (the book's one convention, whatever the code that stored them summarised)."""
+    return stats.summarise(result["metrics"]["rows"], ("source", "target", "size", "method"))
+
 register(Experiment(
     name="transfer_decision", chapter="transfer",
     title="Similar or different, small or large: PACS photos and sketches from a CIFAR-10 ResNet-20",

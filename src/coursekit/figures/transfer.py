@@ -4,25 +4,27 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ..experiments.transfer import summary as experiment_summary
 from .base import add_provenance, image_rows, register
 
 METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune": "#2ca02c", "scratch": "#7f7f7f"}
 
 
 def transfer_comparison(result: dict) -> Figure:
-    """Test accuracy of every method on every (target, size): bars with the spread over seeds."""
+    """Test accuracy of every method on every (target, size): mean over seeds with its 95 % interval."""
     from ..transfer import TARGETS
 
     methods = result["config"]["methods"]
-    targets = list(dict.fromkeys((s["target"], s["size"]) for s in result["metrics"]["summary"]))
-    summary = {(s["target"], s["size"], s["method"]): s for s in result["metrics"]["summary"]}
+    rows_ = experiment_summary(result)
+    targets = list(dict.fromkeys((s["target"], s["size"]) for s in rows_))
+    summary = {(s["target"], s["size"], s["method"]): s for s in rows_}
     fig, ax = plt.subplots(figsize=(max(6.0, 1.9 * len(targets) + 1.5), 3.9))
     width = 0.8 / len(methods)
     for i, method in enumerate(methods):
         rows = [summary[(t, size, method)] for t, size in targets]
         xs = [g + (i - (len(methods) - 1) / 2) * width for g in range(len(targets))]
         means = [100 * r["accuracy"] for r in rows]
-        spread = [100 * r["accuracy_std"] for r in rows]
+        spread = [100 * r["accuracy_ci95"] for r in rows]
         ax.bar(xs, means, width, yerr=spread if any(spread) else None, capsize=2, label=method,
                color=METHOD_COLORS.get(method), edgecolor="white", linewidth=0.5)
         for x, m, sd in zip(xs, means, spread):
@@ -30,11 +32,11 @@ def transfer_comparison(result: dict) -> Figure:
     for g, (t, size) in enumerate(targets):  # chance: one over the number of classes
         classes = result["provenance"]["data"]["targets"][t]["classes"]
         ax.plot([g - 0.42, g + 0.42], [100 / classes] * 2, color="#d62728", lw=1, ls=":")
-    runs = {s["runs"] for s in result["metrics"]["summary"]}
+    runs = {s["runs"] for s in rows_}
     ax.set_xticks(range(len(targets)), [f"{TARGETS[t].title}\n{size}: {summary[(t, size, methods[0])]['train_images']:,} images"
                                         for t, size in targets], fontsize=8)
     ax.set(ylabel="test accuracy (%)", ylim=(0, 105),
-           title=result["title"] + (f"\nmean over {max(runs)} seeds (bars: ± one standard deviation)" if max(runs) > 1 else ""))
+           title=result["title"] + (f"\nmean over {max(runs)} seeds (bars: 95 % interval)" if max(runs) > 1 else ""))
     ax.title.set_fontsize(9.5)
     ax.plot([], [], color="#d62728", lw=1, ls=":", label="chance")
     ax.legend(frameon=False, fontsize=7.5, ncol=len(methods) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.2))
