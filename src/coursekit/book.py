@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from . import files
+
 BOOK_DIR = "book"
 TWINS_DIR = "notebooks"
 INSTALL_TAG = "colab-install"
@@ -123,10 +125,7 @@ def write_twins(root: Path) -> list[Path]:
     written = []
     for path in stale_twins(root):
         source = root / BOOK_DIR / path.relative_to(root / TWINS_DIR).with_suffix(".md")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(make_twin(root, source))
-        tmp.replace(path)
+        files.write_text(path, make_twin(root, source))
         written.append(path)
     return written
 
