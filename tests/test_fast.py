@@ -119,3 +119,37 @@ def test_cpu_bf16_is_detected_not_assumed(monkeypatch):
     assert not profiles.cpu_has_bf16()
     monkeypatch.setenv("COURSEKIT_CPU_BF16", "1")
     assert profiles.cpu_has_bf16() and train.Runtime.resolve("cpu", amp=True).precision == "bfloat16 autocast"
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    train_set, cfg = easy_set(), dict(fast.RECIPE, epochs=3, batch_size=32)
+
+    def trained(checkpoint=None):
+        torch.manual_seed(0)
+        model = FastCifarNet(num_classes=4, widths=(8, 16, 16))
+        return model, fast.fit_fast(model, train_set, cfg, runtime=CPU, checkpoint=checkpoint, verbose=False)
+
+    straight, history = trained()
+    real = fast.epoch_batches
+
+    def ctrl_c_in_the_last_epoch(images, labels, epoch, *args, **kwargs):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        yield from real(images, labels, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(fast, "epoch_batches", ctrl_c_in_the_last_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        trained(tmp_path / "run.pt")
+    assert torch.load(tmp_path / "run.pt", weights_only=False)["epoch"] == 2
+    ran = []
+
+    def recording(images, labels, epoch, *args, **kwargs):
+        ran.append(epoch)
+        yield from real(images, labels, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(fast, "epoch_batches", recording)
+    resumed, again = trained(tmp_path / "run.pt")
+    assert ran == [2]  # only the epoch that was interrupted is trained again
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert [r["train_loss"] for r in again["history"]] == [r["train_loss"] for r in history["history"]]

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import augment, data, models, train
+from . import augment, data, files, models, train
 from .models.fastcifar import whiten_from
 
 # airbench94's hyperparameters, in its decoupled form: lr and weight decay per 1,024 images.
@@ -119,9 +120,14 @@ def normalised(ds: data.ImageTensors, device: torch.device) -> torch.Tensor:
 
 
 def fit_fast(model: nn.Module, train_set: data.ImageTensors, cfg: dict, *, runtime: train.Runtime,
-             seed: int = 0, validation: data.ImageTensors | None = None, verbose: bool = True) -> dict:
+             seed: int = 0, validation: data.ImageTensors | None = None, checkpoint: Path | None = None,
+             verbose: bool = True) -> dict:
     """Train ``model`` (a :class:`FastCifarNet`) on ``train_set`` by the recipe ``cfg``; evaluate on
-    ``validation`` after every epoch if given. Returns the per-epoch history and the training time."""
+    ``validation`` after every epoch if given. Returns the per-epoch history and the training time.
+
+    With ``checkpoint``, the whole state (weights, optimizer, schedule, lookahead's average, the flips,
+    the random generator, the history) is saved after every epoch, and a later call with the same path
+    goes on from the last finished epoch, to the same weights as a run never interrupted."""
     generator = torch.Generator().manual_seed(seed)
     images, labels = normalised(train_set, runtime.device), train_set.labels.to(runtime.device)
     model.to(runtime.device, memory_format=runtime.memory_format)
@@ -132,8 +138,18 @@ def fit_fast(model: nn.Module, train_set: data.ImageTensors, cfg: dict, *, runti
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: triangle(step, total))
     lookahead = Lookahead(model)
     flips = torch.rand(len(images), generator=generator) < 0.5
-    history, seconds, step = [], 0.0, 0
-    for epoch in range(cfg["epochs"]):
+    history, seconds, step, start = [], 0.0, 0, 0
+    if checkpoint is not None and Path(checkpoint).is_file():
+        saved = torch.load(checkpoint, map_location=runtime.device, weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        lookahead.average, flips = saved["average"], saved["flips"]
+        generator.set_state(saved["generator"])
+        history, seconds, step, start = saved["history"], saved["seconds"], saved["step"], saved["epoch"]
+        if verbose:
+            print(f"resuming from {checkpoint}: epoch {start + 1}", flush=True)
+    for epoch in range(start, cfg["epochs"]):
         model.train()
         model.whiten.bias.requires_grad = epoch < cfg["whiten_bias_epochs"]
         runtime.sync()
@@ -160,12 +176,18 @@ def fit_fast(model: nn.Module, train_set: data.ImageTensors, cfg: dict, *, runti
             val = evaluate(model, normalised(validation, runtime.device), validation.labels, runtime, tta=False)
             row.update(validation_accuracy=val["accuracy"], validation_loss=val["loss"])
         history.append(row)
+        if checkpoint is not None:
+            files.torch_save(dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
+                                  schedule=schedule.state_dict(), average=lookahead.average, flips=flips,
+                                  generator=generator.get_state(), history=history, seconds=seconds, step=step,
+                                  epoch=epoch + 1), checkpoint)
         if verbose:
             print(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
     return dict(history=history, train_seconds=seconds)
 
 
-def run(cfg: dict, *, runtime: train.Runtime | None = None, verbose: bool = True) -> dict:
+def run(cfg: dict, *, runtime: train.Runtime | None = None, checkpoint: Path | None = None,
+        verbose: bool = True) -> dict:
     """The recipe on CIFAR-10: train on the training images less ``cfg['validation_per_class']`` per
     class (held out, to choose epochs on), then read the test set once, with test-time augmentation."""
     runtime = runtime or train.Runtime.resolve(amp=cfg.get("amp"))
@@ -182,7 +204,7 @@ def run(cfg: dict, *, runtime: train.Runtime | None = None, verbose: bool = True
     train.seed_everything(cfg["seed"])  # the initial weights depend on the seed alone
     model = models.create("fast_cifar", num_classes=len(full.classes), **cfg.get("model_args", {}))
     fitted = fit_fast(model, train_set, cfg, runtime=runtime, seed=cfg["seed"], validation=validation,
-                      verbose=verbose)
+                      checkpoint=checkpoint, verbose=verbose)
     metrics = evaluate(model, normalised(test_set, runtime.device), test_set.labels, runtime, tta=cfg["tta"])
     metrics["classes"] = list(full.classes)
     return dict(model=model, metrics=metrics, history=fitted["history"], train_seconds=fitted["train_seconds"],

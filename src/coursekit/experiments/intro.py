@@ -23,8 +23,9 @@ register(Experiment(
 
 
 def train_fast_cifar10(cfg: dict, checkpoint: Path | None = None) -> dict:
-    """The fast recipe (:func:`coursekit.fast.run`): validation accuracy per epoch, the test set once."""
-    out = fast.run(cfg, runtime=train.Runtime.resolve(amp=cfg["amp"]), verbose=True)
+    """The fast recipe (:func:`coursekit.fast.run`): validation accuracy per epoch, the test set once;
+    resumable from the last finished epoch."""
+    out = fast.run(cfg, runtime=train.Runtime.resolve(amp=cfg["amp"]), checkpoint=checkpoint, verbose=True)
     model = out["model"]
     return dict(metrics=out["metrics"], history=out["history"],
                 cost=dict(parameters=models.count_parameters(model), macs=models.count_macs(model.cpu().float()),
