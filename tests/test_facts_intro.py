@@ -105,6 +105,7 @@ def fast_result(accuracy: float = 0.92, validation: float | None = 0.93) -> dict
     if validation is not None:
         row["validation_accuracy"] = validation
     return dict(experiment="intro_fast", profile="quick", metrics=dict(accuracy=accuracy), history=[row] * 10,
+                config=dict(validation_per_class=500, translate=2, lookahead_every=5),
                 cost=dict(train_seconds=1200.0, images_per_second=400.0, precision="float32", parameters=1_970_000),
                 provenance=dict(device="CPU test", torch="2.x", date="2026-11-30T01:00:00+00:00", wall_seconds=1300.0,
                                 data=dict(train=dict(kind="image-folder", images=45_000), test=dict(images=10_000))))
@@ -120,6 +121,8 @@ def test_fast_recipe_against_the_small_cnn(fast, small, wording):
     assert facts["intro_fast_gain"] == wording
     assert facts["intro_fast_accuracy"] == f"{100 * fast:.1f} %" and facts["intro_fast_time"] == "20.0 minutes"
     assert facts["intro_fast_train_images"] == "45,000" and facts["intro_fast_validation"] == "93.0 %"
+    assert (facts["intro_fast_held_out"], facts["intro_fast_translate"], facts["intro_fast_lookahead_every"]) == \
+        ("500", "2", "5")
 
 
 def test_fast_recipe_without_validation_says_so():
@@ -136,3 +139,13 @@ def test_the_copy_of_cifar10_is_named():
 
 def test_the_interval_factor_for_three_seeds():
     assert intro.facts_intervals() == {"intro_t3": "4.30"}
+
+
+def test_fast_facts_on_the_stored_run():
+    result = store.read_result("intro_fast", "quick")
+    if result is None:
+        pytest.skip("no stored quick result of intro_fast")
+    facts = intro.facts_fast(result, store.read_result("intro_cnn", "quick"))
+    assert facts["intro_fast_accuracy"] == f"{100 * result['metrics']['accuracy']:.1f} %"
+    assert facts["intro_fast_held_out"] == f"{result['config']['validation_per_class']:,}"
+    assert facts["intro_fast_epochs"] == str(result["config"]["epochs"])

@@ -130,6 +130,7 @@ def fit_fast(model: nn.Module, train_set: data.ImageTensors, cfg: dict, *, runti
     goes on from the last finished epoch, to the same weights as a run never interrupted."""
     generator = torch.Generator().manual_seed(seed)
     images, labels = normalised(train_set, runtime.device), train_set.labels.to(runtime.device)
+    held_out = normalised(validation, runtime.device) if validation is not None else None
     model.to(runtime.device, memory_format=runtime.memory_format)
     whiten_from(model, images[torch.randperm(len(images), generator=generator)[:5000]])
     optimizer = make_optimizer(model, cfg)
@@ -173,7 +174,7 @@ def fit_fast(model: nn.Module, train_set: data.ImageTensors, cfg: dict, *, runti
         row = dict(epoch=epoch + 1, train_loss=float(loss_sum) / seen, seconds=round(seconds, 1),
                    images_per_second=round(seen / (time.perf_counter() - tick), 1))
         if validation is not None:
-            val = evaluate(model, normalised(validation, runtime.device), validation.labels, runtime, tta=False)
+            val = evaluate(model, held_out, validation.labels, runtime, tta=False)
             row.update(validation_accuracy=val["accuracy"], validation_loss=val["loss"])
         history.append(row)
         if checkpoint is not None:
@@ -192,13 +193,12 @@ def run(cfg: dict, *, runtime: train.Runtime | None = None, checkpoint: Path | N
     class (held out, to choose epochs on), then read the test set once, with test-time augmentation."""
     runtime = runtime or train.Runtime.resolve(amp=cfg.get("amp"))
     full = data.load_cifar10(train=True)
-    held = data.stratified_indices(full.labels, cfg.get("validation_per_class") or 0, seed=cfg["seed"]) \
-        if cfg.get("validation_per_class") else torch.tensor([], dtype=torch.long)
+    per_class = cfg.get("validation_per_class")
+    held = data.stratified_indices(full.labels, per_class, seed=cfg["seed"]) if per_class else torch.zeros(0, dtype=torch.long)
     keep = torch.ones(len(full), dtype=torch.bool)
     keep[held] = False
-    per_class = cfg.get("validation_per_class")
     train_set = full.subset(keep.nonzero().flatten(), note=f"less {per_class} per class held out" if per_class else "")
-    validation = full.subset(held, note=f"{per_class} per class held out for validation") if len(held) else None
+    validation = full.subset(held, note=f"{per_class} per class held out for validation") if per_class else None
     train_set = data.stratified_subset(train_set, cfg.get("train_per_class"), cfg["seed"])
     test_set = data.stratified_subset(data.load_cifar10(train=False), cfg.get("test_per_class"), cfg["seed"])
     train.seed_everything(cfg["seed"])  # the initial weights depend on the seed alone

@@ -117,7 +117,8 @@ def facts(result: dict) -> dict[str, str]:
 
 def facts_fast(fast_result: dict, small_result: dict) -> dict[str, str]:
     """The fast recipe's run beside the small CNN's: accuracy (test set read once, with test-time
-    augmentation), the validation accuracy it was watched on, time, precision, and the gain."""
+    augmentation), the validation accuracy it was watched on, time, precision, the gain, and the
+    recipe's settings the text quotes (images held out per class, translation, lookahead period)."""
     metrics, cost, history = fast_result["metrics"], fast_result["cost"], fast_result["history"]
     gain = 100 * (metrics["accuracy"] - small_result["metrics"]["accuracy"])
     validation = history[-1].get("validation_accuracy")
@@ -133,6 +134,9 @@ def facts_fast(fast_result: dict, small_result: dict) -> dict[str, str]:
         "intro_fast_gain": (f"{gain:.1f} points more than the small CNN" if gain > 0 else
                             f"{-gain:.1f} points less than the small CNN" if gain < 0 else "as much as the small CNN"),
         "intro_fast_provenance": store.provenance_line(fast_result),
+        "intro_fast_held_out": f"{fast_result['config']['validation_per_class']:,}",
+        "intro_fast_translate": f"{fast_result['config']['translate']}",
+        "intro_fast_lookahead_every": f"{fast_result['config']['lookahead_every']}",
     }
 
 
