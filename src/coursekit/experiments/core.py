@@ -159,6 +159,53 @@ def network(name: str, profile: str | None = None) -> dict:
     return _NETWORKS[(name, profile)]
 
 
+# --- experiments repeated over seeds --------------------------------------------------------------
+
+def over_seeds(runner: Runner) -> Runner:
+    """``runner`` repeated for every seed of ``cfg['seeds']`` (the subset drawn, the initial weights and
+    the order of the batches all follow the seed). The result is the first seed's output, whole (its
+    metrics, history, confusion matrix, probes), with ``seeds``: one record per seed (metrics, history,
+    cost). Finished seeds are kept beside ``checkpoint``, so an interrupted run resumes at its seed."""
+    def run_seeds(cfg: dict, checkpoint: Path | None = None) -> dict:
+        finished = checkpoint.with_suffix(".seeds.json") if checkpoint is not None else None
+        outputs = json.loads(finished.read_text()) if finished is not None and finished.is_file() else {}
+        for seed in cfg["seeds"]:
+            if str(seed) in outputs:
+                continue
+            if len(cfg["seeds"]) > 1:
+                print(f"seed {seed} ({cfg['seeds'].index(seed) + 1} of {len(cfg['seeds'])})", flush=True)
+            state = checkpoint.with_suffix(f".seed{seed}.pt") if checkpoint is not None else None
+            outputs[str(seed)] = runner(dict(cfg, seed=seed), state)
+            if finished is not None:
+                files.write_json(finished, outputs, indent=None)
+        output = dict(outputs[str(cfg["seeds"][0])])
+        output["seeds"] = [dict(seed=seed, metrics={k: v for k, v in out["metrics"].items() if k != "confusion"},
+                                history=out["history"], cost=out["cost"])
+                           for seed, out in ((s, outputs[str(s)]) for s in cfg["seeds"])]
+        if checkpoint is not None:  # every seed is done: its state and the list of finished ones can go
+            for seed in cfg["seeds"]:
+                checkpoint.with_suffix(f".seed{seed}.pt").unlink(missing_ok=True)
+            finished.unlink(missing_ok=True)
+        return output
+
+    run_seeds.__doc__ = f"{runner.__doc__ or runner.__name__}\n\nRepeated over ``cfg['seeds']`` (:func:`over_seeds`)."
+    return run_seeds
+
+
+def per_seed(result: dict, value: str = "accuracy") -> dict[int, float]:
+    """``value`` of the final metrics of each seed of ``result`` (a result of :func:`over_seeds`; a
+    result of one run counts as its one seed)."""
+    if "seeds" not in result:
+        return {result["config"].get("seed", 0): result["metrics"][value]}
+    return {s["seed"]: s["metrics"][value] for s in result["seeds"]}
+
+
+def per_seed_final(result: dict, field: str) -> dict[int, float]:
+    """``field`` of the last epoch of each seed's history (e.g. ``train_loss``, ``train_accuracy``)."""
+    records = result.get("seeds") or [dict(seed=result["config"].get("seed", 0), history=result["history"])]
+    return {s["seed"]: s["history"][-1][field] for s in records}
+
+
 # --- experiments made of many small runs ----------------------------------------------------------
 
 def run_plan(plan: list[dict], run_one: Callable[[dict], dict], checkpoint: Path | None = None,
@@ -198,5 +245,6 @@ def profile_cost(name: str, profile: str) -> str:
     per_class = cfg.get("train_per_class")
     images = f"{per_class:,} images per class" if per_class else "all images"
     epochs = cfg.get("epochs", 0)
-    return f"{epochs} epoch{'' if epochs == 1 else 's'} x {images}"
+    seeds = f" x {len(cfg['seeds'])} seeds" if len(cfg.get("seeds", ())) > 1 else ""
+    return f"{epochs} epoch{'' if epochs == 1 else 's'} x {images}{seeds}"
 
