@@ -84,6 +84,18 @@ def read_range_test(lrs: list[float], smoothed: list[float], *, span: float = 0.
     return dict(minimum=lrs[low], suggestion=lrs[min(slopes, key=slopes.__getitem__)])
 
 
+FLAT_SHARE = 0.10  # a training loss has flattened when its last tenth of epochs brought < 10 % of its fall
+
+
+def flat_share(history: list[dict]) -> float:
+    """The share of a run's whole fall in training loss that came in its last tenth of epochs (at least
+    one): near 0 when the loss has flattened, large while it is still falling (1 when it never fell)."""
+    losses = [row["train_loss"] for row in history]
+    tail = max(1, len(losses) // 10)
+    fall = losses[0] - losses[-1]
+    return (losses[-1 - tail] - losses[-1]) / fall if fall > 0 and len(losses) > tail else 1.0
+
+
 def gradient_norms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
     """The L2 norm of the loss gradient of every convolution's weight, in the order of the layers.
 

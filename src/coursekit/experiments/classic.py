@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .. import models
+from .. import diagnostics, models, stats
 from ..models import analysis, vgg
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
 from .core import Experiment, over_seeds, per_seed, per_seed_final, register
@@ -213,27 +213,59 @@ def facts_bottleneck(basic: nn.Module, bottleneck: nn.Module) -> dict[str, str]:
 
 # --- readings of the stored results -------------------------------------------------------------------
 
+def _error(result: dict) -> dict[int, float]:
+    """The training error (%) of each seed's last epoch, measured on the augmented batches as He et al. do."""
+    return {seed: 100 * (1 - acc) for seed, acc in per_seed_final(result, "train_accuracy").items()}
+
+
+def _points(mean: float, half: float) -> str:
+    return f"{abs(mean):.1f} ± {half:.1f} points"
+
+
 def facts_degradation(results: dict[str, dict]) -> dict[str, str]:
-    """The final training losses of the plain networks and ResNets of 20 and 56 layers (``results`` by
-    the names in :data:`DEGRADATION`), and whether they show the degradation problem."""
-    loss = {name: results[name]["history"][-1]["train_loss"] for name in DEGRADATION}
-    out = {f"classic_{name}_loss": f"{value:.3f}" for name, value in loss.items()}
-    epochs = len(results["degradation_plain56"]["history"])
-    out["classic_deg_epochs"] = f"{epochs} epoch" + ("s" if epochs != 1 else "")
-    out["classic_deg_profile"] = results["degradation_plain56"]["profile"]
-    p20, r20, p56, r56 = (loss[f"degradation_{n}"] for n in ("plain20", "resnet20", "plain56", "resnet56"))
+    """The final training errors of the plain networks and ResNets of 20 and 56 layers (``results`` by the
+    names in :data:`DEGRADATION`, each over the same seeds), whether every training loss had flattened,
+    and what the paired differences between them show."""
+    err = {name: _error(results[name]) for name in DEGRADATION}
+    out = {}
+    for name, values in err.items():
+        mean, _, half = stats.mean_interval(list(values.values()))
+        out[f"classic_{name}_err"] = f"{mean:.1f} ± {half:.1f} %"
+    plain56 = results["degradation_plain56"]
+    out["classic_deg_epochs"] = f"{len(plain56['history'])} epoch" + ("s" if len(plain56["history"]) != 1 else "")
+    out["classic_deg_profile"] = plain56["profile"]
+    out["classic_deg_seeds"] = str(len(err["degradation_plain56"]))
+    out["classic_deg_images"] = f"{plain56['provenance']['data']['train']['images']:,}"
+    shares = [diagnostics.flat_share(s["history"]) for name in DEGRADATION for s in results[name].get("seeds", [results[name]])]
+    flat = max(shares) < diagnostics.FLAT_SHARE
+    out["classic_deg_flat_share"] = f"{100 * max(shares):.0f} %"
+    out["classic_deg_flat_reading"] = (
+        "every training loss had flattened" if flat else
+        "not every training loss had flattened, so what follows compares speeds of optimisation, not the end points "
+        "He et al. compare")
+
+    d, h = stats.paired_difference(err["degradation_plain56"], err["degradation_plain20"])
     out["classic_plain_reading"] = (
-        "the plain 56-layer network ends with a higher training loss than the plain 20-layer one: the deeper "
-        "network fits its own training data worse, which is the degradation problem" if p56 > p20 else
-        "the plain 56-layer network ends with a training loss no higher than the plain 20-layer one, so this run "
-        "does not show the degradation problem, which He et al. observed over many more epochs")
+        f"the plain 56-layer network ends with a training error {_points(d, h)} higher than the plain 20-layer one "
+        "(the paired difference over seeds): the deeper network fits its own training data worse, "
+        + ("which is the degradation problem" if flat else "although the run stopped before convergence")
+        if stats.separated(d, h) and d > 0 else
+        f"the plain 56-layer network ends with a training error {_points(d, h)} lower than the plain 20-layer one: "
+        "this run does not show the degradation problem" if stats.separated(d, h) else
+        f"the seeds cannot tell the training errors of plain-56 and plain-20 apart (difference {d:+.1f} ± {h:.1f} "
+        "points): this run does not show the degradation problem")
+    d, h = stats.paired_difference(err["degradation_resnet56"], err["degradation_resnet20"])
     out["classic_residual_reading"] = (
-        "ResNet-56 ends below ResNet-20: with shortcuts, the extra depth lowers the loss" if r56 < r20 else
-        "ResNet-56 does not end below ResNet-20: in this budget the deeper ResNet has not yet turned its depth "
-        "into a lower training loss")
+        f"ResNet-56 ends {_points(d, h)} below ResNet-20: with shortcuts, the extra depth lowers the training error"
+        if stats.separated(d, h) and d < 0 else
+        f"ResNet-56 ends {_points(d, h)} above ResNet-20: even with shortcuts the extra depth has not paid here"
+        if stats.separated(d, h) else
+        f"the seeds cannot tell ResNet-56 from ResNet-20 (difference {d:+.1f} ± {h:.1f} points): with shortcuts, the "
+        "extra depth at least costs nothing in training error")
+    d, h = stats.paired_difference(err["degradation_plain56"], err["degradation_resnet56"])
     out["classic_shortcut_reading"] = (
-        "the shortcuts lower the final loss of the 56-layer network" if r56 < p56 else
-        "the shortcuts do not lower the final loss of the 56-layer network in this run")
+        f"at 56 layers the shortcuts lower the training error by {_points(d, h)}" if stats.separated(d, h) and d > 0
+        else f"at 56 layers the shortcuts do not lower the training error (difference {d:+.1f} ± {h:.1f} points)")
     return out
 
 
@@ -260,11 +292,10 @@ def facts_gradients(results: dict[str, dict]) -> dict[str, str]:
     reading = (
         f"the gradient norms of the plain network spread over {sp:.1f} orders of magnitude across its layers, "
         f"against {sr:.1f} for ResNet-56: without shortcuts, the product of Jacobians makes the gradient {direction} "
-        "layer by layer towards the input, even with batch normalisation (which rescales the outputs of a layer, "
-        "not its gradients)" if sp > sr + SPREAD_MARGIN else
+        "layer by layer towards the input, batch normalisation notwithstanding" if sp > sr + SPREAD_MARGIN else
         f"the gradient norms of the plain network spread over about as many orders of magnitude as those of "
-        f"ResNet-56 ({sp:.1f} against {sr:.1f}): as He et al. report, batch normalisation keeps the gradients "
-        "of the plain network in a healthy range, and its difficulty lies elsewhere")
+        f"ResNet-56 ({sp:.1f} against {sr:.1f}): as He et al. report, its gradients stay in a healthy range, and "
+        "its difficulty lies elsewhere")
     return {"classic_grad_plain56": _times(first_over_last),
             "classic_grad_resnet56": _times(residual["initial"][0] / residual["initial"][-1]),
             "classic_grad_reading": reading,

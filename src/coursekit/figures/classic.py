@@ -164,25 +164,44 @@ def compare_learning_curves(results: list[dict]) -> Figure:
     return add_provenance(fig, *results)
 
 
+def _seed_curves(result: dict, field: str) -> tuple[list[int], list[float], list[float], list[float]]:
+    """Epochs, and the mean, lowest and highest of ``100 * (1 - field)`` over the seeds of ``result``."""
+    histories = [s["history"] for s in result.get("seeds", [result])]
+    epochs = [row["epoch"] for row in histories[0]]
+    errors = [[100 * (1 - h[i][field]) for h in histories] for i in range(len(epochs))]
+    return epochs, [sum(e) / len(e) for e in errors], [min(e) for e in errors], [max(e) for e in errors]
+
+
 def degradation(results: list[dict]) -> Figure:
-    """Plain networks against ResNets: training loss per epoch, and each convolution's gradient norm."""
-    fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(11, 4.0))
+    """Plain networks against ResNets in the manner of He et al.'s Fig. 6: training error (thin) and test
+    error (bold) per epoch, mean over seeds with their range shaded; and each convolution's gradient norm
+    at initialisation (the first seed)."""
+    fig, (ax_plain, ax_res, ax_grad) = plt.subplots(1, 3, figsize=(14, 4.0))
     for r in results:
         plain = r["config"]["model"].startswith("cifar_plain")
-        style = dict(ls="--" if plain else "-", color="#d62728" if "56" in r["config"]["model"] else "#1f77b4")
+        colour = "#d62728" if "56" in r["config"]["model"] else "#1f77b4"
         label = r["config"]["model"].replace("cifar_", "")
-        epochs = [row["epoch"] for row in r["history"]]
-        ax_loss.plot(epochs, [row["train_loss"] for row in r["history"]], marker="o", ms=3, label=label, **style)
+        ax = ax_plain if plain else ax_res
+        for field, width, kind in (("train_accuracy", 1.0, "train"), ("test_accuracy", 2.2, "test")):
+            epochs, mean, low, high = _seed_curves(r, field)
+            ax.plot(epochs, mean, color=colour, lw=width, ls="--" if kind == "train" else "-", label=f"{label} ({kind})")
+            ax.fill_between(epochs, low, high, color=colour, alpha=0.12, lw=0)
         g = r["gradient_norms"]
-        ax_grad.semilogy(range(1, len(g["initial"]) + 1), g["initial"], label=f"{label} (initialisation)", **style)
-    ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)",
-                title="Training loss")
-    ax_grad.set(xlabel="convolution (input side → output side)", ylabel="gradient norm ‖∂L/∂W‖ (log)",
-                title="Per-layer gradient norms at initialisation")
-    for ax in (ax_loss, ax_grad):
-        ax.grid(alpha=0.3)
+        ax_grad.semilogy(range(1, len(g["initial"]) + 1), g["initial"], color=colour, ls="--" if plain else "-",
+                         label=label)
+    seeds = len(results[0].get("seeds", [results[0]])) if results else 0
+    for ax, title in ((ax_plain, "Plain networks"), (ax_res, "ResNets")):
+        ax.set(xlabel="epoch", ylabel="error (%)", title=f"{title}: training (dashed) and test error")
         ax.legend(frameon=False, fontsize=7)
-    ax_loss.xaxis.get_major_locator().set_params(integer=True)
+        per_epoch_axes(ax)
+    top = max(ax.get_ylim()[1] for ax in (ax_plain, ax_res))
+    for ax in (ax_plain, ax_res):
+        ax.set_ylim(0, top)
+    ax_grad.set(xlabel="convolution (input side → output side)", ylabel="gradient norm ‖∂L/∂W‖ (log)",
+                title="Per-layer weight gradients at initialisation")
+    ax_grad.legend(frameon=False, fontsize=7)
+    ax_grad.grid(alpha=0.3)
+    fig.suptitle(f"Mean over {seeds} seed{'s' if seeds != 1 else ''}, range shaded", fontsize=9, y=0.995)
     fig.tight_layout()
     return add_provenance(fig, *results)
 
@@ -193,7 +212,7 @@ register("classic-learning-curves", "classic",
          "AlexNet, VGG, GoogLeNet and ResNet on CIFAR-10 with the same budget.")
 register("degradation", "classic",
          DEGRADATION, degradation,
-         "Plain networks against ResNets: training loss and per-layer gradient norms.")
+         "Plain networks against ResNets: training and test error per epoch over seeds, and per-layer gradient norms.")
 for _name, (_title, _) in ARCHITECTURES.items():
     register(f"architecture-{_name}", "classic", (), lambda rs, name=_name: network_architecture(name),
              f"{_title} drawn from its definition: one box per layer or block, its height growing with the map's side.")
