@@ -3,6 +3,7 @@
 device, a one-cycle schedule, and the test set evaluated after every epoch."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from .. import augment, data, diagnostics, models, profiles, train
@@ -54,3 +55,29 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
 
         output["attention"] = inspect_vit(model.cpu(), data.load_cifar10(train=False))
     return output
+
+
+def chosen_lr(curve: dict) -> float:
+    """The peak learning rate a range test chooses: where its smoothed training loss is lowest, to one
+    significant figure (the conventional peaks, 0.1 for SGD and 1e-3 for AdamW, sit near there)."""
+    exponent = math.floor(math.log10(curve["minimum"]))
+    return round(curve["minimum"] / 10 ** exponent) * 10 ** exponent
+
+
+def lr_range_tests(cfg: dict, checkpoint: Path | None = None) -> dict:
+    """The learning-rate range test (:func:`coursekit.diagnostics.lr_find`) on the training loss of each of
+    ``cfg['networks']``; a network given no ``lr`` is assigned :func:`chosen_lr` of its test."""
+    device = profiles.device()
+    train_set = data.stratified_subset(data.load_cifar10(train=True), cfg["train_per_class"], cfg["seed"])
+    curves = {}
+    for name, spec in cfg["networks"].items():
+        loader = data.DeviceLoader(train_set, cfg["batch_size"], train=True, device=device, seed=cfg["seed"])
+        train.seed_everything(cfg["seed"])
+        model = models.create(spec["model"], num_classes=10, **spec.get("model_args", {}))
+        found = diagnostics.lr_find(model, loader, start_lr=cfg["start_lr"], end_lr=cfg["end_lr"], steps=cfg["steps"],
+                                    optimizer=spec["optimizer"], weight_decay=spec["weight_decay"], device=device)
+        curves[name] = dict(found, optimizer=spec["optimizer"], chosen_lr=spec.get("lr", chosen_lr(found)))
+    description = train_set.source.get("description", "CIFAR-10")
+    return dict(metrics=curves, history=[], cost=dict(runs=len(curves)),
+                data=dict(train=train_set.source, summary=f"{description}; {len(train_set):,} training images, "
+                                                         "no test set (the test reads the training loss)"))

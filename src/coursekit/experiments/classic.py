@@ -9,25 +9,61 @@ from torch import nn
 
 from .. import diagnostics, models, stats
 from ..models import analysis, vgg
-from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
+from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
 from .core import Experiment, over_seeds, per_seed, per_seed_final, register
 
-# The four families share one budget per profile, so that they compare.
-BUDGET = {
-    "ci": dict(train_per_class=10, test_per_class=5, epochs=1, batch_size=25),
-    "quick": dict(train_per_class=500, test_per_class=250, epochs=8, batch_size=128),
-    "full": dict(train_per_class=None, test_per_class=None, epochs=40, batch_size=128),
+# The classic networks at equal training compute. quick: 10,000 training images (1,000 per class), and
+# as many epochs as give each network the multiply-accumulates of 10 epochs of VGG-11 (the epochs are
+# written out; a test checks them against the networks' MAC counts); full: all 50,000 images, 60 epochs
+# each, an equal-epochs comparison near convergence. Peak learning rates come from range tests on the
+# training loss (``classic_lr_find``; a test checks that they are what its stored result chooses).
+COMPUTE_REFERENCE = ("classic_vgg", 10)  # (network, its quick epochs)
+CLASSIC_NETWORKS = {  # experiment: (model, title, short name)
+    "classic_alexnet": ("cifar_alexnet", "AlexNet (CIFAR-size) on CIFAR-10", "AlexNet"),
+    "classic_alexnet_bn": ("cifar_alexnet_bn", "AlexNet with batch norm (CIFAR-size) on CIFAR-10", "AlexNet-BN"),
+    "classic_vgg": ("cifar_vgg11_bn", "VGG-11 with batch norm (CIFAR-size) on CIFAR-10", "VGG-11"),
+    "classic_googlenet": ("cifar_googlenet", "GoogLeNet (CIFAR-size) on CIFAR-10", "GoogLeNet"),
+    "classic_resnet": ("resnet20", "ResNet-20 (He et al. 2016, CIFAR) on CIFAR-10", "ResNet-20"),
 }
+CLASSIC = list(CLASSIC_NETWORKS)
+SHORT_NAMES = {name: short for name, (_, _, short) in CLASSIC_NETWORKS.items()}
+QUICK_EPOCHS = {"classic_alexnet": 9, "classic_alexnet_bn": 9, "classic_vgg": 10, "classic_googlenet": 3,
+                "classic_resnet": 38}
+RANGE_TEST_LR = {"classic_alexnet": 0.02, "classic_alexnet_bn": 0.5, "classic_vgg": 0.2, "classic_googlenet": 0.3,
+                 "classic_resnet": 0.08}
 
-CLASSIC = ["classic_alexnet", "classic_vgg", "classic_googlenet", "classic_resnet"]
-for name, model, title, lr in [
-    ("classic_alexnet", "cifar_alexnet", "AlexNet (CIFAR-size) on CIFAR-10", 0.05),
-    ("classic_vgg", "cifar_vgg11_bn", "VGG-11 with batch norm (CIFAR-size) on CIFAR-10", 0.05),
-    ("classic_googlenet", "cifar_googlenet", "GoogLeNet (CIFAR-size) on CIFAR-10", 0.05),
-    ("classic_resnet", "resnet20", "ResNet-20 (He et al. 2016, CIFAR) on CIFAR-10", 0.1),
-]:
-    register(Experiment(name=name, title=title, chapter="classic", base=dict(CIFAR10_RECIPE, model=model, lr=lr),
-                        sizes=BUDGET, runner=train_cifar10_classifier))
+
+def compute_budget(name: str) -> dict[str, dict]:
+    """The sizes of the comparison run ``name`` per profile (equal compute in quick, equal epochs in full)."""
+    return {"ci": dict(train_per_class=10, test_per_class=5, epochs=1, batch_size=25, seeds=[0]),
+            "quick": dict(train_per_class=1000, test_per_class=250, epochs=QUICK_EPOCHS[name], batch_size=128,
+                          seeds=[0, 1, 2]),
+            "full": dict(train_per_class=None, test_per_class=None, epochs=60, batch_size=128, seeds=[0, 1, 2])}
+
+
+for name, (model, title, _) in CLASSIC_NETWORKS.items():
+    register(Experiment(name=name, title=title, chapter="classic",
+                        base=dict(CIFAR10_RECIPE, model=model, lr=RANGE_TEST_LR[name]),
+                        sizes=compute_budget(name), runner=over_seeds(train_cifar10_classifier)))
+
+register(Experiment(
+    name="classic_lr_find", chapter="classic", title="Learning-rate range tests of the five classic networks (SGD)",
+    base=dict(networks={name: dict(model=model, optimizer=CIFAR10_RECIPE["optimizer"],
+                                   weight_decay=CIFAR10_RECIPE["weight_decay"])
+                        for name, (model, _, _) in CLASSIC_NETWORKS.items()},
+              start_lr=1e-5, end_lr=10.0, seed=0),
+    sizes={"ci": dict(train_per_class=10, steps=5, batch_size=25),
+           "quick": dict(train_per_class=1000, steps=100, batch_size=128),
+           "full": dict(train_per_class=1000, steps=100, batch_size=128)},
+    runner=lr_range_tests))
+
+
+def equal_compute_epochs(macs: dict[str, int], reference: tuple[str, int] = COMPUTE_REFERENCE) -> dict[str, int]:
+    """Epochs per network that give each the multiply-accumulates of ``reference`` (a network and its
+    epochs): ``round(epochs * macs[reference] / macs[network])``, at least one."""
+    ref, epochs = reference
+    return {name: max(1, round(epochs * macs[ref] / m)) for name, m in macs.items()}
+
 
 # The degradation problem is a statement about training error at the end of training (He et al. 2016,
 # Fig. 6), so each network trains until its training loss has flattened: quick on 5,000 images for 30
@@ -301,9 +337,6 @@ def facts_gradients(results: dict[str, dict]) -> dict[str, str]:
             "classic_grad_reading": reading,
             "classic_grad_trained": f"{_spread(plain['trained']):.1f} and {_spread(residual['trained']):.1f}"}
 
-
-SHORT_NAMES = {"classic_alexnet": "AlexNet", "classic_vgg": "VGG-11", "classic_googlenet": "GoogLeNet",
-               "classic_resnet": "ResNet-20"}
 
 
 def facts_comparison(results: dict[str, dict]) -> dict[str, str]:

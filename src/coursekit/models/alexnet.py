@@ -82,21 +82,26 @@ class CifarAlexNet(nn.Module):
     three 2x2 max-pools (32 -> 16 -> 8 -> 4) and three fully connected layers of ``hidden`` units
     with dropout (Krizhevsky et al., 2012, Fig. 2, scaled down). About 7.5 M parameters."""
 
-    def __init__(self, num_classes: int = 10, hidden: int = 1024, dropout: float = 0.5) -> None:
+    def __init__(self, num_classes: int = 10, hidden: int = 1024, dropout: float = 0.5,
+                 batch_norm: bool = False) -> None:
         super().__init__()
+
+        def conv(c_in: int, c_out: int) -> list[nn.Module]:
+            """A 3x3 convolution and its ReLU; with ``batch_norm``, batch normalisation between them
+            (and no bias, which the normalisation's shift replaces), as VGG-BN and ResNet have."""
+            if not batch_norm:
+                return [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            return [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                    nn.ReLU(inplace=True)]
+
         self.features = nn.Sequential(
-            nn.Conv2d(3, 64, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
+            *conv(3, 64),
             nn.MaxPool2d(kernel_size=2),                             # 32 -> 16
-            nn.Conv2d(64, 192, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
+            *conv(64, 192),
             nn.MaxPool2d(kernel_size=2),                             # 16 -> 8
-            nn.Conv2d(192, 384, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
+            *conv(192, 384),
+            *conv(384, 256),
+            *conv(256, 256),
             nn.MaxPool2d(kernel_size=2),                             # 8 -> 4
         )
         self.num_features = 256 * 4 * 4
@@ -144,3 +149,10 @@ def alexnet(num_classes: int = 1000, **kwargs) -> AlexNet:
 def cifar_alexnet(num_classes: int = 10, **kwargs) -> CifarAlexNet:
     """AlexNet's layout with 3x3 kernels for 32x32 images (about 7.5 M parameters)."""
     return CifarAlexNet(num_classes=num_classes, **kwargs)
+
+
+@register
+def cifar_alexnet_bn(num_classes: int = 10, **kwargs) -> CifarAlexNet:
+    """:func:`cifar_alexnet` with batch normalisation after every convolution: AlexNet's layout with the
+    one ingredient that VGG-BN, GoogLeNet (here) and ResNet-20 have and AlexNet predates."""
+    return CifarAlexNet(num_classes=num_classes, batch_norm=True, **kwargs)
