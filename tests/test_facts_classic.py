@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit import models, store
-from coursekit.experiments import classic
+from coursekit import diagnostics, experiments, models, store
+from coursekit.experiments import cifar, classic
 from coursekit.models import inception, resnet, vgg
 
 
@@ -144,22 +144,23 @@ def test_factorised_separable_and_bottleneck():
 # --- readings of the stored results ---------------------------------------------------------------------
 
 def read(names: list[str]) -> dict[str, dict]:
-    results = {n: store.read_result(n, "quick") for n in names}
+    results = {n: experiments.load(n, "quick") for n in names}
     if any(r is None for r in results.values()):
-        pytest.skip(f"no stored quick results of {names} in {store.results_dir()}")
+        pytest.skip(f"no current stored quick results of {names} in {store.results_dir()}")
     return results
 
 
 def test_degradation_facts_agree_with_the_stored_results():
     results = read(classic.DEGRADATION)
     facts = classic.facts_degradation(results)
-    loss = {n: r["history"][-1]["train_loss"] for n, r in results.items()}
+    error = {n: [100 * (1 - s["history"][-1]["train_accuracy"]) for s in r["seeds"]] for n, r in results.items()}
     for n in classic.DEGRADATION:
-        assert number(facts[f"classic_{n}_loss"]) == pytest.approx(loss[n], abs=5e-4)
+        assert number(facts[f"classic_{n}_err"]) == pytest.approx(sum(error[n]) / len(error[n]), abs=0.05)
     assert facts["classic_deg_epochs"] == f"{len(results['degradation_plain56']['history'])} epochs"
-    assert facts["classic_deg_profile"] == "quick"
-    worse = loss["degradation_plain56"] > loss["degradation_plain20"]
-    assert ("is the degradation problem" in facts["classic_plain_reading"]) == worse
+    assert facts["classic_deg_profile"] == "quick" and int(facts["classic_deg_seeds"]) >= 3
+    gaps = [p56 - p20 for p56, p20 in zip(error["degradation_plain56"], error["degradation_plain20"])]
+    if "is the degradation problem" in facts["classic_plain_reading"]:  # then every part of the claim holds
+        assert min(gaps) > 0 and facts["classic_deg_flat_reading"] == "every training loss had flattened"
 
 
 def test_gradient_facts_agree_with_the_stored_results():
@@ -176,16 +177,41 @@ def test_gradient_facts_agree_with_the_stored_results():
 def test_comparison_facts_agree_with_the_stored_results():
     results = read(classic.CLASSIC)
     facts = classic.facts_comparison(results)
-    acc = {classic.SHORT_NAMES[n]: r["metrics"]["accuracy"] for n, r in results.items()}
-    best = max(acc, key=acc.get)
-    assert facts["classic_best"] == f"{best} ({100 * acc[best]:.1f} %)"
-    assert number(facts["classic_resnet_acc"]) == pytest.approx(100 * acc["ResNet-20"], abs=0.05)
-    if best != "ResNet-20":
-        points = number(facts["classic_resnet_reading"])
-        assert points == pytest.approx(100 * (acc[best] - acc["ResNet-20"]), abs=0.1)
-    speed = {classic.SHORT_NAMES[n]: r["cost"]["images_per_second"] for n, r in results.items()}
-    assert facts["classic_fastest"].startswith(max(speed, key=speed.get) + ", at ")
-    assert facts["classic_slowest"].startswith(min(speed, key=speed.get) + " (")
+    acc = {classic.SHORT_NAMES[n]: [100 * s["metrics"]["accuracy"] for s in r["seeds"]] for n, r in results.items()}
+    mean = {k: sum(v) / len(v) for k, v in acc.items()}
+    best = max(mean, key=mean.get)
+    assert facts["classic_best"].startswith(f"{best} ({mean[best]:.1f} ± ")
+    assert number(facts["classic_resnet_acc"]) == pytest.approx(mean["ResNet-20"], abs=0.05)
+    assert int(facts["classic_cmp_seeds"]) >= 3
+    compute = [classic.training_compute(r) for r in results.values()]
+    assert max(compute) / min(compute) < 1.15  # equal compute, within the rounding of epochs
+
+
+def test_quick_comparison_is_at_equal_compute():
+    macs = {n: models.count_macs(models.create(model)) for n, (model, _, _) in classic.CLASSIC_NETWORKS.items()}
+    epochs = classic.equal_compute_epochs(macs)
+    assert epochs == classic.QUICK_EPOCHS == {n: experiments.config(n, "quick")["epochs"] for n in classic.CLASSIC}
+    assert epochs[classic.COMPUTE_REFERENCE[0]] == classic.COMPUTE_REFERENCE[1]
+    assert len({experiments.config(n, "full")["epochs"] for n in classic.CLASSIC}) == 1  # full: equal epochs
+
+
+def test_equal_compute_epochs_round_and_never_reach_zero():
+    assert classic.equal_compute_epochs(dict(a=100, b=300, c=10_000), ("a", 10)) == dict(a=10, b=3, c=1)
+
+
+def test_learning_rates_are_what_the_stored_range_tests_choose():
+    result = experiments.load("classic_lr_find", "quick")
+    if result is None:
+        pytest.skip("no current stored quick result of classic_lr_find")
+    for name, curve in result["metrics"].items():
+        assert experiments.config(name, "quick")["lr"] == pytest.approx(curve["chosen_lr"]), name
+        assert curve["chosen_lr"] == pytest.approx(cifar.chosen_lr(curve))
+
+
+def test_chosen_lr_rounds_the_minimum_to_one_significant_figure():
+    assert cifar.chosen_lr(dict(minimum=0.076)) == pytest.approx(0.08)
+    assert cifar.chosen_lr(dict(minimum=9.3e-4)) == pytest.approx(9e-4)
+    assert cifar.chosen_lr(dict(minimum=0.96)) == pytest.approx(1.0)
 
 
 def run(loss: float | None = None, epochs: int = 3, norms=None, **cost) -> dict:
@@ -195,25 +221,58 @@ def run(loss: float | None = None, epochs: int = 3, norms=None, **cost) -> dict:
                 cost=cost)
 
 
-def degradation(p20: float, r20: float, p56: float, r56: float, epochs: int = 3) -> dict[str, dict]:
-    return {f"degradation_{n}": run(v, epochs) for n, v in
+def seeded(errors: list[float], losses: list[float]) -> dict:
+    """A constructed result over seeds: each seed ends at ``errors[i]`` % training error, on one loss curve."""
+    history = [dict(train_loss=v, train_accuracy=0.5) for v in losses]
+    seeds = [dict(seed=i, history=history[:-1] + [dict(train_loss=losses[-1], train_accuracy=1 - e / 100)])
+             for i, e in enumerate(errors)]
+    return dict(profile="quick", config=dict(train_per_class=500), history=seeds[0]["history"], seeds=seeds,
+                provenance=dict(data=dict(train=dict(images=5000))), metrics=dict(accuracy=0.5))
+
+
+FLAT = [2.3] + [1.0 - 0.05 * i for i in range(16)] + [0.1] * 3  # 20 epochs, the last three flat
+FALLING = [2.3 - 0.1 * i for i in range(20)]                     # 20 epochs, still falling
+
+
+def degradation(p20, r20, p56, r56, losses=FLAT) -> dict[str, dict]:
+    return {f"degradation_{n}": seeded(v, losses) for n, v in
             dict(plain20=p20, resnet20=r20, plain56=p56, resnet56=r56).items()}
 
 
+def test_flat_share_measures_the_fall_in_the_last_tenth():
+    assert diagnostics.flat_share([dict(train_loss=v) for v in FLAT]) == 0
+    assert diagnostics.flat_share([dict(train_loss=v) for v in FALLING]) == pytest.approx(2 / 19)
+    assert diagnostics.flat_share([dict(train_loss=2.0), dict(train_loss=2.5)]) == 1.0  # no fall: never flat
+
+
 def test_degradation_shown():
-    facts = classic.facts_degradation(degradation(p20=1.0, r20=0.9, p56=1.2, r56=0.8))
-    assert facts["classic_degradation_plain56_loss"] == "1.200" and facts["classic_deg_epochs"] == "3 epochs"
-    assert facts["classic_plain_reading"].startswith("the plain 56-layer network ends with a higher training loss")
-    assert facts["classic_residual_reading"].startswith("ResNet-56 ends below ResNet-20")
-    assert facts["classic_shortcut_reading"] == "the shortcuts lower the final loss of the 56-layer network"
+    facts = classic.facts_degradation(degradation(p20=[10, 11, 12], r20=[9, 10, 11], p56=[20, 22, 21], r56=[5, 6, 7]))
+    assert facts["classic_degradation_plain56_err"] == "21.0 ± 2.5 %"
+    assert facts["classic_deg_epochs"] == "20 epochs" and facts["classic_deg_seeds"] == "3"
+    assert facts["classic_deg_images"] == "5,000" and facts["classic_deg_flat_reading"] == "every training loss had flattened"
+    assert facts["classic_plain_reading"].startswith("the plain 56-layer network ends with a training error 10.0 ± ")
+    assert facts["classic_plain_reading"].endswith("which is the degradation problem")
+    assert facts["classic_residual_reading"].startswith("ResNet-56 ends 4.0 ± 0.0 points below ResNet-20")
+    assert facts["classic_shortcut_reading"].startswith("at 56 layers the shortcuts lower the training error by 15.0 ±")
+
+
+def test_a_gap_before_convergence_is_not_called_degradation():
+    facts = classic.facts_degradation(degradation(p20=[10, 11, 12], r20=[9, 10, 11], p56=[20, 22, 21], r56=[5, 6, 7],
+                                                  losses=FALLING))
+    assert facts["classic_deg_flat_reading"].startswith("not every training loss had flattened")
+    assert "degradation problem" not in facts["classic_plain_reading"]
+    assert facts["classic_plain_reading"].endswith("although the run stopped before convergence")
 
 
 def test_degradation_not_shown():
-    facts = classic.facts_degradation(degradation(p20=1.0, r20=0.9, p56=0.95, r56=0.97, epochs=1))
-    assert facts["classic_deg_epochs"] == "1 epoch"
-    assert "does not show the degradation problem" in facts["classic_plain_reading"]
-    assert facts["classic_residual_reading"].startswith("ResNet-56 does not end below ResNet-20")
-    assert facts["classic_shortcut_reading"].endswith("do not lower the final loss of the 56-layer network in this run")
+    facts = classic.facts_degradation(degradation(p20=[10, 11, 12], r20=[9, 10, 11], p56=[9, 12, 11], r56=[11, 12, 13]))
+    assert facts["classic_plain_reading"].startswith("the seeds cannot tell the training errors of plain-56 and plain-20")
+    assert facts["classic_residual_reading"].startswith("ResNet-56 ends 2.0 ± 0.0 points above ResNet-20")
+    assert facts["classic_shortcut_reading"].startswith("at 56 layers the shortcuts do not lower the training error")
+    lower = classic.facts_degradation(degradation(p20=[10, 11, 12], r20=[9, 10, 11], p56=[5, 6, 7], r56=[9, 11, 10]))
+    assert lower["classic_plain_reading"].endswith("lower than the plain 20-layer one: this run does not show the "
+                                                   "degradation problem")
+    assert lower["classic_residual_reading"].startswith("the seeds cannot tell ResNet-56 from ResNet-20")
 
 
 def gradients(plain: list[float], residual: list[float]) -> dict[str, dict]:
@@ -243,44 +302,61 @@ def test_gradients_spread_alike():
     assert "(1.6 against 0.7)" in facts["classic_grad_reading"]
 
 
-def comparison(acc: dict[str, float], params: dict[str, int], speed: dict[str, float], macs: dict[str, int]):
-    return {n: run(1.0, acc=acc[s], parameters=params[s], images_per_second=speed[s], macs=macs[s])
-            for n, s in classic.SHORT_NAMES.items()}
+def seeds_run(acc: list[float], parameters: int, speed: float, macs: int) -> dict:
+    """A constructed comparison run: test accuracy per seed, one epoch of 100 images at ``speed``."""
+    history = [dict(train_loss=1.0, images_per_second=speed)]
+    seeds = [dict(seed=i, metrics=dict(accuracy=a), history=history, cost=dict(train_seconds=60.0 * (i + 1)))
+             for i, a in enumerate(acc)]
+    return dict(profile="quick", history=history, seeds=seeds, metrics=dict(accuracy=acc[0]), config=dict(seed=0),
+                provenance=dict(data=dict(train=dict(images=100))),
+                cost=dict(parameters=parameters, images_per_second=speed, macs=macs))
 
 
-NAMES = ["AlexNet", "VGG-11", "GoogLeNet", "ResNet-20"]
+NAMES = ["AlexNet", "AlexNet-BN", "VGG-11", "GoogLeNet", "ResNet-20"]
+PARAMS = dict(zip(NAMES, [7_500_000, 7_500_000, 9_200_000, 6_000_000, 270_000]))
+MACS = dict(zip(NAMES, [172e6, 172e6, 153e6, 480e6, 41e6]))
 
 
-def test_comparison_when_the_largest_network_wins_and_the_fastest_is_the_cheapest():
-    facts = classic.facts_comparison(comparison(
-        acc=dict(zip(NAMES, [0.50, 0.65, 0.60, 0.57])), params=dict(zip(NAMES, [2_000_000, 9_200_000, 6_000_000, 270_000])),
-        speed=dict(zip(NAMES, [500.0, 300.0, 65.0, 710.0])), macs=dict(zip(NAMES, [50e6, 150e6, 500e6, 40e6]))))
-    assert facts["classic_best"] == "VGG-11 (65.0 %)"
+def comparison(acc: dict[str, list[float]], speed: dict[str, float] | None = None, macs=MACS) -> dict[str, dict]:
+    speed = speed or dict(zip(NAMES, [360.0, 340.0, 350.0, 108.0, 1100.0]))
+    return {n: seeds_run(acc[s], PARAMS[s], speed[s], macs[s]) for n, s in classic.SHORT_NAMES.items()}
+
+
+def test_comparison_when_the_largest_network_wins_clearly():
+    facts = classic.facts_comparison(comparison(dict(zip(NAMES, [
+        [0.50, 0.51, 0.52], [0.60, 0.61, 0.62], [0.80, 0.81, 0.82], [0.70, 0.71, 0.72], [0.76, 0.77, 0.78]]))))
+    assert facts["classic_best"] == "VGG-11 (81.0 ± 2.5 %)"
+    assert facts["classic_best_reading"] == "ahead of ResNet-20, the runner-up, by 4.0 ± 0.0 points, more than the seeds vary"
     assert facts["classic_size_reading"] == "VGG-11 is also the network with the most parameters (9.2 M)"
-    assert facts["classic_resnet_reading"] == "8.0 points below VGG-11, with 34 times fewer parameters"
-    assert facts["classic_resnet_params"] == "0.27 M" and facts["classic_resnet_acc"] == "57.0 %"
-    assert facts["classic_fastest"] == "ResNet-20, at 710 images per second"
+    assert facts["classic_bn_reading"] == "batch normalisation adds 10.0 ± 0.0 points to AlexNet's layout, at the same compute"
+    assert facts["classic_resnet_reading"] == "4.0 ± 0.0 points below VGG-11, with 34 times fewer parameters"
+    assert facts["classic_resnet_params"] == "0.27 M" and facts["classic_resnet_acc"] == "77.0 ± 2.5 %"
+    assert facts["classic_fastest"] == "ResNet-20, at 1,100 images per second"
     assert facts["classic_speed_reading"] == "it is also the network with the fewest multiply-accumulates per image"
-    assert facts["classic_slowest"] == "GoogLeNet (65 images per second)"
+    assert facts["classic_slowest"] == "GoogLeNet (108 images per second)"
+    assert facts["classic_cmp_minutes"] == "2.0 to 2.0 minutes" and facts["classic_cmp_seeds"] == "3"
+    assert facts["classic_cmp_compute"] == f"{3 * 41e6 * 100 / 1e15:.1f} to {3 * 480e6 * 100 / 1e15:.1f} PMAC"
 
 
-def test_comparison_when_resnet_wins_small_and_speed_is_not_the_count_of_operations():
-    facts = classic.facts_comparison(comparison(
-        acc=dict(zip(NAMES, [0.50, 0.60, 0.55, 0.62])), params=dict(zip(NAMES, [2_500_000, 9_200_000, 6_000_000, 270_000])),
-        speed=dict(zip(NAMES, [1500.0, 300.0, 65.0, 710.0])), macs=dict(zip(NAMES, [50e6, 150e6, 500e6, 40e6]))))
-    assert facts["classic_best"] == "ResNet-20 (62.0 %)"
-    assert facts["classic_size_reading"] == ("the network with the most parameters, VGG-11 (9.2 M, 60.0 %), is not the "
-                                             "most accurate: ResNet-20 does better with 34 times fewer parameters")
-    assert facts["classic_resnet_reading"] == "as accurate as any of the four"
+def test_comparison_when_resnet_wins_and_the_seeds_blur_the_rest():
+    facts = classic.facts_comparison(comparison(dict(zip(NAMES, [
+        [0.60, 0.62, 0.58], [0.58, 0.63, 0.59], [0.70, 0.74, 0.72], [0.71, 0.70, 0.70], [0.73, 0.74, 0.75]])),
+        speed=dict(zip(NAMES, [1500.0, 1400.0, 300.0, 65.0, 710.0]))))
+    assert facts["classic_best"].startswith("ResNet-20 (74.0 ± ")
+    assert facts["classic_best_reading"].startswith("but the seeds cannot tell it from VGG-11, the runner-up (+2.0 ± ")
+    assert facts["classic_size_reading"].startswith("the network with the most parameters, VGG-11 (9.2 M, 72.0 %), is "
+                                                    "not the most accurate: ResNet-20 does better with 34 times fewer")
+    assert facts["classic_bn_reading"].startswith("the seeds cannot tell AlexNet with batch normalisation from AlexNet")
+    assert facts["classic_resnet_reading"] == "the most accurate of the five"
     assert facts["classic_fastest"] == "AlexNet, at 1,500 images per second"
     assert facts["classic_speed_reading"].startswith("although ResNet-20 needs the fewest multiply-accumulates")
 
 
-def test_a_tie_in_accuracy_still_says_resnet_is_as_accurate():
-    facts = classic.facts_comparison(comparison(
-        acc=dict(zip(NAMES, [0.60, 0.60, 0.55, 0.60])), params=dict(zip(NAMES, [2_500_000, 9_200_000, 6_000_000, 270_000])),
-        speed=dict(zip(NAMES, [1.0, 2.0, 3.0, 4.0])), macs=dict(zip(NAMES, [4, 3, 2, 1]))))
-    assert facts["classic_best"] == "AlexNet (60.0 %)" and facts["classic_resnet_reading"] == "as accurate as any of the four"
+def test_comparison_when_batch_norm_hurts_and_resnet_ties_the_best():
+    facts = classic.facts_comparison(comparison(dict(zip(NAMES, [
+        [0.60, 0.61, 0.62], [0.55, 0.56, 0.57], [0.70, 0.74, 0.72], [0.65, 0.65, 0.66], [0.71, 0.72, 0.73]]))))
+    assert facts["classic_bn_reading"] == "batch normalisation costs AlexNet's layout 5.0 ± 0.0 points"
+    assert facts["classic_resnet_reading"].startswith("as accurate as VGG-11 as far as the seeds can tell (+0.0 ± ")
 
 
 def test_facts_read_the_networks_without_changing_them(alexnet):

@@ -46,6 +46,25 @@ def results_table(results: list[dict]) -> str:
                            "training time", "images/s (training)", *(["peak GPU memory"] if gpu else [])], rows)
 
 
+def seeds_table(results: list[dict]) -> str:
+    """A Markdown table comparing networks trained over seeds: size, epochs, training compute (three
+    multiply-accumulates per forward one, for every image seen), test accuracy as the mean with its 95 %
+    interval over seeds, training time per seed and the median epoch's speed."""
+    from .experiments.classic import training_compute
+    from .experiments.core import per_seed, training_speed
+
+    rows = []
+    for r in results:
+        c, seeds = r["cost"], r.get("seeds", [r])
+        mean, _, half = stats.mean_interval([100 * a for a in per_seed(r).values()])
+        minutes = sum(s["cost"]["train_seconds"] for s in seeds) / len(seeds) / 60
+        rows.append([r["title"], f"{c['parameters'] / 1e6:.2f} M", f"{c['macs'] / 1e6:,.0f} M", len(r["history"]),
+                     f"{training_compute(r) / 1e15:.2f} P", f"{mean:.1f} ± {half:.1f} %", len(seeds),
+                     f"{minutes:.1f} min", f"{training_speed(r):,.0f}"])
+    return markdown_table(["network", "parameters", "MACs / image", "epochs", "training MACs", "test accuracy",
+                           "seeds", "training time (per seed)", "images/s (training)"], rows)
+
+
 def transfer_table(result: dict) -> str:
     """A Markdown table: one row per (target, size), one column per method: mean ± 95 % interval over seeds."""
     from .transfer import TARGETS

@@ -10,7 +10,7 @@ from torch import nn
 from .. import diagnostics, models, stats
 from ..models import analysis, vgg
 from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
-from .core import Experiment, over_seeds, per_seed, per_seed_final, register
+from .core import Experiment, over_seeds, per_seed, per_seed_final, register, training_speed
 
 # The classic networks at equal training compute. quick: 10,000 training images (1,000 per class), and
 # as many epochs as give each network the multiply-accumulates of 10 epochs of VGG-11 (the epochs are
@@ -339,28 +339,74 @@ def facts_gradients(results: dict[str, dict]) -> dict[str, str]:
 
 
 
+def _mean(result: dict) -> tuple[float, float]:
+    """Mean test accuracy (%) over the seeds of ``result`` and its 95 % half-width."""
+    mean, _, half = stats.mean_interval([100 * a for a in per_seed(result).values()])
+    return mean, half
+
+
+def _lead(a: dict, b: dict) -> tuple[float, float]:
+    """The paired difference of test accuracy, ``a`` minus ``b``, over their seeds, in points."""
+    return stats.paired_difference({s: 100 * v for s, v in per_seed(a).items()},
+                                   {s: 100 * v for s, v in per_seed(b).items()})
+
+
+def training_compute(result: dict) -> float:
+    """Multiply-accumulates one seed of ``result`` spent in training: three per forward MAC (forward,
+    and the backward pass's two products) for every image of every epoch."""
+    return 3 * result["cost"]["macs"] * result["provenance"]["data"]["train"]["images"] * len(result["history"])
+
+
 def facts_comparison(results: dict[str, dict]) -> dict[str, str]:
-    """The four networks on one budget (``results`` by the names in :data:`CLASSIC`): the most accurate,
-    whether it is also the largest, where ResNet-20 stands, and the fastest and slowest to train."""
-    acc = {SHORT_NAMES[n]: results[n]["metrics"]["accuracy"] for n in CLASSIC}
-    params = {SHORT_NAMES[n]: results[n]["cost"]["parameters"] for n in CLASSIC}
-    speed = {SHORT_NAMES[n]: results[n]["cost"]["images_per_second"] for n in CLASSIC}
-    macs = {SHORT_NAMES[n]: results[n]["cost"]["macs"] for n in CLASSIC}
-    best, biggest = max(acc, key=acc.get), max(params, key=params.get)
+    """The classic networks at equal training compute (``results`` by the names in :data:`CLASSIC`, each
+    over the same seeds): the most accurate and whether the seeds separate it from the runner-up, whether
+    it is also the largest, what batch normalisation gives AlexNet, where ResNet-20 stands, and the
+    fastest and slowest to train."""
+    short = {n: SHORT_NAMES[n] for n in CLASSIC}
+    acc = {short[n]: _mean(results[n]) for n in CLASSIC}
+    params = {short[n]: results[n]["cost"]["parameters"] for n in CLASSIC}
+    speed = {short[n]: training_speed(results[n]) for n in CLASSIC}
+    macs = {short[n]: results[n]["cost"]["macs"] for n in CLASSIC}
+    by_name = {short[n]: results[n] for n in CLASSIC}
+    ranked = sorted(acc, key=lambda k: acc[k][0], reverse=True)
+    best, second, biggest = ranked[0], ranked[1], max(params, key=params.get)
     fastest, cheapest, slowest = max(speed, key=speed.get), min(macs, key=macs.get), min(speed, key=speed.get)
+    d, h = _lead(by_name[best], by_name[second])
+    best_reading = (f"ahead of {second}, the runner-up, by {d:.1f} ± {h:.1f} points, more than the seeds vary"
+                    if stats.separated(d, h) else
+                    f"but the seeds cannot tell it from {second}, the runner-up ({d:+.1f} ± {h:.1f} points)")
+    d, h = _lead(by_name["AlexNet-BN"], by_name["AlexNet"])
+    bn_reading = (f"batch normalisation adds {d:.1f} ± {h:.1f} points to AlexNet's layout, at the same compute"
+                  if stats.separated(d, h) and d > 0 else
+                  f"batch normalisation costs AlexNet's layout {-d:.1f} ± {h:.1f} points" if stats.separated(d, h) else
+                  f"the seeds cannot tell AlexNet with batch normalisation from AlexNet without ({d:+.1f} ± {h:.1f} points)")
+    if best == "ResNet-20":
+        resnet_reading = "the most accurate of the five"
+    else:
+        d, h = _lead(by_name[best], by_name["ResNet-20"])
+        resnet_reading = (f"{d:.1f} ± {h:.1f} points below {best}, with {params[best] / params['ResNet-20']:.0f} times "
+                          "fewer parameters" if stats.separated(d, h) else
+                          f"as accurate as {best} as far as the seeds can tell ({round(-d, 1) + 0.0:+.1f} ± {h:.1f} points), with "
+                          f"{params[best] / params['ResNet-20']:.0f} times fewer parameters")
+    minutes = {k: sum(s["cost"]["train_seconds"] for s in r.get("seeds", [r])) / len(r.get("seeds", [r])) / 60
+               for k, r in by_name.items()}
+    compute = [training_compute(r) for r in by_name.values()]
     return {
         "classic_cmp_profile": results["classic_resnet"]["profile"],
-        "classic_best": f"{best} ({100 * acc[best]:.1f} %)",
+        "classic_cmp_seeds": str(len(per_seed(results["classic_resnet"]))),
+        "classic_cmp_compute": f"{min(compute) / 1e15:.1f} to {max(compute) / 1e15:.1f} PMAC",
+        "classic_cmp_minutes": f"{min(minutes.values()):.1f} to {max(minutes.values()):.1f} minutes",
+        "classic_best": f"{best} ({acc[best][0]:.1f} ± {acc[best][1]:.1f} %)",
+        "classic_best_reading": best_reading,
         "classic_size_reading": (
             f"{best} is also the network with the most parameters ({params[best] / 1e6:.1f} M)" if biggest == best else
             f"the network with the most parameters, {biggest} ({params[biggest] / 1e6:.1f} M, "
-            f"{100 * acc[biggest]:.1f} %), is not the most accurate: {best} does better with "
+            f"{acc[biggest][0]:.1f} %), is not the most accurate: {best} does better with "
             f"{params[biggest] / params[best]:.0f} times fewer parameters"),
+        "classic_bn_reading": bn_reading,
         "classic_resnet_params": f"{params['ResNet-20'] / 1e6:.2f} M",
-        "classic_resnet_acc": f"{100 * acc['ResNet-20']:.1f} %",
-        "classic_resnet_reading": "as accurate as any of the four" if acc["ResNet-20"] >= acc[best] else (
-            f"{100 * (acc[best] - acc['ResNet-20']):.1f} points below {best}, with "
-            f"{params[best] / params['ResNet-20']:.0f} times fewer parameters"),
+        "classic_resnet_acc": f"{acc['ResNet-20'][0]:.1f} ± {acc['ResNet-20'][1]:.1f} %",
+        "classic_resnet_reading": resnet_reading,
         "classic_fastest": f"{fastest}, at {speed[fastest]:,.0f} images per second",
         "classic_speed_reading": (
             "it is also the network with the fewest multiply-accumulates per image" if fastest == cheapest else

@@ -206,6 +206,14 @@ def per_seed_final(result: dict, field: str) -> dict[int, float]:
     return {s["seed"]: s["history"][-1][field] for s in records}
 
 
+def training_speed(result: dict) -> float:
+    """Images per second in training: the median over every epoch of every seed, so that a few epochs
+    slowed by other work on the machine do not move it (the run's overall figure, without histories)."""
+    rates = sorted(row["images_per_second"] for s in result.get("seeds", [result]) for row in s.get("history", [])
+                   if "images_per_second" in row)
+    return rates[len(rates) // 2] if rates else result["cost"]["images_per_second"]
+
+
 # --- experiments made of many small runs ----------------------------------------------------------
 
 def run_plan(plan: list[dict], run_one: Callable[[dict], dict], checkpoint: Path | None = None,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .. import data, diagnostics, models, profiles, stats, store, train
+from .. import diagnostics, models, profiles, stats, store, train
 from . import core
 from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
 from .core import Experiment, over_seeds, register
@@ -166,14 +166,6 @@ def _paired(a: dict, b: dict) -> tuple[float, float]:
                                     {s: 100 * v for s, v in core.per_seed(b).items()})
 
 
-def training_speed(result: dict) -> float:
-    """Images per second in training: the median over every epoch of every seed, so that a few epochs
-    slowed by other work on the machine do not move it (the run's overall figure, without histories)."""
-    rates = sorted(row["images_per_second"] for s in result.get("seeds", [result]) for row in s.get("history", [])
-                   if "images_per_second" in row)
-    return rates[len(rates) // 2] if rates else result["cost"]["images_per_second"]
-
-
 def facts_same_budget(resnet: dict, vit: dict) -> dict[str, str]:
     """ResNet-20 against the ViT on the same images and budget: accuracies over seeds, the paired
     difference and whether the seeds tell them apart, the ratio of their parameters and throughputs."""
@@ -186,7 +178,7 @@ def facts_same_budget(resnet: dict, vit: dict) -> dict[str, str]:
         reading = f"the ViT is ahead by {-d:.1f} ± {h:.1f} points"
     return {"vit_same_resnet": _accuracy(resnet), "vit_same_vit": _accuracy(vit),
             "vit_same_params": f"{vit['cost']['parameters'] / resnet['cost']['parameters']:.1f}",
-            "vit_same_speed": f"{training_speed(resnet) / training_speed(vit):.1f}",
+            "vit_same_speed": f"{core.training_speed(resnet) / core.training_speed(vit):.1f}",
             "vit_same_provenance": "; ".join(store.provenance_line(x) for x in (resnet, vit)),
             "vit_same_reading": reading}
 

@@ -45,6 +45,33 @@ def per_epoch_axes(*axes) -> None:
         ax.xaxis.get_major_locator().set_params(integer=True)
 
 
+def lr_range_tests(result: dict, titles: dict[str, str] | None = None) -> Figure:
+    """Smoothed training loss against learning rate for each network (three panels to a row, titled by
+    ``titles`` where given), with its minimum, the suggestion (steepest descent below the minimum) and
+    the rate used."""
+    n = len(result["metrics"])
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, (name, curve) in zip(axes.flat, result["metrics"].items()):
+        name = (titles or {}).get(name, name)
+        ax.semilogx(curve["lrs"], curve["losses"], color="0.75", lw=0.8, label="loss per batch")
+        ax.semilogx(curve["lrs"], curve["smoothed"], color=TRAIN_COLOR, label="smoothed")
+        ax.axvline(curve["minimum"], color="0.3", ls="-.", label=f"lowest smoothed loss: {curve['minimum']:.1e}")
+        ax.axvline(curve["suggestion"], color="#2ca02c", ls="--",
+                   label=f"steepest descent below it: {curve['suggestion']:.1e}")
+        ax.axvline(curve["chosen_lr"], color="#d62728", ls=":", label=f"peak rate used: {curve['chosen_lr']:.0e}")
+        top = min(max(curve["smoothed"]) * 1.2, 2 * curve["smoothed"][0])
+        ax.set_ylim(min(curve["smoothed"]) * 0.9, top)
+        ax.set(xlabel="learning rate (log scale)", ylabel="training loss", title=f"{name} ({curve['optimizer']})")
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return add_provenance(fig, result)
+
+
 def learning_curves(result: dict) -> Figure:
     """Training and test loss and accuracy per epoch."""
     history = result["history"]

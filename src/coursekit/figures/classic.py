@@ -13,11 +13,12 @@ from ..experiments.classic import (
     CLASSIC,
     DEGRADATION,
     HUMAN_TOP5_ERROR,
+    SHORT_NAMES,
     ilsvrc_table,
     ilsvrc_winners,
 )
 from ..models import inception, resnet
-from .base import add_provenance, per_epoch_axes, register
+from .base import add_provenance, lr_range_tests, per_epoch_axes, register
 
 
 def ilsvrc_top5(human_error: float = HUMAN_TOP5_ERROR) -> Figure:
@@ -210,6 +211,10 @@ register("ilsvrc-top5", "classic", (), lambda rs: ilsvrc_top5(), "Top-5 error of
 register("classic-learning-curves", "classic",
          CLASSIC, compare_learning_curves,
          "AlexNet, VGG, GoogLeNet and ResNet on CIFAR-10 with the same budget.")
+register("classic-lr-range-tests", "classic", ("classic_lr_find",),
+         lambda rs: lr_range_tests(rs[0], titles=SHORT_NAMES),
+         "Learning-rate range tests of the five classic networks: the training loss against the rate, with the "
+         "peak rate used (where the smoothed loss is lowest).")
 register("degradation", "classic",
          DEGRADATION, degradation,
          "Plain networks against ResNets: training and test error per epoch over seeds, and per-layer gradient norms.")

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..experiments.vit import SIZES, STRONG_SIZE
-from .base import TRAIN_COLOR, add_provenance, confusion_matrices, register
+from .base import TRAIN_COLOR, add_provenance, confusion_matrices, lr_range_tests, register
 from .classic import compare_learning_curves
 
 NETWORKS = {"ResNet-20": "resnet20", "ViT": "vit"}
@@ -51,26 +51,6 @@ def cifar10_patches(test=None, label: int = 7, patch: int = 4) -> Figure:
 
     test = data.load_cifar10(train=False) if test is None else test
     return patches(test.images[int((test.labels == label).nonzero()[0])], patch=patch)
-
-
-def lr_range_tests(result: dict) -> Figure:
-    """Smoothed training loss against learning rate for each network, with its minimum, the suggestion
-    (steepest descent below the minimum) and the rate used."""
-    fig, axes = plt.subplots(1, len(result["metrics"]), figsize=(5.2 * len(result["metrics"]), 3.8), squeeze=False)
-    for ax, (name, curve) in zip(axes[0], result["metrics"].items()):
-        ax.semilogx(curve["lrs"], curve["losses"], color="0.75", lw=0.8, label="loss per batch")
-        ax.semilogx(curve["lrs"], curve["smoothed"], color=TRAIN_COLOR, label="smoothed")
-        ax.axvline(curve["minimum"], color="0.3", ls="-.", label=f"lowest smoothed loss: {curve['minimum']:.1e}")
-        ax.axvline(curve["suggestion"], color="#2ca02c", ls="--",
-                   label=f"steepest descent below it: {curve['suggestion']:.1e}")
-        ax.axvline(curve["chosen_lr"], color="#d62728", ls=":", label=f"peak rate used: {curve['chosen_lr']:.0e}")
-        top = min(max(curve["smoothed"]) * 1.2, 2 * curve["smoothed"][0])
-        ax.set_ylim(min(curve["smoothed"]) * 0.9, top)
-        ax.set(xlabel="learning rate (log scale)", ylabel="training loss", title=f"{name} ({curve['optimizer']})")
-        ax.grid(alpha=0.3)
-        ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
-    return add_provenance(fig, result)
 
 
 def data_efficiency(results: dict[str, list[dict]]) -> Figure:
