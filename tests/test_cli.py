@@ -82,3 +82,12 @@ def test_data_reports_optional_sets_without_failing(tmp_path, monkeypatch, capsy
     assert "CIFAR-10 test: 40 images" in out
     assert "hymenoptera: not available (hymenoptera (train) was not found" in out and "URLError" in out
     assert "pacs: not on disk" in out
+
+
+def test_cost_summary_adds_wall_time_by_chapter():
+    def stored(chapter: str, seconds: float) -> dict:
+        return dict(chapter=chapter, provenance=dict(wall_seconds=seconds))
+
+    line = cli.cost_summary([stored("classic", 3000), stored("vit", 600), stored("classic", 1200)], "quick")
+    assert line == "quick: 3 stored results took 1 h 20 min of wall time (classic 1 h 10 min, vit 10 min 00 s)"
+    assert cli.cost_summary([], "full") == "full: nothing stored"

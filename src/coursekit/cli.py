@@ -26,14 +26,29 @@ def cmd_list(args: argparse.Namespace) -> int:
             if result is not None:
                 current = result["config_hash"] == store.config_hash(experiments.config(name, profile))
                 p = result["provenance"]
-                line += (f"  | stored {p['date'][:16]} on {p['device']}, {p['wall_seconds']:.0f} s, "
+                line += (f"  | stored {p['date'][:16]} on {p['device']}, {store.duration(p['wall_seconds'])}, "
                          f"{store.headline(result)}"
                          + ("" if current else "  (stale: configuration changed)"))
             elif profile != "ci":
                 line += "  | not stored"
             print(line)
+    for profile in ("quick", "full"):
+        print(cost_summary([r for (name, p), r in stored.items() if p == profile and name in experiments.EXPERIMENTS],
+                           profile))
     print(f"results directory: {store.results_dir()}")
     return 0
+
+
+def cost_summary(results: list[dict], profile: str) -> str:
+    """One line: the wall time of the stored ``profile`` results, in all and by chapter."""
+    if not results:
+        return f"{profile}: nothing stored"
+    chapters: dict[str, float] = {}
+    for r in results:
+        chapters[r["chapter"]] = chapters.get(r["chapter"], 0.0) + r["provenance"]["wall_seconds"]
+    by_chapter = ", ".join(f"{c} {store.duration(s)}" for c, s in chapters.items())
+    return (f"{profile}: {len(results)} stored results took {store.duration(sum(chapters.values()))} "
+            f"of wall time ({by_chapter})")
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:

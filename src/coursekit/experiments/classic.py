@@ -29,8 +29,8 @@ CLASSIC = list(CLASSIC_NETWORKS)
 SHORT_NAMES = {name: short for name, (_, _, short) in CLASSIC_NETWORKS.items()}
 QUICK_EPOCHS = {"classic_alexnet": 9, "classic_alexnet_bn": 9, "classic_vgg": 10, "classic_googlenet": 3,
                 "classic_resnet": 38}
-RANGE_TEST_LR = {"classic_alexnet": 0.02, "classic_alexnet_bn": 0.5, "classic_vgg": 0.2, "classic_googlenet": 0.3,
-                 "classic_resnet": 0.08}
+RANGE_TEST_LR = {"classic_alexnet": 0.1, "classic_alexnet_bn": 0.07, "classic_vgg": 0.02, "classic_googlenet": 0.08,
+                 "classic_resnet": 0.09}
 
 
 def compute_budget(name: str) -> dict[str, dict]:
