@@ -9,7 +9,7 @@ PACKAGE = Path(coursekit.__file__).parent
 # The order of ARCHITECTURE.md: a module may import only modules of an earlier layer (or its own
 # package's earlier modules). Names are dotted paths under coursekit; a package stands for its modules.
 LAYERS = [
-    {"files", "profiles", "stats"},
+    {"deadline", "files", "profiles", "stats"},
     {"augment"},
     {"data"},
     {"models"},
@@ -19,7 +19,7 @@ LAYERS = [
     {"fewshot"},
     {"store"},
     {"experiments"},
-    {"tables"},
+    {"tables", "plan"},
     {"figures"},
     {"book"},
     {"cli"},

@@ -2,6 +2,7 @@
 
     coursekit list                                  experiments, their cost per profile, what is stored
     coursekit regenerate --profile quick --chapter intro [--force]
+    coursekit regenerate --profile full --plan gpu --time-limit 8m
     coursekit figures --out slides/ --format png,svg,pdf
     coursekit data                                  download (or find) the data sets and say where
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import data, experiments, figures, profiles, store
+from . import data, experiments, figures, plan, profiles, store
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -53,6 +54,18 @@ def cost_summary(results: list[dict], profile: str) -> str:
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
     profile = profiles.current(args.profile)
+    if args.time_limit and not args.plan:
+        print("--time-limit goes with --plan (e.g. --plan gpu --time-limit 8m)", file=sys.stderr)
+        return 2
+    if args.plan:
+        try:
+            limit = plan.parse_duration(args.time_limit) if args.time_limit else None
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
+        print(profiles.banner(profile))
+        print(plan.report(plan.run(args.plan, profile, limit, force=args.force)))
+        return 0
     if args.experiment:
         names = [experiments.get(args.experiment).name]
     else:
@@ -123,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--chapter", help="every experiment of this chapter (e.g. intro)")
     which.add_argument("--experiment", help="one experiment (see `coursekit list`)")
+    which.add_argument("--plan", choices=list(plan.PLANS),
+                       help="a plan for a short GPU window: its experiments in order of value, each stored when done")
+    p.add_argument("--time-limit", help="with --plan: stop what would overrun this (e.g. 8m, 90s)")
     p.add_argument("--force", action="store_true", help="train even when a result is stored")
     p.set_defaults(func=cmd_regenerate)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, files, profiles
+from . import __version__, files, profiles, stats
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -91,17 +91,20 @@ def load_network(result: dict) -> dict:
 
 def git_commit() -> str | None:
     """The checkout's commit, with ``+dirty`` when coursekit's code (the code that makes results) has
-    uncommitted changes; ``None`` outside a checkout."""
+    uncommitted changes. Where there is no git checkout (a copy of the tree on a GPU machine, an
+    installed package in Colab), ``$COURSEKIT_COMMIT`` as whoever copied or installed it recorded it,
+    marked ``(declared)``; else ``None``."""
+    declared = os.environ.get("COURSEKIT_COMMIT")
     root = repository_root()
     if root is None:
-        return None
+        return f"{declared} (declared)" if declared else None
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
                                 str(PACKAGE_DIR)], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return None
+        return f"{declared} (declared)" if declared else None
     return commit + ("+dirty" if dirty else "")
 
 
@@ -145,6 +148,9 @@ def provenance_line(result: dict) -> str:
 def headline(result: dict) -> str:
     """The result in a few words: its accuracy, the number of runs of a multi-run experiment, or what it measured."""
     metrics = result["metrics"]
+    if result.get("seeds"):
+        mean, _, half = stats.mean_interval([100 * s["metrics"]["accuracy"] for s in result["seeds"]])
+        return f"accuracy {mean:.1f} ± {half:.1f} % ({len(result['seeds'])} seeds)"
     if "accuracy" in metrics:
         return f"accuracy {100 * metrics['accuracy']:.1f} %"
     if "rows" in metrics:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from . import experiments, profiles, stats
+from . import experiments, profiles, stats, store
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:
@@ -63,6 +63,24 @@ def seeds_table(results: list[dict]) -> str:
                      f"{minutes:.1f} min", f"{training_speed(r):,.0f}"])
     return markdown_table(["network", "parameters", "MACs / image", "epochs", "training MACs", "test accuracy",
                            "seeds", "training time (per seed)", "images/s (training)"], rows)
+
+
+def full_beside(names: list[str], profile: str | None = None) -> str:
+    """Markdown for beside the results a chapter shows: the stored ``full`` (GPU) results of the same
+    experiments, each with its headline and provenance, or one line saying that none is stored yet and
+    how to make them. Under the ``full`` profile the chapter shows those already: nothing."""
+    if profiles.current(profile) == "full":
+        return ""
+    stored = [r for r in (experiments.load(n, "full") for n in names) if r is not None]
+    if not stored:
+        return (f"> **On a GPU (`full` profile):** no result of {', '.join(f'`{n}`' for n in names)} is stored yet. "
+                "`coursekit regenerate --profile full --plan gpu` makes them on a GPU, and this note then shows them.")
+    missing = [n for n in names if n not in {r["experiment"] for r in stored}]
+    lines = ["**On a GPU (`full` profile)**, the same experiments at full size:", ""]
+    lines += [f"- `{r['experiment']}`: {store.headline(r)} ({store.provenance_line(r)})" for r in stored]
+    if missing:
+        lines.append(f"- not stored yet: {', '.join(f'`{n}`' for n in missing)}")
+    return "\n".join(lines)
 
 
 def transfer_table(result: dict) -> str:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import files, profiles
+from . import deadline, files, profiles
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
@@ -311,6 +311,8 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
         state.save(result, epoch + 1, 0, None)
         if verbose:  # one line per epoch stays; the bar of the epoch is gone
             print(_epoch_line(row, epochs))
+        spent = [r["seconds"] + r.get("eval_seconds", 0.0) for r in result.history[start_epoch:]]
+        deadline.check(sum(spent) / len(spent), epochs - epoch - 1)  # under a time limit: stop if the rest overruns
     result.peak_memory_mb, result.peak_memory_kind = peak_memory(rt.device)
     return result
 

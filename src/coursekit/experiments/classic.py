@@ -11,10 +11,11 @@ from .. import diagnostics, models, stats
 from ..models import analysis, vgg
 from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
 from .core import Experiment, over_seeds, per_seed, per_seed_final, register, training_speed
+from .core import config as config_of
 
 # The classic networks at equal training compute. quick: 10,000 training images (1,000 per class), and
 # as many epochs as give each network the multiply-accumulates of 10 epochs of VGG-11 (the epochs are
-# written out; a test checks them against the networks' MAC counts); full: all 50,000 images, 60 epochs
+# written out; a test checks them against the networks' MAC counts); full: all 50,000 images, 30 epochs
 # each, an equal-epochs comparison near convergence. Peak learning rates come from range tests on the
 # training loss (``classic_lr_find``; a test checks that they are what its stored result chooses).
 COMPUTE_REFERENCE = ("classic_vgg", 10)  # (network, its quick epochs)
@@ -38,7 +39,7 @@ def compute_budget(name: str) -> dict[str, dict]:
     return {"ci": dict(train_per_class=10, test_per_class=5, epochs=1, batch_size=25, seeds=[0]),
             "quick": dict(train_per_class=1000, test_per_class=250, epochs=QUICK_EPOCHS[name], batch_size=128,
                           seeds=[0, 1, 2]),
-            "full": dict(train_per_class=None, test_per_class=None, epochs=60, batch_size=128, seeds=[0, 1, 2])}
+            "full": dict(train_per_class=None, test_per_class=None, epochs=30, batch_size=128, seeds=[0, 1, 2])}
 
 
 for name, (model, title, _) in CLASSIC_NETWORKS.items():
@@ -52,10 +53,22 @@ register(Experiment(
                                    weight_decay=CIFAR10_RECIPE["weight_decay"])
                         for name, (model, _, _) in CLASSIC_NETWORKS.items()},
               start_lr=1e-5, end_lr=10.0, seed=0),
-    sizes={"ci": dict(train_per_class=10, steps=5, batch_size=25),
+    sizes={"ci": dict(train_per_class=10, steps=12, batch_size=25),
            "quick": dict(train_per_class=1000, steps=100, batch_size=128),
            "full": dict(train_per_class=1000, steps=100, batch_size=128)},
     runner=lr_range_tests))
+
+
+def facts_budgets() -> dict[str, str]:
+    """The budgets the text quotes, read from the configurations of the quick and full profiles."""
+    quick, full = config_of("classic_resnet", "quick"), config_of("classic_resnet", "full")
+    deg = config_of("degradation_plain56", "full")
+    ref, epochs = COMPUTE_REFERENCE
+    test = quick["test_per_class"]
+    return {"classic_reference": f"{epochs} epochs of {SHORT_NAMES[ref]}",
+            "classic_quick_images": f"{10 * quick['train_per_class']:,}",
+            "classic_quick_test": "all" if test is None else f"{10 * test:,}",
+            "classic_full_epochs": str(full["epochs"]), "classic_deg_full_epochs": str(deg["epochs"])}
 
 
 def equal_compute_epochs(macs: dict[str, int], reference: tuple[str, int] = COMPUTE_REFERENCE) -> dict[str, int]:
@@ -71,7 +84,7 @@ def equal_compute_epochs(macs: dict[str, int], reference: tuple[str, int] = COMP
 DEGRADATION_BUDGET = {
     "ci": dict(train_per_class=10, test_per_class=5, epochs=2, batch_size=25, seeds=[0]),
     "quick": dict(train_per_class=500, test_per_class=250, epochs=30, batch_size=128, seeds=[0, 1, 2]),
-    "full": dict(train_per_class=None, test_per_class=None, epochs=100, batch_size=128, seeds=[0, 1, 2]),
+    "full": dict(train_per_class=None, test_per_class=None, epochs=40, batch_size=128, seeds=[0, 1, 2]),
 }
 DEGRADATION = ["degradation_plain20", "degradation_resnet20", "degradation_plain56", "degradation_resnet56"]
 for name in DEGRADATION:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .. import data, files, profiles, store
+from .. import data, deadline, files, profiles, store
 
 Runner = Callable[[dict, "Path | None"], dict]
 
@@ -230,6 +230,7 @@ def run_plan(plan: list[dict], run_one: Callable[[dict], dict], checkpoint: Path
     for settings in plan:
         if json.dumps(settings, sort_keys=True) in done:
             continue
+        deadline.check(sum(r["seconds"] for r in rows) / len(rows) if rows else 0.0, 1)  # under a time limit
         tick = time.perf_counter()
         row = dict(settings, **run_one(settings))
         row["seconds"] = round(time.perf_counter() - tick, 2)
