@@ -91,7 +91,8 @@ def test_vgg_table_has_one_column_per_configuration_and_their_counts():
 
 def test_receptive_fields_and_stacked_filters(alexnet):
     facts = classic.facts_receptive_fields(alexnet)
-    assert facts == {"classic_vgg16_rf": "212", "classic_alexnet_rf": "195"}  # the pool5 units of each
+    assert facts == {"classic_vgg16_rf": "196", "classic_alexnet_rf": "163",  # the last convolutions
+                     "classic_vgg16_rf_pooled": "212", "classic_alexnet_rf_pooled": "195"}  # after the last pool
     C = 8
     three = nn.Sequential(*[nn.Conv2d(C, C, 3, bias=False) for _ in range(3)])
     assert classic.facts_stacked_3x3(three, nn.Conv2d(C, C, 7, bias=False)) == {"classic_7x7_saving": "45 %"}  # 1 - 27/49

@@ -201,6 +201,7 @@ def test_receptive_field_of_alexnet_and_vgg() -> None:
     # AlexNet: conv11/4 -> 11 (jump 4); pool3/2 -> 19 (8); conv5 -> 51; pool3/2 -> 67 (16);
     # three conv3 -> 163; pool3/2 -> 195 (32).
     assert analysis.receptive_field_of(alex.features) == 195
+    assert analysis.receptive_field_of(alex.features[:-1]) == 163  # conv5, before the last pool
     # VGG-16: the 13 convolutions and 5 pools give 212 (196 before the last pool): per block,
     # (convs x 2 + 1) x jump with jumps 1, 2, 4, 8, 16 -> 1 + 5 + 10 + 28 + 56 + 112 = 212.
     assert analysis.receptive_field_of(vgg16.features) == 212

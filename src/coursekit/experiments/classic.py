@@ -209,9 +209,13 @@ def facts_stacked_3x3(three_3x3: nn.Module, one_7x7: nn.Module) -> dict[str, str
 
 
 def facts_receptive_fields(alexnet: nn.Module) -> dict[str, str]:
-    """The receptive fields of the last convolutional maps of AlexNet and VGG-16, in pixels."""
-    return {"classic_vgg16_rf": str(analysis.receptive_field_of(_vgg16_meta().features)),
-            "classic_alexnet_rf": str(analysis.receptive_field_of(alexnet.features))}
+    """The receptive fields, in pixels, of the last convolutional layers of AlexNet and VGG-16 (their
+    ``features`` without the final max-pool) and of the pooled maps after it."""
+    vgg16 = _vgg16_meta()
+    return {"classic_vgg16_rf": str(analysis.receptive_field_of(vgg16.features[:-1])),
+            "classic_alexnet_rf": str(analysis.receptive_field_of(alexnet.features[:-1])),
+            "classic_vgg16_rf_pooled": str(analysis.receptive_field_of(vgg16.features)),
+            "classic_alexnet_rf_pooled": str(analysis.receptive_field_of(alexnet.features))}
 
 
 def facts_gap_head(flatten_fc: nn.Module, gap_fc: nn.Module) -> dict[str, str]:
