@@ -52,6 +52,10 @@ def test_decision_facts_read_the_stored_result():
     assert "(in PACS sketch, small only by less than" in got["transfer_winner_reading"]
     assert "photo" not in got["transfer_winner_reading"]
     assert got["transfer_gain_reading"].startswith("smaller on sketches than on photos")
+    probes = sorted(r["seconds"] for r in result["metrics"]["rows"] if r["method"] == "deep probe")
+    assert got["transfer_probe_seconds"] == f"{probes[len(probes) // 2]:.1f} s"
+    small = {r["train_images"] for r in result["metrics"]["rows"] if r["size"] == "small"}
+    assert got["transfer_small_images"] == f"{small.pop():,}" and not small  # every small cell has as many
 
 
 def test_targets_facts_read_the_stored_result():

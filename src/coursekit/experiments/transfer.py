@@ -114,6 +114,19 @@ def facts_budget(cfg: dict | None = None, full_cfg: dict | None = None) -> dict[
             "tr_pixels": f"{cfg['image_size']} × {cfg['image_size']}", "tr_full_steps": f"{full_cfg['steps']:,}"}
 
 
+def _costs(result: dict) -> dict[str, str]:
+    """The median seconds of a deep probe and of a fine-tuning run, and the training images of a small cell."""
+    rows = result["metrics"]["rows"]
+
+    def median(method: str) -> float:
+        seconds = sorted(r["seconds"] for r in rows if r["method"] == method)
+        return seconds[len(seconds) // 2]
+
+    small = next(r["train_images"] for r in rows if r["size"] == "small")
+    return {"transfer_probe_seconds": f"{median('deep probe'):.1f} s",
+            "transfer_finetune_seconds": f"{median('fine-tune'):.0f} s", "transfer_small_images": f"{small:,}"}
+
+
 def facts_decision(result: dict) -> dict[str, str]:
     """What ``transfer_decision`` says, cell by cell (target × size): the best method, fine-tuning against
     scratch, deep against early probe, deep probe against fine-tuning; and, when both PACS domains were
@@ -126,7 +139,7 @@ def facts_decision(result: dict) -> dict[str, str]:
     acc = lambda t, size, m: _pct(summary, (t, size, m))  # noqa: E731
     seeds = lambda t, size, m: {r["seed"]: 100 * r["accuracy"] for r in result["metrics"]["rows"]  # noqa: E731
                                 if (r["target"], r["size"], r["method"]) == (t, size, m)}
-    facts = {"transfer_decision_provenance": provenance_line(result)}
+    facts = {"transfer_decision_provenance": provenance_line(result)} | _costs(result)
     winners = {(t, size): max(methods, key=lambda m: acc(t, size, m)) for t in targets for size in sizes}
     for (t, size), best in winners.items():
         key = f"transfer_{t.replace('pacs-', '')}_{size}"
