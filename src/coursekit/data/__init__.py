@@ -21,13 +21,13 @@ from .cifar10 import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, load_cifar10
 from .decode import IMAGE_SUFFIXES, image_folder_files, read_image_folder, read_images
 from .folders import FOLDER_DATASETS, FolderDataset, _fetch, load_folder_dataset, split_lists  # noqa: F401 (_fetch: tests stub it)
 from .loader import DeviceLoader, image_folder_loader
-from .tensors import (Augmentation, DataNotFoundError, ImageTensors, data_root, fingerprint, resized,
+from .tensors import (Augmentation, DataNotFoundError, ImageTensors, cache_root, data_root, fingerprint, resized,
                       stratified_indices, stratified_subset)
 
 __all__ = [
     "Augmentation", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataNotFoundError", "DeviceLoader",
     "FOLDER_DATASETS", "FolderDataset", "IMAGE_SUFFIXES", "ImageTensors", "TORCHVISION_DATASETS",
-    "TorchvisionDataset", "data_root", "fingerprint", "image_folder_files", "image_folder_loader",
+    "TorchvisionDataset", "cache_root", "data_root", "fingerprint", "image_folder_files", "image_folder_loader",
     "load_cifar10", "load_dataset", "load_folder_dataset", "load_torchvision_dataset", "read_image_folder",
     "read_images", "resized", "split_lists", "stratified_indices", "stratified_subset",
 ]

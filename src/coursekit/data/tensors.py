@@ -50,6 +50,13 @@ def data_root() -> Path:
     return Path(os.environ.get("COURSEKIT_DATA") or Path.home() / ".cache" / "coursekit").expanduser()
 
 
+def cache_root() -> Path:
+    """Where coursekit keeps what it computes besides results: feature caches and training checkpoints.
+    ``$COURSEKIT_CACHE``, else ``~/.cache/coursekit-cache``: never the data folder, which may be a
+    read-only copy shared by a lab."""
+    return Path(os.environ.get("COURSEKIT_CACHE") or Path.home() / ".cache" / "coursekit-cache").expanduser()
+
+
 def fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
     """A short content hash: tells the original CIFAR-10 from a re-encoded copy."""
     h = hashlib.sha256(labels.to(torch.int64).numpy().tobytes())
