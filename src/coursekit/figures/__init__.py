@@ -5,7 +5,7 @@ the book shows, so that ``coursekit figures`` exports them all for slides.
 """
 from __future__ import annotations
 
-from . import intro, classic, pretrained, transfer, fewshot, vit  # noqa: F401, I001  (registered in book order)
+from . import intro, classic, pretrained, transfer, fewshot, vit, diagrams  # noqa: F401, I001  (registered in book order)
 from .base import (FIGURES, NamedFigure, add_provenance, confusion_matrices, confusion_matrix, draw, examples,
                    export, image_rows, learning_curves, register)
 from .classic import architecture, compare_learning_curves, degradation, ilsvrc_table, ilsvrc_top5, ilsvrc_winners

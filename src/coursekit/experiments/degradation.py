@@ -1,0 +1,120 @@
+"""Chapter "classic", the degradation problem: plain networks against ResNets of 20 and 56 layers,
+trained until their training losses flatten, over seeds, with each convolution's gradient norm
+measured at initialisation and after training; and the readings of those runs."""
+from __future__ import annotations
+
+import math
+
+from .. import diagnostics, stats
+from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
+from .core import Experiment, over_seeds, per_seed_final, register
+
+# The degradation problem is a statement about training error at the end of training (He et al. 2016,
+# Fig. 6), so each network trains until its training loss has flattened: quick on 5,000 images for 30
+# epochs (the four networks of a seed see the same images in the same order), three seeds.
+DEGRADATION_BUDGET = {
+    "ci": dict(train_per_class=10, test_per_class=5, epochs=2, batch_size=25, seeds=[0]),
+    "quick": dict(train_per_class=500, test_per_class=250, epochs=30, batch_size=128, seeds=[0, 1, 2]),
+    "full": dict(train_per_class=None, test_per_class=None, epochs=40, batch_size=128, seeds=[0, 1, 2]),
+}
+DEGRADATION = ["degradation_plain20", "degradation_resnet20", "degradation_plain56", "degradation_resnet56"]
+for name in DEGRADATION:
+    depth, plain = name[-2:], "plain" in name
+    register(Experiment(
+        name=name, chapter="classic",
+        title=f"{'Plain' if plain else 'Residual'} {depth}-layer CIFAR network "
+              f"({'no shortcuts' if plain else 'ResNet-' + depth})",
+        base=dict(CIFAR10_RECIPE, model=f"cifar_plain{depth}" if plain else f"resnet{depth}", lr=0.05,
+                  probe_gradients=True),
+        sizes=DEGRADATION_BUDGET, runner=over_seeds(train_cifar10_classifier)))
+
+
+# --- the readings the chapter's text glues --------------------------------------------------------
+
+def _error(result: dict) -> dict[int, float]:
+    """The training error (%) of each seed's last epoch, measured on the augmented batches as He et al. do."""
+    return {seed: 100 * (1 - acc) for seed, acc in per_seed_final(result, "train_accuracy").items()}
+
+
+def _points(mean: float, half: float) -> str:
+    return f"{abs(mean):.1f} ± {half:.1f} points"
+
+
+def facts_degradation(results: dict[str, dict]) -> dict[str, str]:
+    """The final training errors of the plain networks and ResNets of 20 and 56 layers (``results`` by the
+    names in :data:`DEGRADATION`, each over the same seeds), whether every training loss had flattened,
+    and what the paired differences between them show."""
+    err = {name: _error(results[name]) for name in DEGRADATION}
+    out = {}
+    for name, values in err.items():
+        mean, _, half = stats.mean_interval(list(values.values()))
+        out[f"classic_{name}_err"] = f"{mean:.1f} ± {half:.1f} %"
+    plain56 = results["degradation_plain56"]
+    out["classic_deg_epochs"] = f"{len(plain56['history'])} epoch" + ("s" if len(plain56["history"]) != 1 else "")
+    out["classic_deg_profile"] = plain56["profile"]
+    out["classic_deg_seeds"] = str(len(err["degradation_plain56"]))
+    out["classic_deg_images"] = f"{plain56['provenance']['data']['train']['images']:,}"
+    shares = [diagnostics.flat_share(s["history"]) for name in DEGRADATION for s in results[name].get("seeds", [results[name]])]
+    flat = max(shares) < diagnostics.FLAT_SHARE
+    out["classic_deg_flat_share"] = f"{100 * max(shares):.0f} %"
+    out["classic_deg_flat_reading"] = (
+        "every training loss had flattened" if flat else
+        "not every training loss had flattened, so what follows compares speeds of optimisation, not the end points "
+        "He et al. compare")
+
+    d, h = stats.paired_difference(err["degradation_plain56"], err["degradation_plain20"])
+    out["classic_plain_reading"] = (
+        f"the plain 56-layer network ends with a training error {_points(d, h)} higher than the plain 20-layer one "
+        "(the paired difference over seeds): the deeper network fits its own training data worse, "
+        + ("which is the degradation problem" if flat else "although the run stopped before convergence")
+        if stats.separated(d, h) and d > 0 else
+        f"the plain 56-layer network ends with a training error {_points(d, h)} lower than the plain 20-layer one: "
+        "this run does not show the degradation problem" if stats.separated(d, h) else
+        f"the seeds cannot tell the training errors of plain-56 and plain-20 apart (difference {d:+.1f} ± {h:.1f} "
+        "points): this run does not show the degradation problem")
+    d, h = stats.paired_difference(err["degradation_resnet56"], err["degradation_resnet20"])
+    out["classic_residual_reading"] = (
+        f"ResNet-56 ends {_points(d, h)} below ResNet-20: with shortcuts, the extra depth lowers the training error"
+        if stats.separated(d, h) and d < 0 else
+        f"ResNet-56 ends {_points(d, h)} above ResNet-20: even with shortcuts the extra depth has not paid here"
+        if stats.separated(d, h) else
+        f"the seeds cannot tell ResNet-56 from ResNet-20 (difference {d:+.1f} ± {h:.1f} points): with shortcuts, the "
+        "extra depth at least costs nothing in training error")
+    d, h = stats.paired_difference(err["degradation_plain56"], err["degradation_resnet56"])
+    out["classic_shortcut_reading"] = (
+        f"at 56 layers the shortcuts lower the training error by {_points(d, h)}" if stats.separated(d, h) and d > 0
+        else f"at 56 layers the shortcuts do not lower the training error (difference {d:+.1f} ± {h:.1f} points)")
+    return out
+
+
+def _times(ratio: float) -> str:
+    """A ratio as the text writes it: 1,234; 0.57; 3.2e-04."""
+    return f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.2f}" if ratio >= 0.01 else f"{ratio:.1e}"
+
+
+def _spread(norms: list[float]) -> float:
+    """Orders of magnitude between the largest and the smallest of ``norms``."""
+    return math.log10(max(norms) / min(norms))
+
+
+SPREAD_MARGIN = 1.0  # orders of magnitude by which plain-56's gradients must spread more to say so
+
+
+def facts_gradients(results: dict[str, dict]) -> dict[str, str]:
+    """The per-convolution gradient norms of plain-56 and ResNet-56 (``results`` by name): first over last
+    layer at initialisation, and their spread in orders of magnitude before and after training."""
+    plain, residual = (results[n]["gradient_norms"] for n in ("degradation_plain56", "degradation_resnet56"))
+    sp, sr = _spread(plain["initial"]), _spread(residual["initial"])
+    first_over_last = plain["initial"][0] / plain["initial"][-1]
+    direction = "grow" if first_over_last > 1 else "shrink"
+    reading = (
+        f"the gradient norms of the plain network spread over {sp:.1f} orders of magnitude across its layers, "
+        f"against {sr:.1f} for ResNet-56: without shortcuts, the product of Jacobians makes the gradient {direction} "
+        "layer by layer towards the input, batch normalisation notwithstanding" if sp > sr + SPREAD_MARGIN else
+        f"the gradient norms of the plain network spread over about as many orders of magnitude as those of "
+        f"ResNet-56 ({sp:.1f} against {sr:.1f}): as He et al. report, its gradients stay in a healthy range, and "
+        "its difficulty lies elsewhere")
+    return {"classic_grad_plain56": _times(first_over_last),
+            "classic_grad_resnet56": _times(residual["initial"][0] / residual["initial"][-1]),
+            "classic_grad_reading": reading,
+            "classic_grad_trained": f"{_spread(plain['trained']):.1f} and {_spread(residual['trained']):.1f}"}
