@@ -145,3 +145,29 @@ def measure_training_step(model: nn.Module, batch_size: int, image_size: int, *,
     peak_mb, kind = peak_memory(rt.device)
     return dict(images_per_second=steps * batch_size / seconds, peak_memory_mb=peak_mb, peak_memory_kind=kind,
                 precision=str(rt.amp_dtype).replace("torch.", "") if rt.amp_dtype else "float32")
+
+
+def grad_cam(model: nn.Module, images: torch.Tensor, layer: nn.Module,
+             classes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grad-CAM (Selvaraju et al. 2017): where in each image the evidence for a class lies, as seen
+    by ``layer`` (a convolutional stage). Each channel of the layer's output is weighted by the mean
+    gradient of the class score with respect to it; the weighted sum, through a ReLU, is upsampled
+    to the image and scaled to [0, 1]. ``classes`` defaults to the predicted ones.
+    Returns the maps (N, H, W) and the classes explained; the model's mode and gradients are restored."""
+    kept: dict[str, torch.Tensor] = {}
+    hook = layer.register_forward_hook(lambda m, args, out: kept.__setitem__("maps", out))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            logits = model(images)
+            classes = logits.argmax(1) if classes is None else classes
+            maps = kept["maps"]
+            grads, = torch.autograd.grad(logits.gather(1, classes.view(-1, 1)).sum(), maps)
+    finally:
+        hook.remove()
+        model.train(was_training)
+    cam = F.relu((grads.mean(dim=(2, 3), keepdim=True) * maps).sum(1, keepdim=True)).detach()
+    cam = F.interpolate(cam, size=images.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    peak = cam.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1)
+    return cam / peak, classes

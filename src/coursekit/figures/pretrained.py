@@ -97,3 +97,65 @@ register("model-zoo", "pretrained", (), lambda rs: model_zoo(),
 register("pretrained-top5", "pretrained", (), lambda rs: ant_bee_top5(),
          "Photos of ants and bees and the five classes an ImageNet ResNet-50 finds most probable for each: "
          "are the runners-up related classes?")
+
+
+def first_layer_filters(model, columns: int = 8) -> Figure:
+    """The filters of a trained network's first convolution, each scaled to [0, 1] on its own and shown
+    as an RGB tile (``model`` with a ``conv1``, e.g. a CIFAR ResNet)."""
+    weights = model.conv1.weight.detach().cpu()
+    rows = -(-len(weights) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.15 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, w in zip(axes.flat, weights):
+        tile = (w - w.min()) / (w.max() - w.min()).clamp_min(1e-12)
+        ax.imshow(tile.permute(1, 2, 0).numpy(), interpolation="nearest")
+    fig.suptitle(f"The {len(weights)} filters of the first layer ({weights.shape[-2]} × {weights.shape[-1]}, "
+                 "RGB, each scaled on its own)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def grad_cam_gallery(model, test, layer, mean, std, count: int = 8) -> Figure:
+    """``count`` test images (one per class, seed 0) and, under each, its Grad-CAM map for the
+    predicted class (:func:`coursekit.diagnostics.grad_cam`), titled with prediction and truth."""
+    import torch
+
+    from .. import data, diagnostics
+
+    index = data.stratified_indices(test.labels, 1, seed=0)[:count]
+    images = test.images[index].float() / 255
+    normalised = (images - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    cams, predicted = diagnostics.grad_cam(model, normalised, layer)
+    fig, axes = plt.subplots(2, count, figsize=(1.45 * count, 3.3))
+    for i in range(count):
+        picture = images[i].permute(1, 2, 0).numpy()
+        axes[0, i].imshow(picture)
+        axes[1, i].imshow(picture)
+        axes[1, i].imshow(cams[i].numpy(), cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        right = int(predicted[i]) == int(test.labels[index[i]])
+        axes[0, i].set_title(f"{test.classes[int(predicted[i])]}\n(true: {test.classes[int(test.labels[index[i]])]})",
+                             fontsize=7, color="black" if right else "#d62728")
+        for ax in axes[:, i]:
+            ax.axis("off")
+    fig.suptitle("Grad-CAM: where the evidence for the predicted class lies (red: most)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _published_resnet20_views(which: str) -> Figure:
+    """The filters or the Grad-CAM gallery of the published CIFAR-10 ResNet-20 (raises
+    ``models.WeightsUnavailableError`` or ``data.DataNotFoundError`` where weights or data are missing)."""
+    from .. import data, models
+
+    model = models.cifar_resnet("resnet20")
+    if which == "filters":
+        return first_layer_filters(model)
+    return grad_cam_gallery(model, data.load_cifar10(train=False), model.layer3, models.resnet.PRETRAINED_CIFAR_MEAN,
+                            models.resnet.PRETRAINED_CIFAR_STD)
+
+
+register("resnet20-first-layer", "pretrained", (), lambda rs: _published_resnet20_views("filters"),
+         "The sixteen 3 × 3 filters of the first layer of the published CIFAR-10 ResNet-20.")
+register("resnet20-grad-cam", "pretrained", (), lambda rs: _published_resnet20_views("grad-cam"),
+         "Grad-CAM maps of the published CIFAR-10 ResNet-20 on one test image per class.")
