@@ -10,8 +10,9 @@ from coursekit import experiments, files, store, tables
 
 @pytest.fixture
 def results_store(tmp_path, monkeypatch):
-    """An empty results store, and a fake runner that counts its calls (no training)."""
+    """An empty results store and cache (checkpoints, locks), and a fake runner that counts its calls (no training)."""
     monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "cache"))
     calls = []
 
     def fake_runner(cfg, checkpoint):

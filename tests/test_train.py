@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -67,7 +69,7 @@ def test_seeded_cpu_runs_repeat_exactly():
     assert torch.equal(weights[0], weights[1])
 
 
-def state_after(epochs, checkpoint=None, interrupt_at=None, seed=0):
+def state_after(epochs, checkpoint=None, interrupt_at=None, seed=0, identity=None):
     """Train a fresh model; optionally press Ctrl-C when (epoch, batch) ``interrupt_at`` is due."""
     torch.manual_seed(123)
     model = models.create("small_cnn", num_classes=3, width=4)
@@ -75,7 +77,7 @@ def state_after(epochs, checkpoint=None, interrupt_at=None, seed=0):
     if interrupt_at is not None:
         loader = train.InterruptAt(loader, *interrupt_at)
     result = train.fit(model, loader, epochs=epochs, device="cpu", checkpoint=checkpoint,
-                       seed=seed, verbose=False)
+                       seed=seed, identity=identity, verbose=False)
     return model, result
 
 
@@ -107,6 +109,45 @@ def test_ctrl_c_mid_epoch_saves_and_resumes_at_the_same_batch(tmp_path):
     assert len(result.history) == 2
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.5])  # a zero-byte checkpoint, and one cut short (a full disk, a copy)
+def test_a_broken_checkpoint_is_an_error_that_names_its_path_and_the_fix(tmp_path, keep):
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        state_after(2, checkpoint=ckpt, interrupt_at=(1, 0))
+    content = ckpt.read_bytes()
+    ckpt.write_bytes(content[: int(len(content) * keep)])
+    with pytest.raises(RuntimeError, match=re.escape(str(ckpt)) + r".*[Dd]elete it.*--force"):
+        state_after(2, checkpoint=ckpt)
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        state_after(2, checkpoint=ckpt, interrupt_at=(1, 0), identity="run A")
+    assert torch.load(ckpt, weights_only=False)["identity"] == "run A"
+    with pytest.raises(RuntimeError, match=re.escape(str(ckpt)) + ".*run A, not to run B.*[Dd]elete it"):
+        state_after(2, checkpoint=ckpt, identity="run B")
+    straight, _ = state_after(2)
+    resumed, result = state_after(2, checkpoint=ckpt, identity="run A")
+    assert len(result.history) == 2
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_run_in_progress_names_the_checkpoints_fit_saves(tmp_path):
+    """``coursekit.experiments.core.run`` sets ``train.run_identity``; ``fit`` stamps its checkpoints with it."""
+    ckpt = tmp_path / "run.pt"
+    token = train.run_identity.set("experiment X")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            state_after(2, checkpoint=ckpt, interrupt_at=(1, 0))
+    finally:
+        train.run_identity.reset(token)
+    assert torch.load(ckpt, weights_only=False)["identity"] == "experiment X"
+    with pytest.raises(RuntimeError, match="experiment X, not to experiment Y"):
+        state_after(2, checkpoint=ckpt, identity="experiment Y")
 
 
 def test_classification_metrics_by_hand():

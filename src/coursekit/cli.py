@@ -9,13 +9,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from . import data, experiments, figures, plan, profiles, store
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    stored = {(r["experiment"], r["profile"]): r for r in store.stored()}
+    def warn(message: str) -> None:  # a bad file in the store is named, and the rest still listed
+        print(f"coursekit list: warning: {message}", file=sys.stderr)
+
+    stored = {(r["experiment"], r["profile"]): r for r in store.stored(warn=warn)}
     for name, exp in experiments.EXPERIMENTS.items():
         print(f"{name}  (chapter {exp.chapter}): {exp.title}")
         for profile in profiles.PROFILES:
@@ -87,11 +91,16 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     return 0
 
 
+FORMATS = ("png", "svg", "pdf")
+
+
 def cmd_figures(args: argparse.Namespace) -> int:
-    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
-    unknown = set(formats) - {"png", "svg", "pdf"}
-    if unknown:
-        print(f"unknown format(s) {', '.join(sorted(unknown))}; choose from png, svg, pdf", file=sys.stderr)
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in args.format.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        problem = f"unknown format(s) {', '.join(unknown)}" if unknown else f"no format in --format {args.format!r}"
+        print(f"coursekit figures: {problem}; choose from {', '.join(FORMATS)} (comma-separated, e.g. png,pdf)",
+              file=sys.stderr)
         return 2
     written, skipped = figures.export(args.out, formats, profile=args.profile, names=args.name or None)
     for path in written:
@@ -155,13 +164,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What to do about a system error, by its errno.
+OS_ERROR_HINTS = {
+    errno.ENOSPC: "free some space, or write elsewhere",
+    errno.EDQUOT: "free some space, or write elsewhere",
+    errno.EACCES: "check its permissions, or write elsewhere",
+    errno.EPERM: "check its permissions, or write elsewhere",
+    errno.EROFS: "the disk is read-only; write elsewhere",
+}
+
+
+def error_message(error: Exception) -> str:
+    """What went wrong, for one line: a system error as ``file: what (what to do)``, a KeyError
+    without the quotes Python adds, anything else as its message."""
+    if isinstance(error, OSError) and error.errno is not None and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        hint = OS_ERROR_HINTS.get(error.errno)
+        return f"{where}{error.strerror}" + (f" ({hint})" if hint else "")
+    if isinstance(error, KeyError) and error.args:
+        return str(error.args[0])
+    return str(error)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. An error it expects (missing data, a bad stored result, a full disk, ...) is
+    reported as one line, ``coursekit <command>: <message>``, without a traceback, and exits 1."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (data.DataNotFoundError, KeyError, ValueError) as err:
-        print(f"coursekit {args.command}: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
-        return 2
+    except (OSError, RuntimeError, LookupError, ValueError) as err:  # store.BadResultError is a ValueError
+        print(f"coursekit {args.command}: {error_message(err)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

@@ -27,16 +27,31 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     ``path`` in one step, else delete it. Missing parent folders are created."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:  # a read-only folder: say which file could not be written
+        _name_the_target(error, path)
+        raise
     os.close(handle)
     tmp = Path(name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual permissions
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual permissions
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:  # a full disk, ...: the temporary goes, the error names the target
+        tmp.unlink(missing_ok=True)
+        _name_the_target(error, path, tmp)
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _name_the_target(error: OSError, path: Path, tmp: Path | None = None) -> None:
+    """Let a system error (one with an errno) name ``path`` where it names no file, or only the
+    hidden temporary, whose name would tell the reader nothing."""
+    if error.errno is not None and (error.filename is None or tmp is None or Path(error.filename) == tmp):
+        error.filename, error.filename2 = str(path), None
 
 
 def write_text(path: str | Path, text: str) -> Path:

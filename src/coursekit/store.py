@@ -15,12 +15,22 @@ import os
 import platform
 import subprocess
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from . import __version__, files, profiles, stats
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+# What every result holds: ``coursekit list``, the figures and the tables read these.
+RESULT_KEYS = ("experiment", "profile", "chapter", "config_hash", "metrics", "provenance")
+PROVENANCE_KEYS = ("device", "date", "wall_seconds")
+
+
+class BadResultError(ValueError):
+    """A file in the store that is not a result: not JSON, or JSON without the keys of a result."""
 
 
 def config_hash(cfg: dict) -> str:
@@ -51,9 +61,37 @@ def network_path(name: str, profile: str) -> Path:
 
 
 def read_result(name: str, profile: str) -> dict | None:
-    """The stored result of ``name`` for ``profile`` whatever its configuration, or None."""
+    """The stored result of ``name`` for ``profile`` whatever its configuration, or None.
+
+    A file that is there but is not a result raises :class:`BadResultError`."""
     path = result_path(name, profile)
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_result_file(path) if path.is_file() else None
+
+
+def read_result_file(path: Path) -> dict:
+    """The result stored in ``path``, or a :class:`BadResultError` that names the file, what is
+    wrong with it and the fix."""
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise BadResultError(f"{path} is not valid JSON ({error}); {_fix(path)}") from error
+    if not isinstance(result, dict):
+        raise BadResultError(f"{path} is not a JSON object but a {type(result).__name__}; {_fix(path)}")
+    missing = [key for key in RESULT_KEYS if key not in result]
+    if isinstance(result.get("provenance"), dict):
+        missing += [f"provenance.{key}" for key in PROVENANCE_KEYS if key not in result["provenance"]]
+    if missing:
+        raise BadResultError(f"{path} is missing the keys {', '.join(missing)}; {_fix(path)}")
+    return result
+
+
+def _fix(path: Path) -> str:
+    """What to do about a bad file in the store: delete it, or make it anew."""
+    parts = path.name.split(".")
+    if len(parts) == 3 and parts[1] in profiles.PROFILES:
+        name, profile, _ = parts
+        return f"delete it or run `coursekit regenerate --profile {profile} --experiment {name} --force`"
+    return f"delete it or move it out of {path.parent} (it is not named <experiment>.<profile>.json)"
 
 
 def save_result(result: dict) -> Path:
@@ -61,10 +99,21 @@ def save_result(result: dict) -> Path:
     return files.write_json(result_path(result["experiment"], result["profile"]), result)
 
 
-def stored() -> list[dict]:
-    """Every result in the store (any experiment, profile or configuration)."""
+def stored(warn: Callable[[str], None] | None = None) -> list[dict]:
+    """Every result in the store (any experiment, profile or configuration).
+
+    A file that is not a result raises :class:`BadResultError`; with ``warn``, its message goes to
+    ``warn`` instead and the file is skipped."""
     directory = results_dir()
-    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))] if directory.is_dir() else []
+    results = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            results.append(read_result_file(path))
+        except BadResultError as error:
+            if warn is None:
+                raise
+            warn(str(error))
+    return results
 
 
 def sha256(path: Path) -> str:

@@ -10,6 +10,7 @@ test, gradient norms, the cost of a step) are in :mod:`coursekit.diagnostics`.
 """
 from __future__ import annotations
 
+import contextvars
 import itertools
 import random
 import sys
@@ -199,17 +200,23 @@ def train_one_epoch(model: nn.Module, loader: Batches, optimizer: torch.optim.Op
     return tally
 
 
+# Whose run is training now, for checkpoints whose caller names none (``coursekit.experiments.core.run`` sets it).
+run_identity: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_identity", default=None)
+
+
 @dataclass
 class Checkpoint:
     """The whole training state at ``path`` (none: nothing is saved): weights, optimizer, schedule,
     gradient scaler, random generators, the epoch and batch reached, the partial tallies of an
-    interrupted epoch, and the history so far. Written atomically (:func:`coursekit.files.torch_save`)."""
+    interrupted epoch, the history so far, and ``identity``: whose run it is (another run's is refused).
+    Written atomically (:func:`coursekit.files.torch_save`)."""
 
     path: Path | None
     model: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler
+    identity: str | None = None
 
     def save(self, result: FitResult, epoch: int, step: int, partial: dict | None) -> None:
         if self.path is None:
@@ -219,13 +226,19 @@ class Checkpoint:
                               scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict(),
                               rng=torch.get_rng_state(), cuda_rng=cuda_rng, epoch=epoch, step=step,
                               partial=partial, history=result.history, train_seconds=result.train_seconds,
-                              images_seen=result.images_seen), self.path)
+                              images_seen=result.images_seen, identity=self.identity), self.path)
 
     def load(self, result: FitResult, device: torch.device) -> tuple[int, int, dict | None]:
         """Restore the state into the objects and ``result``; return (epoch, batch, partial tallies)."""
         if self.path is None or not self.path.exists():
             return 0, 0, None
-        state = torch.load(self.path, map_location=device, weights_only=False)
+        fix = "delete it to start afresh (`coursekit regenerate ... --force` does)"
+        try:
+            state = torch.load(self.path, map_location=device, weights_only=False)
+        except Exception as error:  # empty, cut short, or not a checkpoint at all
+            raise RuntimeError(f"cannot read the checkpoint {self.path} ({error}); {fix}") from error
+        if self.identity and state.get("identity") not in (None, self.identity):
+            raise RuntimeError(f"the checkpoint {self.path} belongs to {state['identity']}, not to {self.identity}; {fix}")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -242,7 +255,7 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
         optimizer: str = "sgd", lr: float = 0.05, weight_decay: float = 5e-4, momentum: float = 0.9,
         schedule: str = "onecycle", warmup: float = 0.2, label_smoothing: float = 0.0,
         lr_multipliers: dict[str, float] | None = None, device: torch.device | str | None = None, amp: bool | None = None,
-        channels_last: bool | None = None, checkpoint: str | Path | None = None,
+        channels_last: bool | None = None, checkpoint: str | Path | None = None, identity: str | None = None,
         seed: int = 0, progress: bool | None = None, verbose: bool = True) -> FitResult:
     """Train ``model`` for ``epochs`` on ``train_loader``; evaluate on ``test_loader`` each epoch.
 
@@ -250,7 +263,8 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
     ``lr_multipliers`` gives parts of the model their own learning rate (:func:`make_optimizer`).
     With ``checkpoint``, the full training state is saved there after every epoch and when Ctrl-C
     interrupts, and a later call with the same path resumes where it stopped (at the same batch of
-    the same epoch), giving the same weights as a run that was never interrupted.
+    the same epoch), giving the same weights as a run that was never interrupted. ``identity`` (default:
+    :data:`run_identity`) is saved with it; a checkpoint saved under another identity is refused.
 
     Settings of the whole process that ``fit`` changes, and leaves changed: it calls
     :func:`seed_everything` with ``seed`` (Python's, NumPy's and torch's global generators) before it
@@ -276,7 +290,7 @@ def fit(model: nn.Module, train_loader: Batches, *, epochs: int, test_loader: Ba
     sched = make_schedule(opt, schedule, epochs * len(train_loader), warmup)  # type: ignore[arg-type]
     scaler = rt.grad_scaler()
     result = FitResult(precision=rt.precision)
-    state = Checkpoint(Path(checkpoint) if checkpoint else None, model, opt, sched, scaler)
+    state = Checkpoint(Path(checkpoint) if checkpoint else None, model, opt, sched, scaler, identity or run_identity.get())
     start_epoch, start_step, partial = state.load(result, rt.device)
     if verbose and start_epoch < epochs and state.path and state.path.exists():
         print(f"resuming from {state.path}: epoch {start_epoch + 1}, batch {start_step}")

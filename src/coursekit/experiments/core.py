@@ -5,19 +5,31 @@ configuration, the sizes it takes under each profile, and the function that runs
 returns the stored result for this experiment, profile and configuration when there is one, and
 otherwise trains, stores and returns it. The ``ci`` profile never reads or writes the store: its
 numbers are meaningless, only its code path is tested.
+
+While it trains, ``run`` holds a lock on the experiment and profile (a second process is refused),
+keeps the training state in the cache (:func:`checkpoint_path`), stamped with the run's identity,
+and makes the profile being run the one its dependencies (:func:`network`) are taken from.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import datetime as dt
+import glob
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from .. import data, deadline, files, profiles, store
+from .. import data, deadline, files, profiles, store, train
+
+try:
+    import fcntl  # POSIX: Linux, macOS
+except ImportError:  # Windows has no fcntl: runs are not locked there (start one at a time)
+    fcntl = None
 
 Runner = Callable[[dict, "Path | None"], dict]
 
@@ -43,6 +55,9 @@ class Experiment:
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
+# The profile of the run in progress (set by :func:`run` while its runner runs), for :func:`network`.
+_RUNNING_PROFILE: contextvars.ContextVar[str | None] = contextvars.ContextVar("running_profile", default=None)
+
 
 def register(experiment: Experiment) -> Experiment:
     """Add ``experiment`` to the registry that ``run``, ``coursekit list`` and ``regenerate`` read."""
@@ -67,8 +82,58 @@ def config(name: str, profile: str | None = None) -> dict:
 
 
 def checkpoint_path(name: str, profile: str, cfg_hash: str) -> Path:
-    """Where an interrupted run keeps its training state (outside the repository)."""
-    return data.data_root() / "checkpoints" / f"{name}.{profile}.{cfg_hash}.pt"
+    """Where an interrupted run keeps its training state: in the cache (:func:`coursekit.data.cache_root`),
+    not in the data folder, which may be a read-only copy shared by a lab."""
+    return data.cache_root() / "checkpoints" / f"{name}.{profile}.{cfg_hash}.pt"
+
+
+def checkpoint_files(checkpoint: Path) -> list[Path]:
+    """Every file an interrupted run keeps beside ``checkpoint``: the training state, each seed's state
+    and the finished seeds (:func:`over_seeds`), the finished runs (:func:`run_plan`), the seconds spent."""
+    return sorted(checkpoint.parent.glob(glob.escape(checkpoint.stem) + ".*"))
+
+
+def _read_progress(path: Path | None, identity: str | None) -> dict:
+    """The JSON that an interrupted run left at ``path`` ({} if none), refused with the fix if it cannot
+    be read or was left by a run other than ``identity``."""
+    if path is None or not path.is_file():
+        return {}
+    fix = "delete it to start afresh (`coursekit regenerate ... --force` does)"
+    try:
+        progress = json.loads(path.read_text())
+    except ValueError as error:  # empty or cut short
+        raise RuntimeError(f"cannot read {path} ({error}); {fix}") from error
+    if identity and progress.get("identity") not in (None, identity):
+        raise RuntimeError(f"{path} belongs to {progress['identity']}, not to {identity}; {fix}")
+    return progress
+
+
+def lock_path(name: str, profile: str) -> Path:
+    """The lock file that the process training ``name`` under ``profile`` holds (it holds the process id)."""
+    return data.cache_root() / "locks" / f"{name}.{profile}.lock"
+
+
+@contextlib.contextmanager
+def training_lock(name: str, profile: str) -> Iterator[None]:
+    """Hold the lock of ``name`` under ``profile`` while the block trains. Two processes would share the
+    checkpoints: the second would resume from the first's, mid-run. So a second one is refused. The
+    system releases the lock when the file is closed, even when the process is killed."""
+    path = lock_path(name, profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                pid = handle.read().strip() or "unknown"
+                raise RuntimeError(f"another coursekit process (pid {pid}) is training {name} under {profile}; "
+                                   f"wait for it or stop it (its lock: {path})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
 
 
 def load(name: str, profile: str | None = None, *, any_config: bool = False) -> dict | None:
@@ -119,30 +184,54 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
     if verbose:
         print(f"{name}: training under the {profile} profile on {profiles.device_name()}")
     checkpoint = None if profile == "ci" else checkpoint_path(name, profile, cfg_hash)
-    started = dt.datetime.now(dt.timezone.utc)
-    where = store.provenance(profiles.device())  # the code as it was when the run started
-    tick = time.perf_counter()
-    output = experiment.runner(cfg, checkpoint)
-    result = dict(
-        experiment=name, title=experiment.title, chapter=experiment.chapter, profile=profile,
-        config=cfg, config_hash=cfg_hash, metrics=output["metrics"], history=output["history"],
-        cost=output["cost"],
-        provenance=dict(where, data=output["data"], date=started.isoformat(timespec="seconds"),
-                        wall_seconds=round(time.perf_counter() - tick, 1)),
-    )
-    network = output.pop("state_dict", None)
-    result.update({k: v for k, v in output.items() if k not in ("metrics", "history", "cost", "data")})
-    if network is not None:  # an experiment whose product is a network (a backbone for other experiments)
-        _NETWORKS[(name, profile)] = network
+    with training_lock(name, profile):
+        if force and checkpoint is not None:  # start afresh: whatever an earlier run left (even broken) goes
+            for path in checkpoint_files(checkpoint):
+                path.unlink()
+        started = dt.datetime.now(dt.timezone.utc)
+        where = store.provenance(profiles.device())  # the code as it was when the run started
+        identity = f"{name} under {profile}, configuration {cfg_hash}"
+        output, wall_seconds = _call_runner(experiment, profile, cfg, checkpoint, identity)
+        result = dict(
+            experiment=name, title=experiment.title, chapter=experiment.chapter, profile=profile,
+            config=cfg, config_hash=cfg_hash, metrics=output["metrics"], history=output["history"],
+            cost=output["cost"],
+            provenance=dict(where, data=output["data"], date=started.isoformat(timespec="seconds"),
+                            wall_seconds=round(wall_seconds, 1)),
+        )
+        network = output.pop("state_dict", None)
+        result.update({k: v for k, v in output.items() if k not in ("metrics", "history", "cost", "data")})
+        if network is not None:  # an experiment whose product is a network (a backbone for other experiments)
+            _NETWORKS[(name, profile)] = network
+            if profile != "ci":
+                result["network"] = store.save_network(network, name, profile)
         if profile != "ci":
-            result["network"] = store.save_network(network, name, profile)
-    if profile != "ci":
-        path = store.save_result(result)
-        if checkpoint is not None:
-            checkpoint.unlink(missing_ok=True)
-        if verbose:
-            print(f"{name}: stored in {path}")
+            path = store.save_result(result)
+            for leftover in checkpoint_files(checkpoint):  # the finished run's state and seconds can go
+                leftover.unlink(missing_ok=True)
+            if verbose:
+                print(f"{name}: stored in {path}")
     return result
+
+
+def _call_runner(experiment: Experiment, profile: str, cfg: dict, checkpoint: Path | None,
+                 identity: str) -> tuple[dict, float]:
+    """The runner's output, and the wall seconds of every attempt at it (an interrupted attempt keeps
+    its seconds beside the checkpoint). While it runs, ``profile`` is the one that :func:`network` takes
+    dependencies from, and ``identity`` stamps the checkpoints it saves."""
+    spent = checkpoint.with_suffix(".wall.json") if checkpoint is not None else None
+    earlier = _read_progress(spent, identity).get("seconds", 0.0)
+    profile_token, identity_token = _RUNNING_PROFILE.set(profile), train.run_identity.set(identity)
+    tick = time.perf_counter()
+    try:
+        return experiment.runner(cfg, checkpoint), earlier + time.perf_counter() - tick
+    except BaseException:  # Ctrl-C, out of time, a crash: the next attempt resumes, and adds its seconds
+        if spent is not None:
+            files.write_json(spent, dict(identity=identity, seconds=earlier + time.perf_counter() - tick))
+        raise
+    finally:
+        train.run_identity.reset(identity_token)
+        _RUNNING_PROFILE.reset(profile_token)
 
 
 _NETWORKS: dict[tuple[str, str], dict] = {}
@@ -150,8 +239,11 @@ _NETWORKS: dict[tuple[str, str], dict] = {}
 
 def network(name: str, profile: str | None = None) -> dict:
     """The state dict that experiment ``name`` trained under ``profile``: from this process, else
-    from the store (checked against the sha256 its result records), else trained now by :func:`run`."""
-    profile = profiles.current(profile)
+    from the store (checked against the sha256 its result records), else trained now by :func:`run`.
+
+    Without ``profile``: the profile of the run in progress (a dependency follows the experiment that
+    needs it: ``regenerate --profile full`` uses the ``full`` backbone), else the active profile."""
+    profile = profiles.current(profile or _RUNNING_PROFILE.get())
     if (name, profile) not in _NETWORKS:
         result = run(name, profile)
         if (name, profile) not in _NETWORKS:  # the result came from the store: so must the weights
@@ -168,7 +260,7 @@ def over_seeds(runner: Runner) -> Runner:
     cost). Finished seeds are kept beside ``checkpoint``, so an interrupted run resumes at its seed."""
     def run_seeds(cfg: dict, checkpoint: Path | None = None) -> dict:
         finished = checkpoint.with_suffix(".seeds.json") if checkpoint is not None else None
-        outputs = json.loads(finished.read_text()) if finished is not None and finished.is_file() else {}
+        outputs = _read_progress(finished, train.run_identity.get()).get("seeds", {})
         for seed in cfg["seeds"]:
             if str(seed) in outputs:
                 continue
@@ -177,7 +269,7 @@ def over_seeds(runner: Runner) -> Runner:
             state = checkpoint.with_suffix(f".seed{seed}.pt") if checkpoint is not None else None
             outputs[str(seed)] = runner(dict(cfg, seed=seed), state)
             if finished is not None:
-                files.write_json(finished, outputs, indent=None)
+                files.write_json(finished, dict(identity=train.run_identity.get(), seeds=outputs), indent=None)
         output = dict(outputs[str(cfg["seeds"][0])])
         output["seeds"] = [dict(seed=seed, metrics={k: v for k, v in out["metrics"].items() if k != "confusion"},
                                 history=out["history"], cost=out["cost"])
@@ -223,7 +315,7 @@ def run_plan(plan: list[dict], run_one: Callable[[dict], dict], checkpoint: Path
     interrupted experiment resumes at the run it stopped in. Progress: a bar, or one line per run."""
     from tqdm.auto import tqdm
 
-    rows = json.loads(checkpoint.read_text())["rows"] if checkpoint is not None and checkpoint.is_file() else []
+    rows = _read_progress(checkpoint, train.run_identity.get()).get("rows", [])
     keys = list(plan[0]) if plan else []
     done = {json.dumps({k: r[k] for k in keys}, sort_keys=True) for r in rows}
     bar = tqdm(total=len(plan), initial=len(rows), desc="runs", disable=not profiles.show_progress())
@@ -236,7 +328,7 @@ def run_plan(plan: list[dict], run_one: Callable[[dict], dict], checkpoint: Path
         row["seconds"] = round(time.perf_counter() - tick, 2)
         rows.append(row)
         if checkpoint is not None:
-            files.write_json(checkpoint, dict(rows=rows), indent=None)
+            files.write_json(checkpoint, dict(identity=train.run_identity.get(), rows=rows), indent=None)
         bar.update(1)
         if not profiles.show_progress():
             print(f"{label(settings)}: {100 * row['accuracy']:5.1f} %  ({row['seconds']:.1f} s)", flush=True)

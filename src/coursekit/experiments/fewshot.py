@@ -33,7 +33,8 @@ def train_backbone(cfg: dict, checkpoint=None) -> dict:
 
 
 def backbone_weights() -> dict:
-    """The weights ``fewshot_backbone`` trained (stored, or trained now)."""
+    """The weights ``fewshot_backbone`` trained (stored, or trained now) under the profile of the run in
+    progress (``regenerate --profile full`` takes the ``full`` backbone), else the active profile."""
     return network("fewshot_backbone")
 
 

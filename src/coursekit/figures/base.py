@@ -8,7 +8,6 @@ says which run it shows. Each chapter's module registers every figure its chapte
 """
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -25,12 +24,18 @@ TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#d62728"
 
 
 def add_provenance(fig: Figure, *results: dict) -> Figure:
-    """Write the provenance line of each result under the figure."""
-    text = "\n".join(textwrap.fill(store.provenance_line(r), 150) for r in results)
-    lines = text.count("\n") + 1
-    # Grow the figure downwards: the axes keep their size, the text gets its own strip below them.
+    """A one-line footer under the figure: the run it shows (the first, and how many more), its profile,
+    hardware, date and commit. The full provenance of every run (data, versions, wall time) is in its
+    result, and the book prints it beside the figure (:func:`coursekit.store.provenance_line`)."""
+    if not results:
+        return fig
+    r, p = results[0], results[0]["provenance"]
+    more = f" and {len(results) - 1} more run{'s' if len(results) > 2 else ''}" if len(results) > 1 else ""
+    commit = f" · commit {p['git_commit']}" if p.get("git_commit") else ""
+    text = (f"{r['experiment']}{more} · profile {r['profile']} · {p['device']} · {p['date'][:10]} · "
+            f"wall time {store.duration(p['wall_seconds'])}{commit}")
     width, height = fig.get_size_inches()
-    strip = lines * 6.5 * 1.35 / 72 + 0.15  # inches for the text, at 6.5 pt per line
+    strip = 6.5 * 1.35 / 72 + 0.12  # inches for one line of 6.5 pt text, below the axes
     bottom = fig.subplotpars.bottom * height
     fig.set_size_inches(width, height + strip)
     fig.subplots_adjust(bottom=(bottom + strip) / (height + strip), top=1 - (1 - fig.subplotpars.top) * height / (height + strip))
@@ -203,12 +208,17 @@ def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: st
 
     Returns the files written and, for each figure skipped, why: an experiment it draws has no
     stored result for ``profile`` (run ``coursekit regenerate`` first), or the data or weights it shows are
-    not on this machine.
+    not on this machine. An ``out_dir`` that is a file raises :class:`NotADirectoryError`, a figure
+    that cannot be written (a read-only folder, a full disk) an :class:`OSError` that names it; no
+    half-written file is left behind.
     """
     from ..data import DataNotFoundError
     from ..models import WeightsUnavailableError
 
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir} is a file, not a folder: name a folder to write the figures into "
+                                 "(it is made if missing)")
     written, skipped = [], {}
     for name in names or list(FIGURES):
         if name not in FIGURES:
@@ -224,10 +234,12 @@ def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: st
         except (DataNotFoundError, WeightsUnavailableError) as error:
             skipped[name] = str(error).splitlines()[0]
             continue
-        for fmt in formats:
-            path = out_dir / f"{name}.{fmt}"
-            with files.atomic_write(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
-            written.append(path)
-        plt.close(fig)
+        try:
+            for fmt in formats:
+                path = out_dir / f"{name}.{fmt}"
+                with files.atomic_write(path) as tmp:  # a full disk leaves no half figure
+                    fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+                written.append(path)
+        finally:
+            plt.close(fig)
     return written, skipped

@@ -1,0 +1,109 @@
+"""The store reads what it can and names what it cannot; the atomic write never leaves half a file."""
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from coursekit import files, store
+from test_figures import fake_result
+
+FIX = "coursekit regenerate --profile quick --experiment intro_cnn --force"
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path))
+    return tmp_path
+
+
+def test_a_missing_result_is_none(results):
+    assert store.read_result("intro_cnn", "quick") is None
+
+
+def test_a_truncated_result_names_its_file_and_the_fix(results):
+    path = results / "intro_cnn.quick.json"
+    path.write_text('{"experiment": "intro_cnn", "metr')
+    with pytest.raises(store.BadResultError) as caught:
+        store.read_result("intro_cnn", "quick")
+    message = str(caught.value)
+    assert str(path) in message and "not valid JSON" in message and FIX in message
+    assert "\n" not in message and isinstance(caught.value, ValueError)
+
+
+def test_a_result_of_the_wrong_shape_names_the_missing_keys(results):
+    shaped = {k: v for k, v in fake_result().items() if k not in ("provenance", "config_hash", "metrics")}
+    (results / "intro_cnn.quick.json").write_text(json.dumps(shaped))
+    with pytest.raises(store.BadResultError, match=r"missing the keys config_hash, metrics, provenance") as caught:
+        store.read_result("intro_cnn", "quick")
+    assert str(results / "intro_cnn.quick.json") in str(caught.value) and FIX in str(caught.value)
+
+
+def test_json_that_is_not_an_object_is_a_bad_result(results):
+    (results / "intro_cnn.quick.json").write_text("[1, 2, 3]\n")
+    with pytest.raises(store.BadResultError, match="not a JSON object"):
+        store.read_result("intro_cnn", "quick")
+
+
+def test_bytes_that_are_not_text_are_a_bad_result(results):
+    (results / "intro_cnn.quick.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(store.BadResultError, match="not valid JSON"):
+        store.read_result("intro_cnn", "quick")
+
+
+def test_stored_reports_a_bad_file_and_keeps_the_rest(results):
+    (results / "intro_cnn.quick.json").write_text(json.dumps(fake_result()))
+    (results / "intro_fast.quick.json").write_text("{")
+    (results / "notes.json").write_text("{}")  # not named like a result: the fix is to remove it
+    with pytest.raises(store.BadResultError, match="intro_fast.quick.json"):
+        store.stored()
+    warnings: list[str] = []
+    assert [r["experiment"] for r in store.stored(warn=warnings.append)] == ["intro_cnn"]
+    assert len(warnings) == 2
+    assert "intro_fast.quick.json" in warnings[0] and "--experiment intro_fast --force" in warnings[0]
+    assert "notes.json" in warnings[1] and "move it out of" in warnings[1]
+
+
+# --- the one atomic write -------------------------------------------------------------------------
+
+def hidden_temporaries(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".*.tmp"))
+
+
+def test_a_full_disk_while_writing_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "result.json"
+    target.write_text("old\n")
+    real_write = Path.write_text
+
+    def half_then_full(self: Path, text: str, *args, **kwargs) -> int:
+        real_write(self, text[: len(text) // 2])  # part of it reached the disk, then the disk was full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_then_full)
+    with pytest.raises(OSError) as caught:
+        files.write_json(target, dict(a=1, b=2))
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert target.read_text() == "old\n" and hidden_temporaries(tmp_path) == []
+
+
+def test_an_error_inside_the_block_deletes_the_temporary(tmp_path):
+    with pytest.raises(RuntimeError):
+        with files.atomic_write(tmp_path / "figure.png") as tmp:
+            tmp.write_bytes(b"half a figure")
+            raise RuntimeError("drawing failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_read_only_folder_is_named_as_the_target(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError) as caught:
+            files.write_text(folder / "figure.svg", "<svg/>")
+        assert caught.value.filename == str(folder / "figure.svg")  # not the hidden temporary's name
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
