@@ -1,3 +1,4 @@
+import os
 import urllib.error
 
 import pytest
@@ -356,3 +357,21 @@ def test_the_cache_can_be_switched_off(tmp_path, image_folder, counted_decoder, 
     data.cache._LOADED.clear()
     data.load_cifar10(train=False, root=tmp_path)
     assert len(counted_decoder) == 2 and not (tmp_path / "decoded").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_data_folder_is_read_without_writing_into_it(tmp_path, image_folder, counted_decoder):
+    make_caltech(tmp_path, image_folder, with_lists=False)  # no list files: the seeded split is drawn
+    make_tree(tmp_path / "hymenoptera_data", image_folder=image_folder)
+    folders = [tmp_path, *(p for p in tmp_path.rglob("*") if p.is_dir())]
+    for folder in folders:
+        folder.chmod(0o555)  # a lab's read-only copy
+    try:
+        with pytest.warns(UserWarning, match="could not"):
+            caltech = data.load_folder_dataset("caltech101", "train", image_size=8, root=tmp_path, download=False)
+            bees = data.load_folder_dataset("hymenoptera", "train", image_size=8, root=tmp_path, download=False)
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert len(caltech) == 6 and "seeded 2/3 : 1/3 split" in caltech.source["split"] and len(bees) == 8
+    assert not (tmp_path / "caltech101" / "train.txt").exists() and not (tmp_path / "decoded").exists()

@@ -100,7 +100,7 @@ def test_vgg_lrn_and_1x1_columns() -> None:
 CIFAR_MODELS = [
     "resnet20", "resnet32", "resnet44", "resnet56", "resnet110",
     "cifar_plain20", "cifar_plain32", "cifar_plain44", "cifar_plain56", "cifar_plain110",
-    "cifar_alexnet", "cifar_vgg11_bn", "cifar_vgg13_bn", "cifar_vgg16_bn", "cifar_vgg19_bn",
+    "cifar_alexnet", "cifar_alexnet_bn", "cifar_vgg11_bn", "cifar_vgg13_bn", "cifar_vgg16_bn", "cifar_vgg19_bn",
     "cifar_googlenet", "nin",
 ]
 
@@ -114,6 +114,16 @@ def test_cifar_resnet_parameter_counts() -> None:
         plain = models.create(name.replace("resnet", "cifar_plain"))
         assert models.count_parameters(plain) == n  # option A shortcuts have no parameters
         assert not any(block.shortcut for block in plain.modules() if isinstance(block, resnet.BasicBlock))
+
+
+def test_alexnet_with_batch_norm_adds_only_the_normalisation() -> None:
+    plain, bn = models.create("cifar_alexnet"), models.create("cifar_alexnet_bn")
+    norms = [m for m in bn.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == 5 and not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    # no convolution bias (the normalisation's shift replaces it), a scale and a shift per channel instead
+    conv_biases = sum(c.out_channels for c in plain.features if isinstance(c, torch.nn.Conv2d))
+    assert models.count_parameters(bn) == models.count_parameters(plain) - conv_biases + 2 * conv_biases
+    assert models.count_macs(bn) == models.count_macs(plain)
 
 
 def test_option_a_shortcut_subsamples_and_pads_with_zeros() -> None:

@@ -1,5 +1,7 @@
 """Transfer learning: probes, heads, feature caching, the experiment's resume, torchvision data sets."""
+import copy
 import json
+import os
 import shutil
 
 import pytest
@@ -102,19 +104,63 @@ def test_frozen_features_pool_maps_to_a_grid():
     assert torch.allclose(features["pre"], features["deep"], atol=1e-6)
 
 
+def feature_args(model, source: dict | None = None) -> tuple:
+    """The arguments of :func:`transfer.cached_features` for five random images (one class)."""
+    images = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    ds = data.ImageTensors(images, torch.zeros(5, dtype=torch.long), ("a",), source or {})
+    return (model, ds, dict(name="resnet20"), dict(deep="avgpool"), 4, (0.5,) * 3, (0.25,) * 3, torch.device("cpu"))
+
+
 def test_features_are_computed_once_and_then_read_from_disk(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
-    model = models.create("resnet20").eval()
-    ds = data.ImageTensors(torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8), torch.zeros(5, dtype=torch.long), ("a",))
-    args = (model, ds, dict(name="resnet20"), dict(deep="avgpool"), 4, (0.5,) * 3, (0.25,) * 3, torch.device("cpu"))
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "cache"))
+    args = feature_args(models.create("resnet20").eval())
     first = transfer.cached_features(*args)
-    assert len(list((tmp_path / "features").glob("*.pt"))) == 1
+    assert len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 1
 
     def not_again(*a, **k):
         raise AssertionError("features computed twice")
 
     monkeypatch.setattr(transfer, "frozen_features", not_again)
     assert torch.equal(transfer.cached_features(*args)["deep"], first["deep"])
+
+
+def test_features_are_keyed_by_the_networks_weights_and_the_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "cache"))
+    model = models.create("resnet20").eval()
+    first = transfer.cached_features(*feature_args(model))
+    with torch.no_grad():
+        model.conv1.weight[0, 0, 0, 0] += 1.0  # one weight repaired (or damaged): the old features are stale
+    second = transfer.cached_features(*feature_args(model))
+    assert len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 2
+    assert not torch.equal(second["deep"], first["deep"])
+    transfer.cached_features(*feature_args(model, dict(fingerprint="0123abcd")))  # the same images, another source
+    assert len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 3
+
+
+def test_the_weights_digest_sees_every_weight():
+    model = models.create("resnet20")
+    digest = transfer.weights_digest(model)
+    assert digest == transfer.weights_digest(model) == transfer.weights_digest(copy.deepcopy(model))
+    with torch.no_grad():
+        model.linear.bias[3] = torch.nextafter(model.linear.bias[3], torch.tensor(1.0))  # the smallest change
+    assert transfer.weights_digest(model) != digest
+    model.layer1[0].bn1.num_batches_tracked += 1  # buffers count too
+    assert len({digest, transfer.weights_digest(model)}) == 2
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_features_need_no_write_access_to_the_data_folder(tmp_path, monkeypatch):
+    shared = tmp_path / "shared-data"
+    shared.mkdir()
+    monkeypatch.setenv("COURSEKIT_DATA", str(shared))
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "cache"))
+    shared.chmod(0o555)  # a lab's read-only copy of the data sets
+    try:
+        features = transfer.cached_features(*feature_args(models.create("resnet20").eval()))
+    finally:
+        shared.chmod(0o755)
+    assert features["deep"].shape == (5, 64) and not (shared / "features").exists()
+    assert len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 1
 
 
 def make_pacs(root, image_folder):
@@ -137,6 +183,7 @@ def small_experiment(tmp_path, image_folder, monkeypatch):
     """A transfer experiment on a generated PACS tree, with a randomly initialised source network."""
     make_pacs(tmp_path, image_folder)
     monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "cache"))
     data.cache._LOADED.clear()
 
     def random_source(name, progress=None):
@@ -214,11 +261,12 @@ def test_a_probe_needs_its_layer_named_in_the_source(small_experiment):
     assert [r["features"] for r in rows] == [32 * 2 * 2] * 2  # layer2: 32 channels pooled to the 2 x 2 grid
 
 
-def test_an_imagenet_source_from_torchvision_runs_the_same_experiment(small_experiment, hub):
+def test_an_imagenet_source_from_torchvision_runs_the_same_experiment(small_experiment, hub, monkeypatch):
     """The full profile's path (ImageNet weights, torchvision model names), on tiny images."""
     from conftest import cache_torchvision_weights
 
-    cache_torchvision_weights(hub, "resnet18")
+    cache_torchvision_weights(hub, "resnet18")  # random weights under the real file name:
+    monkeypatch.setattr(models.weights, "hash_in_name", lambda name: None)  # no hash to check them against
     spec = dict(kind="imagenet", name="resnet18", layers=dict(early="layer1", deep="avgpool"))
     model, mean, std = transfer.source_network(spec)
     assert mean == (0.485, 0.456, 0.406) and model.fc.out_features == 1000

@@ -10,8 +10,8 @@ the control they are measured against:
   learning rate ten times smaller than the new head's (discriminative learning rates);
 - **scratch**: the same architecture trained on the target data alone, with the same budget.
 
-Frozen features are computed once per (network, data set) and cached on disk, so that probes,
-which only fit a linear layer, take seconds on a CPU.
+Frozen features are computed once per (network weights, data set) and cached on disk under
+``$COURSEKIT_CACHE``, so that probes, which only fit a linear layer, take seconds on a CPU.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import copy
 import hashlib
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,8 +207,20 @@ def frozen_features(model: nn.Module, loader: train.Batches, layers: dict[str, s
 
 
 def features_cache() -> Path:
-    """Where frozen features are kept: ``$COURSEKIT_DATA/features``."""
-    return data.data_root() / "features"
+    """Where frozen features are kept: ``<cache root>/features`` (:func:`coursekit.data.cache_root`,
+    never the data folder, which may be a read-only copy)."""
+    return data.cache_root() / "features"
+
+
+def weights_digest(model: nn.Module) -> str:
+    """A sha256 of ``model``'s weights: the name, type, shape and bytes of every tensor of its state
+    dict, in order. Any changed weight or buffer changes it; a ResNet-20 takes about a millisecond."""
+    sha256 = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        sha256.update(f"{name} {t.dtype} {tuple(t.shape)};".encode())
+        sha256.update(t.reshape(-1).view(torch.uint8).numpy())  # the raw bytes, whatever the dtype
+    return sha256.hexdigest()
 
 
 def cached_features(model: nn.Module, dataset: data.ImageTensors, key: dict, layers: dict[str, str],
@@ -215,18 +228,29 @@ def cached_features(model: nn.Module, dataset: data.ImageTensors, key: dict, lay
                     device: torch.device | None = None) -> dict[str, torch.Tensor]:
     """:func:`frozen_features` of ``dataset`` (no augmentation), computed once and then read from disk.
 
-    ``key`` names the network (e.g. the source spec); the data's content fingerprint, the layers,
-    the grid and coursekit's version complete the cache key.
+    ``key`` names the network (e.g. the source spec). The cache key adds a hash of the network's
+    weights (:func:`weights_digest`: features of a repaired or retrained network are computed
+    anew), the data set's recorded fingerprint and content fingerprint, the layers, the grid, the
+    normalisation and coursekit's version.
     """
     device = device or profiles.device()
-    ident = dict(key, data=data.fingerprint(dataset.images, dataset.labels), n=len(dataset),
-                 size=list(dataset.images.shape[-2:]), layers=layers, grid=grid, coursekit=__version__)
+    ident = dict(key, weights_sha256=weights_digest(model), source=dataset.source.get("fingerprint"),
+                 data=data.fingerprint(dataset.images, dataset.labels), n=len(dataset),
+                 size=list(dataset.images.shape[-2:]), layers=layers, grid=grid, mean=list(mean), std=list(std),
+                 coursekit=__version__)
     path = features_cache() / (hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20] + ".pt")
-    if path.is_file():
+    try:
         return torch.load(path, weights_only=True)
+    except FileNotFoundError:
+        pass
+    except Exception as err:  # a truncated or corrupt file: compute again and replace it
+        warnings.warn(f"the cached features in {path} could not be read ({type(err).__name__}: {err}); computing again")
     loader = data.DeviceLoader(dataset, 256, train=False, device=device, mean=mean, std=std)
     features, _ = frozen_features(model, loader, layers, grid, device)
-    files.torch_save(features, path)
+    try:
+        files.torch_save(features, path)
+    except OSError as err:  # a read-only or full cache folder: work without the cache
+        warnings.warn(f"could not keep the features in {path} ({type(err).__name__}: {err})")
     return features
 
 

@@ -8,7 +8,8 @@ JPEG re-encoding) gives different numbers from the original.
 
 The modules, each importing only those above it:
 
-- ``tensors``: :class:`ImageTensors`, its content :func:`fingerprint`, subsets, resizing, :func:`data_root`;
+- ``tensors``: :class:`ImageTensors`, its content :func:`fingerprint`, subsets, resizing, :func:`data_root`,
+  and the errors :class:`DataNotFoundError` (missing) and :class:`BadDataError` (damaged or inconsistent);
 - ``decode``: image files and ``ImageFolder`` trees decoded into tensors;
 - ``cache``: decoded data sets kept on disk under ``$COURSEKIT_DATA/decoded/`` (and in memory);
 - ``cifar10``: CIFAR-10 from torchvision's files, an offline copy, or a download;
@@ -21,12 +22,12 @@ from .cifar10 import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, load_cifar10
 from .decode import IMAGE_SUFFIXES, image_folder_files, read_image_folder, read_images
 from .folders import FOLDER_DATASETS, FolderDataset, _fetch, load_folder_dataset, split_lists  # noqa: F401 (_fetch: tests stub it)
 from .loader import DeviceLoader, image_folder_loader
-from .tensors import (Augmentation, DataNotFoundError, ImageTensors, cache_root, data_root, fingerprint, resized,
-                      stratified_indices, stratified_subset)
+from .tensors import (Augmentation, BadDataError, DataNotFoundError, ImageTensors, cache_root, data_root,
+                      fingerprint, resized, stratified_indices, stratified_subset)
 
 __all__ = [
-    "Augmentation", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataNotFoundError", "DeviceLoader",
-    "FOLDER_DATASETS", "FolderDataset", "IMAGE_SUFFIXES", "ImageTensors", "TORCHVISION_DATASETS",
+    "Augmentation", "BadDataError", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataNotFoundError",
+    "DeviceLoader", "FOLDER_DATASETS", "FolderDataset", "IMAGE_SUFFIXES", "ImageTensors", "TORCHVISION_DATASETS",
     "TorchvisionDataset", "cache_root", "data_root", "fingerprint", "image_folder_files", "image_folder_loader",
     "load_cifar10", "load_dataset", "load_folder_dataset", "load_torchvision_dataset", "read_image_folder",
     "read_images", "resized", "split_lists", "stratified_indices", "stratified_subset",

@@ -7,9 +7,41 @@ from pathlib import Path
 
 import torch
 
-from .tensors import DataNotFoundError, ImageTensors, fingerprint
+from .tensors import BadDataError, DataNotFoundError, ImageTensors, fingerprint
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def class_folders(folder: str | Path) -> tuple[str, ...]:
+    """The names of the class folders of an ``ImageFolder`` tree, sorted alphabetically (as
+    torchvision's ``ImageFolder`` sorts them: a class's label is its place in this list)."""
+    return tuple(sorted(d.name for d in Path(folder).iterdir() if d.is_dir()))
+
+
+def images_in(folder: str | Path) -> list[str]:
+    """The paths of the image files directly in ``folder``, sorted by name (os.scandir and plain
+    strings: 60,000 Paths would cost a second)."""
+    with os.scandir(folder) as entries:
+        found = sorted((e.name, e.path) for e in entries if os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES)
+    return [path for _, path in found]
+
+
+def no_images_error(folder: Path, empty: list[str]) -> BadDataError:
+    """The error for class folders of ``folder`` that hold no images."""
+    where = "\n".join(f"  {folder / name}" for name in empty)
+    return BadDataError(
+        f"these class folders have no images ({', '.join(IMAGE_SUFFIXES)}):\n{where}\n"
+        f"An empty class folder would count as a class without examples, and shift the labels of the classes "
+        f"after it.\nFix it: put the class's images there, delete the folder if the class does not belong "
+        f"to the data set, or download the data set again.")
+
+
+def undecodable_error(path: str | Path, err: Exception) -> BadDataError:
+    """The error for an image file that the decoder refused with ``err``."""
+    return BadDataError(
+        f"the image {path} could not be decoded ({type(err).__name__}: {err}).\nThe file is damaged (corrupt, "
+        f"truncated or empty) or is not an image. Fix it: delete or replace that file, or download the data "
+        f"set again.")
 
 
 def image_folder_files(folder: str | Path, classes: tuple[str, ...] | None = None
@@ -17,23 +49,24 @@ def image_folder_files(folder: str | Path, classes: tuple[str, ...] | None = Non
     """The ``(path, label)`` pairs of an ``ImageFolder`` tree ``folder/<class>/*.jpg``, and its classes.
 
     Class folders are sorted alphabetically, as torchvision's ``ImageFolder`` does; files that are
-    not images (e.g. a stray ``.gif``) are left out. Nothing is decoded.
+    not images (e.g. a stray ``.gif``) are left out. A class folder without images is an error.
+    Nothing is decoded.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataNotFoundError(f"no ImageFolder tree at {folder}")
-    names = tuple(sorted(d.name for d in folder.iterdir() if d.is_dir()))
+    names = class_folders(folder)
     if not names:
         raise DataNotFoundError(f"{folder} has no class folders; expected {folder}/<class>/<image>.jpg")
     if classes is not None and names != tuple(classes):
         raise ValueError(f"class folders in {folder} are {names}, expected {tuple(classes)}")
-    files = []
-    for label, name in enumerate(names):  # os.scandir and plain strings: 60,000 Paths would cost a second
-        with os.scandir(folder / name) as entries:
-            found = sorted((e.name, e.path) for e in entries if os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES)
-        files += [(path, label) for _, path in found]
-    if not files:
+    found = {name: images_in(folder / name) for name in names}
+    if not any(found.values()):
         raise DataNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
+    empty = [name for name in names if not found[name]]
+    if empty:
+        raise no_images_error(folder, empty)
+    files = [(path, label) for label, name in enumerate(names) for path in found[name]]
     return files, names
 
 
@@ -43,7 +76,8 @@ def read_image_folder(folder: str | Path, image_size: int | None = None,
 
     Class folders are sorted alphabetically, as torchvision's ``ImageFolder`` does. Images are
     resized (shorter side, then centre crop) to ``image_size`` when given; otherwise all must have
-    the same size. Files that are not images (e.g. a stray ``.gif``) are skipped.
+    the same size. Files that are not images (e.g. a stray ``.gif``) are skipped; an image that
+    does not decode, or a class folder without images, is a :class:`BadDataError` that names it.
     """
     files, names = image_folder_files(folder, classes)
     return read_images(files, names, image_size, dict(kind="image-folder", path=str(Path(folder))))
@@ -61,7 +95,10 @@ def read_images(files: list[tuple[str | Path, int]], classes: tuple[str, ...], i
         # warning once per image would flood the output.
         warnings.simplefilter("ignore", DeprecationWarning)
         for path, _ in files:
-            img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+            try:
+                img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+            except RuntimeError as err:  # torchvision's message does not say which file
+                raise undecodable_error(path, err) from err
             if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):
                 img = TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size])
             images.append(img)

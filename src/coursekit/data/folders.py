@@ -3,6 +3,7 @@ lives, how it is split and downloaded, and its splits as uint8 tensors of one si
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import torch
 from .. import files as disk
 from . import cache, decode
 from .decode import IMAGE_SUFFIXES
-from .tensors import DataNotFoundError, ImageTensors, data_root
+from .tensors import BadDataError, DataNotFoundError, ImageTensors, data_root
 
 
 @dataclass(frozen=True)
@@ -86,19 +87,60 @@ def split_lists(images: Path, classes: tuple[str, ...], train_fraction: float = 
 
 
 def _listed_split(dataset: FolderDataset, base: Path, split: str) -> tuple[list[tuple[Path, int]], tuple[str, ...], str]:
-    """The files of ``split`` of a list-file data set, its classes and where the split came from."""
+    """The files of ``split`` of a list-file data set, its classes and where the split came from.
+
+    Every class folder must hold images and appear in the list; a listed file of an unknown class
+    is an error (files of the left-out classes, ``dataset.exclude``, are skipped).
+    """
     images = base / dataset.images
-    classes = tuple(sorted(d.name for d in images.iterdir() if d.is_dir() and d.name not in dataset.exclude))
+    classes = tuple(name for name in decode.class_folders(images) if name not in dataset.exclude)
+    empty = [name for name in classes if not decode.images_in(images / name)]
+    if empty:
+        raise decode.no_images_error(images, empty)
     list_file = base / dataset.splits[split]
-    how = f"the split listed in {list_file.name}"
-    if not list_file.is_file():
-        for name, lines in split_lists(images, classes).items():
-            disk.write_text(base / dataset.splits[name], "\n".join(lines) + "\n")
-        how = f"coursekit's seeded 2/3 : 1/3 split per class, written to {list_file.name}"
+    if list_file.is_file():
+        lines = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+        how = f"the split listed in {list_file.name}"
+    else:
+        drawn = split_lists(images, classes)
+        lines, how = drawn[split], f"coursekit's seeded 2/3 : 1/3 split per class, written to {list_file.name}"
+        try:
+            for name, names in drawn.items():
+                disk.write_text(base / dataset.splits[name], "\n".join(names) + "\n")
+        except OSError as err:  # a read-only data folder: the seeded split is drawn again next time
+            warnings.warn(f"could not write the split lists into {base} ({type(err).__name__}: {err})")
+            how = f"coursekit's seeded 2/3 : 1/3 split per class (drawn again each time: {base} is read-only)"
     index = {name: label for label, name in enumerate(classes)}
-    lines = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+    listed = {line.split("/")[0] for line in lines}
+    unknown, missing = sorted(listed - set(index) - set(dataset.exclude)), [c for c in classes if c not in listed]
+    if unknown or missing:
+        raise BadDataError(
+            f"{list_file} does not match the class folders of {images}:"
+            + (f"\n  it lists files of classes that have no folder: {', '.join(map(repr, unknown))}" if unknown else "")
+            + (f"\n  it lists no file of the classes {', '.join(map(repr, missing))}" if missing else "")
+            + f"\nA split without a class would shift the labels of the classes after it.\nFix it: delete "
+            f"{list_file.name} so that coursekit draws the split again, or download the data set again.")
     pairs = [(images / line, index[line.split("/")[0]]) for line in lines if line.split("/")[0] in index]
     return pairs, classes, how
+
+
+def _check_split_classes(dataset: FolderDataset, base: Path) -> None:
+    """Refuse split folders with different class folders: a label is a class's place in the sorted
+    list of class folders, so a class missing from one split would shift the labels after it."""
+    found = {base / sub: set(decode.class_folders(base / sub)) for sub in dataset.splits.values() if (base / sub).is_dir()}
+    if not found:
+        return
+    odd = sorted(set.union(*found.values()) - set.intersection(*found.values()))
+    if odd:
+        def folders(name: str, present: bool) -> str:
+            return ", ".join(str(folder) for folder, names in found.items() if (name in names) == present)
+
+        where = "\n".join(f"  {name!r} is in {folders(name, True)} but not in {folders(name, False)}" for name in odd)
+        raise BadDataError(
+            f"the splits of {dataset.name} do not have the same classes:\n{where}\n"
+            f"A label is the class's place in the sorted list of class folders, so a class missing from one "
+            f"split would shift the labels of the classes after it.\nFix it: give every split the same class "
+            f"folders (each with images), or download the data set again.")
 
 
 def _spec(table: dict, name: str, split: str):
@@ -116,7 +158,9 @@ def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str |
 
     Images are resized (shorter side) and centre-cropped. The set is downloaded when missing and a
     download address exists (``download`` defaults to ``$COURSEKIT_DOWNLOAD``, on unless ``0``).
-    The decoded tensors are kept on disk for the next process (:mod:`coursekit.data.cache`).
+    The decoded tensors are kept on disk for the next process (:mod:`coursekit.data.cache`). Splits
+    whose class folders differ, empty class folders and images that do not decode are refused
+    (:class:`~coursekit.data.BadDataError`), as they would give wrong labels or none.
     """
     dataset = _spec(FOLDER_DATASETS, name, split)
     root = Path(root) if root is not None else data_root()
@@ -148,6 +192,7 @@ def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str |
         pairs, classes, how = _listed_split(dataset, base, split)
         source = dict(kind="image-folder", path=str(folder), split=how)
     else:
+        _check_split_classes(dataset, base)
         pairs, classes = decode.image_folder_files(folder)
         source = dict(kind="image-folder", path=str(folder))
     stats = cache.stats((p for p, _ in pairs), folder)

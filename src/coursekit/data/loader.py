@@ -10,7 +10,7 @@ import torch
 
 from .. import augment
 from .cifar10 import CIFAR10_MEAN, CIFAR10_STD
-from .decode import IMAGE_SUFFIXES
+from .decode import IMAGE_SUFFIXES, undecodable_error
 from .tensors import Augmentation, DataNotFoundError, ImageTensors
 
 
@@ -98,6 +98,17 @@ class DeviceLoader:
             yield self.batch(order[step * self.batch_size:(step + 1) * self.batch_size], step)
 
 
+def open_image(path: str):
+    """torchvision's ``ImageFolder`` loader (PIL, as RGB), with an error that names a file that does not
+    decode (PIL's message for a truncated file does not)."""
+    from torchvision.datasets.folder import default_loader
+
+    try:
+        return default_loader(path)
+    except OSError as err:  # PIL's UnidentifiedImageError is an OSError too
+        raise undecodable_error(path, err) from err
+
+
 def image_folder_loader(folder: str | Path, image_size: int = 224, batch_size: int = 64, *,
                         train: bool, workers: int | None = None) -> torch.utils.data.DataLoader:
     """A torchvision ``ImageFolder`` DataLoader with workers, for large images (e.g. 224 px).
@@ -117,7 +128,7 @@ def image_folder_loader(folder: str | Path, image_size: int = 224, batch_size: i
     else:
         geometry = [T.Resize(int(image_size * 8 / 7), antialias=True), T.CenterCrop(image_size)]
     transform = T.Compose([T.ToImage(), *geometry, T.ToDtype(torch.float32, scale=True), T.Normalize(**imagenet)])
-    ds = datasets.ImageFolder(str(folder), transform=transform,
+    ds = datasets.ImageFolder(str(folder), transform=transform, loader=open_image,
                               is_valid_file=lambda p: Path(p).suffix.lower() in IMAGE_SUFFIXES)
     workers = min(8, os.cpu_count() or 1) if workers is None else workers
     return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=train, num_workers=workers,

@@ -19,6 +19,11 @@ class DataNotFoundError(FileNotFoundError):
     """A data set is neither on disk nor downloadable; the message says how to fix it."""
 
 
+class BadDataError(ValueError):
+    """A data set on disk is damaged or inconsistent (an image that does not decode, an empty class
+    folder, a class missing from a split); the message names the files and says how to fix it."""
+
+
 @dataclass
 class ImageTensors:
     """A labelled image data set held as one uint8 tensor ``images`` of shape (N, 3, H, W)."""

@@ -1,9 +1,11 @@
 """Pretrained networks: torchvision's ImageNet weights, and the published CIFAR-10 ResNets.
 
-Weights are downloaded once by ``torch.hub.load_state_dict_from_url`` into torch's hub cache
-(``$TORCH_HOME/hub/checkpoints``, by default ``~/.cache/torch/hub/checkpoints``), which checks the
-downloaded file against the hash prefix in its name. A file already in the cache is used as it is:
-offline, placing a copy there lets the same loading code run (that is how CI tests it).
+Weights are downloaded once into torch's hub cache (``$TORCH_HOME/hub/checkpoints``, by default
+``~/.cache/torch/hub/checkpoints``). Offline, placing a copy there lets the same loading code run
+(that is how CI tests it). A file whose name carries a hash by torch hub's convention
+(``resnet20-12fca82f.th``: the first hex digits of the file's sha256) is checked against it every
+time it is loaded, not only when it is downloaded: a truncated copy or another network's file under
+that name is refused with an error that names it (:class:`WeightsDamagedError`).
 
 torchvision deprecated ``pretrained=True`` in version 0.13; weights are named by enums (``ResNet18_Weights.IMAGENET1K_V1``,
 or ``"DEFAULT"`` for the best available), whose ``meta`` holds the categories and metrics and whose
@@ -11,8 +13,12 @@ or ``"DEFAULT"`` for the best available), whose ``meta`` holds the categories an
 """
 from __future__ import annotations
 
+import hashlib
+import pickle
+import re
 import urllib.error
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -38,32 +44,90 @@ class WeightsUnavailableError(RuntimeError):
     """Weights are neither in the hub cache nor downloadable; the message says how to fix it."""
 
 
+class WeightsDamagedError(WeightsUnavailableError):
+    """A weights file is on disk but damaged, or not the file its name promises; the message names
+    it and says how to fix it."""
+
+
+# torch hub's naming convention: ``<name>-<the first 8 or more hex digits of the sha256>.<ext>``
+HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,})\.")
+
+
 def hub_checkpoints() -> Path:
     """The folder where torch keeps downloaded weights."""
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+def cached_file(url: str) -> Path:
+    """Where the hub cache keeps the file at ``url`` (under the last part of the URL's path)."""
+    return hub_checkpoints() / Path(urlparse(url).path).name
+
+
+def hash_in_name(name: str) -> str | None:
+    """The sha256 prefix that a file name carries (``"12fca82f"`` for ``resnet20-12fca82f.th``), or ``None``."""
+    match = HASH_IN_NAME.search(name)
+    return match.group(1) if match else None
+
+
+def _damaged(path: Path, problem: str) -> WeightsDamagedError:
+    return WeightsDamagedError(
+        f"the weights file {path} {problem}.\n"
+        f"Fix it: delete {path} so that it is downloaded again (with network), or put the right file "
+        f"there (offline: copy it again from a good source).")
+
+
+def check_weights_file(path: str | Path) -> Path:
+    """``path``, after checking its content against the hash in its name (if it carries one)."""
+    path = Path(path)
+    expected = hash_in_name(path.name)
+    if expected is not None:
+        sha256 = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                sha256.update(block)
+        actual = sha256.hexdigest()
+        if not actual.startswith(expected):
+            raise _damaged(path, f"is not the file its name promises: its sha256 begins with "
+                                 f"{actual[:len(expected)]}, not {expected} (a damaged or truncated copy, "
+                                 f"or another file under that name)")
+    return path
+
+
+def read_weights(path: str | Path) -> dict:
+    """The checkpoint in the file ``path`` (e.g. an offline copy in ``$COURSEKIT_WEIGHTS_DIR``), on
+    the CPU, after :func:`check_weights_file`; a file that cannot be read is an error that names it."""
+    path = check_weights_file(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as err:  # truncated, or not a checkpoint
+        raise _damaged(path, f"could not be read ({type(err).__name__}: {err}); it is damaged, "
+                             f"e.g. cut short by an interrupted download or copy") from err
+
+
 def _unavailable(url: str, err: Exception) -> WeightsUnavailableError:
-    target = hub_checkpoints() / Path(url).name
     return WeightsUnavailableError(
         f"could not download {url} ({type(err).__name__}: {err}).\n"
         f"Fix it in one of two ways:\n"
         f"  - with network: run this again (the file is then cached in {hub_checkpoints()});\n"
-        f"  - offline: copy the file to {target} (or set TORCH_HOME to a folder whose "
+        f"  - offline: copy the file to {cached_file(url)} (or set TORCH_HOME to a folder whose "
         f"hub/checkpoints/ holds it).")
 
 
 def load_weights(url: str, progress: bool | None = None) -> dict:
-    """The checkpoint at ``url``, from the hub cache or downloaded into it (hash checked).
+    """The checkpoint at ``url``, from the hub cache or downloaded into it; checked against the hash
+    in its name either way (:func:`read_weights`).
 
     ``progress`` defaults to :func:`coursekit.profiles.show_progress` (off in CI and book builds).
     """
-    progress = show_progress() if progress is None else progress
-    try:
-        return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=progress,
-                                                  check_hash=True, weights_only=True)
-    except (urllib.error.URLError, OSError) as err:
-        raise _unavailable(url, err) from err
+    path = cached_file(url)
+    if not path.is_file():
+        progress = show_progress() if progress is None else progress
+        try:  # torch checks the hash before it moves the finished download into place
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(url, str(path), hash_in_name(path.name), progress=progress)
+        except (urllib.error.URLError, OSError, RuntimeError) as err:  # RuntimeError: a wrong hash
+            raise _unavailable(url, err) from err
+    return read_weights(path)
 
 
 def cifar_resnet(name: str = "resnet20", progress: bool | None = None) -> nn.Module:
@@ -103,6 +167,8 @@ def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None
         model = create(name, num_classes=len(chosen.meta["categories"]))
         model.load_state_dict(load_weights(chosen.url, progress), strict=True)
     else:  # torchvision builds it as the weights require (e.g. GoogLeNet's input transform)
+        if cached_file(chosen.url).is_file():  # torch would load a cached file unchecked
+            check_weights_file(cached_file(chosen.url))
         try:
             model = tvm.get_model(name, weights=chosen, progress=show_progress() if progress is None else progress)
         except (urllib.error.URLError, OSError) as err:
