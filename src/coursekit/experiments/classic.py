@@ -14,11 +14,11 @@ from .core import config as config_of
 from .degradation import DEGRADATION, facts_degradation, facts_gradients  # noqa: F401 (the chapter's, re-exported)
 
 # The classic networks at equal training compute. quick: 10,000 training images (1,000 per class), and
-# as many epochs as give each network the multiply-accumulates of 10 epochs of VGG-11 (the epochs are
+# as many epochs as give each network the multiply-accumulates of 9 epochs of VGG-11 (the epochs are
 # written out; a test checks them against the networks' MAC counts); full: all 50,000 images, 30 epochs
 # each, an equal-epochs comparison near convergence. Peak learning rates come from range tests on the
 # training loss (``classic_lr_find``; a test checks that they are what its stored result chooses).
-COMPUTE_REFERENCE = ("classic_vgg", 10)  # (network, its quick epochs)
+COMPUTE_REFERENCE = ("classic_vgg", 9)  # (network, its quick epochs)
 CLASSIC_NETWORKS = {  # experiment: (model, title, short name)
     "classic_alexnet": ("cifar_alexnet", "AlexNet (CIFAR-size) on CIFAR-10", "AlexNet"),
     "classic_alexnet_bn": ("cifar_alexnet_bn", "AlexNet with batch norm (CIFAR-size) on CIFAR-10", "AlexNet-BN"),
@@ -28,8 +28,8 @@ CLASSIC_NETWORKS = {  # experiment: (model, title, short name)
 }
 CLASSIC = list(CLASSIC_NETWORKS)
 SHORT_NAMES = {name: short for name, (_, _, short) in CLASSIC_NETWORKS.items()}
-QUICK_EPOCHS = {"classic_alexnet": 9, "classic_alexnet_bn": 9, "classic_vgg": 10, "classic_googlenet": 3,
-                "classic_resnet": 38}
+QUICK_EPOCHS = {"classic_alexnet": 8, "classic_alexnet_bn": 8, "classic_vgg": 9, "classic_googlenet": 3,
+                "classic_resnet": 34}
 RANGE_TEST_LR = {"classic_alexnet": 0.1, "classic_alexnet_bn": 0.07, "classic_vgg": 0.02, "classic_googlenet": 0.08,
                  "classic_resnet": 0.09}
 
