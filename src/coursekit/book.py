@@ -82,16 +82,37 @@ def twin_path(root: Path, source: Path) -> Path:
     return root / TWINS_DIR / source.relative_to(root / BOOK_DIR).with_suffix(".ipynb")
 
 
-def install_cell(url: str, branch: str) -> str:
-    """The twin's first cell: installs coursekit in Colab, does nothing elsewhere."""
-    return (
-        "# In Colab: install coursekit, the course's package, from the course repository.\n"
-        "# Elsewhere this cell does nothing (install it with `pip install -e .` in a clone).\n"
-        "import subprocess, sys\n"
+def install_cell(url: str, branch: str, commit: str | None = None) -> str:
+    """The twin's first cell: installs coursekit in Colab, does nothing elsewhere. With ``commit``, the
+    install is pinned to it (the code the notebook and its stored results were made with, not whatever
+    ``branch`` holds next year), and results made in Colab record it as their commit."""
+    cell = (
+        "# In Colab: install coursekit, the course's package, from the course repository, at the commit\n"
+        "# this notebook was made from. Elsewhere this cell does nothing (`pip install -e .` in a clone).\n"
+        "import os, subprocess, sys\n"
         "if \"google.colab\" in sys.modules:\n"
         f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\",\n"
-        f"                    \"coursekit @ git+{url}@{branch}\"], check=True)"
+        f"                    \"coursekit @ git+{url}@{commit or branch}\"], check=True)"
     )
+    if commit:
+        cell += f"\n    os.environ[\"COURSEKIT_COMMIT\"] = \"{commit[:10]}\"  # the commit its results record"
+    return cell
+
+
+def code_commit(root: Path) -> str | None:
+    """The last commit that changed coursekit's code (``src/``, ``pyproject.toml``): what a twin pins its
+    install to. None outside a full git checkout (a shallow clone cannot tell)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        if not (root / ".git").exists() or git("rev-parse", "--is-shallow-repository") == "true":
+            return None
+        return git("log", "-1", "--format=%H", "--", "src", "pyproject.toml") or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def make_twin(root: Path, source: Path) -> str:
@@ -101,7 +122,8 @@ def make_twin(root: Path, source: Path) -> str:
 
     notebook = jupytext.read(source, fmt="md:myst")
     url, branch = repository(root)
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(install_cell(url, branch), metadata={"tags": [INSTALL_TAG]}))
+    cell = install_cell(url, branch, code_commit(root))
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(cell, metadata={"tags": [INSTALL_TAG]}))
     for i, cell in enumerate(notebook.cells):  # stable ids, so that an unchanged source gives the same twin
         cell.id = INSTALL_TAG if i == 0 else hashlib.sha1(f"{i}:{cell.source}".encode()).hexdigest()[:8]
     notebook.metadata.pop("jupytext", None)
@@ -110,12 +132,26 @@ def make_twin(root: Path, source: Path) -> str:
     return jupytext.writes(notebook, fmt="ipynb")
 
 
+def _unpinned(text: str) -> str:
+    """A twin without its install cell, which pins a commit (for checkouts that cannot tell it)."""
+    import json
+
+    notebook = json.loads(text)
+    return json.dumps(dict(notebook, cells=notebook["cells"][1:]), sort_keys=True)
+
+
 def stale_twins(root: Path) -> list[Path]:
-    """Twins that are missing or differ from what their sources generate."""
+    """Twins that are missing or differ from what their sources generate (where the checkout cannot
+    tell the commit the twins pin, a shallow clone, their install cells are not compared)."""
+    pinned = code_commit(root) is not None
     stale = []
     for source in notebook_chapters(root):
         path = twin_path(root, source)
-        if not path.exists() or path.read_text() != make_twin(root, source):
+        if not path.exists():
+            stale.append(path)
+            continue
+        have, want = path.read_text(), make_twin(root, source)
+        if (have != want) if pinned else (_unpinned(have) != _unpinned(want)):
             stale.append(path)
     return stale
 
