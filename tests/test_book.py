@@ -1,5 +1,6 @@
 """The book's sources: table of contents, Colab twins, the one repository URL, citations."""
 import json
+import os
 import re
 from pathlib import Path
 
@@ -22,11 +23,14 @@ def test_every_chapter_has_an_up_to_date_colab_twin():
 
 def test_twin_starts_with_the_colab_install_cell_derived_from_the_config():
     url, branch = book.repository(ROOT)
+    commit = book.code_commit(ROOT)  # None in a shallow clone, which cannot tell
     for source in book.notebook_chapters(ROOT):
         twin = json.loads(book.twin_path(ROOT, source).read_text())
         first = "".join(twin["cells"][0]["source"])
         assert twin["cells"][0]["cell_type"] == "code"
-        assert f"coursekit @ git+{url}@{branch}" in first
+        assert re.search(rf"coursekit @ git\+{re.escape(url)}@[0-9a-f]{{40}}\"", first), "the install is pinned"
+        if commit is not None:
+            assert f"@{commit}" in first and f'os.environ["COURSEKIT_COMMIT"] = "{commit[:10]}"' in first
         assert 'if "google.colab" in sys.modules:' in first
         # the rest is the chapter itself
         code = ["".join(c["source"]) for c in twin["cells"][1:] if c["cell_type"] == "code"]
@@ -47,6 +51,23 @@ def test_the_install_cell_installs_in_colab_only(monkeypatch):
     exec(cell, {})
     assert len(calls) == 1 and calls[0][1:4] == ["-m", "pip", "install"]
     assert calls[0][-1] == "coursekit @ git+https://github.com/example/fork@dev"
+    pinned = book.install_cell("https://github.com/example/fork", "dev", "0123456789abcdef" * 2 + "01234567")
+    monkeypatch.delenv("COURSEKIT_COMMIT", raising=False)
+    exec(pinned, {})
+    assert calls[-1][-1].endswith("@0123456789abcdef0123456789abcdef01234567")
+    assert os.environ["COURSEKIT_COMMIT"] == "0123456789"  # results made in Colab record the commit
+    del os.environ["COURSEKIT_COMMIT"]
+
+
+def test_twins_pin_the_last_commit_that_changed_the_package():
+    import subprocess
+
+    commit = book.code_commit(ROOT)
+    if commit is None:
+        return  # a shallow clone cannot tell; the twins' other cells are still compared
+    last = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%H", "--", "src", "pyproject.toml"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert commit == last
 
 
 def test_a_fork_changes_one_line(tmp_path):
