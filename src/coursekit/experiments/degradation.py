@@ -79,7 +79,7 @@ def facts_degradation(results: dict[str, dict]) -> dict[str, str]:
         f"ResNet-56 ends {_points(d, h)} above ResNet-20: even with shortcuts the extra depth has not paid here"
         if stats.separated(d, h) else
         f"the seeds cannot tell ResNet-56 from ResNet-20 (difference {d:+.1f} ± {h:.1f} points): with shortcuts, the "
-        "extra depth at least costs nothing in training error")
+        "extra depth shows no cost in training error here")
     d, h = stats.paired_difference(err["degradation_plain56"], err["degradation_resnet56"])
     out["classic_shortcut_reading"] = (
         f"at 56 layers the shortcuts lower the training error by {_points(d, h)}" if stats.separated(d, h) and d > 0
