@@ -116,3 +116,16 @@ def test_training_beyond_the_schedule_stops_with_the_schedules_error():
     error = facts.train_beyond_schedule(fresh, data.DeviceLoader(images, 10, train=True), epochs=1)
     assert isinstance(error, ValueError)
     assert facts.facts_more_epochs(error)["pretrained_ex_epochs"].startswith("fit stops with ValueError: ")
+
+
+def test_the_networks_after_resnet_are_measured_from_their_builders():
+    from coursekit.experiments import pretrained
+
+    rows = pretrained.after_resnet_table()
+    by = {r["builder"]: r for r in rows}
+    assert round(by["resnet50"]["params"] / 1e6, 1) == 25.6 and round(by["resnet50"]["macs"] / 1e9, 2) == 4.09
+    assert by["seresnet50"]["top1"] is None and by["seresnet50"]["params"] > by["resnet50"]["params"]  # the SE gates
+    assert pretrained.facts_after_resnet(rows)["pretrained_ops_reading"].startswith("agree with torchvision's")
+    wrong = [dict(r, macs=2 * r["macs"]) if r["builder"] == "densenet121" else r for r in rows]
+    assert pretrained.facts_after_resnet(wrong)["pretrained_ops_reading"] == (
+        "differ from torchvision's `_ops` metadata for DenseNet-121")

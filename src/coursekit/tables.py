@@ -83,6 +83,14 @@ def full_beside(names: list[str], profile: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def after_resnet_table(rows: list[dict]) -> str:
+    """A Markdown table of the networks after ResNet (:func:`coursekit.experiments.pretrained.after_resnet_table`)."""
+    return markdown_table(
+        ["network (year)", "what it added", "parameters", "MACs / 224² image", "ImageNet top-1 (torchvision)"],
+        [[f"{r['name']} ({r['year']})", r["idea"], f"{r['params'] / 1e6:.1f} M", f"{r['macs'] / 1e9:.2f} G",
+          f"{r['top1']:.1f} %" if r["top1"] is not None else "no torchvision weights"] for r in rows])
+
+
 def transfer_table(result: dict) -> str:
     """A Markdown table: one row per (target, size), one column per method: mean ± 95 % interval over seeds."""
     from .transfer import TARGETS

@@ -137,3 +137,49 @@ def facts_more_epochs(error: Exception | None) -> dict[str, str]:
     return dict(pretrained_ex_epochs=(
         "here it does not fail, and trains a third epoch on the restored state" if error is None else
         f"fit stops with ValueError: {str(error).splitlines()[0]}"))
+
+
+# Networks after ResNet, with the idea each added: (builder, source, name, year, idea, citation key).
+AFTER_RESNET = [
+    ("densenet121", "torchvision", "DenseNet-121", 2017, "each layer reads the maps of all layers before it", "huang2017densenet"),
+    ("seresnet50", "timm", "SE-ResNet-50", 2018, "a gate rescales each channel from the whole image (squeeze-and-excitation)", "hu2018senet"),
+    ("mobilenet_v2", "torchvision", "MobileNetV2", 2018, "depthwise separable convolutions in inverted residual blocks", "sandler2018mobilenetv2"),
+    ("efficientnet_b0", "torchvision", "EfficientNet-B0", 2019, "depth, width and resolution scaled together", "tan2019efficientnet"),
+    ("convnext_tiny", "torchvision", "ConvNeXt-T", 2022, "a ResNet modernised with a transformer's design choices", "liu2022convnext"),
+    ("resnet50", "torchvision", "ResNet-50", 2016, "the reference: bottleneck residual blocks", "he2016resnet"),
+]
+
+
+def after_resnet_table() -> list[dict]:
+    """The networks of :data:`AFTER_RESNET` with their parameters and multiply-accumulates per 224 x 224
+    image, computed from the builders (on PyTorch's ``meta`` device: shapes only, no memory, no weights),
+    and torchvision's ImageNet top-1 accuracy where it publishes weights (cited, not measured)."""
+    import timm
+    import torch
+    import torchvision.models as tvm
+
+    from .. import models
+
+    rows = []
+    for builder, source, name, year, idea, cite in AFTER_RESNET:
+        with torch.device("meta"):
+            net = tvm.get_model(builder, weights=None) if source == "torchvision" else timm.create_model(builder)
+        top1 = (tvm.get_model_weights(builder).DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+                if source == "torchvision" else None)
+        rows.append(dict(builder=builder, name=name, year=year, idea=idea, cite=cite, top1=top1,
+                         params=models.count_parameters(net), macs=models.count_macs(net, (1, 3, 224, 224))))
+    return rows
+
+
+def facts_after_resnet(rows: list[dict]) -> dict[str, str]:
+    """Whether the MACs computed from the builders agree (to a thousandth of a GMAC) with torchvision's
+    ``_ops`` metadata, for the networks torchvision publishes weights of."""
+    import torchvision.models as tvm
+
+    published = [r for r in rows if r["top1"] is not None]
+    differ = [r["name"] for r in published
+              if abs(r["macs"] / 1e9 - tvm.get_model_weights(r["builder"]).DEFAULT.meta["_ops"]) > 1e-3]
+    return {"pretrained_ops_reading": (
+        f"agree with torchvision's `_ops` metadata for all {len(published)} networks it publishes, which is the "
+        "check that its GFLOPS count multiply-accumulates" if not differ else
+        f"differ from torchvision's `_ops` metadata for {', '.join(differ)}")}

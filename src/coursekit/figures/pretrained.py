@@ -18,25 +18,30 @@ from .base import register
 CLASSIC_ZOO = ("alexnet", "vgg16", "googlenet", "inception_v3", "resnet50", "resnet152")
 
 
-def model_zoo(highlight: tuple[str, ...] = CLASSIC_ZOO) -> Figure:
-    """ImageNet top-1 accuracy against GFLOPs for torchvision's classifiers (marker area = parameters)."""
+AFTER_ZOO = ("densenet121", "mobilenet_v2", "efficientnet_b0", "convnext_tiny")
+
+
+def model_zoo(highlight: tuple[str, ...] = CLASSIC_ZOO, after: tuple[str, ...] = AFTER_ZOO) -> Figure:
+    """ImageNet top-1 accuracy against GFLOPs for torchvision's classifiers (marker area = parameters),
+    the classic networks in red and ``after`` (the designs after ResNet) in green."""
     rows = zoo_table()
     fig, ax = plt.subplots(figsize=(9, 5.2))
     sizes = [8 + 350 * r["params"] / max(q["params"] for q in rows) for r in rows]
-    colors = ["#d62728" if r["name"] in highlight else "#1f77b4" for r in rows]
+    colors = ["#d62728" if r["name"] in highlight else "#2ca02c" if r["name"] in after else "#1f77b4" for r in rows]
     ax.scatter([r["gflops"] for r in rows], [r["top1"] for r in rows], s=sizes, c=colors, alpha=0.55,
                edgecolors="white", linewidths=0.5)
     for r in rows:
-        if r["name"] in highlight or r["top1"] == max(q["top1"] for q in rows):
+        if r["name"] in highlight or r["name"] in after or r["top1"] == max(q["top1"] for q in rows):
             ax.annotate(r["name"], (r["gflops"], r["top1"]), xytext=(4, -3), textcoords="offset points", fontsize=7.5)
     ax.set_xscale("log")
     ax.set(xlabel="GFLOPs per image (log scale)", ylabel="ImageNet-1K top-1 accuracy (%)",
-           title=f"The torchvision model zoo: {len(rows)} ImageNet classifiers (red: the classic networks)")
+           title=f"torchvision's {len(rows)} ImageNet classifiers (red: the classic networks; green: after ResNet)")
+    ax.title.set_fontsize(10)
     ax.grid(alpha=0.3, which="both")
     ax.set_xlim(left=min(r["gflops"] for r in rows) / 1.5)
     largest = max(rows, key=lambda r: r["params"])
     fig.text(0.01, 0.005, f"Marker area proportional to parameters (largest: {largest['name']}, "
-             f"{largest['params'] / 1e6:.0f} M). Data: the weight metadata of torchvision {rows[0]['torchvision']} "
+             f"{largest['params'] / 1e6:.0f} M). Data: the weight metadata of torchvision {rows[0]['torchvision']}\n"
              f"(DEFAULT weights, single-crop validation accuracy as torchvision reports it).",
              fontsize=6.5, color="0.35")
     fig.tight_layout()
