@@ -46,3 +46,16 @@ def test_the_figures_draw_from_a_network():
     fig = figures.pretrained.grad_cam_gallery(model, test, model.layer3, (0.5,) * 3, (0.25,) * 3, count=3)
     assert len(fig.axes) == 6 and all(len(ax.images) == 2 for ax in fig.axes[3:])
     plt.close(fig)
+
+
+def test_a_jpeg_round_trip_halves_the_colour_resolution():
+    g = torch.Generator().manual_seed(0)
+    image = torch.randint(0, 256, (3, 32, 32), generator=g, dtype=torch.uint8)
+    jpeg = figures.pretrained.jpeg_round_trip(image)
+    assert jpeg.shape == image.shape and jpeg.dtype == torch.uint8
+    assert (jpeg.int() - image.int()).abs().float().mean() > 10  # noise does not survive quality 75
+    flat = torch.full((3, 32, 32), 128, dtype=torch.uint8)
+    assert (figures.pretrained.jpeg_round_trip(flat).int() - 128).abs().max() <= 2  # a flat image does
+    fig = figures.pretrained.jpeg_at_32px(torch.stack([image, flat]))
+    assert len(fig.axes) == 10 and fig.axes[0].get_title() == "32 × 32 image"
+    plt.close(fig)

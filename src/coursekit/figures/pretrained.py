@@ -164,3 +164,43 @@ register("resnet20-first-layer", "pretrained", (), lambda rs: _published_resnet2
          "The sixteen 3 × 3 filters of the first layer of the published CIFAR-10 ResNet-20.")
 register("resnet20-grad-cam", "pretrained", (), lambda rs: _published_resnet20_views("grad-cam"),
          "Grad-CAM maps of the published CIFAR-10 ResNet-20 on one test image per class.")
+
+
+def jpeg_round_trip(image: "torch.Tensor", quality: int = 75) -> "torch.Tensor":
+    """``image`` (3, H, W, uint8) encoded as a JPEG of ``quality`` with 4:2:0 chroma subsampling (the
+    default of libjpeg, and of the offline CIFAR-10 copy) and decoded again."""
+    import io
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, "JPEG", quality=quality, subsampling=2)
+    return torch.from_numpy(np.array(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))).permute(2, 0, 1)
+
+
+def jpeg_at_32px(images: "torch.Tensor", quality: int = 75) -> Figure:
+    """Each of ``images`` (N, 3, 32, 32, uint8) beside its JPEG round trip, the difference (x4), and the
+    blue-difference chroma channel (Cb) of both, where the 2 x 2 blocks of 4:2:0 subsampling show."""
+    import torch
+
+    def cb(x: "torch.Tensor") -> "torch.Tensor":  # ITU-R BT.601, as JPEG stores it
+        r, g, b = x.float()
+        return 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
+
+    titles = ("32 × 32 image", f"JPEG, quality {quality}", "difference × 4", "chroma Cb: image", "chroma Cb: JPEG")
+    fig, axes = plt.subplots(len(images), 5, figsize=(8.2, 1.75 * len(images)), squeeze=False)
+    for row, image in zip(axes, images):
+        jpeg = jpeg_round_trip(image, quality)
+        difference = (4 * (image.int() - jpeg.int()).abs()).clamp(0, 255).to(torch.uint8)
+        for ax, picture in zip(row[:3], (image, jpeg, difference)):
+            ax.imshow(picture.permute(1, 2, 0).numpy(), interpolation="nearest")
+        for ax, picture in zip(row[3:], (cb(image), cb(jpeg))):
+            ax.imshow(picture.numpy(), cmap="coolwarm", interpolation="nearest", vmin=64, vmax=192)
+        for ax in row:
+            ax.axis("off")
+    for ax, title in zip(axes[0], titles):
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
