@@ -46,10 +46,11 @@ def results_table(results: list[dict]) -> str:
                            "training time", "images/s (training)", *(["peak GPU memory"] if gpu else [])], rows)
 
 
-def seeds_table(results: list[dict]) -> str:
+def seeds_table(results: list[dict], labels: dict[str, str] | None = None) -> str:
     """A Markdown table comparing networks trained over seeds: size, epochs, training compute (three
     multiply-accumulates per forward one, for every image seen), test accuracy as the mean with its 95 %
-    interval over seeds, training time per seed and the median epoch's speed."""
+    interval over seeds, training time per seed and the median epoch's speed. ``labels`` gives short row
+    labels by experiment name (the titles are long)."""
     from .experiments.classic import training_compute
     from .experiments.core import per_seed, training_speed
 
@@ -58,11 +59,12 @@ def seeds_table(results: list[dict]) -> str:
         c, seeds = r["cost"], r.get("seeds", [r])
         mean, _, half = stats.mean_interval([100 * a for a in per_seed(r).values()])
         minutes = sum(s["cost"]["train_seconds"] for s in seeds) / len(seeds) / 60
-        rows.append([r["title"], f"{c['parameters'] / 1e6:.2f} M", f"{c['macs'] / 1e6:,.0f} M", len(r["history"]),
+        rows.append([(labels or {}).get(r["experiment"], r["title"]), f"{c['parameters'] / 1e6:.2f} M",
+                     f"{c['macs'] / 1e6:,.0f} M", len(r["history"]),
                      f"{training_compute(r) / 1e15:.2f} P", f"{mean:.1f} ± {half:.1f} %", len(seeds),
                      f"{minutes:.1f} min", f"{training_speed(r):,.0f}"])
-    return markdown_table(["network", "parameters", "MACs / image", "epochs", "training MACs", "test accuracy",
-                           "seeds", "training time (per seed)", "images/s (training)"], rows)
+    return markdown_table(["network", "parameters", "MACs / image", "epochs", "training MACs", "test accuracy (95 %)",
+                           "seeds", "minutes / seed", "images/s"], rows)
 
 
 def full_beside(names: list[str], profile: str | None = None) -> str:
