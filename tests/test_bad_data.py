@@ -4,7 +4,6 @@ whose content is not what their name promises."""
 import hashlib
 import re
 import shutil
-import urllib.error
 
 import pytest
 import torch
@@ -145,22 +144,6 @@ def test_an_empty_class_folder_of_a_listed_data_set_is_refused(tmp_path, image_f
 
 
 # --- weights files whose content is not what their name promises ---------------------------------
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    """An empty torch hub cache, with downloads failing as without network (conftest's ``hub``, kept
-    here so that these checks run whatever stand-in weights other tests allow)."""
-    monkeypatch.setattr(torch.hub, "_hub_dir", None)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-
-    def offline(url, *args, **kwargs):
-        raise urllib.error.URLError("Name or service not known")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
-    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
-    checkpoints.mkdir(parents=True)
-    return checkpoints
-
 
 def hashed_weights(folder, stem="tiny", state=None):
     """A small state dict saved as ``<stem>-<first 8 hex digits of its sha256>.pt`` in ``folder``."""
