@@ -336,7 +336,10 @@ def test_comparison_when_the_largest_network_wins_clearly():
     assert facts["classic_speed_reading"] == "it is also the network with the fewest multiply-accumulates per image"
     assert facts["classic_slowest"] == "GoogLeNet (108 images per second)"
     assert facts["classic_cmp_minutes"] == "2.0 to 2.0 minutes" and facts["classic_cmp_seeds"] == "3"
-    assert facts["classic_cmp_compute"] == f"{3 * 41e6 * 100 / 1e15:.1f} to {3 * 480e6 * 100 / 1e15:.1f} PMAC"
+    assert facts["classic_cmp_compute"] == "0 to 0 million million (TMAC)"  # 100 images: a tiny budget
+    big = {n: dict(r, provenance=dict(data=dict(train=dict(images=10_000))), history=r["history"] * 30)
+           for n, r in comparison(dict(zip(NAMES, [[0.5, 0.51, 0.52]] * 5))).items()}
+    assert classic.facts_comparison(big)["classic_cmp_compute"] == "37 to 432 million million (TMAC)"
 
 
 def test_comparison_when_resnet_wins_and_the_seeds_blur_the_rest():

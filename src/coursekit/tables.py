@@ -61,7 +61,7 @@ def seeds_table(results: list[dict], labels: dict[str, str] | None = None) -> st
         minutes = sum(s["cost"]["train_seconds"] for s in seeds) / len(seeds) / 60
         rows.append([(labels or {}).get(r["experiment"], r["title"]), f"{c['parameters'] / 1e6:.2f} M",
                      f"{c['macs'] / 1e6:,.0f} M", len(r["history"]),
-                     f"{training_compute(r) / 1e15:.2f} P", f"{mean:.1f} ± {half:.1f} %", len(seeds),
+                     f"{training_compute(r) / 1e12:,.0f} T", f"{mean:.1f} ± {half:.1f} %", len(seeds),
                      f"{minutes:.1f} min", f"{training_speed(r):,.0f}"])
     return markdown_table(["network", "parameters", "MACs / image", "epochs", "training MACs", "test accuracy (95 %)",
                            "seeds", "minutes / seed", "images/s"], rows)

@@ -301,7 +301,7 @@ def facts_comparison(results: dict[str, dict]) -> dict[str, str]:
     return {
         "classic_cmp_profile": results["classic_resnet"]["profile"],
         "classic_cmp_seeds": str(len(per_seed(results["classic_resnet"]))),
-        "classic_cmp_compute": f"{min(compute) / 1e15:.1f} to {max(compute) / 1e15:.1f} PMAC",
+        "classic_cmp_compute": f"{min(compute) / 1e12:,.0f} to {max(compute) / 1e12:,.0f} million million (TMAC)",
         "classic_cmp_minutes": f"{min(minutes.values()):.1f} to {max(minutes.values()):.1f} minutes",
         "classic_best": f"{best} ({acc[best][0]:.1f} ± {acc[best][1]:.1f} %)",
         "classic_best_reading": best_reading,
