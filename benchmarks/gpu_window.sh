@@ -4,14 +4,15 @@
 #
 #   COURSEKIT_COMMIT=<commit> bash benchmarks/gpu_window.sh ARCHIVES_DIR OUT_DIR PLAN_MINUTES
 #
-# ARCHIVES_DIR holds cifar10-jpeg.tar.gz (the offline copy; users with a network download CIFAR-10
-# instead); OUT_DIR receives the logs and results.tgz (the stored `full` results). COURSEKIT_COMMIT
+# ARCHIVES_DIR holds cifar10-jpeg.tar.gz and mnist-png.tar.gz (the offline copies; users with a network
+# download CIFAR-10 and MNIST instead); OUT_DIR receives the logs and results.tgz (the stored `full` results). COURSEKIT_COMMIT
 # names the commit of a copied tree that has no .git, for the results' provenance. A dry run on a CPU,
 # with tiny sizes and the `ci` profile (which stores nothing): GPU_WINDOW_DRY=1 bash benchmarks/gpu_window.sh ...
 set -u
 archives=$1; out=$2; minutes=${3:-6}
 mkdir -p "$out" /tmp/ckdata
 tar xzf "$archives/cifar10-jpeg.tar.gz" -C /tmp/ckdata
+[ -f "$archives/mnist-png.tar.gz" ] && tar xzf "$archives/mnist-png.tar.gz" -C /tmp/ckdata  # the detection chapter
 profile=full; tiny=""
 if [ "${GPU_WINDOW_DRY:-0}" = 1 ]; then profile=ci; tiny="--images 500"; fi
 export COURSEKIT_DATA=/tmp/ckdata COURSEKIT_DOWNLOAD=0 COURSEKIT_PROFILE=$profile PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/src

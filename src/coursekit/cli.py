@@ -119,11 +119,15 @@ OPTIONAL_DOWNLOADS = ("hymenoptera",)
 
 def cmd_data(args: argparse.Namespace) -> int:
     print(f"data root: {data.data_root()}  (set COURSEKIT_DATA to change it)")
-    for train in (True, False):  # every chapter needs CIFAR-10
+    for train in (True, False):  # every chapter but one needs CIFAR-10
         ds = data.load_cifar10(train=train, download=not args.offline)
         src = ds.source
         print(f"CIFAR-10 {'train' if train else 'test'}: {len(ds):,} images from {src['path']} "
               f"({src.get('description', src['kind'])}, fingerprint {src['fingerprint']})")
+    for train in (True, False):  # the detection chapter's digits
+        ds = data.load_mnist(train=train, download=not args.offline)
+        print(f"MNIST {'train' if train else 'test'}: {len(ds):,} images from {ds.source['path']} "
+              f"({ds.source.get('description', ds.source['kind'])}, fingerprint {ds.source['fingerprint']})")
     for name in data.FOLDER_DATASETS:  # used by some demonstrations; a chapter says when one is missing
         folder = data.data_root() / data.FOLDER_DATASETS[name].folder
         if not folder.is_dir() and name in OPTIONAL_DOWNLOADS and not args.offline:

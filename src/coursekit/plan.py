@@ -23,7 +23,7 @@ from . import deadline, experiments, profiles, store
 GPU = ["intro_fast", "classic_lr_find", "classic_resnet", "classic_vgg", "classic_alexnet", "classic_alexnet_bn",
        "classic_googlenet", "degradation_plain20", "degradation_plain56", "degradation_resnet20",
        "degradation_resnet56", "vs_lr_find", "vs_*", "fewshot_backbone", "fewshot_shots", "fewshot_ablation",
-       "fewshot_mixing", "fewshot_pseudo", "fewshot_episodes", "intro_cnn", "vit_memory"]
+       "fewshot_mixing", "fewshot_pseudo", "fewshot_episodes", "detect_lenet", "detect_digits", "intro_cnn", "vit_memory"]
 PLANS = {"gpu": GPU}
 NEEDS_HUB = "needs pretrained weights from a model hub (ImageNet, timm, DINOv2), which a machine without network cannot fetch"
 HUB = {"transfer_decision": NEEDS_HUB, "transfer_targets": NEEDS_HUB, "vit_pretrained": NEEDS_HUB}

@@ -179,7 +179,7 @@ def describe_data(result: dict) -> str:
     if "summary" in d:  # experiments whose data are not one training and one test set say it themselves
         return d["summary"]
     kind = d["train"].get("description", d["train"].get("kind", "?"))
-    if d["train"].get("kind") == "image-folder":
+    if d["train"].get("kind") == "image-folder" and not d["train"].get("lossless"):
         kind += " (an offline copy, e.g. the JPEG re-encoding: numbers differ from the original's)"
     return f"{kind}; {d['train']['images']:,} training and {d['test']['images']:,} test images"
 

@@ -13,12 +13,16 @@ The modules, each importing only those above it:
 - ``decode``: image files and ``ImageFolder`` trees decoded into tensors;
 - ``cache``: decoded data sets kept on disk under ``$COURSEKIT_DATA/decoded/`` (and in memory);
 - ``cifar10``: CIFAR-10 from torchvision's files, an offline copy, or a download;
+- ``mnist``: MNIST likewise, as one-channel digits;
+- ``scenes``: detection scenes built from MNIST digits (several digits per canvas, with their boxes);
 - ``folders``: the labelled image folders (:data:`FOLDER_DATASETS`): splits, downloads;
 - ``catalog``: torchvision's data sets and :func:`load_dataset`, which names them all;
 - ``loader``: :class:`DeviceLoader` and a worker-based loader for large images.
 """
 from .catalog import TORCHVISION_DATASETS, TorchvisionDataset, load_dataset, load_torchvision_dataset
 from .cifar10 import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, load_cifar10
+from .mnist import MNIST_CLASSES, MNIST_MEAN, MNIST_STD, load_mnist, padded
+from .scenes import Scenes, centred_digits, make_scenes
 from .decode import IMAGE_SUFFIXES, image_folder_files, read_image_folder, read_images
 from .folders import FOLDER_DATASETS, FolderDataset, _fetch, load_folder_dataset, split_lists  # noqa: F401 (_fetch: tests stub it)
 from .loader import DeviceLoader, image_folder_loader
@@ -29,6 +33,7 @@ __all__ = [
     "Augmentation", "BadDataError", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataNotFoundError",
     "DeviceLoader", "FOLDER_DATASETS", "FolderDataset", "IMAGE_SUFFIXES", "ImageTensors", "TORCHVISION_DATASETS",
     "TorchvisionDataset", "cache_root", "data_root", "fingerprint", "image_folder_files", "image_folder_loader",
+    "MNIST_CLASSES", "MNIST_MEAN", "MNIST_STD", "Scenes", "centred_digits", "load_mnist", "make_scenes", "padded",
     "load_cifar10", "load_dataset", "load_folder_dataset", "load_torchvision_dataset", "read_image_folder",
     "read_images", "resized", "split_lists", "stratified_indices", "stratified_subset",
 ]

@@ -10,6 +10,7 @@ import torch
 
 from . import cache
 from .cifar10 import load_cifar10
+from .mnist import load_mnist
 from .folders import _spec, load_folder_dataset
 from .tensors import DataNotFoundError, ImageTensors, data_root, fingerprint, resized
 
@@ -88,11 +89,15 @@ def load_torchvision_dataset(name: str, split: str, image_size: int = 224, root:
 
 def load_dataset(name: str, split: str, image_size: int, **kwargs) -> ImageTensors:
     """A split of any named data set: ``cifar10`` (``train``/``test``, resized when ``image_size`` is
-    not 32), a :data:`~coursekit.data.FOLDER_DATASETS` or a :data:`TORCHVISION_DATASETS` entry."""
+    not 32), ``mnist`` (likewise, one channel, 28 pixels), a :data:`~coursekit.data.FOLDER_DATASETS` or a :data:`TORCHVISION_DATASETS` entry."""
     if name == "cifar10":
         if split not in ("train", "test"):
             raise KeyError(f"cifar10 has no split {split!r}; its splits: train, test")
         return resized(load_cifar10(train=split == "train", **kwargs), image_size)
+    if name == "mnist":
+        if split not in ("train", "test"):
+            raise KeyError(f"mnist has no split {split!r}; its splits: train, test")
+        return resized(load_mnist(train=split == "train", **kwargs), image_size)
     if name in TORCHVISION_DATASETS:
         return load_torchvision_dataset(name, split, image_size, **kwargs)
     return load_folder_dataset(name, split, image_size, **kwargs)

@@ -84,8 +84,9 @@ def read_image_folder(folder: str | Path, image_size: int | None = None,
 
 
 def read_images(files: list[tuple[str | Path, int]], classes: tuple[str, ...], image_size: int | None = None,
-                source: dict | None = None) -> ImageTensors:
-    """Decode ``(path, label)`` pairs into an :class:`ImageTensors` (resized as in :func:`read_image_folder`)."""
+                source: dict | None = None, grey: bool = False) -> ImageTensors:
+    """Decode ``(path, label)`` pairs into an :class:`ImageTensors` (resized as in :func:`read_image_folder`):
+    three channels (RGB), or one with ``grey`` (MNIST's digits: a grey image is not made RGB by accident)."""
     from torchvision.io import ImageReadMode, decode_image, read_file
     from torchvision.transforms.v2 import functional as TF
 
@@ -96,7 +97,7 @@ def read_images(files: list[tuple[str | Path, int]], classes: tuple[str, ...], i
         warnings.simplefilter("ignore", DeprecationWarning)
         for path, _ in files:
             try:
-                img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+                img = decode_image(read_file(str(path)), mode=ImageReadMode.GRAY if grey else ImageReadMode.RGB)
             except RuntimeError as err:  # torchvision's message does not say which file
                 raise undecodable_error(path, err) from err
             if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):

@@ -146,7 +146,8 @@ def examples(dataset, per_class: int = 8, seed: int = 0) -> Figure:
     for row, name in enumerate(dataset.classes):
         picks = idx[dataset.labels[idx] == row]
         for col, ax in enumerate(axes[row]):
-            ax.imshow(dataset.images[picks[col]].permute(1, 2, 0).numpy())
+            image = dataset.images[picks[col]]  # grey images (MNIST) have one channel
+            ax.imshow(image[0].numpy() if len(image) == 1 else image.permute(1, 2, 0).numpy(), cmap="gray")
             ax.set_xticks([])
             ax.set_yticks([])
         axes[row][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)

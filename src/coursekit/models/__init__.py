@@ -95,5 +95,6 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -
 
 
 from . import small  # noqa: E402,F401  (registers its builders)
-from . import alexnet, fastcifar, inception, resnet, vgg, vit  # noqa: E402,F401  (register their builders)
+from . import alexnet, fastcifar, inception, lenet, resnet, vgg, vit  # noqa: E402,F401  (register their builders)
+from . import detector  # noqa: E402,F401  (torchvision's Faster R-CNN on a small backbone; not in the registry)
 from .weights import WeightsUnavailableError, cifar_resnet, input_statistics, pretrained  # noqa: E402,F401
