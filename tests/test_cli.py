@@ -74,6 +74,8 @@ def test_data_reports_optional_sets_without_failing(tmp_path, monkeypatch, capsy
     for split in ("train", "test"):
         for c in data.CIFAR10_CLASSES:
             shutil.copytree(image_folder / "dog", tmp_path / "cifar10" / split / c)
+        for digit in data.MNIST_CLASSES:
+            shutil.copytree(image_folder / "dog", tmp_path / "mnist" / split / digit)
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
@@ -83,7 +85,7 @@ def test_data_reports_optional_sets_without_failing(tmp_path, monkeypatch, capsy
     monkeypatch.delenv("COURSEKIT_DOWNLOAD", raising=False)  # CI switches downloads off
     assert cli.main(["data"]) == 0
     out = capsys.readouterr().out
-    assert "CIFAR-10 test: 40 images" in out
+    assert "CIFAR-10 test: 40 images" in out and "MNIST train: 40 images" in out
     assert "hymenoptera: not available (hymenoptera (train) was not found" in out and "URLError" in out
     assert "pacs: not on disk" in out
 

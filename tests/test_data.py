@@ -144,13 +144,19 @@ def test_folder_dataset_from_its_tree(tmp_path, image_folder):
     assert "hymenoptera (test)" in ds.source["description"] and ds.source["path"].endswith("val")
 
 
-def test_folder_dataset_errors(tmp_path):
+def test_folder_dataset_errors(tmp_path, monkeypatch):
     with pytest.raises(data.DataNotFoundError) as err:
         data.load_folder_dataset("hymenoptera", "train", root=tmp_path, download=False)
     assert "hymenoptera_data/train/<class>/*.jpg" in str(err.value)
     assert "https://download.pytorch.org/tutorial/hymenoptera_data.zip" in str(err.value)
-    with pytest.raises(data.DataNotFoundError, match="no download address"):
-        data.load_folder_dataset("pacs", "sketch", root=tmp_path)
+    with pytest.raises(data.DataNotFoundError, match="switched off") as err:  # PACS: its pinned copy is named
+        data.load_folder_dataset("pacs", "sketch", root=tmp_path, download=False)
+    assert "flwrlabs/pacs/resolve/394113073258ead631f617d2e13bb377c0715c4b" in str(err.value)
+    monkeypatch.setitem(data.FOLDER_DATASETS, "nowhere", data.FolderDataset("nowhere", "nowhere", {"train": "train"},
+                                                                            where="a colleague's disk"))
+    with pytest.raises(data.DataNotFoundError, match="no download address") as err:
+        data.load_folder_dataset("nowhere", "train", root=tmp_path)
+    assert "get it from a colleague's disk" in str(err.value)
     with pytest.raises(KeyError, match="splits: photo, art_painting, cartoon, sketch"):
         data.load_folder_dataset("pacs", "train", root=tmp_path)
     with pytest.raises(KeyError, match="unknown data set 'mnist'"):
@@ -226,22 +232,12 @@ def test_caltech101_without_lists_gets_a_seeded_split_written_once(tmp_path, ima
     assert data.split_lists(tmp_path / "caltech101" / "101_ObjectCategories", ("accordion", "zebra"))["train"] == lines
 
 
-def test_caltech101_downloads_through_torchvision(tmp_path, image_folder, monkeypatch):
-    import torchvision.datasets
-
-    calls = []
-
-    class FakeCaltech101:
-        def __init__(self, root, download):
-            calls.append((root, download))
-            from pathlib import Path
-            make_caltech(Path(root), image_folder)
-
-    monkeypatch.setattr(torchvision.datasets, "Caltech101", FakeCaltech101)
-    ds = data.load_folder_dataset("caltech101", "test", image_size=8, root=tmp_path, download=True)
-    assert calls == [(str(tmp_path), True)] and len(ds) == 2
-    with pytest.raises(data.DataNotFoundError, match=r"torchvision.datasets.Caltech101\(root, download=True\)"):
+def test_caltech101_offline_names_its_pinned_archive(tmp_path):
+    # Downloads from Caltech's own archive are exercised offline in test_mirrors.py; without it, the error says where.
+    with pytest.raises(data.DataNotFoundError) as err:
         data.load_folder_dataset("caltech101", "train", root=tmp_path / "elsewhere", download=False)
+    assert "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip" in str(err.value)
+    assert "caltech101/101_ObjectCategories/<class>/*.jpg" in str(err.value)
 
 
 def test_at_most_per_class_takes_what_a_class_has():

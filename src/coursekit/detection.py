@@ -41,7 +41,8 @@ def fit_detector(model: nn.Module, digits: ImageTensors, *, epochs: int, scenes_
     (:func:`coursekit.data.make_scenes` with ``scene_args``; epoch ``e`` of seed ``s`` draws with seed
     ``1000 * s + e``), by SGD with momentum and a one-cycle schedule. After each epoch the history gets the
     mean of each loss, the time, and what ``evaluate(model)`` returns. With ``checkpoint``, the state is
-    saved after every epoch and on Ctrl-C, and a later call resumes from it (:class:`coursekit.train.Checkpoint`).
+    saved after every epoch, and a later call resumes from it (:class:`coursekit.train.Checkpoint`); a run
+    stopped within an epoch (Ctrl-C) resumes at the start of that epoch, whose scenes are drawn again the same.
     """
     from tqdm.auto import tqdm
 
@@ -75,10 +76,9 @@ def fit_detector(model: nn.Module, digits: ImageTensors, *, epochs: int, scenes_
                 sched.step()
                 for k in LOSSES:
                     sums[k] += float(losses[k].detach())
-        except KeyboardInterrupt:  # the epoch starts again on resume (its scenes are drawn from its seed)
-            state.save(result, epoch, 0, None)
+        except KeyboardInterrupt:  # the checkpoint of the last finished epoch stays: a resume redoes this one
             if state.path:
-                print(f"\ninterrupted: state saved to {state.path}; call again to resume at epoch {epoch + 1}")
+                print(f"\ninterrupted: {state.path} holds the state after epoch {epoch}; call again to resume there")
             raise
         rt.sync()
         seconds = time.perf_counter() - tick
@@ -86,7 +86,9 @@ def fit_detector(model: nn.Module, digits: ImageTensors, *, epochs: int, scenes_
                    images_per_second=steps * batch_size / seconds, **{k: v / steps for k, v in sums.items()})
         row["train_loss"] = sum(row[k] for k in LOSSES)
         if evaluate is not None:
+            tick = time.perf_counter()
             row.update(evaluate(model))
+            row["eval_seconds"] = time.perf_counter() - tick
         result.history.append(row)
         result.train_seconds += seconds
         result.images_seen += steps * batch_size
@@ -94,7 +96,8 @@ def fit_detector(model: nn.Module, digits: ImageTensors, *, epochs: int, scenes_
         if verbose:
             scores = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k.startswith("map"))
             print(f"epoch {epoch + 1:>2}/{epochs}  loss {row['train_loss']:.3f}  {scores}  {seconds:.0f} s", flush=True)
-        deadline.check(result.train_seconds / (epoch + 1 - start) if epoch >= start else 0.0, epochs - epoch - 1)
+        spent = [r["seconds"] + r.get("eval_seconds", 0.0) for r in result.history[start:]]
+        deadline.check(sum(spent) / len(spent), epochs - epoch - 1)  # under a time limit: stop if the rest overruns
     result.peak_memory_mb, result.peak_memory_kind = train.peak_memory(rt.device)
     return result
 

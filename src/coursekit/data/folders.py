@@ -2,6 +2,7 @@
 lives, how it is split and downloaded, and its splits as uint8 tensors of one size."""
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -10,9 +11,21 @@ from pathlib import Path
 import torch
 
 from .. import files as disk
+from ..profiles import show_progress
 from . import cache, decode
 from .decode import IMAGE_SUFFIXES
 from .tensors import BadDataError, DataNotFoundError, ImageTensors, data_root
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A pinned copy of a data set: its address at a fixed revision, its size in bytes and sha256 (checked
+    before anything is unpacked), and how it unpacks (a function of :data:`UNPACK`)."""
+
+    url: str
+    sha256: str
+    size: int
+    unpack: str
 
 
 @dataclass(frozen=True)
@@ -21,7 +34,8 @@ class FolderDataset:
 
     ``splits`` maps a split's name to its sub-folder. ``url`` is the archive users download (it
     unpacks to ``extracted``, which is renamed to ``folder``); ``None`` where no stable address exists.
-    ``torchvision`` names a torchvision data set class that downloads it instead.
+    ``mirror`` is a pinned copy (address at a fixed revision, sha256) used instead where the original's
+    address is not stable.
 
     Data sets that come as one tree of class folders (``images``) instead of one tree per split
     name each split by a list file ``<folder>/<split>.txt`` of ``<class>/<file>`` lines; where the
@@ -34,9 +48,9 @@ class FolderDataset:
     url: str | None = None
     extracted: str | None = None
     where: str = ""
-    torchvision: str | None = None
     images: str | None = None
     exclude: tuple[str, ...] = ()
+    mirror: Mirror | None = None
 
 
 FOLDER_DATASETS = {d.name: d for d in [
@@ -47,23 +61,100 @@ FOLDER_DATASETS = {d.name: d for d in [
                   url="https://github.com/alexeygrigorev/clothing-dataset-small/archive/refs/heads/master.zip",
                   extracted="clothing-dataset-small-master",
                   where="the public repository alexeygrigorev/clothing-dataset-small (CC0)"),
+    # The authors' release has no stable address; the Hugging Face copy flwrlabs/pacs holds the standard
+    # 9,991 images as one parquet file (image bytes, domain, label), pinned here by revision and sha256.
     FolderDataset("pacs", "pacs", {d: d for d in ("photo", "art_painting", "cartoon", "sketch")},
-                  where="the PACS authors' release (Li et al. 2017), also mirrored on model hubs"),
-    # torchvision's Caltech101 downloads to <root>/caltech101/101_ObjectCategories and, as here,
-    # leaves out the clutter class BACKGROUND_Google: 101 object classes.
+                  where="the PACS authors' release (Li et al. 2017), from its Hugging Face copy flwrlabs/pacs",
+                  mirror=Mirror("https://huggingface.co/datasets/flwrlabs/pacs/resolve/"
+                                "394113073258ead631f617d2e13bb377c0715c4b/data/train-00000-of-00001.parquet",
+                                "4fc041ee92eec6043fe6e2859e8bdd138e5f958bc621afd153879812cbe65ff5", 191_395_900,
+                                "pacs-parquet")),
+    # torchvision's Caltech101 downloads from Google Drive, whose links have broken repeatedly; the archive
+    # comes instead from Caltech's own data repository (CaltechDATA), and unpacks as torchvision's does, to
+    # <root>/caltech101/101_ObjectCategories. As torchvision does, the clutter class BACKGROUND_Google is
+    # left out: 101 object classes.
     FolderDataset("caltech101", "caltech101", {"train": "train.txt", "test": "test.txt"},
-                  torchvision="Caltech101", images="101_ObjectCategories", exclude=("BACKGROUND_Google",),
-                  where="Caltech-101 (Fei-Fei et al. 2004), through torchvision.datasets.Caltech101"),
+                  images="101_ObjectCategories", exclude=("BACKGROUND_Google",),
+                  where="Caltech-101 (Fei-Fei et al. 2004), from CaltechDATA (record mzrjq-6wc02)",
+                  mirror=Mirror("https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip?download=1",
+                                "331234750fc7f77520e50d9565e8b6907b03565e30320da1401130db08c61f91", 137_414_764,
+                                "caltech-zip")),
 ]}
+
+PACS_CLASSES = ("dog", "elephant", "giraffe", "guitar", "horse", "house", "person")
+
+
+def unpack_pacs_parquet(archive: Path, out: Path) -> None:
+    """PACS's parquet file (columns ``image``: bytes and original path, ``domain``, ``label``) as the folder
+    tree ``out/<domain>/<class>/<domain>_<row>.<ext>``, image bytes written unchanged. Original names repeat
+    across classes, so files are named by their row."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as err:
+        raise ImportError("unpacking PACS needs pyarrow: pip install pyarrow") from err
+    import json
+
+    table = pq.ParquetFile(archive)
+    names = json.loads(table.schema_arrow.metadata[b"huggingface"])["info"]["features"]["label"]["names"]
+    if tuple(names) != PACS_CLASSES:
+        raise BadDataError(f"{archive} labels its classes {names}, not {list(PACS_CLASSES)}: not the pinned PACS file")
+    row = 0
+    for batch in table.iter_batches(batch_size=256, columns=["image", "domain", "label"]):
+        columns = batch.to_pydict()
+        for image, domain, label in zip(columns["image"], columns["domain"], columns["label"]):
+            suffix = Path(image.get("path") or "").suffix.lower() or ".jpg"
+            target = out / domain / PACS_CLASSES[label] / f"{domain}_{row:05d}{suffix}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(image["bytes"])
+            row += 1
+
+
+def unpack_caltech_zip(archive: Path, out: Path) -> None:
+    """Caltech's ``caltech-101.zip`` (which wraps ``101_ObjectCategories.tar.gz``) as ``out/101_ObjectCategories/``."""
+    import tarfile
+    import zipfile
+
+    with zipfile.ZipFile(archive) as outer:
+        inner = next((n for n in outer.namelist() if n.endswith("101_ObjectCategories.tar.gz")), None)
+        if inner is None:
+            raise BadDataError(f"{archive} holds no 101_ObjectCategories.tar.gz: not the pinned Caltech-101 archive")
+        with outer.open(inner) as stream, tarfile.open(fileobj=stream, mode="r|gz") as tar:
+            tar.extractall(out, filter="data")  # "data": no absolute paths, links out of ``out`` or devices
+
+
+UNPACK = {"pacs-parquet": unpack_pacs_parquet, "caltech-zip": unpack_caltech_zip}
+
+
+def fetch_mirror(dataset: FolderDataset, root: Path) -> None:
+    """Download ``dataset.mirror`` into ``root/downloads`` (torch's downloader: a progress bar, the sha256
+    checked before the file is moved into place), unpack it into a temporary folder and move that into
+    ``root/<dataset.folder>`` only when complete: an interrupted run leaves no half data set behind."""
+    import tempfile
+
+    mirror = dataset.mirror
+    archive = root / "downloads" / f"{dataset.name}-{mirror.sha256[:12]}{Path(mirror.url.split('?')[0]).suffix}"
+    if not archive.is_file():
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(mirror.url, str(archive), hash_prefix=mirror.sha256, progress=show_progress())
+    with tempfile.TemporaryDirectory(dir=root, prefix=f".{dataset.folder}.") as tmp:
+        UNPACK[mirror.unpack](archive, Path(tmp))
+        final = root / dataset.folder
+        final.mkdir(exist_ok=True)
+        for part in Path(tmp).iterdir():
+            if not (final / part.name).exists():
+                part.rename(final / part.name)
+    archive.unlink()  # unpacked: the archive's hundreds of megabytes can go
+    with contextlib.suppress(OSError):  # and its folder, unless it holds other downloads
+        archive.parent.rmdir()
 
 
 def _fetch(dataset: FolderDataset, root: Path) -> None:
-    """Download and unpack ``dataset`` into ``root`` (torchvision's downloader: progress bar, retries)."""
-    import torchvision.datasets
+    """Download and unpack ``dataset`` into ``root``: its pinned :class:`Mirror`, or its archive by
+    torchvision's downloader (progress bar, retries)."""
     from torchvision.datasets.utils import download_and_extract_archive
 
-    if dataset.torchvision:
-        getattr(torchvision.datasets, dataset.torchvision)(str(root), download=True)
+    if dataset.mirror:
+        fetch_mirror(dataset, root)
         return
     download_and_extract_archive(dataset.url, download_root=str(root), extract_root=str(root),
                                  remove_finished=True)
@@ -172,7 +263,7 @@ def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str |
     if download is None:
         download = os.environ.get("COURSEKIT_DOWNLOAD", "1") != "0"
     problem = "downloading is switched off (download=False or COURSEKIT_DOWNLOAD=0)"
-    downloadable = dataset.url or dataset.torchvision
+    downloadable = dataset.url or dataset.mirror
     if not folder.is_dir() and not downloadable:
         problem = "it has no download address that coursekit could use"
     elif not folder.is_dir() and download:
@@ -181,8 +272,7 @@ def load_folder_dataset(name: str, split: str, image_size: int = 64, root: str |
         except Exception as err:  # no network, a moved file, a full disk: say what happened
             problem = f"the download failed: {type(err).__name__}: {err}"
     if not folder.is_dir():
-        source = (f"download it with torchvision.datasets.{dataset.torchvision}(root, download=True)" if dataset.torchvision
-                  else f"download it from {dataset.url}" if dataset.url else f"get it from {dataset.where}")
+        source = (f"download it from {(dataset.mirror or dataset).url}" if downloadable else f"get it from {dataset.where}")
         layout = f"{folder}/<class>/*.jpg" if dataset.images else f"{base}/{dataset.splits[split]}/<class>/*.jpg"
         raise DataNotFoundError(
             f"{name} ({split}) was not found in {folder}, and {problem}.\n"

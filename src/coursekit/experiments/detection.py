@@ -25,7 +25,7 @@ EXAMPLES = 12                       # test scenes whose detections the result ke
 LENET_BUDGET = {
     "ci": dict(train_per_class=20, test_per_class=10, epochs=1, batch_size=50, centred=50, seeds=[0]),
     "quick": dict(train_per_class=None, test_per_class=None, epochs=8, batch_size=128, centred=2000, seeds=[0, 1, 2]),
-    "full": dict(train_per_class=None, test_per_class=None, epochs=20, batch_size=128, centred=2000, seeds=[0, 1, 2]),
+    "full": dict(train_per_class=None, test_per_class=None, epochs=20, batch_size=128, centred=10000, seeds=[0, 1, 2]),
 }
 
 
