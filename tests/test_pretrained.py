@@ -61,7 +61,7 @@ def test_published_cifar_resnet_by_url(hub):
     model = models.cifar_resnet("resnet20")
     assert not model.training and models.count_parameters(model) == 269_722
     reference = models.create("resnet20")
-    models.resnet.load_cifar_resnet_weights(reference, torch.load(source, map_location="cpu", weights_only=True))
+    models.resnet.load_cifar_resnet_weights(reference, pt.read_weights(source))
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values()))
     with pytest.raises(KeyError, match="available: resnet20, resnet56"):
         models.cifar_resnet("resnet32")
