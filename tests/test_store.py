@@ -107,3 +107,22 @@ def test_a_read_only_folder_is_named_as_the_target(tmp_path):
         assert list(folder.iterdir()) == []
     finally:
         folder.chmod(0o755)
+
+
+def test_a_run_on_a_busy_machine_says_so_in_its_provenance():
+    base = dict(experiment="x", profile="quick", provenance=dict(
+        device="CPU", date="2026-11-30T06:00:00+00:00", wall_seconds=60, torch="2", git_commit="abc",
+        data=dict(summary="tiny"), load_start=dict(cpus=2, one_minute=1.9, fifteen_minutes=1.0),
+        load_end=dict(cpus=2, one_minute=2.1, fifteen_minutes=2.0)))
+    assert store.busy_note(base) == "" and "busy" not in store.provenance_line(base)
+    base["provenance"]["load_end"]["fifteen_minutes"] = 4.2  # a second training beside it, most of the time
+    assert "load average up to 4.2 on 2 CPUs" in store.busy_note(base)
+    assert store.busy_note(base) in store.provenance_line(base)
+    del base["provenance"]["load_start"], base["provenance"]["load_end"]  # older results, or Windows: nothing said
+    assert store.busy_note(base) == ""
+
+
+def test_machine_load_reports_cpus_and_averages():
+    load = store.machine_load()
+    if load is not None:  # Windows has no load average
+        assert load["cpus"] >= 1 and load["one_minute"] >= 0 and load["fifteen_minutes"] >= 0

@@ -166,6 +166,32 @@ def provenance(device: torch.device) -> dict:
                 python=platform.python_version(), git_commit=git_commit())
 
 
+def machine_load() -> dict | None:
+    """The machine's CPUs and its load averages over the last 1 and 15 minutes (runnable processes, this
+    one included), where the system reports them (not on Windows)."""
+    try:
+        one, _, fifteen = os.getloadavg()
+    except (AttributeError, OSError):
+        return None
+    return dict(cpus=os.cpu_count(), one_minute=round(one, 2), fifteen_minutes=round(fifteen, 2))
+
+
+BUSY = 1.25  # load average per CPU above which a run's speed figures are marked as taken on a busy machine
+
+
+def busy_note(result: dict) -> str:
+    """``""``, or a warning that the run shared its machine (a load average above :data:`BUSY` per CPU at its
+    start or end), so that its speed figures (images/s, wall time) understate what the machine can do."""
+    p = result.get("provenance", {})
+    loads = [p[k] for k in ("load_start", "load_end") if p.get(k)]
+    worst = max((max(x["one_minute"], x["fifteen_minutes"]) for x in loads), default=0.0)
+    cpus = loads[0]["cpus"] if loads else 1
+    if worst <= BUSY * cpus:
+        return ""
+    return (f"a busy machine (load average up to {worst:.1f} on {cpus} CPUs): its speed figures understate "
+            "this hardware; benchmarks/ measures speed")
+
+
 def duration(seconds: float) -> str:
     """``1 h 02 min``, ``3 min 07 s`` or ``42 s``."""
     minutes, secs = divmod(round(seconds), 60)
@@ -191,7 +217,7 @@ def provenance_line(result: dict) -> str:
     commit = f", commit {p['git_commit']}" if p.get("git_commit") else ""
     return (f"{result['experiment']} · profile {result['profile']} · {p['device']} · {date} · "
             f"wall time {duration(p['wall_seconds'])} · torch {p['torch']}{commit} · "
-            f"data: {describe_data(result)}")
+            f"data: {describe_data(result)}" + (f" · {busy_note(result)}" if busy_note(result) else ""))
 
 
 def headline(result: dict) -> str:

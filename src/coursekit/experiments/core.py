@@ -190,6 +190,7 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
                 path.unlink()
         started = dt.datetime.now(dt.timezone.utc)
         where = store.provenance(profiles.device())  # the code as it was when the run started
+        load_start = store.machine_load()  # what else ran beside it: speed figures depend on it
         identity = f"{name} under {profile}, configuration {cfg_hash}"
         output, wall_seconds = _call_runner(experiment, profile, cfg, checkpoint, identity)
         result = dict(
@@ -197,7 +198,7 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
             config=cfg, config_hash=cfg_hash, metrics=output["metrics"], history=output["history"],
             cost=output["cost"],
             provenance=dict(where, data=output["data"], date=started.isoformat(timespec="seconds"),
-                            wall_seconds=round(wall_seconds, 1)),
+                            wall_seconds=round(wall_seconds, 1), load_start=load_start, load_end=store.machine_load()),
         )
         network = output.pop("state_dict", None)
         result.update({k: v for k, v in output.items() if k not in ("metrics", "history", "cost", "data")})
