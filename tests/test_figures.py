@@ -30,6 +30,9 @@ def test_learning_curves_have_both_panels_and_provenance():
     assert len(losses.lines) == 2 and len(accuracy.lines) == 2
     assert accuracy.get_ylabel() == "accuracy (%)" and losses.get_xlabel() == "epoch"
     assert max(accuracy.lines[1].get_ydata()) == pytest.approx(28.0)
+    assert "profile quick" not in texts(fig)  # in the book the provenance is a note under the figure
+    with figures.footers():  # as export() draws it, for slides
+        fig = figures.learning_curves(fake_result())
     assert "profile quick" in texts(fig) and "CPU test" in texts(fig) and "1 min 15 s" in texts(fig)
 
 
@@ -39,6 +42,9 @@ def test_confusion_matrix_rows_are_percentages_of_the_true_class():
     rows = image.get_array()
     assert rows[0].sum() == pytest.approx(100) and rows[1][0] == pytest.approx(100 * 2 / 6)
     assert "accuracy 60.0 %" in fig.axes[0].get_title()
+    assert "commit abc" not in texts(fig)
+    with figures.footers():
+        fig = figures.confusion_matrix(fake_result())
     assert "commit abc" in texts(fig)
 
 

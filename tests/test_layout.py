@@ -16,7 +16,7 @@ LAYERS = [
     {"train"},
     {"diagnostics", "fast"},
     {"transfer"},
-    {"fewshot"},
+    {"fewshot", "detection"},
     {"store"},
     {"experiments"},
     {"tables", "plan"},

@@ -195,6 +195,41 @@ def glue_facts(facts: dict[str, str]) -> None:
         glue(name, value)
 
 
+def provenance_html(*results: dict | None) -> str:
+    """The HTML of :func:`provenance_note`: a collapsed ``<details class="provenance">`` whose summary names
+    the run(s) in a few words and whose body lists each run's :func:`coursekit.store.provenance_line`.
+    Results that are None (not stored under this profile) are left out; with none left, ``""``."""
+    import html
+
+    from .store import provenance_line
+
+    shown = [r for r in results if r is not None]
+    if not shown:
+        return ""
+    profiles = ", ".join(dict.fromkeys(r["profile"] for r in shown))
+    dates = sorted({r["provenance"]["date"][:10] for r in shown})
+    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+    if len(shown) == 1:
+        summary = f"Run: {shown[0]['experiment']} · profile {profiles} · {when}"
+    else:
+        plural = "s" if "," in profiles else ""
+        summary = f"Runs: {len(shown)} experiments · profile{plural} {profiles} · {when}"
+    items = "".join(f"<li>{html.escape(provenance_line(r))}</li>" for r in shown)
+    return f'<details class="provenance"><summary>{html.escape(summary)}</summary><ul>{items}</ul></details>'
+
+
+def provenance_note(*results: dict | None) -> None:
+    """Show, under the figure or table above, which run(s) it draws: a collapsed note (HTML ``<details>``,
+    rendered by the built book and by Jupyter and Colab alike) that opens on one provenance line per
+    run (profile, hardware, date, wall time, versions, data). Results that are None are left out, and
+    with none left nothing is shown."""
+    from IPython.display import HTML, display
+
+    note = provenance_html(*results)
+    if note:
+        display(HTML(note))
+
+
 # --- Sphinx extension --------------------------------------------------------------------------
 
 def _point_colab_at_twin(app, pagename: str, templatename: str, context: dict, doctree) -> None:

@@ -137,7 +137,7 @@ register(Experiment(
     sizes=LENET_BUDGET, runner=over_seeds(train_lenet)))
 register(Experiment(
     name="detect_digits", chapter="detection", title="Faster R-CNN from scratch on scenes of MNIST digits",
-    base=dict(scenes=SCENES, widths=[32, 64, 128], representation=128, proposals=100, sampled_rois=64, lr=0.02,
+    base=dict(scenes=SCENES, widths=[32, 64, 128], representation=128, proposals=100, sampled_rois=64, lr=0.04,
               weight_decay=1e-4, seed=0),
     sizes=DETECTOR_BUDGET, runner=over_seeds(train_detector)))
 

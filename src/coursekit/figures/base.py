@@ -1,16 +1,20 @@
-"""What every figure shares: the provenance strip under it, learning curves, confusion matrices,
-image grids, and the registry of named figures that ``coursekit figures`` exports.
+"""What every figure shares: the provenance footer of exported figures, learning curves, confusion
+matrices, image grids, and the registry of named figures that ``coursekit figures`` exports.
 
 A figure is a function of one (or several) stored results, so the book, a notebook and
-``coursekit figures`` (PNG/SVG/PDF for slides) draw the same picture from the same numbers. Every
-figure drawn from a result carries its provenance line at the bottom, so a copy on a slide still
-says which run it shows. Each chapter's module registers every figure its chapter shows.
+``coursekit figures`` (PNG/SVG/PDF for slides) draw the same picture from the same numbers. In the
+book and in notebooks, the provenance of a figure is a collapsed note under it
+(:func:`coursekit.book.provenance_note`), not text in the image. Figures exported for slides
+(:func:`export`) carry a one-line footer instead, so that a copy on a slide still says which run it
+shows. Each chapter's module registers every figure its chapter shows.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
@@ -22,12 +26,28 @@ if TYPE_CHECKING:
 
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#d62728"
 
+# Whether figures drawn now get the provenance footer: True only while :func:`export` draws them.
+_FOOTER: contextvars.ContextVar[bool] = contextvars.ContextVar("footer", default=False)
+
+
+@contextlib.contextmanager
+def footers(on: bool = True) -> Iterator[None]:
+    """Within the block, figures drawn from results get (``on``) or do not get their provenance footer
+    (:func:`add_provenance`); :func:`export` draws within ``footers()``."""
+    token = _FOOTER.set(on)
+    try:
+        yield
+    finally:
+        _FOOTER.reset(token)
+
 
 def add_provenance(fig: Figure, *results: dict) -> Figure:
-    """A one-line footer under the figure: the run it shows (the first, and how many more), its profile,
-    hardware, date and commit. The full provenance of every run (data, versions, wall time) is in its
-    result, and the book prints it beside the figure (:func:`coursekit.store.provenance_line`)."""
-    if not results:
+    """For figures exported for slides (:func:`export`): a one-line footer under the figure, the run it
+    shows (the first, and how many more), its profile, hardware, date, wall time and commit. Elsewhere,
+    in the book and in notebooks, the figure is returned unchanged: its provenance is a collapsed note
+    under it (:func:`coursekit.book.provenance_note`), with every run's full provenance line
+    (:func:`coursekit.store.provenance_line`)."""
+    if not results or not _FOOTER.get():
         return fig
     r, p = results[0], results[0]["provenance"]
     more = f" and {len(results) - 1} more run{'s' if len(results) > 2 else ''}" if len(results) > 1 else ""
@@ -205,7 +225,8 @@ def draw(name: str, profile: str | None = None) -> Figure:
 
 def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: str | None = None,
            names: list[str] | None = None, dpi: int = 200) -> tuple[list[Path], dict[str, str]]:
-    """Save the named figures in each format, for slides.
+    """Save the named figures in each format, for slides, each drawn with its one-line provenance footer
+    (:func:`add_provenance`).
 
     Returns the files written and, for each figure skipped, why: an experiment it draws has no
     stored result for ``profile`` (run ``coursekit regenerate`` first), or the data or weights it shows are
@@ -231,7 +252,8 @@ def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: st
             skipped[name] = f"no stored result of {', '.join(missing)}"
             continue
         try:
-            fig = spec.draw(results)
+            with footers():  # a figure on a slide says which run it shows
+                fig = spec.draw(results)
         except (DataNotFoundError, WeightsUnavailableError) as error:
             skipped[name] = str(error).splitlines()[0]
             continue
