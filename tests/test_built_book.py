@@ -55,8 +55,8 @@ def test_transfer_and_fewshot_pages_show_their_stored_runs(built_book):
 
 def test_vit_page_shows_its_runs_and_says_what_only_full_runs(built_book):
     html = (built_book / "book" / "vit.html").read_text()
-    for experiment in ("vs_lr_find", "vs_resnet20_1000", "vs_resnet20_5000", "vs_vit_1000", "vs_vit_5000",
-                       "vs_vit_10000", "vs_vit_5000_strong"):
+    for experiment in ("vs_lr_find", "vs_resnet20_1000", "vs_resnet20_3000", "vs_vit_1000", "vs_vit_3000",
+                       "vs_vit_10000", "vs_vit_3000_strong"):
         assert f"{experiment} · profile quick" in html, experiment
     assert html.count("<img") >= 7 and "{glue:text}" not in html
     assert html.count("<strong>Not run in the") == 2  # the pretrained ViTs and the GPU memory measurement

@@ -20,6 +20,14 @@ def stored(name: str) -> dict:
     return result
 
 
+def current(name: str) -> dict:
+    """The stored quick result of ``name`` made with the current configuration (skip if there is none)."""
+    result = experiments.load(name, "quick")
+    if result is None:
+        pytest.skip(f"no stored quick result of {name} with its current configuration")
+    return result
+
+
 def constructed(experiment: str, rows: list[dict]) -> dict:
     """A result with just what the facts read: its rows and a provenance for the provenance line."""
     return dict(experiment=experiment, profile="quick", metrics=dict(rows=rows),
@@ -39,7 +47,7 @@ def test_every_glue_name_of_the_text_is_produced():
     used = set(re.findall(r"\{glue:text\}`([^`]+)`", text))
     produced = (fs.facts_budgets(fs.configs("quick")) | fs.facts_full(fs.configs("full"))
                 | fs.facts_backbone(stored("fewshot_backbone")) | fs.facts_shots(stored("fewshot_shots"))
-                | fs.facts_ablation(stored("fewshot_ablation")) | fs.facts_pseudo(stored("fewshot_pseudo"))
+                | fs.facts_ablation(ablation_of_the_quick_configuration()) | fs.facts_pseudo(stored("fewshot_pseudo"))
                 | fs.facts_mixing(stored("fewshot_mixing")))
     for name in ("fewshot_episodes", "fewshot_pseudo", "fewshot_mixing"):
         produced |= fs.facts_provenance(stored(name))
@@ -94,18 +102,40 @@ def test_shots_facts_agree_with_the_stored_rows():
     assert f"from 1 ({100 * best_one:.1f} %)" in facts["fewshot_backbone_worth"]
 
 
+def ablation_of_the_quick_configuration() -> dict:
+    """The stored quick ablation if it was made with the current configuration, else a constructed result
+    of the same inits and variants: the text's glue names depend on them, not on the accuracies."""
+    result = experiments.load("fewshot_ablation", "quick")
+    if result is not None:
+        return result
+    cfg = experiments.config("fewshot_ablation", "quick")
+    return ablation({(i, v): [0.5 + 0.01 * n + 0.02 * s for s in cfg["seeds"]]
+                     for i in cfg["inits"] for n, v in enumerate(cfg["variants"])})
+
+
 def test_ablation_facts_agree_with_the_stored_rows():
-    result = stored("fewshot_ablation")
+    result = current("fewshot_ablation")
     rows = result["metrics"]["rows"]
+    assert result["config"]["inits"] == ["scratch", "backbone"] and {r["init"] for r in rows} == {"scratch", "backbone"}
     facts = fs.facts_ablation(result)
-    mean = {s["variant"]: s["accuracy"] for s in stats.summarise(rows, ("variant",))}
-    ranked = sorted((v for v in mean if v != "none"), key=lambda v: -mean[v])
-    assert facts["fewshot_ablation_none"] == percent(mean["none"])
-    assert facts["fewshot_ablation_best"].startswith(f"{ranked[0].replace('+', ' + ')} ({percent(mean[ranked[0]])})")
-    assert facts["fewshot_ablation_worst"] == f"{ranked[-1].replace('+', ' + ')} ({percent(mean[ranked[-1]])})"
-    seeds = lambda v: {r["seed"]: r["accuracy"] for r in rows if r["variant"] == v}  # noqa: E731
-    beats = [v for v in ranked if (d := stats.paired_difference(seeds(v), seeds("none")))[0] > d[1]]
-    assert facts["fewshot_ablation_clear"].startswith("Only " if beats else "No single augmentation beats")
+    mean = {(s["init"], s["variant"]): s["accuracy"] for s in stats.summarise(rows, ("init", "variant"))}
+    name = lambda v: v.replace("+", " + ")  # noqa: E731
+    counts = {}
+    for init in ("scratch", "backbone"):
+        ranked = sorted((v for i, v in mean if i == init and v != "none"), key=lambda v: -mean[(init, v)])
+        assert facts[f"fewshot_ablation_{init}_none"] == percent(mean[(init, "none")])
+        assert facts[f"fewshot_ablation_{init}_best"].startswith(f"{name(ranked[0])} ({percent(mean[(init, ranked[0])])})")
+        assert facts[f"fewshot_ablation_{init}_worst"] == f"{name(ranked[-1])} ({percent(mean[(init, ranked[-1])])})"
+        seeds = lambda v: {r["seed"]: r["accuracy"] for r in rows if r["init"] == init and r["variant"] == v}  # noqa: E731
+        diffs = {v: stats.paired_difference(seeds(v), seeds("none")) for v in ranked}
+        beats = [v for v in ranked if diffs[v][0] > diffs[v][1]]
+        reading = facts[f"fewshot_ablation_{init}_clear"]
+        assert reading.startswith("no variant beats") != bool(beats)
+        for v in beats:
+            assert f"{name(v)} ({100 * diffs[v][0]:+.1f} ± {100 * diffs[v][1]:.1f} points)" in reading
+        counts[init] = f"{len(beats)} of {len(ranked)}"
+    assert facts["fewshot_ablation_contrast"] == (f"Clear gains over no augmentation: {counts['scratch']} variants from "
+                                                  f"scratch, {counts['backbone']} variants with the backbone")
 
 
 # --- on constructed results: every wording --------------------------------------------------------
@@ -163,48 +193,78 @@ def test_shots_with_one_number_of_shots():
     assert facts["fewshot_backbone_worth"].startswith("from scratch, even 5 images per class")
 
 
-def ablation(acc: dict[str, list[float]]) -> dict:
-    return constructed("fewshot_ablation", [dict(variant=v, seed=s, accuracy=x, seconds=1.0)
-                                            for v, xs in acc.items() for s, x in enumerate(xs)])
+def ablation(acc: dict[tuple[str, str], list[float]]) -> dict:
+    """A result from {(init, variant): [accuracy per seed]}, in the shape ``run_ablation`` gives."""
+    rows = [dict(init=i, variant=v, seed=s, accuracy=x, macro_f1=x, train_images=50, seconds=1.0)
+            for (i, v), xs in acc.items() for s, x in enumerate(xs)]
+    return constructed("fewshot_ablation", rows) | dict(config=dict(shots=10, inits=["scratch", "backbone"]))
 
 
-def test_ablation_when_no_variant_beats_none_beyond_the_paired_interval():
-    # cutmix is better on average but not every seed; rotate loses every seed (clear, but the wrong way)
-    facts = fs.facts_ablation(ablation({"none": [0.60, 0.62, 0.64], "cutmix": [0.70, 0.58, 0.66],
-                                        "crop+flip": [0.61, 0.62, 0.65], "rotate": [0.55, 0.57, 0.59]}))
-    assert facts["fewshot_ablation_none"] == "62.0 %"
-    assert facts["fewshot_ablation_best"] == "cutmix (64.7 %), crop + flip (62.7 %), rotate (57.0 %)"
-    assert facts["fewshot_ablation_worst"] == "rotate (57.0 %)"
-    assert facts["fewshot_ablation_clear"].startswith(
-        "No single augmentation beats no augmentation beyond the 95 % interval of the difference paired by seed "
-        "(the closest, cutmix: +2.7 ± ")
+BEYOND = "no augmentation beyond the 95 % interval of the difference paired by seed"
+
+
+def test_ablation_when_several_help_from_scratch_and_none_with_the_backbone():
+    # from scratch: crop + flip gains 10 points on every seed, noise 4 on every seed, cutmix is noisy;
+    # from the backbone: cutmix is better on average but not every seed, crop + flip and noise change little
+    facts = fs.facts_ablation(ablation({
+        ("scratch", "none"): [0.40, 0.42, 0.44], ("scratch", "crop+flip"): [0.50, 0.52, 0.54],
+        ("scratch", "noise"): [0.44, 0.46, 0.48], ("scratch", "cutmix"): [0.50, 0.38, 0.44],
+        ("backbone", "none"): [0.60, 0.62, 0.64], ("backbone", "crop+flip"): [0.61, 0.62, 0.63],
+        ("backbone", "noise"): [0.59, 0.62, 0.64], ("backbone", "cutmix"): [0.70, 0.58, 0.66]}))
+    assert facts["fewshot_ablation_scratch_none"] == "42.0 %" and facts["fewshot_ablation_backbone_none"] == "62.0 %"
+    assert facts["fewshot_ablation_scratch_best"] == "crop + flip (52.0 %), noise (46.0 %), cutmix (44.0 %)"
+    assert facts["fewshot_ablation_scratch_worst"] == "cutmix (44.0 %)"
+    assert facts["fewshot_ablation_backbone_best"] == "cutmix (64.7 %), crop + flip (62.0 %), noise (61.7 %)"
+    assert facts["fewshot_ablation_scratch_clear"] == (
+        f"crop + flip (+10.0 ± 0.0 points), noise (+4.0 ± 0.0 points) beat {BEYOND}; "
+        "no variant is worse beyond that interval")
+    half = stats.t975(3) * stats.mean_interval([0.10, -0.04, 0.02])[1] / 3 ** 0.5
+    assert facts["fewshot_ablation_backbone_clear"] == (
+        f"no variant beats {BEYOND} (the closest: cutmix, +2.7 ± {100 * half:.1f} points); "
+        "no variant is worse beyond that interval")
+    assert facts["fewshot_ablation_contrast"] == ("Clear gains over no augmentation: 2 of 3 variants from scratch, "
+                                                  "0 of 3 variants with the backbone")
     assert facts["fewshot_ablation_provenance"].startswith("fewshot_ablation · profile quick")
 
 
-def test_ablation_when_one_variant_beats_none_even_though_the_plain_intervals_overlap():
-    # crop + flip gains 2 points on every seed: the spread between seeds hides it from the plain intervals, not from the paired one
-    facts = fs.facts_ablation(ablation({"none": [0.58, 0.62, 0.66], "crop+flip": [0.60, 0.64, 0.68],
-                                        "noise": [0.57, 0.62, 0.67]}))
-    assert facts["fewshot_ablation_clear"] == ("Only crop + flip (+2.0 ± 0.0 points) beats no augmentation beyond the "
-                                               "95 % interval of the difference paired by seed")
+def test_ablation_when_one_helps_and_one_hurts_though_the_plain_intervals_overlap():
+    # the spread between seeds (draws of the images) hides both from the plain intervals, not from the paired ones
+    facts = fs.facts_ablation(ablation({
+        ("scratch", "none"): [0.38, 0.42, 0.46], ("scratch", "flip"): [0.40, 0.44, 0.48],
+        ("scratch", "rotate"): [0.35, 0.39, 0.43], ("scratch", "elastic"): [0.39, 0.41, 0.47],
+        ("backbone", "none"): [0.58, 0.62, 0.66], ("backbone", "flip"): [0.58, 0.62, 0.66],
+        ("backbone", "rotate"): [0.57, 0.61, 0.65], ("backbone", "elastic"): [0.58, 0.62, 0.66]}))
+    assert facts["fewshot_ablation_scratch_clear"] == (f"flip (+2.0 ± 0.0 points) beats {BEYOND}; "
+                                                       "rotate (-3.0 ± 0.0 points) is worse beyond that interval")
+    assert facts["fewshot_ablation_scratch_worst"] == "rotate (39.0 %)"
+    # from the backbone flip and elastic equal none on every seed: no difference, the closest is the first of them
+    assert facts["fewshot_ablation_backbone_clear"] == (f"no variant beats {BEYOND} (the closest: flip, +0.0 ± 0.0 "
+                                                        "points); rotate (-1.0 ± 0.0 points) is worse beyond that interval")
+    assert facts["fewshot_ablation_contrast"].endswith("1 of 3 variants from scratch, 0 of 3 variants with the backbone")
 
 
-def test_ablation_when_several_variants_beat_none():
-    facts = fs.facts_ablation(ablation({"none": [0.50, 0.52, 0.54], "flip": [0.53, 0.56, 0.57],
-                                        "crop": [0.55, 0.58, 0.58], "mixup": [0.40, 0.60, 0.50]}))
-    assert facts["fewshot_ablation_clear"].startswith("Only crop (+5.0 ± ")
-    assert ", flip (+3.3 ± " in facts["fewshot_ablation_clear"]
-    assert facts["fewshot_ablation_clear"].endswith(") beat no augmentation beyond the 95 % interval of the "
-                                                    "difference paired by seed")
-    assert "mixup (" not in facts["fewshot_ablation_clear"]
+def test_ablation_when_several_hurt_and_both_starts_gain():
+    facts = fs.facts_ablation(ablation({
+        ("scratch", "none"): [0.50, 0.52, 0.54], ("scratch", "crop"): [0.55, 0.58, 0.58],
+        ("scratch", "cutout"): [0.45, 0.46, 0.50], ("scratch", "mixup"): [0.40, 0.44, 0.45],
+        ("backbone", "none"): [0.60, 0.60, 0.60], ("backbone", "crop"): [0.63, 0.62, 0.64],
+        ("backbone", "cutout"): [0.58, 0.585, 0.575], ("backbone", "mixup"): [0.55, 0.66, 0.60]}))
+    assert facts["fewshot_ablation_scratch_clear"].startswith("crop (+5.0 ± ")
+    assert facts["fewshot_ablation_scratch_clear"].endswith(") are worse beyond that interval")
+    assert ", mixup (-9.0 ± " in facts["fewshot_ablation_scratch_clear"]
+    assert facts["fewshot_ablation_backbone_clear"] == (f"crop (+3.0 ± 2.5 points) beats {BEYOND}; "
+                                                        "cutout (-2.0 ± 1.2 points) is worse beyond that interval")
+    assert facts["fewshot_ablation_contrast"].endswith("1 of 3 variants from scratch, 1 of 3 variants with the backbone")
 
 
 def test_budgets_say_all_for_a_whole_set_and_group_thousands():
     cfgs = dict(fewshot_shots=dict(test_per_class=None, seeds=[0, 1, 2, 3, 4], steps=1500),
                 fewshot_episodes=dict(views=20, queries=15, per_class=None, episodes=2000),
-                fewshot_pseudo=dict(unlabelled_per_class=4000), fewshot_backbone=dict(epochs=40))
+                fewshot_pseudo=dict(unlabelled_per_class=4000), fewshot_backbone=dict(epochs=40),
+                fewshot_ablation=dict(shots=10))
     assert fs.facts_budgets(cfgs) == dict(fs_test="all", fs_seeds="5", fs_views="20", fs_queries="15",
-                                          fs_per_class="all", fs_episodes="2,000", fs_unlabelled="4,000")
+                                          fs_per_class="all", fs_episodes="2,000", fs_unlabelled="4,000",
+                                          fs_ablation_shots="10")
     cfgs["fewshot_shots"]["test_per_class"] = 1200
     assert fs.facts_budgets(cfgs)["fs_test"] == "1,200"
     assert fs.facts_full(cfgs) == dict(fs_full_epochs="40", fs_full_steps="1,500", fs_full_seeds="5",

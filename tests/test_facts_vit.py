@@ -7,31 +7,43 @@ import math
 
 import pytest
 
-from coursekit import experiments, store
+from coursekit import experiments, stats
 from coursekit.experiments import core
 from coursekit.experiments import vit as facts
 
 PROVENANCE = dict(device="CPU test", torch="2.x", git_commit="abc", date="2026-11-23T10:00:00+00:00",
                   wall_seconds=75.0, data=dict(summary="test data"))
-STORED = ["vs_lr_find", "vs_vit_5000_strong"] + [f"vs_{m}_{n}" for m in ("resnet20", "vit") for n in facts.SIZES]
+MIDDLE = facts.SIZES[1]
+STORED = ["vs_lr_find", f"vs_vit_{facts.STRONG_SIZE}_strong"] + [f"vs_{m}_{n}" for m in ("resnet20", "vit")
+                                                                 for n in facts.SIZES]
 
 
 @pytest.fixture(scope="module")
 def quick():
-    results = {name: store.read_result(name, "quick") for name in STORED}
+    results = {name: experiments.load(name, "quick") for name in STORED}
     missing = [name for name, r in results.items() if r is None]
     if missing:
-        pytest.skip(f"no stored quick result of {', '.join(missing)}")
+        pytest.skip(f"no current stored quick result of {', '.join(missing)}")
     return results
 
 
-def run(name: str = "vs_test", accuracy: float = 0.5, **fields) -> dict:
-    return dict(experiment=name, profile="quick", provenance=PROVENANCE,
-                metrics=dict(accuracy=accuracy), **fields)
+def run(name: str = "vs_test", accuracy: float | list[float] = 0.5, train: float = 0.9,
+        losses: tuple[float, ...] = (2.0, 1.0, 0.5, 0.5), **fields) -> dict:
+    """A constructed result over seeds: ``accuracy`` per seed (one value: three equal seeds), each seed on
+    the loss curve ``losses`` and ending at training accuracy ``train``."""
+    accuracies = accuracy if isinstance(accuracy, list) else [accuracy] * 3
+    history = [dict(train_loss=v, train_accuracy=train, images_per_second=100.0) for v in losses]
+    seeds = [dict(seed=i, metrics=dict(accuracy=a), history=history) for i, a in enumerate(accuracies)]
+    return dict(dict(experiment=name, profile="quick", provenance=PROVENANCE, metrics=dict(accuracy=accuracies[0]),
+                     history=history, seeds=seeds, config=dict(seed=0)), **fields)
 
 
 def points(text: str) -> float:
     return float(text.split()[0])
+
+
+def seeds(result: dict) -> list[float]:
+    return [100 * s["metrics"]["accuracy"] for s in result["seeds"]]
 
 
 # --- on the stored quick results --------------------------------------------------------------
@@ -44,25 +56,27 @@ def test_lr_find_on_the_stored_range_tests(quick):
         assert f"lowest at {curve['minimum']:.1e} and falls fastest, below that, at {curve['suggestion']:.1e};" in reading
         assert curve["suggestion"] < curve["minimum"]
         assert ("where the test stopped" in reading) == (len(curve["lrs"]) < result["config"]["steps"])
-        ratio = max(curve["chosen_lr"], curve["suggestion"]) / min(curve["chosen_lr"], curve["suggestion"])
-        side = "above" if curve["chosen_lr"] > curve["suggestion"] else "below"
-        assert f"{curve['chosen_lr']:g}, is {ratio:.1f} times {side} that suggestion" in reading
     minima = [c["minimum"] for c in result["metrics"].values()]
     assert float(found["vit_lr_ratio"].replace(",", "")) == round(max(minima) / min(minima))
     assert found["vit_lr_provenance"].startswith("vs_lr_find · profile quick")
 
 
+def test_every_comparison_rests_on_three_seeds_or_more(quick):
+    for name, result in quick.items():
+        if name != "vs_lr_find":
+            assert len(result["seeds"]) >= 3, name
+
+
 def test_same_budget_on_the_stored_runs(quick):
-    resnet, vit = quick["vs_resnet20_5000"], quick["vs_vit_5000"]
+    resnet, vit = quick[f"vs_resnet20_{MIDDLE}"], quick[f"vs_vit_{MIDDLE}"]
     found = facts.facts_same_budget(resnet, vit)
-    r, v = 100 * resnet["metrics"]["accuracy"], 100 * vit["metrics"]["accuracy"]
-    assert found["vit_same_resnet"] == f"{r:.1f} %" and found["vit_same_vit"] == f"{v:.1f} %"
-    leader = "the ResNet" if r > v else "the ViT"
-    assert found["vit_same_reading"].startswith(f"{leader} is ahead by")
-    assert points(found["vit_same_reading"].split("by ")[1]) == pytest.approx(abs(r - v), abs=0.051)
-    assert float(found["vit_same_params"]) == round(vit["cost"]["parameters"] / resnet["cost"]["parameters"])
-    assert float(found["vit_same_speed"]) == pytest.approx(
-        resnet["cost"]["images_per_second"] / vit["cost"]["images_per_second"], abs=0.051)
+    r, v = seeds(resnet), seeds(vit)
+    assert points(found["vit_same_resnet"]) == pytest.approx(sum(r) / len(r), abs=0.051)
+    d, h = stats.mean_interval([a - b for a, b in zip(r, v)])[::2]
+    if stats.separated(d, h):
+        assert found["vit_same_reading"].startswith(f"the {'ResNet' if d > 0 else 'ViT'} is ahead by {abs(d):.1f} ±")
+    else:
+        assert found["vit_same_reading"].startswith("the seeds cannot tell the two apart")
     assert found["vit_same_provenance"].count("vs_") == 2
 
 
@@ -70,26 +84,23 @@ def test_data_efficiency_on_the_stored_runs(quick):
     runs = {label: [quick[f"vs_{model}_{n}"] for n in facts.SIZES]
             for label, model in [("ResNet-20", "resnet20"), ("ViT", "vit")]}
     found = facts.facts_data_efficiency(runs)
-    acc = {label: [100 * r["metrics"]["accuracy"] for r in rows] for label, rows in runs.items()}
-    gaps = [a - b for a, b in zip(acc["ResNet-20"], acc["ViT"])]
-    assert [float(g) for g in found["vit_eff_gaps"].split(", ")] == pytest.approx(gaps, abs=0.051)
-    assert found["vit_eff_sizes"] == "1,000, 2,500, 5,000, 10,000"
-    assert float(found["vit_eff_gain_vit"]) == pytest.approx(acc["ViT"][-1] - acc["ViT"][0], abs=0.051)
-    change = gaps[-1] - gaps[0]
-    word = "narrows" if change < -2 else "widens" if change > 2 else "stays"
-    assert found["vit_eff_reading"].startswith(f"The gap {word}")
-    if min(gaps) > 0:
-        assert found["vit_discussion_margin"] == (f"ahead by {min(gaps):.1f} to {max(gaps):.1f} points at every size "
-                                                  "from 1,000 to 10,000 images")
+    leads = [stats.mean_interval([a - b for a, b in zip(seeds(r), seeds(v))])[0]
+             for r, v in zip(runs["ResNet-20"], runs["ViT"])]
+    assert [float(g.split(" ± ")[0]) for g in found["vit_eff_gaps"].split(", ")] == pytest.approx(leads, abs=0.051)
+    assert found["vit_eff_sizes"] == ", ".join(f"{n:,}" for n in facts.SIZES)
+    if "narrows" in found["vit_eff_reading"]:
+        assert leads[-1] < leads[0]
+    if "widens" in found["vit_eff_reading"]:
+        assert leads[-1] > leads[0]
 
 
 def test_strong_augmentation_on_the_stored_runs(quick):
-    plain, strong = quick["vs_vit_5000"], quick["vs_vit_5000_strong"]
+    plain, strong = quick[f"vs_vit_{MIDDLE}"], quick[f"vs_vit_{facts.STRONG_SIZE}_strong"]
+    assert strong["config"]["epochs"] == 2 * plain["config"]["epochs"]
     found = facts.facts_strong_augmentation(plain, strong)
-    gain = 100 * (strong["metrics"]["accuracy"] - plain["metrics"]["accuracy"])
+    gain = stats.mean_interval([a - b for a, b in zip(seeds(strong), seeds(plain))])[0]
     assert points(found["vit_strong_gain"]) == pytest.approx(gain, abs=0.051)
-    assert ("already pays" in found["vit_strong_reading"]) == (gain > 0)
-    assert found["vit_strong_provenance"].startswith("vs_vit_5000_strong · profile quick")
+    assert found["vit_strong_provenance"].startswith(f"vs_vit_{facts.STRONG_SIZE}_strong · profile quick")
 
 
 def test_attention_on_the_stored_run(quick):
@@ -102,30 +113,23 @@ def test_attention_on_the_stored_run(quick):
     cells = list(itertools.product(range(side), repeat=2))
     mean = sum(math.dist(a, b) for a in cells for b in cells) / len(cells) ** 2 * 32 / side
     assert float(found["vit_distance_uniform"]) == pytest.approx(mean, abs=0.051)
-
-
-def test_budget_reads_each_profile_configuration(quick):
-    found = facts.facts_budget("quick")
-    cfg = quick["vs_vit_5000"]["config"]
-    assert found["vs_test"] == f"{10 * cfg['test_per_class']:,}"
-    assert found["vs_seen"] == f"{cfg['epochs'] * 5000:,}" == found["vs_quick_seen"]
-    assert found["vs_passes_small"] == str(quick["vs_vit_1000"]["config"]["epochs"])
-    assert found["vs_passes_large"] == str(quick["vs_vit_10000"]["config"]["epochs"])
-    assert found["vs_quick_passes"] == f"{cfg['epochs'] * 5000 / 50_000:.0%}"
+    local = sum(d < 0.75 * mean for d in first)
+    assert found["vit_attention_reading"].startswith(f"{local} of the" if local else "no head")
 
 
 # --- on constructed results: every wording ----------------------------------------------------
 
-def test_budget_wordings_in_each_profile():
-    full = facts.facts_budget("full")
+def test_budget_reads_each_profile_configuration():
+    quick, full, ci = (facts.facts_budget(p) for p in ("quick", "full", "ci"))
+    cfg = experiments.config(f"vs_vit_{facts.SIZES[0]}", "quick")
+    assert quick["vs_test"] == f"{10 * cfg['test_per_class']:,}" and quick["vs_epochs"] == str(cfg["epochs"])
+    assert quick["vs_seeds"] == "3" and quick["vs_strong_epochs"] == str(2 * cfg["epochs"])
     assert full["vs_test"] == "10,000"  # the whole test set
-    epochs = {n: experiments.config(f"vs_vit_{n}", "full")["epochs"] for n in facts.SIZES}
-    assert full["vs_full_epochs"] == str(max(epochs.values()))
-    assert full["vs_full_seen"] == f"{max(e * n for n, e in epochs.items()):,}"
-    assert full["vs_passes_small"] == str(epochs[facts.SIZES[0]])
-    ci = facts.facts_budget("ci")
-    assert ci["vs_test"] == f"{10 * experiments.config('vs_vit_5000', 'ci')['test_per_class']:,}"
-    assert ci["vs_full_seen"] == full["vs_full_seen"] and ci["vs_quick_seen"] == full["vs_quick_seen"]
+    assert full["vs_full_epochs"] == quick["vs_full_epochs"] == str(experiments.config("vs_vit_1000", "full")["epochs"])
+    assert ci["vs_seeds"] == "1" and quick["vs_vit_params"] == "0.55 M"
+    for size in facts.SIZES:  # equal epochs at every size, not equal images
+        assert experiments.config(f"vs_vit_{size}", "quick")["epochs"] == cfg["epochs"]
+        assert experiments.config(f"vs_resnet20_{size}", "quick")["epochs"] == cfg["epochs"]
 
 
 def range_test(curves: dict[str, tuple[int, float, float]], steps: int = 100) -> dict:
@@ -143,66 +147,81 @@ def test_lr_find_wordings():
     assert "it had grown fourfold by 1.5e-02, where the test stopped" in vit
     assert vit.endswith("0.001, is 2.5 times above that suggestion")
     assert found["vit_lr_ratio"] == "1,250"  # of the minima, 2 and 1.6e-3
-    assert resnet.startswith("the smoothed loss is lowest at 2.0e+00 and falls fastest, below that, at 5.0e-01;")
     same = facts.facts_lr_find(range_test({"ViT": (100, 1.02e-3, 1e-3)}))["vit_lr_vit_reading"]
     assert same.endswith("The peak rate used below, 0.001, is that suggestion")
-    assert "vit_lr_resnet_reading" not in facts.facts_lr_find(range_test({"ViT": (100, 1e-3, 1e-3)}))
+
+
+def test_training_speed_is_the_median_epoch():
+    result = run()
+    result["seeds"][0] = dict(result["seeds"][0], history=[dict(images_per_second=v) for v in (100, 110, 5)])
+    result["seeds"][1] = dict(result["seeds"][1], history=[dict(images_per_second=v) for v in (90, 105)])
+    result["seeds"][2] = dict(result["seeds"][2], history=[dict(images_per_second=2)])
+    assert core.training_speed(result) == 100  # of 2, 5, 90, 100, 105, 110: a contended epoch does not move it
+    assert core.training_speed(dict(cost=dict(images_per_second=7.0))) == 7.0
 
 
 def test_same_budget_wordings():
-    def cost(parameters: int, speed: float) -> dict:
-        return {"parameters": parameters, "images_per_second": speed}
+    def cost(parameters: int) -> dict:
+        return {"parameters": parameters, "images_per_second": 0.0}
 
-    resnet = run("vs_resnet20_5000", 0.52, cost=cost(270_000, 700.0))
-    found = facts.facts_same_budget(resnet, run("vs_vit_5000", 0.40, cost=cost(2_700_000, 175.0)))
-    assert found["vit_same_reading"] == "the ResNet is ahead by 12.0 points"
-    assert found["vit_same_params"] == "10" and found["vit_same_speed"] == "4.0"
-    assert found["vit_same_resnet"] == "52.0 %" and found["vit_same_vit"] == "40.0 %"
-    ahead = facts.facts_same_budget(resnet, run("vs_vit_5000", 0.555, cost=cost(2_700_000, 175.0)))
-    assert ahead["vit_same_reading"] == "the ViT is ahead by 3.5 points"
-    level = facts.facts_same_budget(resnet, run("vs_vit_5000", 0.5202, cost=cost(2_700_000, 175.0)))
-    assert level["vit_same_reading"] == "the two are level"
+    resnet = run("vs_resnet20_3000", [0.52, 0.53, 0.54], cost=cost(270_000))
+    found = facts.facts_same_budget(resnet, run("vs_vit_3000", [0.40, 0.42, 0.41], cost=cost(540_000)))
+    assert found["vit_same_reading"] == "the ResNet is ahead by 12.0 ± 2.5 points"
+    assert found["vit_same_params"] == "2.0" and found["vit_same_speed"] == "1.0"
+    assert found["vit_same_resnet"] == "53.0 ± 2.5 %" and found["vit_same_vit"] == "41.0 ± 2.5 %"
+    ahead = facts.facts_same_budget(resnet, run("vs_vit_3000", [0.555, 0.565, 0.575], cost=cost(540_000)))
+    assert ahead["vit_same_reading"] == "the ViT is ahead by 3.5 ± 0.0 points"
+    level = facts.facts_same_budget(resnet, run("vs_vit_3000", [0.50, 0.55, 0.53], cost=cost(540_000)))
+    assert level["vit_same_reading"].startswith("the seeds cannot tell the two apart (difference +0.3 ±")
 
 
-def efficiency(resnet: list[float], vit: list[float]) -> dict[str, str]:
-    runs = {"ResNet-20": [run(accuracy=a / 100) for a in resnet], "ViT": [run(accuracy=a / 100) for a in vit]}
+def efficiency(resnet: list[list[float]], vit: list[list[float]], losses=(2.0, 1.0, 0.5, 0.5)) -> dict[str, str]:
+    runs = {"ResNet-20": [run(accuracy=[a / 100 for a in r], losses=losses) for r in resnet],
+            "ViT": [run(accuracy=[a / 100 for a in v], losses=losses) for v in vit]}
     return facts.facts_data_efficiency(runs)
 
 
 def test_data_efficiency_wordings():
-    narrows = efficiency([50, 52, 54, 56], [30, 36, 44, 50])
-    assert narrows["vit_eff_reading"] == "The gap narrows by 14.0 points as the data grow tenfold"
-    assert narrows["vit_eff_gaps"] == "+20.0, +16.0, +10.0, +6.0"
-    assert narrows["vit_eff_gain_resnet"] == "+6.0" and narrows["vit_eff_gain_vit"] == "+20.0"
-    assert narrows["vit_discussion_margin"] == "ahead by 6.0 to 20.0 points at every size from 1,000 to 10,000 images"
-    widens = efficiency([40, 45, 50, 60], [38, 40, 42, 45])
-    assert widens["vit_eff_reading"] == "The gap widens by 13.0 points as the data grow tenfold"
-    stays = efficiency([50, 51, 52, 54], [38, 39, 40, 41])
-    assert stays["vit_eff_reading"].startswith("The gap stays about the same over this tenfold range (within 1.0 points)")
-    mixed = efficiency([50, 52, 54, 56], [45, 52, 55, 57])
-    assert mixed["vit_eff_reading"].startswith("The gap narrows by 6.0")
-    assert mixed["vit_discussion_margin"] == "ahead at 1,000 images, behind at 2,500, 5,000, 10,000"
-    behind = efficiency([40, 41, 42, 43], [43, 45, 47, 49])
-    assert behind["vit_discussion_margin"] == "behind by 3.0 to 6.0 points at every size from 1,000 to 10,000 images"
+    narrows = efficiency([[50, 51, 52], [52, 53, 54], [56, 57, 58]], [[30, 31, 32], [36, 37, 38], [50, 50, 52]])
+    assert narrows["vit_eff_reading"].startswith("The ResNet's lead narrows by 13.7 ± 1.4 points")
+    assert narrows["vit_eff_reading"].endswith("as the data grow 10-fold")
+    assert narrows["vit_eff_gaps"] == "+20.0 ± 0.0, +16.0 ± 0.0, +6.3 ± 1.4"
+    assert narrows["vit_eff_gain_resnet"] == "+6.0" and narrows["vit_eff_gain_vit"] == "+19.7"
+    assert narrows["vit_discussion_margin"] == "ahead by 6.3 to 20.0 points at every size from 1,000 to 10,000 images"
+    assert narrows["vit_eff_flat_reading"] == "every training loss had flattened"
+    widens = efficiency([[40, 41, 42], [45, 45, 45], [60, 61, 62]], [[38, 39, 40], [40, 40, 40], [45, 45, 45]])
+    assert widens["vit_eff_reading"].startswith("The ResNet's lead widens by 14.0 ± 2.5 points")
+    unclear = efficiency([[50, 52, 54], [51, 51, 51], [54, 50, 58]], [[38, 39, 40], [40, 40, 40], [41, 43, 39]])
+    assert unclear["vit_eff_reading"].startswith("The seeds cannot tell whether the ResNet's lead changes")
+    mixed = efficiency([[50, 51, 52], [52, 52, 52], [54, 55, 56]], [[45, 46, 47], [40, 60, 50], [57, 58, 59]])
+    assert mixed["vit_discussion_margin"] == ("ahead at 1,000 images (by more than the seeds vary), not clearly "
+                                              "ahead at the others")
+    none = efficiency([[50, 51, 52]] * 3, [[50, 52, 50]] * 3, losses=(2.0, 1.5, 1.0, 0.5))
+    assert none["vit_discussion_margin"] == "not clearly ahead at any size: the seeds vary as much as the lead"
+    assert none["vit_eff_flat_reading"].startswith("not every training loss had flattened")
 
 
 def test_strong_augmentation_wordings():
-    plain = run("vs_vit_5000", 0.40)
-    pays = facts.facts_strong_augmentation(plain, run("vs_vit_5000_strong", 0.43))
-    assert pays["vit_strong_gain"] == "+3.0 points"
-    assert pays["vit_strong_reading"] == "Within this short budget, stronger augmentation already pays"
-    not_yet = facts.facts_strong_augmentation(plain, run("vs_vit_5000_strong", 0.375))
-    assert not_yet["vit_strong_gain"] == "-2.5 points"
-    assert not_yet["vit_strong_reading"].startswith("Within this short budget, stronger augmentation does not pay yet")
-    assert facts.facts_strong_augmentation(plain, run("vs_vit_5000_strong", 0.40))["vit_strong_gain"] == "+0.0 points"
+    plain = run("vs_vit_3000", [0.40, 0.41, 0.42], train=0.95)
+    pays = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.43, 0.44, 0.45]))
+    assert pays["vit_strong_gain"] == "+3.0 ± 0.0 points" and pays["vit_strong_reading"] == "The stronger recipe adds 3.0 ± 0.0 points"
+    assert pays["vit_plain_overfit"] == "95.0 % on its training images against 41.0 % on the test images"
+    costs = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.375, 0.385, 0.395]))
+    assert costs["vit_strong_reading"].startswith("The stronger recipe costs 2.5 ± 0.0 points")
+    tie = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.41, 0.40, 0.42]))
+    assert tie["vit_strong_reading"].startswith("The seeds cannot tell the two recipes apart")
 
 
 def test_attention_wordings():
-    result = run("vs_vit_10000", attention=dict(grid=2, mean_distance=[[3.0, 5.04], [10.0, 12.26, 11.0]]))
+    result = run("vs_vit_10000", attention=dict(grid=2, mean_distance=[[3.0, 5.04, 12.0], [10.0, 12.26, 11.0]]))
     found = facts.facts_attention(result)
-    assert found["vit_distance_first"] == "3.0 to 5.0" and found["vit_distance_last"] == "10.0 to 12.3"
+    assert found["vit_distance_first"] == "3.0 to 12.0" and found["vit_distance_last"] == "10.0 to 12.3"
     # 2 x 2 patches of 16 pixels: 8 of the 16 ordered pairs are one patch apart, 4 are a diagonal apart
-    assert found["vit_distance_uniform"] == f"{(8 + 4 * math.sqrt(2)) / 16 * 16:.1f}"
+    uniform = (8 + 4 * math.sqrt(2)) / 16 * 16
+    assert found["vit_distance_uniform"] == f"{uniform:.1f}"
+    assert found["vit_attention_reading"].startswith("2 of the 3 heads of the first block attend locally")
+    flat = facts.facts_attention(run(attention=dict(grid=2, mean_distance=[[uniform] * 3, [uniform] * 3])))
+    assert flat["vit_attention_reading"].startswith("no head of the first block attends locally")
     assert facts.uniform_attention_distance(1) == 0.0
 
 

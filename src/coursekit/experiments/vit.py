@@ -7,48 +7,59 @@ from pathlib import Path
 
 import torch
 
-from .. import diagnostics, models, profiles, store, train
+from .. import diagnostics, models, profiles, stats, store, train
 from . import core
 from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
-from .core import Experiment, register
+from .core import Experiment, over_seeds, register
 from .transfer import RECIPE as TRANSFER_RECIPE
 from .transfer import run_transfer
 
 RESNET = dict(CIFAR10_RECIPE, model="resnet20", lr=0.1)
-VIT = dict(CIFAR10_RECIPE, model="vit_cifar", optimizer="adamw", lr=1e-3, weight_decay=0.05, inspect_attention=True)
+# A ViT small enough to train for as many epochs as the ResNet on this CPU: 4 x 4 patches (64 tokens),
+# D = 128, 4 blocks of 4 heads, MLPs twice as wide as D (0.55 M parameters, twice ResNet-20's).
+VIT_ARGS = dict(dim=128, depth=4, heads=4, mlp_ratio=2.0)
+VIT = dict(CIFAR10_RECIPE, model="vit_cifar", model_args=VIT_ARGS, optimizer="adamw", lr=1e-3, weight_decay=0.05,
+           inspect_attention=True)
+STRONG = dict(augment=["trivial_augment"], label_smoothing=0.1)
 
-# Training sets of 1,000 to 10,000 CIFAR-10 images, each run seeing the same number of images
-# (quick: 30,000), so that only the amount of distinct data changes.
-SIZES = (1000, 2500, 5000, 10000)
+# Training sets of 1,000 to 10,000 CIFAR-10 images, each trained for the same number of epochs, so that
+# a larger set also means more steps: data efficiency as the accuracy a network reaches from a given
+# amount of data, each run trained until its training loss flattens (read by diagnostics.flat_share).
+SIZES = (1000, 3000, 10000)
+EPOCHS = {"ci": 2, "quick": 30, "full": 100}
+SEEDS = {"ci": [0], "quick": [0, 1, 2], "full": [0, 1, 2]}
 
 
-def budget(size: int, vit: bool) -> dict[str, dict]:
+def budget(size: int, vit: bool, epochs: dict[str, int] = EPOCHS) -> dict[str, dict]:
     """The sizes of a run on ``size`` training images, per profile."""
     return {
-        "ci": dict(train_per_class=10, test_per_class=5, epochs=1, batch_size=25,
-                   **(dict(model_args=dict(depth=1)) if vit else {})),
-        "quick": dict(train_per_class=size // 10, test_per_class=100, epochs=30_000 // size, batch_size=128),
-        "full": dict(train_per_class=size // 10, test_per_class=None, epochs=min(300, 1_000_000 // size),
-                     batch_size=128),
+        "ci": dict(train_per_class=10, test_per_class=5, epochs=epochs["ci"], batch_size=25, seeds=SEEDS["ci"],
+                   **(dict(model_args=dict(VIT_ARGS, depth=1)) if vit else {})),
+        "quick": dict(train_per_class=size // 10, test_per_class=100, epochs=epochs["quick"], batch_size=128,
+                      seeds=SEEDS["quick"]),
+        "full": dict(train_per_class=size // 10, test_per_class=None, epochs=epochs["full"], batch_size=128,
+                     seeds=SEEDS["full"]),
     }
 
 
 for size in SIZES:
     register(Experiment(name=f"vs_resnet20_{size}", chapter="vit", title=f"ResNet-20 from scratch on {size:,} CIFAR-10 images",
-                        base=RESNET, sizes=budget(size, vit=False), runner=train_cifar10_classifier))
+                        base=RESNET, sizes=budget(size, vit=False), runner=over_seeds(train_cifar10_classifier)))
     register(Experiment(name=f"vs_vit_{size}", chapter="vit", title=f"ViT (4 x 4 patches) from scratch on {size:,} CIFAR-10 images",
-                        base=VIT, sizes=budget(size, vit=True), runner=train_cifar10_classifier))
+                        base=VIT, sizes=budget(size, vit=True), runner=over_seeds(train_cifar10_classifier)))
+# The stronger recipe needs more epochs to pay (every image is harder to fit): twice as many.
+STRONG_SIZE = SIZES[1]
 register(Experiment(
-    name="vs_vit_5000_strong", chapter="vit",
-    title="ViT from scratch on 5,000 images with TrivialAugment and label smoothing",
-    base=dict(VIT, augment=["trivial_augment"], label_smoothing=0.1), sizes=budget(5000, vit=True),
-    runner=train_cifar10_classifier))
+    name=f"vs_vit_{STRONG_SIZE}_strong", chapter="vit",
+    title=f"ViT from scratch on {STRONG_SIZE:,} images with TrivialAugment and label smoothing, twice the epochs",
+    base=dict(VIT, **STRONG), sizes=budget(STRONG_SIZE, vit=True, epochs={k: 2 * v for k, v in EPOCHS.items()}),
+    runner=over_seeds(train_cifar10_classifier)))
 
 
 register(Experiment(
     name="vs_lr_find", chapter="vit", title="Learning-rate range tests of ResNet-20 (SGD) and the ViT (AdamW)",
     base=dict(networks={"ResNet-20": {k: RESNET[k] for k in ("model", "optimizer", "lr", "weight_decay")},
-                        "ViT": {k: VIT[k] for k in ("model", "optimizer", "lr", "weight_decay")}},
+                        "ViT": {k: VIT[k] for k in ("model", "model_args", "optimizer", "lr", "weight_decay")}},
               start_lr=1e-6, end_lr=10.0, seed=0),
     sizes={"ci": dict(train_per_class=10, steps=5, batch_size=25),
            "quick": dict(train_per_class=500, steps=100, batch_size=128),
@@ -131,80 +142,106 @@ def facts_lr_find(result: dict) -> dict[str, str]:
 
 
 def facts_budget(profile: str | None = None) -> dict[str, str]:
-    """The budgets the text quotes, read from the configurations: ``profile``'s test images, images seen and
-    passes over the smallest and largest sets, and those of the ``quick`` and ``full`` profiles."""
-    runs = {n: core.config(f"vs_vit_{n}", profile) for n in SIZES}
-    per_test = runs[5000]["test_per_class"]
-    quick_seen = core.config("vs_vit_5000", "quick")["epochs"] * 5000
-    full = {n: core.config(f"vs_vit_{n}", "full") for n in SIZES}
+    """The budgets the text quotes, read from the configurations: ``profile``'s test images, epochs, seeds
+    and sizes, the stronger recipe's epochs, and the ``full`` profile's epochs."""
+    run = core.config(f"vs_vit_{SIZES[0]}", profile)
+    per_test = run["test_per_class"]
     return {"vs_test": "10,000" if per_test is None else f"{10 * per_test:,}",
-            "vs_seen": f"{runs[5000]['epochs'] * 5000:,}",
-            "vs_passes_small": f"{runs[SIZES[0]]['epochs']}",
-            "vs_passes_large": f"{runs[SIZES[-1]]['epochs']}",
-            "vs_quick_seen": f"{quick_seen:,}",
-            "vs_quick_passes": f"{quick_seen / 50_000:.0%}",
-            "vs_full_seen": f"{max(c['epochs'] * n for n, c in full.items()):,}",
-            "vs_full_epochs": str(max(c["epochs"] for c in full.values()))}
+            "vs_epochs": str(run["epochs"]), "vs_seeds": str(len(run["seeds"])),
+            "vs_sizes": ", ".join(f"{n:,}" for n in SIZES), "vs_same_size": f"{SIZES[1]:,}",
+            "vs_strong_epochs": str(core.config(f"vs_vit_{STRONG_SIZE}_strong", profile)["epochs"]),
+            "vs_vit_params": f"{models.count_parameters(models.create('vit_cifar', **VIT_ARGS)) / 1e6:.2f} M",
+            "vs_full_epochs": str(core.config(f"vs_vit_{SIZES[0]}", "full")["epochs"])}
+
+
+def _accuracy(result: dict) -> str:
+    """Mean test accuracy over seeds with its 95 % half-width: "61.2 ± 1.3 %"."""
+    mean, _, half = stats.mean_interval([100 * a for a in core.per_seed(result).values()])
+    return f"{mean:.1f} ± {half:.1f} %"
+
+
+def _paired(a: dict, b: dict) -> tuple[float, float]:
+    """Mean and half-width of the per-seed difference of test accuracy, ``a`` minus ``b``, in points."""
+    return stats.paired_difference({s: 100 * v for s, v in core.per_seed(a).items()},
+                                    {s: 100 * v for s, v in core.per_seed(b).items()})
 
 
 def facts_same_budget(resnet: dict, vit: dict) -> dict[str, str]:
-    """ResNet-20 against the ViT on the same images and budget: accuracies, which is ahead and by how
-    much, the ratio of their parameters and of their throughputs."""
-    r, v = resnet["metrics"]["accuracy"], vit["metrics"]["accuracy"]
-    if f"{100 * abs(r - v):.1f}" == "0.0":
-        reading = "the two are level"
-    elif r > v:
-        reading = f"the ResNet is ahead by {100 * (r - v):.1f} points"
+    """ResNet-20 against the ViT on the same images and budget: accuracies over seeds, the paired
+    difference and whether the seeds tell them apart, the ratio of their parameters and throughputs."""
+    d, h = _paired(resnet, vit)
+    if not stats.separated(d, h):
+        reading = f"the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points)"
+    elif d > 0:
+        reading = f"the ResNet is ahead by {d:.1f} ± {h:.1f} points"
     else:
-        reading = f"the ViT is ahead by {100 * (v - r):.1f} points"
-    return {"vit_same_resnet": f"{100 * r:.1f} %", "vit_same_vit": f"{100 * v:.1f} %",
-            "vit_same_params": f"{vit['cost']['parameters'] / resnet['cost']['parameters']:.0f}",
-            "vit_same_speed": f"{resnet['cost']['images_per_second'] / vit['cost']['images_per_second']:.1f}",
+        reading = f"the ViT is ahead by {-d:.1f} ± {h:.1f} points"
+    return {"vit_same_resnet": _accuracy(resnet), "vit_same_vit": _accuracy(vit),
+            "vit_same_params": f"{vit['cost']['parameters'] / resnet['cost']['parameters']:.1f}",
+            "vit_same_speed": f"{core.training_speed(resnet) / core.training_speed(vit):.1f}",
             "vit_same_provenance": "; ".join(store.provenance_line(x) for x in (resnet, vit)),
             "vit_same_reading": reading}
 
 
 def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tuple[int, ...] = SIZES) -> dict[str, str]:
     """The ResNet's lead over the ViT at each training-set size (``results_by_network["ResNet-20"]`` and
-    ``["ViT"]``, one result per size), what each gains from the smallest set to the largest, and whether
-    the gap narrows, widens (by more than two points) or stays."""
-    acc = {label: [100 * r["metrics"]["accuracy"] for r in runs] for label, runs in results_by_network.items()}
-    gaps = [a - b for a, b in zip(acc["ResNet-20"], acc["ViT"])]
-    change = gaps[-1] - gaps[0]
-    if change < -2:
-        reading = f"The gap narrows by {-change:.1f} points as the data grow tenfold"
-    elif change > 2:
-        reading = f"The gap widens by {change:.1f} points as the data grow tenfold"
+    ``["ViT"]``, one result per size, each over the same seeds) as paired differences, whether every
+    training loss had flattened, and whether the lead changes from the smallest set to the largest (the
+    paired difference of the two leads, per seed)."""
+    resnet, vit = results_by_network["ResNet-20"], results_by_network["ViT"]
+    leads = [_paired(r, v) for r, v in zip(resnet, vit)]
+    acc = {label: [stats.mean_interval([100 * a for a in core.per_seed(r).values()])[0] for r in runs]
+           for label, runs in results_by_network.items()}
+    shares = [diagnostics.flat_share(s["history"]) for runs in results_by_network.values() for r in runs
+              for s in r.get("seeds", [r])]
+    flat = max(shares) < diagnostics.FLAT_SHARE
+    seeds = sorted(core.per_seed(resnet[0]))
+    change = {s: (100 * (core.per_seed(resnet[-1])[s] - core.per_seed(vit[-1])[s])
+                  - 100 * (core.per_seed(resnet[0])[s] - core.per_seed(vit[0])[s])) for s in seeds}
+    c, h = stats.mean_interval(list(change.values()))[0], stats.mean_interval(list(change.values()))[2]
+    growth = f"{sizes[-1] / sizes[0]:.0f}-fold"
+    if stats.separated(c, h) and c < 0:
+        reading = f"The ResNet's lead narrows by {-c:.1f} ± {h:.1f} points as the data grow {growth}"
+    elif stats.separated(c, h):
+        reading = (f"The ResNet's lead widens by {c:.1f} ± {h:.1f} points as the data grow {growth}: over this range "
+                   "the ResNet turns extra images into accuracy faster than the ViT does")
     else:
-        reading = (f"The gap stays about the same over this tenfold range (within {abs(change):.1f} points): both "
-                   "networks gain from more data at the same rate, and the ResNet's head start does not shrink")
-    ahead = [f"{n:,}" for n, g in zip(sizes, gaps) if g > 0]
-    behind = [f"{n:,}" for n, g in zip(sizes, gaps) if g <= 0]
-    if not behind:
-        margin = f"ahead by {min(gaps):.1f} to {max(gaps):.1f} points at every size from {sizes[0]:,} to {sizes[-1]:,} images"
-    elif not ahead:
-        margin = (f"behind by {-max(gaps):.1f} to {-min(gaps):.1f} points at every size from {sizes[0]:,} to "
-                  f"{sizes[-1]:,} images")
+        reading = (f"The seeds cannot tell whether the ResNet's lead changes as the data grow {growth} "
+                   f"({c:+.1f} ± {h:.1f} points)")
+    ahead = [n for n, (d, hw) in zip(sizes, leads) if stats.separated(d, hw) and d > 0]
+    if len(ahead) == len(sizes):
+        margin = (f"ahead by {min(d for d, _ in leads):.1f} to {max(d for d, _ in leads):.1f} points at every size "
+                  f"from {sizes[0]:,} to {sizes[-1]:,} images")
     else:
-        margin = f"ahead at {', '.join(ahead)} images, behind at {', '.join(behind)}"
-    return {"vit_eff_gaps": ", ".join(f"{g:+.1f}" for g in gaps),
+        margin = (f"ahead at {', '.join(f'{n:,}' for n in ahead)} images (by more than the seeds vary), not clearly "
+                  "ahead at the others" if ahead else "not clearly ahead at any size: the seeds vary as much as the lead")
+    return {"vit_eff_gaps": ", ".join(f"{d:+.1f} ± {hw:.1f}" for d, hw in leads),
             "vit_eff_sizes": ", ".join(f"{n:,}" for n in sizes),
             "vit_eff_gain_resnet": f"{acc['ResNet-20'][-1] - acc['ResNet-20'][0]:+.1f}",
             "vit_eff_gain_vit": f"{acc['ViT'][-1] - acc['ViT'][0]:+.1f}",
+            "vit_eff_flat_share": f"{100 * max(shares):.0f} %",
+            "vit_eff_flat_reading": "every training loss had flattened" if flat else
+            "not every training loss had flattened, so part of each gap is a difference in speed of optimisation",
             "vit_eff_reading": reading, "vit_discussion_margin": margin}
 
 
 def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:
-    """What TrivialAugment and label smoothing change in the ViT's accuracy, and whether that pays yet."""
-    gain = 100 * (strong["metrics"]["accuracy"] - plain["metrics"]["accuracy"])
-    if gain > 0:
-        reading = "Within this short budget, stronger augmentation already pays"
+    """What TrivialAugment and label smoothing, trained for twice the epochs, change in the ViT's accuracy
+    (the paired difference over seeds), and how far the plain run overfits its training images."""
+    d, h = _paired(strong, plain)
+    train = 100 * stats.mean_interval(list(core.per_seed_final(plain, "train_accuracy").values()))[0]
+    test = stats.mean_interval([100 * a for a in core.per_seed(plain).values()])[0]
+    if stats.separated(d, h) and d > 0:
+        reading = f"The stronger recipe adds {d:.1f} ± {h:.1f} points"
+    elif stats.separated(d, h):
+        reading = (f"The stronger recipe costs {-d:.1f} ± {h:.1f} points: even with twice the epochs, harder "
+                   "images are not yet paid back by less overfitting")
     else:
-        reading = ("Within this short budget, stronger augmentation does not pay yet: it makes every image harder "
-                   "to fit, and its benefit, less overfitting, appears only in longer training, when the plain run "
-                   "starts to memorise its 5,000 images")
-    return {"vit_strong_gain": f"{gain:+.1f} points", "vit_strong_provenance": store.provenance_line(strong),
-            "vit_strong_reading": reading}
+        reading = f"The seeds cannot tell the two recipes apart ({d:+.1f} ± {h:.1f} points)"
+    return {"vit_strong_gain": f"{d:+.1f} ± {h:.1f} points", "vit_strong_reading": reading,
+            "vit_strong_acc": _accuracy(strong), "vit_plain_acc": _accuracy(plain),
+            "vit_plain_overfit": f"{train:.1f} % on its training images against {test:.1f} % on the test images",
+            "vit_strong_provenance": store.provenance_line(strong)}
 
 
 def uniform_attention_distance(side: int, image_size: int = 32) -> float:
@@ -213,13 +250,26 @@ def uniform_attention_distance(side: int, image_size: int = 32) -> float:
     return float(torch.cdist(grid, grid).mean()) * image_size / side
 
 
+LOCAL = 0.75  # a head is local when its mean attention distance is below 3/4 of uniform attention's
+
+
 def facts_attention(result: dict) -> dict[str, str]:
     """The range of the heads' mean attention distances in the first and the last block of a trained ViT,
-    beside that of uniform attention."""
+    beside that of uniform attention, and how many heads of the first block attend locally."""
     distances = result["attention"]["mean_distance"]
-    return {"vit_distance_uniform": f"{uniform_attention_distance(result['attention']['grid']):.1f}",
+    uniform = uniform_attention_distance(result["attention"]["grid"])
+    local = sum(d < LOCAL * uniform for d in distances[0])
+    heads = len(distances[0])
+    reading = (f"{local} of the {heads} heads of the first block attend locally (a mean distance below "
+               f"{LOCAL * uniform:.1f} pixels, three quarters of uniform attention's): the network has learned to look "
+               "near each patch first, as a convolution does by construction" if local else
+               f"no head of the first block attends locally (none has a mean distance below {LOCAL * uniform:.1f} "
+               "pixels, three quarters of uniform attention's): this ViT has not learned locality")
+    return {"vit_distance_uniform": f"{uniform:.1f}",
             "vit_distance_first": f"{min(distances[0]):.1f} to {max(distances[0]):.1f}",
             "vit_distance_last": f"{min(distances[-1]):.1f} to {max(distances[-1]):.1f}",
+            "vit_attention_reading": reading,
+            "vit_best_acc": _accuracy(result),
             "vit_best_provenance": store.provenance_line(result)}
 
 

@@ -1,4 +1,4 @@
-"""Figures of chapter "fewshot": the augmentations, accuracy against shots, and the ablation."""
+"""Figures of chapter "fewshot": the augmentations, accuracy against shots, and the ablation (per start)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -79,22 +79,34 @@ def shots_curves(result: dict) -> Figure:
 
 
 def ablation_bars(result: dict) -> Figure:
-    """Accuracy of each augmentation alone (mean and 95 % interval over seeds), sorted, against none."""
-    summary = sorted(stats.summarise(result["metrics"]["rows"], ("variant",)), key=lambda s: s["accuracy"])
-    fig, ax = plt.subplots(figsize=(6.8, 0.3 * len(summary) + 1.4))
-    none = next((s for s in summary if s["variant"] == "none"), None)
-    colors = ["#7f7f7f" if s["variant"] == "none" else "#2ca02c" if none and s["accuracy"] > none["accuracy"] else "#d62728"
-              for s in summary]
-    ax.barh([s["variant"].replace("+", " + ") for s in summary], [100 * s["accuracy"] for s in summary],
-            xerr=[100 * s["accuracy_ci95"] for s in summary], color=colors, capsize=2)
-    if none:
-        ax.axvline(100 * none["accuracy"], color="#7f7f7f", lw=1, ls="--")
-    low = min(100 * (s["accuracy"] - s["accuracy_ci95"]) for s in summary)
-    ax.set_xlim(max(0, low - 5), None)
-    ax.set(xlabel="test accuracy (%)", title=f"{result['config']['shots']} images per class, fine-tuned from the backbone: "
-                                             "one augmentation at a time")
-    ax.title.set_fontsize(9.5)
-    ax.grid(axis="x", alpha=0.3)
+    """Accuracy of each augmentation alone (mean and 95 % interval over seeds), one panel per start,
+    against no augmentation (dashed line); green and red mark the variants whose difference from no
+    augmentation, paired by seed, is clear of zero upwards and downwards."""
+    rows = result["metrics"]["rows"]
+    inits = list(dict.fromkeys(r["init"] for r in rows))
+    summary = {(s["init"], s["variant"]): s for s in stats.summarise(rows, ("init", "variant"))}
+    # one order for every panel: by accuracy in the first one (from scratch), best at the top
+    order = sorted((v for i, v in summary if i == inits[0]), key=lambda v: summary[(inits[0], v)]["accuracy"])
+    per_seed = lambda i, v: {r["seed"]: r["accuracy"] for r in rows if r["init"] == i and r["variant"] == v}  # noqa: E731
+    fig, axes = plt.subplots(1, len(inits), figsize=(3.6 * len(inits) + 1.2, 0.3 * len(order) + 1.6), sharey=True,
+                             squeeze=False)
+    for ax, init in zip(axes[0], inits):
+        cells = [summary[(init, v)] for v in order]
+        colors = []
+        for v in order:
+            mean, half = stats.paired_difference(per_seed(init, v), per_seed(init, "none"))
+            clear = v != "none" and stats.separated(mean, half)
+            colors.append("#404040" if v == "none" else "#b0b0b0" if not clear else "#2ca02c" if mean > 0 else "#d62728")
+        ax.barh([v.replace("+", " + ") for v in order], [100 * c["accuracy"] for c in cells],
+                xerr=[100 * c["accuracy_ci95"] for c in cells], color=colors, capsize=2)
+        ax.axvline(100 * summary[(init, "none")]["accuracy"], color="#404040", lw=1, ls="--")
+        low = min(100 * (c["accuracy"] - c["accuracy_ci95"]) for c in cells)
+        ax.set_xlim(max(0, low - 5), None)
+        ax.set(xlabel="test accuracy (%)", title="from the backbone" if init == "backbone" else "from scratch")
+        ax.title.set_fontsize(9.5)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"{result['config']['shots']} images per class, one augmentation at a time (dashed: none; green, red: "
+                 "better, worse than none\nbeyond the 95 % interval paired by seed; error bars: 95 % interval over seeds)", fontsize=9)
     fig.tight_layout()
     return add_provenance(fig, result)
 
@@ -105,4 +117,4 @@ register("fewshot-augmentations", "fewshot", (), lambda rs: cifar_gallery(),
 register("fewshot-shots", "fewshot", ("fewshot_shots",), lambda rs: shots_curves(rs[0]),
          "Accuracy against labelled images per class, with and without augmentation and a backbone.")
 register("fewshot-ablation", "fewshot", ("fewshot_ablation",), lambda rs: ablation_bars(rs[0]),
-         "Which augmentations help at five images per class.")
+         "Each augmentation alone against none, from scratch and from the backbone (means, 95 % intervals over seeds).")

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from ..experiments.vit import SIZES
+from ..experiments.vit import SIZES, STRONG_SIZE
 from .base import TRAIN_COLOR, add_provenance, confusion_matrices, lr_range_tests, register
 from .classic import compare_learning_curves
 
@@ -54,21 +54,29 @@ def cifar10_patches(test=None, label: int = 7, patch: int = 4) -> Figure:
 
 
 def data_efficiency(results: dict[str, list[dict]]) -> Figure:
-    """Test accuracy against the number of training images, one line per network."""
+    """Test accuracy against the number of training images, one line per network: the mean over seeds,
+    with its 95 % interval as an error bar and each seed as a dot."""
+    from .. import stats
+    from ..experiments.core import per_seed
+
     fig, ax = plt.subplots(figsize=(6.4, 3.9))
     for (name, rows), color in zip(results.items(), ("#1f77b4", "#ff7f0e", "#2ca02c")):
         sizes = [r["provenance"]["data"]["train"]["images"] for r in rows]
-        ax.plot(sizes, [100 * r["metrics"]["accuracy"] for r in rows], "o-", color=color, label=name)
-        for n, r in zip(sizes, rows):
-            ax.annotate(f"{100 * r['metrics']['accuracy']:.1f}", (n, 100 * r["metrics"]["accuracy"]),
-                        textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7, color=color)
+        seeds = [[100 * a for a in per_seed(r).values()] for r in rows]
+        means, halves = zip(*((m, h) for m, _, h in map(stats.mean_interval, seeds)))
+        ax.errorbar(sizes, means, yerr=halves, fmt="o-", color=color, capsize=3, label=name)
+        for n, values, m in zip(sizes, seeds, means):
+            ax.scatter([n] * len(values), values, s=8, color=color, alpha=0.35, lw=0)
+            ax.annotate(f"{m:.1f}", (n, m), textcoords="offset points", xytext=(8, -3), fontsize=7, color=color)
     ax.set_xscale("log")
     sizes = [r["provenance"]["data"]["train"]["images"] for r in next(iter(results.values()))]
+    epochs = len(next(iter(results.values()))[0]["history"])
     ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
-    ax.set(xlabel="training images (log scale; every run sees the same number of images)",
+    ax.minorticks_off()
+    ax.set(xlabel=f"training images (log scale; every run trains {epochs} epochs)",
            ylabel="test accuracy (%)", title="Accuracy against the amount of data, from scratch")
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, title="mean, 95 % interval, seeds", title_fontsize=7)
     fig.tight_layout()
     return add_provenance(fig, *[r for rows in results.values() for r in rows])
 
@@ -135,7 +143,7 @@ def data_efficiency_runs(results: list[dict]) -> Figure:
     return data_efficiency({label: results[i * n:(i + 1) * n] for i, label in enumerate(NETWORKS)})
 
 
-SAME_BUDGET = ("vs_resnet20_5000", "vs_vit_5000")
+SAME_BUDGET = (f"vs_resnet20_{STRONG_SIZE}", f"vs_vit_{STRONG_SIZE}")
 EFFICIENCY_RUNS = tuple(f"vs_{model}_{n}" for model in NETWORKS.values() for n in SIZES)
 BEST_VIT = f"vs_vit_{SIZES[-1]}"
 
@@ -145,12 +153,12 @@ register("vit-lr-range-tests", "vit", ("vs_lr_find",), lambda rs: lr_range_tests
          "Learning-rate range tests of ResNet-20 (SGD) and the ViT (AdamW): the loss against the rate, "
          "with the steepest descent and the peak rate used.")
 register("vit-learning-curves", "vit", SAME_BUDGET, compare_learning_curves,
-         "ResNet-20 and the ViT trained from scratch on the same 5,000 images with the same budget.")
+         f"ResNet-20 and the ViT trained from scratch on the same {STRONG_SIZE:,} images with the same budget.")
 register("vit-confusion-matrices", "vit", SAME_BUDGET, lambda rs: confusion_matrices(rs, list(NETWORKS)),
          "Which CIFAR-10 classes ResNet-20 and the ViT confuse, at the same budget.")
 register("vit-data-efficiency", "vit", EFFICIENCY_RUNS, data_efficiency_runs,
          "Test accuracy of ResNet-20 and the ViT against the number of training images, at an equal number "
-         "of images seen.")
+         "of epochs, over seeds.")
 register("vit-attention-maps", "vit", (BEST_VIT,), lambda rs: attention_maps(rs[0]),
          "Where the trained ViT's class token looks in the last block, on CIFAR-10 test images.")
 register("vit-attention-geometry", "vit", (BEST_VIT,), lambda rs: attention_geometry(rs[0]),
