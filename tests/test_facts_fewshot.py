@@ -224,6 +224,7 @@ def test_ablation_when_several_help_from_scratch_and_none_with_the_backbone():
         "no variant is worse beyond that interval")
     assert facts["fewshot_ablation_contrast"] == ("Clear gains over no augmentation: 2 of 3 variants from scratch, "
                                                   "0 of 3 variants with the backbone")
+    assert facts["fewshot_ablation_start_reading"].startswith("more single augmentations clearly help from scratch")
     assert facts["fewshot_ablation_provenance"].startswith("fewshot_ablation · profile quick")
 
 
@@ -255,6 +256,22 @@ def test_ablation_when_several_hurt_and_both_starts_gain():
     assert facts["fewshot_ablation_backbone_clear"] == (f"crop (+3.0 ± 2.5 points) beats {BEYOND}; "
                                                         "cutout (-2.0 ± 1.2 points) is worse beyond that interval")
     assert facts["fewshot_ablation_contrast"].endswith("1 of 3 variants from scratch, 1 of 3 variants with the backbone")
+    assert facts["fewshot_ablation_start_reading"].startswith("as many clearly help from either start")
+
+
+def test_ablation_start_reading_when_none_helps_or_the_backbone_gains_more():
+    noisy = fs.facts_ablation(ablation({
+        ("scratch", "none"): [0.40, 0.42, 0.44], ("scratch", "crop"): [0.50, 0.38, 0.46],
+        ("backbone", "none"): [0.60, 0.62, 0.64], ("backbone", "crop"): [0.66, 0.58, 0.63]}))
+    assert noisy["fewshot_ablation_start_reading"] == (
+        "no single augmentation clearly helps from either start: with 3 seeds the 95 % intervals of the paired "
+        f"differences (up to ±{100 * stats.t975(3) * stats.mean_interval([0.10, -0.04, 0.02])[1] / 3 ** 0.5:.1f} "
+        "points) are wider than the effects, so this run cannot show whether the start changes what augmentation adds")
+    reversed_ = fs.facts_ablation(ablation({
+        ("scratch", "none"): [0.40, 0.42, 0.44], ("scratch", "crop"): [0.50, 0.38, 0.46],
+        ("backbone", "none"): [0.60, 0.62, 0.64], ("backbone", "crop"): [0.63, 0.65, 0.67]}))
+    assert reversed_["fewshot_ablation_start_reading"].startswith(
+        "more single augmentations clearly help with the backbone than from scratch")
 
 
 def test_budgets_say_all_for_a_whole_set_and_group_thousands():
