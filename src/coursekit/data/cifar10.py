@@ -11,13 +11,12 @@ re-encoding) gives different numbers from the original.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
 from . import cache, decode
-from .tensors import DataNotFoundError, ImageTensors, data_root, fingerprint
+from .tensors import ImageTensors, data_root, download_or_explain, fingerprint
 
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -69,20 +68,7 @@ def _read_cifar10(train: bool, root: Path, download: bool | None) -> ImageTensor
         data = cache.cached(root, f"cifar10-{split}", key, lambda: decode.read_images(files, names, None, source))
         data.source["description"] = f"ImageFolder copy of CIFAR-10 ({split})"
         return data
-    if download is None:
-        download = os.environ.get("COURSEKIT_DOWNLOAD", "1") != "0"
-    problem = "downloading is switched off (download=False or COURSEKIT_DOWNLOAD=0)"
-    if download:
-        try:
-            return _from_torchvision_cifar10(root, train, download=True)
-        except Exception as err:  # no network, a proxy, a full disk: say what happened
-            problem = f"the download failed: {type(err).__name__}: {err}"
-    raise DataNotFoundError(
-        f"CIFAR-10 ({split}) was not found, and {problem}.\n"
-        f"Looked for:\n"
-        f"  1. torchvision's files in {torchvision_dir}\n"
-        f"  2. an ImageFolder tree in {folder}/<class>/*.jpg\n"
-        f"Fix it in one of two ways:\n"
-        f"  - with network: run `coursekit data` (or load again with download=True) to download it into {root};\n"
-        f"  - offline: unpack a copy so that {folder}/airplane/... exists, or point COURSEKIT_DATA at the folder that holds it."
-    )
+    return download_or_explain(
+        f"CIFAR-10 ({split})", root, download, lambda: _from_torchvision_cifar10(root, train, download=True),
+        [f"torchvision's files in {torchvision_dir}", f"an ImageFolder tree in {folder}/<class>/*.jpg"],
+        f"unpack a copy so that {folder}/airplane/... exists")

@@ -12,13 +12,12 @@ The digits are grey: they stay one channel, (N, 1, 28, 28), white ink on black.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
 from . import cache, decode
-from .tensors import DataNotFoundError, ImageTensors, data_root, fingerprint
+from .tensors import ImageTensors, data_root, download_or_explain, fingerprint
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 # Mean and standard deviation of the training set's pixels (in [0, 1]), used to normalise batches.
@@ -63,22 +62,10 @@ def _read_mnist(train: bool, root: Path, download: bool | None) -> ImageTensors:
         data = cache.cached(root, f"mnist-{split}", key, lambda: decode.read_images(files, names, None, source, grey=True))
         data.source.update(description=f"PNG copy of MNIST ({split}; lossless: the original pixels)", lossless=True)
         return data
-    if download is None:
-        download = os.environ.get("COURSEKIT_DOWNLOAD", "1") != "0"
-    problem = "downloading is switched off (download=False or COURSEKIT_DOWNLOAD=0)"
-    if download:
-        try:
-            return _from_torchvision_mnist(root, train, download=True)
-        except Exception as err:  # no network, a proxy, a full disk: say what happened
-            problem = f"the download failed: {type(err).__name__}: {err}"
-    raise DataNotFoundError(
-        f"MNIST ({split}) was not found, and {problem}.\n"
-        f"Looked for:\n"
-        f"  1. torchvision's files in {raw}\n"
-        f"  2. an ImageFolder tree in {folder}/<digit>/*.png\n"
-        f"Fix it in one of two ways:\n"
-        f"  - with network: run `coursekit data` (or load again with download=True) to download it into {root};\n"
-        f"  - offline: unpack a copy so that {folder}/0/... exists, or point COURSEKIT_DATA at the folder that holds it.")
+    return download_or_explain(
+        f"MNIST ({split})", root, download, lambda: _from_torchvision_mnist(root, train, download=True),
+        [f"torchvision's files in {raw}", f"an ImageFolder tree in {folder}/<digit>/*.png"],
+        f"unpack a copy so that {folder}/0/... exists")
 
 
 def padded(data: ImageTensors, pixels: int = 2) -> ImageTensors:

@@ -50,6 +50,26 @@ class ImageTensors:
         return ImageTensors(self.images[indices], self.labels[indices], self.classes, source)
 
 
+def download_or_explain(what: str, root: Path, download: bool | None, fetch: Callable[[], "ImageTensors"],
+                        looked_for: list[str], offline_fix: str) -> "ImageTensors":
+    """``fetch()`` (a download) when downloads are on (``download``, default ``$COURSEKIT_DOWNLOAD``: on unless
+    ``0``); when they are off or the download fails, a :class:`DataNotFoundError` that says what was looked
+    for (``looked_for``), what happened, and the two ways to fix it."""
+    if download is None:
+        download = os.environ.get("COURSEKIT_DOWNLOAD", "1") != "0"
+    problem = "downloading is switched off (download=False or COURSEKIT_DOWNLOAD=0)"
+    if download:
+        try:
+            return fetch()
+        except Exception as err:  # no network, a proxy, a full disk: say what happened
+            problem = f"the download failed: {type(err).__name__}: {err}"
+    places = "\n".join(f"  {i}. {place}" for i, place in enumerate(looked_for, 1))
+    raise DataNotFoundError(
+        f"{what} was not found, and {problem}.\nLooked for:\n{places}\nFix it in one of two ways:\n"
+        f"  - with network: run `coursekit data` (or load again with download=True) to download it into {root};\n"
+        f"  - offline: {offline_fix}, or point COURSEKIT_DATA at the folder that holds it.")
+
+
 def data_root() -> Path:
     """Where data sets live: ``$COURSEKIT_DATA``, else ``~/.cache/coursekit``."""
     return Path(os.environ.get("COURSEKIT_DATA") or Path.home() / ".cache" / "coursekit").expanduser()
