@@ -35,6 +35,11 @@ class Scenes:
     def __len__(self) -> int:
         return len(self.images)
 
+    def first(self, count: int) -> "Scenes":
+        """The first ``count`` scenes."""
+        return Scenes(self.images[:count], self.boxes[:count], self.labels[:count], self.digits[:count], self.classes,
+                      dict(self.source, scenes=min(count, len(self))))
+
     def targets(self, indices: range | list[int] | torch.Tensor, device: torch.device | str = "cpu") -> list[dict]:
         """The targets of the scenes at ``indices`` as torchvision's detectors read them: a dict of
         ``boxes`` (float) and ``labels`` per scene, labels shifted by one (0 is the background)."""

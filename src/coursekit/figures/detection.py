@@ -181,7 +181,7 @@ def detector_results(result: dict) -> Figure:
 
 
 def detector_curves(result: dict) -> Figure:
-    """The four training losses and the test mAP after each epoch, one line per seed."""
+    """The four training losses and the test mAP after each epoch (on the first test scenes), one line per seed."""
     seeds = result.get("seeds", [result])
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.3))
     for s in seeds:
@@ -195,7 +195,7 @@ def detector_curves(result: dict) -> Figure:
                      label="mAP@0.5:0.95" if s is seeds[0] else None)
     axes[0].set_yscale("log")
     axes[0].set_ylabel("training loss (mean over the epoch)")
-    axes[1].set_ylabel("test mAP")
+    axes[1].set_ylabel(f"test mAP (first {result['config'].get('watch_scenes', 'all')} test scenes)")
     axes[1].set_ylim(0, 1)
     for ax in axes:
         ax.set_xlabel("epoch")
