@@ -70,6 +70,7 @@ def _read_mnist(train: bool, root: Path, download: bool | None) -> ImageTensors:
 
 def padded(data: ImageTensors, pixels: int = 2) -> ImageTensors:
     """``data`` with ``pixels`` of black border on every side: MNIST's 28x28 digits in the 32x32 field
-    that LeNet-5 reads (LeCun et al. 1998 centre them so that strokes reach the edge units' receptive fields)."""
+    that LeNet-5 reads (LeCun et al. 1998: so that stroke ends and corners can appear at the centre of the
+    receptive fields of the highest-level feature detectors)."""
     x = torch.nn.functional.pad(data.images, (pixels,) * 4)
     return ImageTensors(x, data.labels, data.classes, dict(data.source, padded=f"{pixels} px of black border"))
