@@ -46,9 +46,14 @@ def installed(tmp_path_factory) -> Path:
     return python
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without PYTHONPATH: nothing may put a checkout's src/ before the wheel."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def run_in(python: Path, cwd: Path, code: str, **env: str) -> str:
     result = subprocess.run([str(python), "-c", code], cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, **env}, timeout=600)
+                            env={**clean_environment(), **env}, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -94,7 +99,7 @@ def test_every_twin_runs_from_an_empty_folder(installed, tmp_path):
         notebook = nbformat.read(twin, as_version=4)
         try:
             NotebookClient(notebook, timeout=600, kernel_name="wheel", resources={"metadata": {"path": str(work)}},
-                           ).execute(env={**os.environ, "COURSEKIT_PROFILE": "ci", "COURSEKIT_PROGRESS": "0"})
+                           ).execute(env={**clean_environment(), "COURSEKIT_PROFILE": "ci", "COURSEKIT_PROGRESS": "0"})
         except Exception as error:  # collect every failing twin, not only the first
             failed.append(f"{twin.name}: {str(error)[-1500:]}")
     assert not failed, "\n\n".join(failed)

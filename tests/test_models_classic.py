@@ -237,23 +237,29 @@ IMAGENET_MODELS = {"alexnet", "googlenet", "vgg11", "vgg11_bn", "vgg11_lrn", "vg
                    "vgg16_c", "vgg19", "vgg19_bn", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
                    "vit_tiny_patch16_224", "vit_base_patch16_224"}
 CHEAP = {"resnet18", "vit_tiny_patch16_224"}  # ImageNet networks small enough to run for real here
+GREY_MODELS = {"lenet5"}  # one-channel 32x32 digits (MNIST padded, as LeNet-5 reads them)
 
 
-def outputs(model: nn.Module, size: int) -> int:
+def channels(name: str) -> int:
+    return 1 if name in GREY_MODELS else 3
+
+
+def outputs(model: nn.Module, size: int, in_channels: int = 3) -> int:
     with torch.no_grad():
-        return model(torch.zeros(1, 3, size, size, device=next(model.parameters()).device)).shape[1]
+        return model(torch.zeros(1, in_channels, size, size, device=next(model.parameters()).device)).shape[1]
 
 
-def test_every_registered_network_is_an_imagenet_or_a_cifar_one() -> None:
-    assert set(models.list_models()) == IMAGENET_MODELS | set(CIFAR_MODELS) | {"small_cnn", "vit_cifar", "fast_cifar"}
+def test_every_registered_network_is_an_imagenet_a_cifar_or_a_digit_one() -> None:
+    assert set(models.list_models()) == (IMAGENET_MODELS | set(CIFAR_MODELS) | {"small_cnn", "vit_cifar", "fast_cifar"}
+                                         | GREY_MODELS)
 
 
 @pytest.mark.parametrize("name", models.list_models())
 def test_create_defaults_to_the_builders_number_of_classes(name: str) -> None:
     imagenet = name in IMAGENET_MODELS
     with torch.device("meta"):  # shapes only
-        assert outputs(models.create(name), 224 if imagenet else 32) == (1000 if imagenet else 10)
-        assert outputs(models.create(name, num_classes=7), 224 if imagenet else 32) == 7
+        assert outputs(models.create(name), 224 if imagenet else 32, channels(name)) == (1000 if imagenet else 10)
+        assert outputs(models.create(name, num_classes=7), 224 if imagenet else 32, channels(name)) == 7
 
 
 @pytest.mark.parametrize("name", models.list_models())
@@ -265,7 +271,7 @@ def test_every_network_has_timms_seam(name: str) -> None:
     torch.manual_seed(0)
     with torch.device("cpu" if real else "meta"), torch.no_grad():
         model = models.create(name, num_classes=6).eval()
-        x = torch.randn(2, 3, size, size)
+        x = torch.randn(2, channels(name), size, size)
         features = model.forward_features(x)
         logits, split = model(x), model.forward_head(features)
         pre, head = model.forward_head(features, pre_logits=True), model.get_classifier()

@@ -58,65 +58,55 @@ def _data_sources(pool: data.ImageTensors, test: data.ImageTensors) -> dict:
                 test=test.source)
 
 
-def _label(row: dict) -> str:
-    return " ".join(f"{k}={v}" for k, v in row.items())
+def _grid(cfg: dict, checkpoint, plan: list[dict], by: tuple[str, ...], settings) -> dict:
+    """Every run of ``plan``: ``run['shots']`` (else ``cfg['shots']``) images per novel class drawn by the run's
+    seed (the same images for every setting of that seed), trained from ``run['init']`` by
+    :func:`coursekit.fewshot.train_few` with ``settings(run)`` (crops, flips, augmentations)."""
+    device = profiles.device()
+    pool, test = fewshot.novel_data(cfg["test_per_class"])
+
+    def run_one(run: dict) -> dict:
+        train_set = pool.subset(fewshot.shots_subset(pool, run.get("shots", cfg["shots"]), run["seed"]))
+        outcome, _ = fewshot.train_few(train_set, test, cfg, init=run["init"], weights=_weights(run["init"]),
+                                       seed=run["seed"], device=device, **settings(run))
+        return dict(outcome, train_images=len(train_set))
+
+    rows = run_plan(plan, run_one, checkpoint)
+    return _result(rows, by, _data_sources(pool, test), cfg)
 
 
 def run_shots(cfg: dict, checkpoint=None) -> dict:
     """Accuracy against shots per class: from scratch or from the backbone, without augmentation
     (no crop, no flip) or with it (crops, flips and ``cfg['augmented']``)."""
-    device = profiles.device()
-    pool, test = fewshot.novel_data(cfg["test_per_class"])
     plan = [dict(shots=k, init=init, augmentation=aug, seed=seed) for k in cfg["shots"]
             for init in ("scratch", "backbone") for aug in ("none", "augmented") for seed in cfg["seeds"]]
 
-    def run_one(run: dict) -> dict:
-        train_set = pool.subset(fewshot.shots_subset(pool, run["shots"], run["seed"]))
-        augmented = run["augmentation"] == "augmented"
-        outcome, _ = fewshot.train_few(train_set, test, cfg, init=run["init"], weights=_weights(run["init"]), crop=augmented, flip=augmented,
-                               augmentations=tuple(cfg["augmented"]) if augmented else (), seed=run["seed"], device=device)
-        return dict(outcome, train_images=len(train_set))
+    def settings(run: dict) -> dict:
+        on = run["augmentation"] == "augmented"
+        return dict(crop=on, flip=on, augmentations=tuple(cfg["augmented"]) if on else ())
 
-    rows = run_plan(plan, run_one, checkpoint, _label)
-    return _result(rows, ("shots", "init", "augmentation"), _data_sources(pool, test), cfg)
+    return _grid(cfg, checkpoint, plan, ("shots", "init", "augmentation"), settings)
 
 
 def run_ablation(cfg: dict, checkpoint=None) -> dict:
     """One augmentation at a time on ``cfg['shots']`` images per class, for each start in ``cfg['inits']``."""
-    device = profiles.device()
-    pool, test = fewshot.novel_data(cfg["test_per_class"])
     plan = [dict(init=init, variant=v, seed=seed) for init in cfg["inits"] for v in cfg["variants"]
             for seed in cfg["seeds"]]
 
-    def run_one(run: dict) -> dict:
+    def settings(run: dict) -> dict:
         parts = run["variant"].split("+") if run["variant"] != "none" else []
-        train_set = pool.subset(fewshot.shots_subset(pool, cfg["shots"], run["seed"]))  # the same images for every variant and start
-        outcome, _ = fewshot.train_few(train_set, test, cfg, init=run["init"], weights=_weights(run["init"]),
-                               crop="crop" in parts, flip="flip" in parts,
-                               augmentations=tuple(p for p in parts if p not in ("crop", "flip")),
-                               seed=run["seed"], device=device)
-        return dict(outcome, train_images=len(train_set))
+        return dict(crop="crop" in parts, flip="flip" in parts,
+                    augmentations=tuple(p for p in parts if p not in ("crop", "flip")))
 
-    rows = run_plan(plan, run_one, checkpoint, _label)
-    return _result(rows, ("init", "variant"), _data_sources(pool, test), cfg)
+    return _grid(cfg, checkpoint, plan, ("init", "variant"), settings)
 
 
 def run_mixing(cfg: dict, checkpoint=None) -> dict:
     """Combining examples: none, mixup or CutMix on top of crops and flips, at several shots."""
-    device = profiles.device()
-    pool, test = fewshot.novel_data(cfg["test_per_class"])
     plan = [dict(shots=k, init=init, mixing=m, seed=seed) for k in cfg["shots"] for init in cfg["inits"]
             for m in ("none", "mixup", "cutmix") for seed in cfg["seeds"]]
-
-    def run_one(run: dict) -> dict:
-        train_set = pool.subset(fewshot.shots_subset(pool, run["shots"], run["seed"]))
-        outcome, _ = fewshot.train_few(train_set, test, cfg, init=run["init"], weights=_weights(run["init"]),
-                               augmentations=() if run["mixing"] == "none" else (run["mixing"],),
-                               seed=run["seed"], device=device)
-        return dict(outcome, train_images=len(train_set))
-
-    rows = run_plan(plan, run_one, checkpoint, _label)
-    return _result(rows, ("shots", "init", "mixing"), _data_sources(pool, test), cfg)
+    return _grid(cfg, checkpoint, plan, ("shots", "init", "mixing"),
+                 lambda run: dict(augmentations=() if run["mixing"] == "none" else (run["mixing"],)))
 
 
 def run_pseudo(cfg: dict, checkpoint=None) -> dict:
@@ -146,7 +136,7 @@ def run_pseudo(cfg: dict, checkpoint=None) -> dict:
         correct = float((predicted == unlabelled.labels[keep]).double().mean()) if len(keep) else None
         return dict(second, train_images=len(labelled), pseudo_images=len(keep), pseudo_accuracy=correct)
 
-    rows = run_plan(plan, run_one, checkpoint, _label)
+    rows = run_plan(plan, run_one, checkpoint)
     return _result(rows, ("shots", "threshold"), _data_sources(pool, test), cfg)
 
 
@@ -190,7 +180,7 @@ def run_episodes(cfg: dict, checkpoint=None) -> dict:
                           count=cfg["episodes"], seed=run["seed"], views=views if run["support"] == "augmented" else None)
         return dict(accuracy=result["accuracy"], ci95=result["ci95"], episodes=cfg["episodes"])
 
-    rows = run_plan(plan, run_one, checkpoint, _label)
+    rows = run_plan(plan, run_one, checkpoint)
     sources = {d: features(d)[3] for d in cfg["datasets"]}
     images = ", ".join(f"{d} ({s['images']:,} images)" for d, s in sources.items())
     return dict(metrics=dict(rows=rows), history=[], cost=dict(runs=len(rows), train_seconds=0.0),
@@ -418,13 +408,11 @@ def _start_reading(helped: dict[str, int], widest: float, seeds: int) -> str:
     """Whether the ablation shows augmentation adding more from scratch than with the backbone (the counts of
     variants that clearly help from each start), and, where it shows nothing, why."""
     scratch, backbone = helped.get("scratch", 0), helped.get("backbone", 0)
-    if scratch > backbone:
-        return "more single augmentations clearly help from scratch than with the backbone, as that argument expects"
-    if backbone > scratch:
-        return ("more single augmentations clearly help with the backbone than from scratch: the opposite of what that "
-                "argument expects")
-    if scratch == 0:
-        return (f"no single augmentation clearly helps from either start: with {seeds} seeds the 95 % intervals of the "
-                f"paired differences (up to ±{100 * widest:.1f} points) are wider than the effects, so this run cannot "
-                "show whether the start changes what augmentation adds")
-    return "as many clearly help from either start: this run does not show the start changing what augmentation adds"
+    return ("more single augmentations clearly help from scratch than with the backbone, as that argument expects"
+            if scratch > backbone else
+            "more single augmentations clearly help with the backbone than from scratch: the opposite of what that "
+            "argument expects" if backbone > scratch else
+            f"no single augmentation clearly helps from either start: with {seeds} seeds the 95 % intervals of the "
+            f"paired differences (up to ±{100 * widest:.1f} points) are wider than the effects, so this run cannot "
+            "show whether the start changes what augmentation adds" if scratch == 0 else
+            "as many clearly help from either start: this run does not show the start changing what augmentation adds")
