@@ -111,12 +111,16 @@ def test_a_read_only_folder_is_named_as_the_target(tmp_path):
 
 def test_a_run_on_a_busy_machine_says_so_in_its_provenance():
     base = dict(experiment="x", profile="quick", provenance=dict(
-        device="CPU", date="2026-11-30T06:00:00+00:00", wall_seconds=60, torch="2", git_commit="abc",
-        data=dict(summary="tiny"), load_start=dict(cpus=2, one_minute=1.9, fifteen_minutes=1.0),
-        load_end=dict(cpus=2, one_minute=2.1, fifteen_minutes=2.0)))
+        device="CPU", date="2026-11-30T06:00:00+00:00", wall_seconds=600, torch="2", git_commit="abc",
+        data=dict(summary="tiny"), load_start=dict(cpus=2, one_minute=3.9, fifteen_minutes=3.0),
+        load_end=dict(cpus=2, one_minute=2.1, fifteen_minutes=3.2)))
+    # busy before it started (a 10-minute run's 15-minute average reaches back before it), alone at its end
     assert store.busy_note(base) == "" and "busy" not in store.provenance_line(base)
-    base["provenance"]["load_end"]["fifteen_minutes"] = 4.2  # a second training beside it, most of the time
-    assert "load average up to 4.2 on 2 CPUs" in store.busy_note(base)
+    base["provenance"]["wall_seconds"] = 1800  # a run of 30 minutes: its own 15-minute average counts
+    assert "load average 3.2 on 2 CPUs" in store.busy_note(base)
+    base["provenance"]["wall_seconds"] = 600
+    base["provenance"]["load_end"]["one_minute"] = 4.2  # a second training beside it at its end
+    assert "load average 4.2 on 2 CPUs" in store.busy_note(base)
     assert store.busy_note(base) in store.provenance_line(base)
     del base["provenance"]["load_start"], base["provenance"]["load_end"]  # older results, or Windows: nothing said
     assert store.busy_note(base) == ""

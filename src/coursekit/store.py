@@ -180,16 +180,19 @@ BUSY = 1.25  # load average per CPU above which a run's speed figures are marked
 
 
 def busy_note(result: dict) -> str:
-    """``""``, or a warning that the run shared its machine (a load average above :data:`BUSY` per CPU at its
-    start or end), so that its speed figures (images/s, wall time) understate what the machine can do."""
+    """``""``, or a warning that the run shared its machine, so that its speed figures (images/s, wall time)
+    understate what the machine can do: a load average above :data:`BUSY` per CPU at its end, over the last
+    minute, or over the last 15 minutes for a run that lasted that long (a shorter run's 15 minutes reach
+    back to what ran before it; the load at its start says only that)."""
     p = result.get("provenance", {})
-    loads = [p[k] for k in ("load_start", "load_end") if p.get(k)]
-    worst = max((max(x["one_minute"], x["fifteen_minutes"]) for x in loads), default=0.0)
-    cpus = loads[0]["cpus"] if loads else 1
-    if worst <= BUSY * cpus:
+    end = p.get("load_end")
+    if not end:
         return ""
-    return (f"a busy machine (load average up to {worst:.1f} on {cpus} CPUs): its speed figures understate "
-            "this hardware; benchmarks/ measures speed")
+    worst = max(end["one_minute"], end["fifteen_minutes"] if p.get("wall_seconds", 0) >= 900 else 0.0)
+    if worst <= BUSY * end["cpus"]:
+        return ""
+    return (f"a busy machine (load average {worst:.1f} on {end['cpus']} CPUs at its end): its speed figures "
+            "understate this hardware; benchmarks/ measures speed")
 
 
 def duration(seconds: float) -> str:
