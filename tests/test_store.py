@@ -130,3 +130,11 @@ def test_machine_load_reports_cpus_and_averages():
     load = store.machine_load()
     if load is not None:  # Windows has no load average
         assert load["cpus"] >= 1 and load["one_minute"] >= 0 and load["fifteen_minutes"] >= 0
+
+
+def test_a_detector_is_headlined_by_its_map():
+    seeds = [dict(seed=s, metrics=dict(map_50=v, map=v - 0.3)) for s, v in enumerate([0.90, 0.91, 0.92])]
+    assert store.headline(dict(metrics=dict(map_50=0.9), seeds=seeds)).startswith("mAP@0.5 0.910 ± 0.025 (3 seeds)")
+    assert store.headline(dict(metrics=dict(map_50=0.9, map=0.6))) == "mAP@0.5 0.900"
+    classifier = [dict(seed=s, metrics=dict(accuracy=a)) for s, a in enumerate([0.5, 0.6, 0.7])]
+    assert store.headline(dict(metrics={}, seeds=classifier)) == "accuracy 60.0 ± 24.8 % (3 seeds)"

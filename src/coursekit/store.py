@@ -227,10 +227,14 @@ def headline(result: dict) -> str:
     """The result in a few words: its accuracy, the number of runs of a multi-run experiment, or what it measured."""
     metrics = result["metrics"]
     if result.get("seeds"):
-        mean, _, half = stats.mean_interval([100 * s["metrics"]["accuracy"] for s in result["seeds"]])
-        return f"accuracy {mean:.1f} ± {half:.1f} % ({len(result['seeds'])} seeds)"
+        detector = "accuracy" not in result["seeds"][0]["metrics"]  # a detector's headline is its mAP@0.5
+        key, scale, name, unit, digits = ("map_50", 1, "mAP@0.5", "", 3) if detector else ("accuracy", 100, "accuracy", " %", 1)
+        mean, _, half = stats.mean_interval([scale * s["metrics"][key] for s in result["seeds"]])
+        return f"{name} {mean:.{digits}f} ± {half:.{digits}f}{unit} ({len(result['seeds'])} seeds)"
     if "accuracy" in metrics:
         return f"accuracy {100 * metrics['accuracy']:.1f} %"
+    if "map_50" in metrics:
+        return f"mAP@0.5 {metrics['map_50']:.3f}"
     if "rows" in metrics:
         return f"{len(metrics['rows'])} runs"
     return ", ".join(metrics)
