@@ -180,7 +180,7 @@ def facts_lenet(result: dict) -> dict[str, str]:
         out["det_lenet_reading"] = (f"below the paper's {PAPER_ERROR} %: the modern optimiser and cross-entropy "
                                     "do a little better than the original recipe")
     else:
-        out["det_lenet_reading"] = f"the paper's {PAPER_ERROR} % lies within the interval: the published level, reproduced"
+        out["det_lenet_reading"] = f"the paper's {PAPER_ERROR} % lies within the interval, so this reproduces the published level"
     return out
 
 

@@ -221,7 +221,7 @@ def detections(result: dict, scenes: data.Scenes | None = None, count: int = 12)
     order = sorted((int(n) for n in result["detections"]), key=lambda n: (n not in missed, n))[:count]
     cols = 6
     rows = -(-len(order) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.75 * cols, 1.95 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.75 * cols, 2.15 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, n in zip(axes.flat, order):
