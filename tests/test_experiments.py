@@ -162,3 +162,9 @@ def test_the_gpu_measurement_needs_a_gpu(monkeypatch):
     monkeypatch.setattr(experiments.vit.profiles, "device", lambda: torch.device("cpu"))
     with pytest.raises(RuntimeError, match="measured on a CUDA GPU"):
         experiments.vit.step_costs(experiments.config("vit_memory", "full"))
+
+
+def test_profile_cost_says_what_an_epoch_is_made_of():
+    assert experiments.profile_cost("detect_digits", "quick") == "4 epochs x 4,000 new scenes x 3 seeds"
+    assert experiments.profile_cost("detect_lenet", "quick") == "6 epochs x all images x 3 seeds"
+    assert experiments.profile_cost("degradation_plain20", "quick") == "30 epochs x 500 images per class x 3 seeds"

@@ -345,7 +345,8 @@ def profile_cost(name: str, profile: str) -> str:
     if "episodes" in cfg:
         return f"{cfg['episodes']} episodes per cell"
     per_class = cfg.get("train_per_class")
-    images = f"{per_class:,} images per class" if per_class else "all images"
+    images = (f"{cfg['scenes_per_epoch']:,} new scenes" if "scenes_per_epoch" in cfg  # a detector: scenes per epoch
+              else f"{per_class:,} images per class" if per_class else "all images")
     epochs = cfg.get("epochs", 0)
     seeds = f" x {len(cfg['seeds'])} seeds" if len(cfg.get("seeds", ())) > 1 else ""
     return f"{epochs} epoch{'' if epochs == 1 else 's'} x {images}{seeds}"
