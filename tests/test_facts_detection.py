@@ -193,3 +193,10 @@ def test_lenet_and_detector_are_compared_on_the_same_centred_digits(profile):
     lenet, detector = det.LENET_BUDGET[profile], det.DETECTOR_BUDGET[profile]
     assert lenet["centred"] == detector["centred"]
     assert lenet["test_per_class"] is None and lenet["seeds"] == detector["seeds"]  # the whole test set, in order
+
+
+def test_scene_facts_are_read_from_the_recipe():
+    facts = det.facts_scenes(dict(size=96, per_scene=(2, 5), digit_size=(20, 44), max_overlap=0.25))
+    assert facts["det_scene_size"] == "96 × 96" and facts["det_per_scene"] == "2 to 5"
+    assert facts["det_digit_size"] == "20 to 44" and facts["det_max_overlap"] == "0.25"
+    assert det.facts_scenes()["det_anchor_sizes"] == "12, 20 and 32"

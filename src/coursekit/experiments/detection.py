@@ -184,6 +184,17 @@ def facts_lenet(result: dict) -> dict[str, str]:
     return out
 
 
+def facts_scenes(scenes: dict = SCENES) -> dict[str, str]:
+    """The scene settings and the detector's anchors as the text names them, read from the recipe."""
+    from ..models.detector import ANCHOR_SIZES
+
+    lo, hi = scenes["per_scene"]
+    return {"det_scene_size": f"{scenes['size']} × {scenes['size']}", "det_per_scene": f"{lo} to {hi}",
+            "det_digit_size": f"{scenes['digit_size'][0]} to {scenes['digit_size'][1]}",
+            "det_max_overlap": f"{scenes['max_overlap']:g}",
+            "det_anchor_sizes": ", ".join(map(str, ANCHOR_SIZES[:-1])) + f" and {ANCHOR_SIZES[-1]}"}
+
+
 def _bins(result: dict, key: str) -> list[dict[int, float | None]]:
     """Per bin of ``metrics[key]`` (recall by size or overlap): recall by seed."""
     seeds = result.get("seeds", [dict(seed=result["config"].get("seed", 0), metrics=result["metrics"])])

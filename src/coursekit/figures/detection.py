@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .. import data, stats
+from ..detection import LOSSES
 from ..experiments import detection as recipe
 from .base import add_provenance, per_epoch_axes, register
 from .diagrams import _arrow, _box, _frame
@@ -186,7 +187,7 @@ def detector_curves(result: dict) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.3))
     for s in seeds:
         epochs = [row["epoch"] for row in s["history"]]
-        for k, colour in zip(detection_losses(), ("#1f77b4", "#aec7e8", "#d62728", "#ff9896")):
+        for k, colour in zip(LOSSES, ("#1f77b4", "#aec7e8", "#d62728", "#ff9896")):
             axes[0].plot(epochs, [row[k] for row in s["history"]], color=colour, marker="o", ms=3,
                          label=k if s is seeds[0] else None)
         axes[1].plot(epochs, [row["map_50"] for row in s["history"]], color=RIGHT, marker="o", ms=3,
@@ -203,12 +204,6 @@ def detector_curves(result: dict) -> Figure:
     per_epoch_axes(*axes)
     fig.tight_layout()
     return add_provenance(fig, result)
-
-
-def detection_losses() -> tuple[str, ...]:
-    from ..detection import LOSSES
-
-    return LOSSES
 
 
 def detections(result: dict, scenes: data.Scenes | None = None, count: int = 12) -> Figure:
