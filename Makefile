@@ -29,9 +29,12 @@ book: setup _build/.cache-state
 	$(BIN)/coursekit data
 	COURSEKIT_PROFILE=$(BOOK_PROFILE) COURSEKIT_PROGRESS=0 $(BIN)/jupyter-book build . --warningiserror --keep-going
 
-# Unit tests, every chapter under nbval (COURSEKIT_PROFILE=ci), then the book with warnings as
-# errors, from stored results only (a missing or outdated result fails instead of training).
+# Lint (ruff: pyflakes and the order of imports), unit tests without the slow part (pyproject's
+# `-m "not slow"`; `.venv/bin/python -m pytest -m slow` runs it), every chapter once under nbval
+# (COURSEKIT_PROFILE=ci) from the installed wheel, then the book with warnings as errors, from stored
+# results only (a missing or outdated result fails instead of training).
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 	COURSEKIT_REQUIRE_STORED=1 $(MAKE) book
 	$(BIN)/python -m pytest --built-book tests/test_built_book.py

@@ -17,6 +17,8 @@ import torch.nn.functional as F
 
 from common import compare, report, synchronizer
 from coursekit import data, models, profiles, train
+from coursekit.metrics import correct
+from coursekit.runs import RunState
 
 
 def main() -> None:
@@ -45,7 +47,10 @@ def main() -> None:
         return len(ds)
 
     def with_fit() -> int:
-        train.fit(model, loader, epochs=1, device=runtime.device, verbose=False, progress=False)
+        optimizer = train.make_optimizer(model, "sgd", 0.05, 5e-4)
+        schedule = train.make_schedule(optimizer, "onecycle", len(loader))
+        train.fit(model, loader, optimizer, schedule, train.CrossEntropy(), RunState(progress=False, verbose=False),
+                  epochs=1, runtime=runtime, metrics={"train_accuracy": correct})
         return len(ds)
 
     report(compare(with_fit, bare, sync=synchronizer(runtime.device)), "train.fit", "bare loop")

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import site
+import subprocess
+import sys
 import urllib.error
 from pathlib import Path
 
@@ -9,6 +13,8 @@ import torch
 import torchvision
 
 from coursekit import data
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_addoption(parser):
@@ -39,6 +45,58 @@ def has_cifar10() -> bool:
 
 
 requires_cifar10 = pytest.mark.skipif(not has_cifar10(), reason="CIFAR-10 is not under COURSEKIT_DATA")
+
+
+def stored_result(name: str, profile: str = "quick") -> dict:
+    """The stored result of ``name`` under ``profile``, made with the experiment's current configuration.
+
+    The book shows the stored results, and its build (``COURSEKIT_REQUIRE_STORED=1``) refuses a missing or
+    outdated one: a test that reads them fails in both cases, saying which and what to run, instead of
+    skipping (a skip would pass while the book shows numbers the code no longer makes)."""
+    from coursekit import experiments, store
+
+    result = experiments.load(name, profile)
+    if result is not None:
+        return result
+    fix = f"run `coursekit regenerate --profile {profile} --experiment {name}`"
+    if store.read_result(name, profile) is None:
+        pytest.fail(f"no stored {profile} result of {name} in {store.results_dir()}: {fix}", pytrace=False)
+    pytest.fail(f"the stored {profile} result of {name} in {store.results_dir()} is stale: its configuration is "
+                f"not the experiment's current one ({fix})", pytrace=False)
+
+
+# --- coursekit as a student gets it: the wheel, installed in a fresh environment ----------------------
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without PYTHONPATH: nothing may put a checkout's src/ before the wheel."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory) -> Path:
+    """The python of a fresh environment in which the wheel of this checkout is installed (not editable).
+
+    The packages coursekit depends on (torch and the rest, gigabytes) are borrowed from the test's own
+    environment by a path entry, without that environment's editable install of coursekit. Built once per
+    session: tests/test_chapters.py runs every chapter in it, tests/test_installed.py the rest."""
+    tmp = tmp_path_factory.mktemp("installed")
+    source, wheels = tmp / "source", tmp / "wheels"  # built from a copy: the build leaves nothing in the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", str(source),
+                    "-w", str(wheels)], check=True, cwd=tmp)
+    env_dir = tmp / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    python = env_dir / "bin" / "python"
+    purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                  capture_output=True, text=True, check=True).stdout.strip())
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                    str(next(wheels.glob("coursekit-*.whl")))], check=True)
+    # A plain path entry: the borrowed folder's own .pth files (the editable coursekit) are not processed.
+    (purelib / "borrowed-dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    return python
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from coursekit import book, tables
@@ -16,21 +17,64 @@ def test_every_toc_entry_exists():
         assert page.is_file(), f"_toc.yml lists {page}, which does not exist"
 
 
-def test_every_chapter_has_an_up_to_date_colab_twin():
-    stale = book.stale_twins(ROOT)
-    assert not stale, f"missing or stale twins (run `make twins`): {[str(p.relative_to(ROOT)) for p in stale]}"
+PIN = re.compile(r'"coursekit @ git\+\S+@(?P<commit>[0-9a-f]{40})"')
+
+
+def pinned_commit(twin_text: str) -> str | None:
+    """The commit a twin's install cell pins, or None."""
+    first = "".join(json.loads(twin_text)["cells"][0]["source"])
+    found = PIN.search(first)
+    return found["commit"] if found else None
+
+
+def test_every_chapter_has_an_up_to_date_colab_twin(monkeypatch):
+    """A twin is, byte for byte, what coursekit.book generates from its chapter's source now, pinned to the
+    commit the twin pins: its cells, their ids and the notebook's metadata, and an install cell made from
+    _config.yml. Which commit it pins is not compared (test_twins_pin_a_commit_of_this_repository checks
+    it): a twin made before the last commit to src/ still installs the code it was made with, so a commit
+    to the package alone does not make every twin stale."""
+    stale = []
+    for source in book.notebook_chapters(ROOT):
+        path = book.twin_path(ROOT, source)
+        if not path.is_file():
+            stale.append(f"{path.relative_to(ROOT)} (missing)")
+            continue
+        have = path.read_text()
+        commit = pinned_commit(have)
+        if commit is None:
+            stale.append(f"{path.relative_to(ROOT)} (its install cell pins no commit)")
+            continue
+        monkeypatch.setattr(book, "code_commit", lambda root, commit=commit: commit)
+        if have != book.make_twin(ROOT, source):
+            stale.append(f"{path.relative_to(ROOT)} (not what {source.relative_to(ROOT)} generates)")
+    assert not stale, f"missing or stale twins (run `make twins`): {stale}"
+
+
+def test_twins_pin_a_commit_of_this_repository():
+    """The commit a twin installs in Colab is one of this repository's history (HEAD or before it), so that
+    it exists once pushed; where the checkout cannot tell (no git, a shallow clone), its form is checked."""
+    import subprocess
+
+    commits = {pinned_commit(book.twin_path(ROOT, s).read_text()) for s in book.notebook_chapters(ROOT)}
+    assert commits and None not in commits, "every twin pins a commit"
+    if book.code_commit(ROOT) is None:  # test_twin_starts_with_the_colab_install_cell still checks their form
+        pytest.skip("no git history here (not a checkout, or a shallow clone) to look the pinned commits up in")
+    for commit in commits:
+        found = subprocess.run(["git", "-C", str(ROOT), "merge-base", "--is-ancestor", commit, "HEAD"],
+                               capture_output=True, text=True)
+        assert found.returncode == 0, f"the twins pin {commit}, which is not HEAD or a commit before it"
 
 
 def test_twin_starts_with_the_colab_install_cell_derived_from_the_config():
     url, branch = book.repository(ROOT)
-    commit = book.code_commit(ROOT)  # None in a shallow clone, which cannot tell
     for source in book.notebook_chapters(ROOT):
-        twin = json.loads(book.twin_path(ROOT, source).read_text())
+        text = book.twin_path(ROOT, source).read_text()
+        twin = json.loads(text)
         first = "".join(twin["cells"][0]["source"])
         assert twin["cells"][0]["cell_type"] == "code"
         assert re.search(rf"coursekit @ git\+{re.escape(url)}@[0-9a-f]{{40}}\"", first), "the install is pinned"
-        if commit is not None:
-            assert f"@{commit}" in first and f'os.environ["COURSEKIT_COMMIT"] = "{commit[:10]}"' in first
+        commit = pinned_commit(text)
+        assert f'os.environ["COURSEKIT_COMMIT"] = "{commit[:10]}"' in first  # results made in Colab record it
         assert 'if "google.colab" in sys.modules:' in first
         # the rest is the chapter itself
         code = ["".join(c["source"]) for c in twin["cells"][1:] if c["cell_type"] == "code"]

@@ -12,7 +12,8 @@ import torch
 
 from coursekit import experiments, models, store, train
 from coursekit.experiments import core, fewshot
-from test_train import blobs, loaders
+from coursekit.runs import RunState
+from test_train import blobs, fit, loaders
 
 NAME = "test_tiny_checkpoints"
 
@@ -21,23 +22,25 @@ class Tiny:
     """The runner of a test-only experiment: a tiny CNN trained by :func:`coursekit.train.fit` on blobs.
 
     Each call is recorded as (checkpoint given, whether it existed then). ``interrupt`` presses Ctrl-C
-    at (epoch, batch) of the next call only; ``pause`` waits that many seconds first (wall time)."""
+    at (epoch, batch) of the next call only; ``pause`` moves the clocks that many seconds on first (a
+    fake clock: :func:`fake_pause`)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
         self.interrupt: tuple[int, int] | None = None
         self.pause = 0.0
+        self.sleep = time.sleep
 
-    def __call__(self, cfg: dict, checkpoint=None) -> dict:
-        self.calls.append((checkpoint, checkpoint is not None and checkpoint.exists()))
-        time.sleep(self.pause)
+    def __call__(self, cfg: dict, state: RunState) -> dict:
+        self.calls.append((state.checkpoint, state.checkpoint is not None and state.checkpoint.exists()))
+        self.sleep(self.pause)
         torch.manual_seed(0)
         model = models.create("small_cnn", num_classes=3, width=4)
         loader = loaders(blobs())[0]
         if self.interrupt is not None:
             loader, self.interrupt = train.InterruptAt(loader, *self.interrupt), None
-        fitted = train.fit(model, loader, epochs=cfg["epochs"], device="cpu", checkpoint=checkpoint,
-                           seed=cfg["seed"], verbose=False)
+        fitted = fit(model, loader, cfg["epochs"], state=dataclasses.replace(state, progress=False, verbose=False),
+                     seed=cfg["seed"])
         return dict(metrics=dict(accuracy=1.0), history=fitted.history, cost=dict(train_seconds=fitted.train_seconds),
                     data=dict(train=dict(kind="blobs", images=96), test=dict(kind="blobs", images=0)))
 
@@ -110,14 +113,15 @@ def test_force_deletes_every_file_an_interrupted_run_left_and_only_those(tiny):
 
 
 def test_a_broken_file_of_finished_runs_or_seeds_names_its_path(tmp_path):
-    rows = tmp_path / "plan.pt"
+    state = RunState(checkpoint=tmp_path / "plan.pt", progress=False)
+    rows = tmp_path / "plan.rows.json"
     rows.write_text('{"rows": [{"a": 1, "accur')
     with pytest.raises(RuntimeError, match=re.escape(str(rows)) + r".*[Dd]elete it.*--force"):
-        core.run_plan([dict(a=1)], lambda settings: dict(accuracy=1.0), rows)
-    seeds = tmp_path / "seeds.pt"
-    seeds.with_suffix(".seeds.json").write_text("")
-    with pytest.raises(RuntimeError, match=re.escape(str(seeds.with_suffix(".seeds.json"))) + ".*--force"):
-        core.over_seeds(lambda cfg, checkpoint: {})(dict(seeds=[0]), seeds)
+        core.run_plan([dict(a=1)], lambda settings: dict(accuracy=1.0), state)
+    seeds = tmp_path / "plan.seeds.json"
+    seeds.write_text("")
+    with pytest.raises(RuntimeError, match=re.escape(str(seeds)) + ".*--force"):
+        core.over_seeds(lambda cfg, state: {})(dict(seeds=[0]), state)
 
 
 # --- 3. a checkpoint says whose it is; another run's is refused -----------------------------------
@@ -134,18 +138,28 @@ def test_a_run_stamps_its_checkpoints_and_refuses_another_runs(tiny):
 
 
 def test_finished_runs_of_another_configuration_are_refused(tmp_path):
-    rows = tmp_path / "plan.pt"
-    token = train.run_identity.set("experiment A")
-    try:
-        core.run_plan([dict(a=1), dict(a=2)], lambda settings: dict(accuracy=1.0), rows)
-    finally:
-        train.run_identity.reset(token)
-    token = train.run_identity.set("experiment B")
-    try:
-        with pytest.raises(RuntimeError, match="experiment A, not to experiment B"):
-            core.run_plan([dict(a=1), dict(a=2)], lambda settings: dict(accuracy=1.0), rows)
-    finally:
-        train.run_identity.reset(token)
+    a = RunState(checkpoint=tmp_path / "plan.pt", identity="experiment A", progress=False)
+    core.run_plan([dict(a=1), dict(a=2)], lambda settings: dict(accuracy=1.0), a)
+    b = dataclasses.replace(a, identity="experiment B")
+    with pytest.raises(RuntimeError, match="experiment A, not to experiment B"):
+        core.run_plan([dict(a=1), dict(a=2)], lambda settings: dict(accuracy=1.0), b)
+
+
+def test_an_interrupted_plan_resumes_at_the_run_it_stopped_in(tmp_path):
+    state = RunState(checkpoint=tmp_path / "plan.pt", identity="A", progress=False)
+    done, pressed = [], []
+
+    def run_one(settings):
+        if settings["a"] == 3 and not pressed:
+            pressed.append(True)
+            raise KeyboardInterrupt  # Ctrl-C in the third run, once
+        done.append(settings["a"])
+        return dict(accuracy=settings["a"] / 10)
+
+    with pytest.raises(KeyboardInterrupt):
+        core.run_plan([dict(a=1), dict(a=2), dict(a=3)], run_one, state)
+    rows = core.run_plan([dict(a=1), dict(a=2), dict(a=3)], run_one, state)
+    assert done == [1, 2, 3] and [r["accuracy"] for r in rows] == [0.1, 0.2, 0.3]
 
 
 # --- 4. one process at a time trains an experiment under a profile ---------------------------------
@@ -197,17 +211,21 @@ def test_a_stored_result_is_read_while_another_process_trains(tiny, held):
 
 # --- 5. the wall time of a resumed run counts every attempt ----------------------------------------
 
-def test_the_wall_time_adds_up_over_resumes(tiny):
-    tiny.pause = 0.6
+def test_the_wall_time_adds_up_over_resumes(tiny, monkeypatch):
+    moved = [0.0]  # a fake clock: perf_counter runs on, plus whatever the runner "sleeps"
+    real = time.perf_counter
+    monkeypatch.setattr(time, "perf_counter", lambda: real() + moved[0])
+    tiny.sleep = lambda seconds: moved.__setitem__(0, moved[0] + seconds)
+    tiny.pause = 600.0
     checkpoint = interrupted(tiny)
     tiny.pause = 0.0
     result = experiments.run(NAME, "quick", verbose=False)
     assert tiny.calls[-1] == (checkpoint, True)  # resumed
-    assert result["provenance"]["wall_seconds"] >= 0.6
+    assert 600.0 <= result["provenance"]["wall_seconds"] < 900.0
     assert list(checkpoint.parent.iterdir()) == []  # the seconds kept beside the checkpoint went with it
 
 
-# --- 6. dependencies follow the profile being run, not $COURSEKIT_PROFILE --------------------------
+# --- 6. dependencies follow the profile being run (the state's), not $COURSEKIT_PROFILE -------------
 
 def test_the_fewshot_backbone_follows_the_profile_being_run(folders, monkeypatch):
     monkeypatch.setenv("COURSEKIT_PROFILE", "quick")
@@ -215,8 +233,8 @@ def test_the_fewshot_backbone_follows_the_profile_being_run(folders, monkeypatch
                                             ("fewshot_backbone", "quick"): dict(w="quick")})
     seen = []
 
-    def runner(cfg: dict, checkpoint=None) -> dict:
-        seen.append(fewshot.backbone_weights()["w"])
+    def runner(cfg: dict, state: RunState) -> dict:
+        seen.append(fewshot.backbone_weights(state.profile)["w"])
         return dict(metrics={}, history=[], cost={}, data={})
 
     monkeypatch.setitem(core.EXPERIMENTS, "fewshot_episodes",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import cli, experiments, store
 from conftest import requires_cifar10
+from coursekit import cli, experiments, store
 from test_figures import fake_result
 
 

@@ -6,12 +6,25 @@ from __future__ import annotations
 import pytest
 import torch
 
-from coursekit import data, models, train
+from coursekit import data, metrics, models, train
+from coursekit.runs import RunState
 from test_train import blobs
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 CUDA = torch.device("cuda")
+QUIET = RunState(progress=False, verbose=False)
+
+
+def fit_on_gpu(model, loader, epochs, state=QUIET):
+    """train.fit on the GPU with the chapters' defaults (SGD, one-cycle, mixed precision, channels_last)."""
+    runtime = train.Runtime.resolve(CUDA)
+    train.seed_everything(0)
+    model.to(runtime.device, memory_format=runtime.memory_format)
+    optimizer = train.make_optimizer(model, "sgd", 0.05, 5e-4)
+    schedule = train.make_schedule(optimizer, "onecycle", epochs * len(loader))
+    return train.fit(model, loader, optimizer, schedule, train.CrossEntropy(), state, epochs=epochs, runtime=runtime,
+                     metrics={"train_accuracy": metrics.correct})
 
 
 def cuda_loader(seed: int = 0, batch_size: int = 16) -> data.DeviceLoader:
@@ -20,7 +33,7 @@ def cuda_loader(seed: int = 0, batch_size: int = 16) -> data.DeviceLoader:
 
 def test_fit_in_bf16_autocast_with_channels_last_learns_and_measures_its_memory():
     model = models.create("small_cnn", num_classes=3, width=4)
-    result = train.fit(model, cuda_loader(), epochs=4, lr=0.05, device=CUDA, verbose=False)
+    result = fit_on_gpu(model, cuda_loader(), 4)
     expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     assert result.precision == f"{str(expected).replace('torch.', '')} autocast"
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
@@ -31,12 +44,9 @@ def test_fit_in_bf16_autocast_with_channels_last_learns_and_measures_its_memory(
 
 
 def test_peak_memory_is_each_runs_own():
-    small = train.fit(models.create("small_cnn", num_classes=3, width=4), cuda_loader(), epochs=1,
-                      device=CUDA, verbose=False)
-    big = train.fit(models.create("resnet20", num_classes=3), cuda_loader(batch_size=48), epochs=1,
-                    device=CUDA, verbose=False)
-    again = train.fit(models.create("small_cnn", num_classes=3, width=4), cuda_loader(), epochs=1,
-                      device=CUDA, verbose=False)
+    small = fit_on_gpu(models.create("small_cnn", num_classes=3, width=4), cuda_loader(), 1)
+    big = fit_on_gpu(models.create("resnet20", num_classes=3), cuda_loader(batch_size=48), 1)
+    again = fit_on_gpu(models.create("small_cnn", num_classes=3, width=4), cuda_loader(), 1)
     assert big.peak_memory_mb > small.peak_memory_mb
     assert again.peak_memory_mb < big.peak_memory_mb  # reset when each fit starts, not the process's peak
 
@@ -51,8 +61,8 @@ def test_fp16_autocast_scales_the_loss_and_still_learns():
     schedule = train.make_schedule(optimizer, "onecycle", 4 * len(loader))
     losses = []
     for _ in range(4):
-        tally = dict(loss=0.0, correct=0, seen=0, seconds=0.0, step=0)
-        train.train_one_epoch(model, loader, optimizer, schedule, scaler, runtime, tally)
+        tally = dict(loss=0.0, seen=0, seconds=0.0, step=0)
+        train.train_one_epoch(model, loader, optimizer, schedule, train.CrossEntropy(), runtime, tally, scaler=scaler)
         losses.append(float(tally["loss"]) / tally["seen"])
     assert scaler.get_scale() > 1 and all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < losses[0]
@@ -78,7 +88,7 @@ def test_a_checkpoint_saved_on_the_gpu_resumes_to_the_same_loss(tmp_path, monkey
             loader = cuda_loader()
             if interrupt_at is not None:
                 loader = train.InterruptAt(loader, *interrupt_at)
-            return model, train.fit(model, loader, epochs=3, device=CUDA, checkpoint=checkpoint, verbose=False)
+            return model, fit_on_gpu(model, loader, 3, RunState(checkpoint=checkpoint, progress=False, verbose=False))
 
         straight, straight_result = run()
         ckpt = tmp_path / "gpu.pt"

@@ -4,8 +4,8 @@ import urllib.error
 import pytest
 import torch
 
-from coursekit import data
 from conftest import requires_cifar10
+from coursekit import data
 
 
 def test_read_image_folder(image_folder):

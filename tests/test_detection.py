@@ -10,9 +10,10 @@ import torch
 from torch import nn
 from torchvision.ops import box_iou
 
-from coursekit import data, detection
+from coursekit import data, detection, train
 from coursekit.data import scenes as sc
 from coursekit.models.detector import DigitBackbone, digit_faster_rcnn
+from coursekit.runs import RunState
 
 SCENE_ARGS = dict(size=64, per_scene=(1, 2), digit_size=(20, 40), max_overlap=0.3)
 
@@ -40,9 +41,9 @@ def small_detector(seed: int = 0) -> nn.Module:
 
 
 def fit(model, digits, checkpoint=None, epochs=5, scenes_per_epoch=32, **kwargs):
-    return detection.fit_detector(model, digits, epochs=epochs, scenes_per_epoch=scenes_per_epoch, batch_size=8,
-                                  scene_args=SCENE_ARGS, lr=0.02, seed=0, device="cpu", checkpoint=checkpoint,
-                                  verbose=False, **kwargs)
+    state = RunState(checkpoint=checkpoint, progress=False, verbose=False)
+    return detection.fit_detector(model, digits, state, epochs=epochs, scenes_per_epoch=scenes_per_epoch, batch_size=8,
+                                  scene_args=SCENE_ARGS, lr=0.02, seed=0, device="cpu", **kwargs)
 
 
 # --- scenes ------------------------------------------------------------------------------------------
@@ -209,8 +210,9 @@ def test_the_detector_in_training_returns_the_four_losses(digits):
 
 
 def test_scene_batches(digits):
-    s = data.make_scenes(digits, 10, seed=0)
-    batches = list(detection.scene_batches(s, 4, torch.device("cpu"), torch.Generator().manual_seed(0)))
+    batches = detection.SceneBatches(digits, 10, 4, SCENE_ARGS, seed=0, device=torch.device("cpu"))
+    batches.set_epoch(0)
+    s = data.make_scenes(digits, 10, seed=0, **SCENE_ARGS)  # epoch 0 of seed 0 draws with seed 0
     assert len(batches) == 2  # the last incomplete batch is dropped
     seen = []
     for images, targets in batches:
@@ -222,8 +224,10 @@ def test_scene_batches(digits):
             assert torch.equal(t["labels"], s.labels[n] + 1) and torch.equal(t["boxes"], s.boxes[n])
             seen.append(n)
     assert len(set(seen)) == 8
-    again = list(detection.scene_batches(s, 4, torch.device("cpu"), torch.Generator().manual_seed(0)))
-    assert all(torch.equal(a, b) for (xa, _), (xb, _) in zip(batches, again) for a, b in zip(xa, xb))
+    again = list(batches)
+    assert all(torch.equal(a, b) for (xa, _), (xb, _) in zip(list(batches), again) for a, b in zip(xa, xb))
+    batches.set_epoch(1)  # a new epoch: new scenes
+    assert not torch.equal(next(iter(batches))[0][0], again[0][0][0])
 
 
 @pytest.fixture(scope="module")
@@ -288,85 +292,57 @@ def test_detect_batches_and_takes_the_background_off():
     assert found[0]["boxes"].dtype == torch.float32
 
 
-def test_fit_detector_resumes_from_its_checkpoint(digits, tmp_path, monkeypatch):
+def test_a_detector_interrupted_within_an_epoch_resumes_to_the_same_weights(digits, tmp_path, monkeypatch):
+    """The detector trains through train.fit: its checkpoint is fit's, resumed at the batch it stopped in
+    (the scenes of that epoch drawn again the same); a finished run is not trained again."""
+    uninterrupted_model = small_detector()
+    uninterrupted = fit(uninterrupted_model, digits, epochs=2, scenes_per_epoch=16)
     path = tmp_path / "detector.pt"
-    first_model = small_detector()
-    first = fit(first_model, digits, checkpoint=path, epochs=2, scenes_per_epoch=16)
-    assert path.is_file() and len(first.history) == 2
+    real = detection.SceneBatches.__iter__
+
+    def ctrl_c_in_epoch_two(self):
+        for i, batch in enumerate(real(self)):
+            if self.epoch_seed == 1 and i == 1:
+                raise KeyboardInterrupt  # Ctrl-C in the second batch of the second epoch
+            yield batch
+
+    monkeypatch.setattr(detection.SceneBatches, "__iter__", ctrl_c_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        fit(small_detector(), digits, checkpoint=path, epochs=2, scenes_per_epoch=16)
+    saved = torch.load(path, weights_only=False)
+    assert (saved["epoch"], saved["step"]) == (1, 1)
+    monkeypatch.setattr(detection.SceneBatches, "__iter__", real)
+    resumed_model = small_detector(seed=5)  # other initial weights: the checkpoint's replace them
+    resumed = fit(resumed_model, digits, checkpoint=path, epochs=2, scenes_per_epoch=16)
+    for (name, a), b in zip(uninterrupted_model.state_dict().items(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b), name
+    for a, b in zip(resumed.history, uninterrupted.history):
+        for k in (*detection.LOSSES, "train_loss", "lr"):
+            assert a[k] == pytest.approx(b[k], rel=1e-6), k
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained again")
 
     monkeypatch.setattr(detection, "make_scenes", no_training)
-    again_model = small_detector(seed=1)
-    again = fit(again_model, digits, checkpoint=path, epochs=2, scenes_per_epoch=16)
-    assert again.history == first.history
-    assert again.train_seconds == first.train_seconds and again.images_seen == first.images_seen == 2 * 16
-    for a, b in zip(first_model.state_dict().values(), again_model.state_dict().values()):
-        assert torch.equal(a, b)
+    again = fit(small_detector(seed=1), digits, checkpoint=path, epochs=2, scenes_per_epoch=16)
+    assert again.history == resumed.history and again.images_seen == 2 * 16
 
 
-def test_a_run_stopped_between_epochs_resumes_to_the_same_end(digits, tmp_path):
-    uninterrupted = fit(small_detector(), digits, epochs=3, scenes_per_epoch=16)
-    path = tmp_path / "detector.pt"
-
-    def stop_after_two(model):
-        stop_after_two.calls += 1
-        if stop_after_two.calls == 3:
-            raise KeyboardInterrupt  # after epoch 3's training, before its checkpoint
-        return {}
-
-    stop_after_two.calls = 0
-    with pytest.raises(KeyboardInterrupt):
-        fit(small_detector(), digits, checkpoint=path, epochs=3, scenes_per_epoch=16, evaluate=stop_after_two)
-    resumed = fit(small_detector(seed=5), digits, checkpoint=path, epochs=3, scenes_per_epoch=16)
-    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
-    for a, b in zip(resumed.history, uninterrupted.history):
-        for k in (*detection.LOSSES, "train_loss", "lr"):
-            assert a[k] == pytest.approx(b[k], rel=1e-4), k
-
-
-def test_a_run_interrupted_within_an_epoch_resumes(digits, tmp_path, monkeypatch):
-    path = tmp_path / "detector.pt"
-    batches = detection.scene_batches
-    epochs_started = []
-
-    def interrupted(*args):
-        epochs_started.append(1)
-        for i, batch in enumerate(batches(*args)):
-            if len(epochs_started) == 2 and i == 1:
-                raise KeyboardInterrupt  # Ctrl-C in the second batch of the second epoch
-            yield batch
-
-    monkeypatch.setattr(detection, "scene_batches", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        fit(small_detector(), digits, checkpoint=path, epochs=3, scenes_per_epoch=16)
-    monkeypatch.setattr(detection, "scene_batches", batches)
-    resumed = fit(small_detector(), digits, checkpoint=path, epochs=3, scenes_per_epoch=16)
-    uninterrupted = fit(small_detector(), digits, epochs=3, scenes_per_epoch=16)
-    assert [r["train_loss"] for r in resumed.history] == pytest.approx(
-        [r["train_loss"] for r in uninterrupted.history], rel=1e-4)
-
-
-def test_the_deadline_sees_the_mean_epoch_of_this_call(digits, tmp_path, monkeypatch):
-    from coursekit import deadline
-
-    path = tmp_path / "detector.pt"
-
-    def stop_at_third(model):
-        stop_at_third.calls += 1
-        if stop_at_third.calls == 3:
-            raise KeyboardInterrupt
-        return {}
-
-    stop_at_third.calls = 0
-    with pytest.raises(KeyboardInterrupt):
-        fit(small_detector(), digits, checkpoint=path, epochs=3, scenes_per_epoch=16, evaluate=stop_at_third)
-    checks = []
-    monkeypatch.setattr(deadline, "check", lambda seconds, left: checks.append((seconds, left)))
-    resumed = fit(small_detector(), digits, checkpoint=path, epochs=3, scenes_per_epoch=16)
-    assert [left for _, left in checks] == [0]  # one epoch trained in this call, none left
-    assert checks[0][0] == pytest.approx(resumed.history[-1]["seconds"], rel=0.01)  # as train.fit: this call's epochs
+def test_peak_memory_is_measured_per_run_not_per_process(digits, monkeypatch):
+    """fit resets CUDA's peak counter for every run (the detector's used to be cumulative over seeds)."""
+    resets = []
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda device=None: resets.append(device))
+    monkeypatch.setattr(train.Runtime, "resolve", classmethod(
+        lambda cls, *a, **k: cls(torch.device("cuda"), None, torch.contiguous_format)))
+    model, loader = torch.nn.Linear(1, 1), [(torch.zeros(1, 1), torch.zeros(1))]
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, *a, **k: self)
+    monkeypatch.setattr(train, "train_one_epoch", lambda *a, **k: a[6].update(seconds=1.0, seen=1))
+    monkeypatch.setattr(train, "peak_memory", lambda device: (1.0, "test"))
+    for _ in range(2):
+        train.fit(model, loader, opt, train.make_schedule(opt, "constant", 1), torch.nn.MSELoss(),
+                  RunState(progress=False, verbose=False), epochs=1)
+    assert len(resets) == 2
 
 
 # --- measuring ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from coursekit import experiments, files, store, tables
+from coursekit.runs import RunState
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_ci_never_reads_or_writes_the_store(results_store):
     experiments.run("intro_cnn", "ci", verbose=False)
     experiments.run("intro_cnn", "ci", verbose=False)
     assert len(calls) == 2 and not results.exists()
-    assert calls[0][1] is None  # and keeps no checkpoint
+    assert calls[0][1].checkpoint is None  # and keeps no checkpoint (the runner's RunState)
 
 
 def test_a_changed_configuration_trains_anew(results_store, monkeypatch):
@@ -161,10 +162,43 @@ def test_an_experiment_of_the_full_profile_alone_refuses_the_others_and_says_how
 def test_the_gpu_measurement_needs_a_gpu(monkeypatch):
     monkeypatch.setattr(experiments.vit.profiles, "device", lambda: torch.device("cpu"))
     with pytest.raises(RuntimeError, match="measured on a CUDA GPU"):
-        experiments.vit.step_costs(experiments.config("vit_memory", "full"))
+        experiments.vit.step_costs(experiments.config("vit_memory", "full"), RunState())
 
 
 def test_profile_cost_says_what_an_epoch_is_made_of():
     assert experiments.profile_cost("detect_digits", "quick") == "4 epochs x 4,000 new scenes x 3 seeds"
     assert experiments.profile_cost("detect_lenet", "quick") == "6 epochs x all images x 3 seeds"
     assert experiments.profile_cost("degradation_plain20", "quick") == "30 epochs x 500 images per class x 3 seeds"
+
+
+def test_a_figure_loads_its_result_and_never_trains(results_store, monkeypatch):
+    """A figure whose result is not stored raises an error that names the experiment and the command that
+    makes it, and trains nothing; handed a result, or with one stored, it draws it."""
+    from coursekit import figures
+
+    results, calls = results_store
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a figure trained")
+
+    exp = experiments.get("intro_cnn")
+    monkeypatch.setitem(experiments.EXPERIMENTS, "intro_cnn",
+                        experiments.Experiment(exp.name, exp.title, exp.chapter, exp.base, exp.sizes, no_training))
+    monkeypatch.setattr(experiments, "run", no_training)
+    with pytest.raises(figures.MissingResult, match=r"'intro-confusion-matrix' draws intro_cnn, .*"
+                                                     r"`coursekit regenerate --profile quick --experiment intro_cnn`"):
+        figures.draw("intro-confusion-matrix", "quick")
+    with pytest.raises(figures.MissingResult, match="the ci profile stores no result: hand the figure"):
+        figures.draw("intro-confusion-matrix", "ci")
+    assert calls == [] and not results.exists()
+
+    result = dict(experiment="intro_cnn", title="A test", chapter="intro", profile="quick",
+                  config_hash=store.config_hash(experiments.config("intro_cnn", "quick")),
+                  metrics=dict(accuracy=0.5, confusion=[[3, 1], [1, 3]], classes=["a", "b"]), history=[], cost={},
+                  provenance=dict(device="test", date="2026-01-01", wall_seconds=1.0))
+    handed = figures.draw("intro-confusion-matrix", "ci", results=[result])
+    assert "accuracy 50.0 %" in handed.axes[0].get_title()
+    store.save_result(result)
+    loaded = figures.draw("intro-confusion-matrix", "quick")
+    assert "accuracy 50.0 %" in loaded.axes[0].get_title()
+    assert calls == []

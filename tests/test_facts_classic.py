@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit import diagnostics, experiments, models, store
+from conftest import stored_result
+from coursekit import diagnostics, experiments, models
 from coursekit.experiments import cifar, classic
 from coursekit.models import inception, resnet, vgg
 
@@ -145,10 +146,8 @@ def test_factorised_separable_and_bottleneck():
 # --- readings of the stored results ---------------------------------------------------------------------
 
 def read(names: list[str]) -> dict[str, dict]:
-    results = {n: experiments.load(n, "quick") for n in names}
-    if any(r is None for r in results.values()):
-        pytest.skip(f"no current stored quick results of {names} in {store.results_dir()}")
-    return results
+    """The stored quick results of ``names``; a test fails, saying what to run, when one is missing or stale."""
+    return {n: stored_result(n) for n in names}
 
 
 def test_degradation_facts_agree_with_the_stored_results():
@@ -201,9 +200,7 @@ def test_equal_compute_epochs_round_and_never_reach_zero():
 
 
 def test_learning_rates_are_what_the_stored_range_tests_choose():
-    result = experiments.load("classic_lr_find", "quick")
-    if result is None:
-        pytest.skip("no current stored quick result of classic_lr_find")
+    result = stored_result("classic_lr_find")
     for name, curve in result["metrics"].items():
         assert experiments.config(name, "quick")["lr"] == pytest.approx(curve["chosen_lr"]), name
         assert curve["chosen_lr"] == pytest.approx(cifar.chosen_lr(curve))

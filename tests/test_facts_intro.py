@@ -8,16 +8,13 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from coursekit import store
+from conftest import stored_result
 from coursekit.experiments import intro
 
 
 @pytest.fixture(scope="module")
 def stored() -> dict:
-    result = store.read_result("intro_cnn", "quick")
-    if result is None:
-        pytest.skip(f"no stored quick result of intro_cnn in {store.results_dir()}")
-    return result
+    return stored_result("intro_cnn")  # fails, saying what to run, when it is missing or stale
 
 
 def constructed(train_accuracy: float = 0.8, test_accuracy: float = 0.7, confusion=None) -> dict:
@@ -142,10 +139,8 @@ def test_the_interval_factor_for_three_seeds():
 
 
 def test_fast_facts_on_the_stored_run():
-    result = store.read_result("intro_fast", "quick")
-    if result is None:
-        pytest.skip("no stored quick result of intro_fast")
-    facts = intro.facts_fast(result, store.read_result("intro_cnn", "quick"))
+    result = stored_result("intro_fast")
+    facts = intro.facts_fast(result, stored_result("intro_cnn"))
     assert facts["intro_fast_accuracy"] == f"{100 * result['metrics']['accuracy']:.1f} %"
     assert facts["intro_fast_held_out"] == f"{result['config']['validation_per_class']:,}"
     assert facts["intro_fast_epochs"] == str(result["config"]["epochs"])

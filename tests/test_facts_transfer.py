@@ -2,6 +2,7 @@
 reach every wording."""
 import pytest
 
+from conftest import stored_result
 from coursekit import experiments, stats, store
 
 facts = experiments.transfer
@@ -32,7 +33,7 @@ SEPARATED = {"deep probe": [50, 51, 52], "early probe": [40, 41, 42], "fine-tune
 # --- on the stored quick results ---------------------------------------------------------------------------
 
 def test_decision_facts_read_the_stored_result():
-    result = store.read_result("transfer_decision", "quick")
+    result = stored_result("transfer_decision")
     got = facts.facts_decision(result)
     acc = {(s["target"], s["size"], s["method"]): 100 * s["accuracy"] for s in result["metrics"]["summary"]}
     for t in result["config"]["targets"]:
@@ -59,7 +60,7 @@ def test_decision_facts_read_the_stored_result():
 
 
 def test_targets_facts_read_the_stored_result():
-    result = store.read_result("transfer_targets", "quick")
+    result = stored_result("transfer_targets")
     got = facts.facts_targets(result)
     acc = {(s["target"], s["method"]): 100 * s["accuracy"] for s in result["metrics"]["summary"]}
     for t in result["config"]["targets"]:

@@ -7,9 +7,11 @@ import math
 
 import pytest
 
+from conftest import stored_result
 from coursekit import experiments, stats
 from coursekit.experiments import core
 from coursekit.experiments import vit as facts
+from coursekit.results import RunResult
 
 PROVENANCE = dict(device="CPU test", torch="2.x", git_commit="abc", date="2026-11-23T10:00:00+00:00",
                   wall_seconds=75.0, data=dict(summary="test data"))
@@ -20,11 +22,7 @@ STORED = ["vs_lr_find", f"vs_vit_{facts.STRONG_SIZE}_strong"] + [f"vs_{m}_{n}" f
 
 @pytest.fixture(scope="module")
 def quick():
-    results = {name: experiments.load(name, "quick") for name in STORED}
-    missing = [name for name, r in results.items() if r is None]
-    if missing:
-        pytest.skip(f"no current stored quick result of {', '.join(missing)}")
-    return results
+    return {name: stored_result(name) for name in STORED}  # fails, saying what to run, when missing or stale
 
 
 def run(name: str = "vs_test", accuracy: float | list[float] = 0.5, train: float = 0.9,
@@ -156,8 +154,8 @@ def test_training_speed_is_the_median_epoch():
     result["seeds"][0] = dict(result["seeds"][0], history=[dict(images_per_second=v) for v in (100, 110, 5)])
     result["seeds"][1] = dict(result["seeds"][1], history=[dict(images_per_second=v) for v in (90, 105)])
     result["seeds"][2] = dict(result["seeds"][2], history=[dict(images_per_second=2)])
-    assert core.training_speed(result) == 100  # of 2, 5, 90, 100, 105, 110: a contended epoch does not move it
-    assert core.training_speed(dict(cost=dict(images_per_second=7.0))) == 7.0
+    assert RunResult.from_dict(result).training_speed() == 100  # of 2, 5, 90, 100, 105, 110: a contended epoch does not move it
+    assert RunResult.from_dict(dict(cost=dict(images_per_second=7.0))).training_speed() == 7.0
 
 
 def test_same_budget_wordings():

@@ -4,8 +4,10 @@ import torch
 
 from coursekit import data, fast, models, profiles, train
 from coursekit.models.fastcifar import FastCifarNet, whiten_from
+from coursekit.runs import RunState
 
 CPU = train.Runtime.resolve("cpu", amp=False)
+QUIET = RunState(progress=False, verbose=False)
 
 
 def easy_set(per_class: int = 40, classes: int = 4, seed: int = 0) -> data.ImageTensors:
@@ -51,15 +53,15 @@ def test_triangular_schedule():
 
 def test_lookahead_moves_the_weights_to_the_average():
     model = torch.nn.Linear(2, 1)
-    look = fast.Lookahead(model)
+    look = fast.Lookahead(torch.optim.SGD(model.parameters(), lr=0.1), model, every=5, total=100)
     start = model.weight.detach().clone()
     with torch.no_grad():
         model.weight.add_(1.0)
-    look.update(model, decay=0.75)  # average = 0.75 start + 0.25 moved; the weights jump there
+    look.update(decay=0.75)  # average = 0.75 start + 0.25 moved; the weights jump there
     assert torch.allclose(model.weight, start + 0.25)
     with torch.no_grad():
         model.weight.add_(5.0)
-    look.update(model, decay=1.0)  # decay 1: back to the average, which does not move
+    look.update(decay=1.0)  # decay 1: back to the average, which does not move
     assert torch.allclose(model.weight, start + 0.25)
 
 
@@ -69,8 +71,10 @@ def test_flips_alternate_between_epochs():
     flips = torch.tensor([True, False, True, False])
     cfg = dict(batch_size=4, translate=0)
     seen = []
+    batches = fast.FlipShiftBatches(images, labels, flips, cfg, torch.Generator().manual_seed(0))
     for epoch in range(2):
-        (x, y), = fast.epoch_batches(images, labels, epoch, flips, cfg, torch.Generator().manual_seed(epoch))
+        batches.set_epoch(epoch)
+        (x, y), = batches
         flipped = {int(label): torch.equal(img, images[label].flip(-1)) for img, label in zip(x, y)}
         seen.append(flipped)
     assert seen[0] == {0: True, 1: False, 2: True, 3: False}
@@ -100,8 +104,9 @@ def test_the_recipe_learns_an_easy_problem():
     torch.manual_seed(0)
     model = FastCifarNet(num_classes=4, widths=(16, 32, 32))
     cfg = dict(fast.RECIPE, epochs=6, batch_size=32)
-    fitted = fast.fit_fast(model, train_set, cfg, runtime=CPU, validation=test_set, verbose=False)
-    history = fitted["history"]
+    fitted = fast.fit_fast(model, train_set, cfg, QUIET, runtime=CPU, validation=test_set)
+    history = fitted.history
+    assert {"validation_accuracy", "validation_loss", "lr"} <= set(history[0])
     assert len(history) == 6 and history[-1]["train_loss"] < history[0]["train_loss"]
     metrics = fast.evaluate(model, fast.normalised(test_set, CPU.device), test_set.labels, CPU, tta=True)
     assert metrics["accuracy"] > 0.6  # chance is 0.25
@@ -121,35 +126,56 @@ def test_cpu_bf16_is_detected_not_assumed(monkeypatch):
     assert profiles.cpu_has_bf16() and train.Runtime.resolve("cpu", amp=True).precision == "bfloat16 autocast"
 
 
-def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+def test_lookahead_ends_on_its_average_and_keeps_its_state_with_the_optimizer():
+    model = torch.nn.Linear(2, 1)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    opt = fast.Lookahead(sgd, model, every=2, total=4)
+    for _ in range(4):
+        opt.zero_grad()
+        model(torch.ones(3, 2)).sum().backward()
+        opt.step()
+    assert all(torch.equal(v, opt.average[k]) for k, v in model.state_dict().items())  # the last step: the average
+    saved = opt.state_dict()
+    again = fast.Lookahead(torch.optim.SGD(model.parameters(), lr=0.1), model, every=2, total=4)
+    again.load_state_dict(saved)
+    assert again.steps == 4 and again.param_groups[0]["lr"] == 0.1
+
+
+@pytest.mark.parametrize("stop", [(2, 0), (1, 1)])  # at the start of the last epoch, and within an epoch
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch, stop):
+    """The recipe trains through train.fit: one checkpoint format, resumed at the batch it stopped in,
+    its generator (crops, flips) and lookahead's average restored."""
     train_set, cfg = easy_set(), dict(fast.RECIPE, epochs=3, batch_size=32)
 
-    def trained(checkpoint=None):
+    def trained(state=QUIET):
         torch.manual_seed(0)
         model = FastCifarNet(num_classes=4, widths=(8, 16, 16))
-        return model, fast.fit_fast(model, train_set, cfg, runtime=CPU, checkpoint=checkpoint, verbose=False)
+        return model, fast.fit_fast(model, train_set, cfg, state, runtime=CPU)
 
     straight, history = trained()
-    real = fast.epoch_batches
+    real = fast.FlipShiftBatches.__iter__
 
-    def ctrl_c_in_the_last_epoch(images, labels, epoch, *args, **kwargs):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        yield from real(images, labels, epoch, *args, **kwargs)
+    def ctrl_c_at(self):
+        for step, batch in enumerate(real(self)):
+            if (self.epoch, step) == stop:
+                raise KeyboardInterrupt
+            yield batch
 
-    monkeypatch.setattr(fast, "epoch_batches", ctrl_c_in_the_last_epoch)
+    state = RunState(checkpoint=tmp_path / "run.pt", progress=False, verbose=False)
+    monkeypatch.setattr(fast.FlipShiftBatches, "__iter__", ctrl_c_at)
     with pytest.raises(KeyboardInterrupt):
-        trained(tmp_path / "run.pt")
-    assert torch.load(tmp_path / "run.pt", weights_only=False)["epoch"] == 2
+        trained(state)
+    saved = torch.load(tmp_path / "run.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"]) == stop
     ran = []
 
-    def recording(images, labels, epoch, *args, **kwargs):
-        ran.append(epoch)
-        yield from real(images, labels, epoch, *args, **kwargs)
+    def recording(self):
+        ran.append(self.epoch)
+        yield from real(self)
 
-    monkeypatch.setattr(fast, "epoch_batches", recording)
-    resumed, again = trained(tmp_path / "run.pt")
-    assert ran == [2]  # only the epoch that was interrupted is trained again
+    monkeypatch.setattr(fast.FlipShiftBatches, "__iter__", recording)
+    resumed, again = trained(state)
+    assert ran == list(range(stop[0], 3))  # only the epochs not finished are trained again
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
-    assert [r["train_loss"] for r in again["history"]] == [r["train_loss"] for r in history["history"]]
+    assert [r["train_loss"] for r in again.history] == [r["train_loss"] for r in history.history]

@@ -1,5 +1,6 @@
 """The GPU plan and its time limit: the order, the skips, what a window leaves, and training that stops
-at an epoch's end when the rest would overrun (its state saved, resumable)."""
+at an epoch's end when the rest would overrun (its state saved, resumable). Time is a fake clock: nothing
+here waits for it."""
 from __future__ import annotations
 
 import time
@@ -7,8 +8,10 @@ import time
 import pytest
 import torch
 
-from coursekit import cli, deadline, experiments, plan, train
-from test_train import state_after
+from conftest import requires_cifar10
+from coursekit import cli, experiments, plan
+from coursekit.runs import OutOfTime, RunState
+from test_train import state_after, state_after_with
 
 
 def test_durations_are_read_in_the_units_people_write():
@@ -30,60 +33,90 @@ def test_the_gpu_plan_starts_with_the_fast_recipe_and_names_only_registered_expe
         plan.names("tpu")
 
 
-def test_check_stops_work_that_would_overrun():
-    deadline.check(100.0, 5)  # outside a limit: nothing happens
-    with deadline.limit(10.0):
-        deadline.check(1.0, 5)  # 5 s of work, 10 s left
-        deadline.check(100.0, 0)  # nothing left to do: nothing to stop
-        with pytest.raises(deadline.OutOfTime, match="needs about 50 s more"):
-            deadline.check(5.0, 10)
-        with deadline.limit(-1.0):  # an inner limit already past
-            with pytest.raises(deadline.OutOfTime):
-                deadline.check(0.0, 1)
-    assert deadline.left() is None
+def test_check_time_stops_work_that_would_overrun(monkeypatch):
+    monkeypatch.setattr(time, "monotonic", lambda: 1000.0)
+    RunState().check_time(100.0, 5)  # no deadline: nothing happens
+    state = RunState().with_time_limit(10.0)
+    assert state.deadline == 1010.0 and state.time_left() == 10.0
+    state.check_time(1.0, 5)  # 5 s of work, 10 s left
+    state.check_time(100.0, 0)  # nothing left to do: nothing to stop
+    with pytest.raises(OutOfTime, match="needs about 50 s more, 10 s left"):
+        state.check_time(5.0, 10)
+    assert state.with_time_limit(60.0).deadline == 1010.0  # a longer limit inside keeps the earlier deadline
+    past = state.with_time_limit(-1.0)  # an inner limit already past
+    assert past.deadline == 999.0
+    with pytest.raises(OutOfTime):
+        past.check_time(0.0, 1)
 
 
-def test_fit_stops_after_the_epoch_that_shows_the_rest_would_overrun(tmp_path):
+def test_fit_stops_after_the_epoch_that_shows_the_rest_would_overrun_and_the_next_window_resumes(tmp_path):
     ckpt = tmp_path / "run.pt"
-    with deadline.limit(0.0), pytest.raises(deadline.OutOfTime):
-        state_after(3, checkpoint=ckpt)
+    cut = RunState(checkpoint=ckpt, progress=False, verbose=False).with_time_limit(0.0)  # over after any epoch
+    with pytest.raises(OutOfTime):
+        state_after_with(cut, 3)
     state = torch.load(ckpt, weights_only=False)
     assert state["epoch"] == 1 and len(state["history"]) == 1  # the measured epoch is kept
     resumed, result = state_after(3, checkpoint=ckpt)  # the next window goes on from there
-    straight, _ = state_after(3)
-    assert len(result.history) == 3
+    straight, whole = state_after(3)  # outside a limit: every epoch
+    assert len(result.history) == len(whole.history) == 3
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
 
 
-def test_the_plan_keeps_stored_results_skips_what_it_cannot_run_and_reports_the_rest(monkeypatch):
-    calls = []
+class FakeClock:
+    """A monotonic clock that moves only when told to: the plan's time limit without waiting for it."""
 
-    def fake_run(name, profile=None, force=False):
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_plan_keeps_stored_results_skips_what_it_cannot_run_and_reports_the_rest(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(time, "monotonic", clock)  # what plan.run (and its time limit) reads
+    calls = []
+    takes = {"intro_fast": 60.0, "classic_vgg": 30.0, "classic_alexnet": 0.0, "classic_googlenet": 345.0}
+
+    def fake_run(name, profile=None, force=False, deadline=None, **kwargs):
         calls.append(name)
+        assert deadline == 1000.0 + limit  # each experiment is handed the window's end
+        clock.advance(takes.get(name, 1.0))
         if name == "classic_vgg":
-            raise deadline.OutOfTime(300.0, 12.0)
+            raise OutOfTime(300.0, 12.0)
         if name == "classic_alexnet":
             raise FileNotFoundError("no CIFAR-10 under /data")
-        if name == "classic_googlenet":
-            time.sleep(0.3)  # the window runs out here
         return dict(experiment=name, metrics=dict(accuracy=0.5), history=[])
 
     monkeypatch.setattr(plan, "names", lambda p: ["intro_fast", "classic_resnet", "classic_vgg", "classic_alexnet",
                                                   "classic_googlenet", "degradation_plain20", "vit_memory"])
     monkeypatch.setattr(experiments, "run", fake_run)
     monkeypatch.setattr(experiments, "load", lambda name, profile: {} if name == "classic_resnet" else None)
-    monkeypatch.setattr(plan, "START_MARGIN", 0.2)
-    steps = {s.name: s for s in plan.run("gpu", "quick", time_limit=0.45)}
-    assert steps["intro_fast"].status == "done" and steps["classic_resnet"].status == "stored"
+    # 450 s: after the runs above 15 s are left, less than the START_MARGIN that a next experiment needs
+    assert plan.START_MARGIN == 20.0
+    limit = 450.0
+    steps = {s.name: s for s in plan.run("gpu", "quick", time_limit=limit)}
+    assert steps["intro_fast"].status == "done" and steps["intro_fast"].seconds == 60.0
+    assert steps["classic_resnet"].status == "stored"
     assert steps["classic_vgg"].status == "cut off" and "needs about 300 s more" in steps["classic_vgg"].detail
+    assert steps["classic_vgg"].seconds == 30.0
     assert steps["classic_alexnet"].status == "failed" and "no CIFAR-10" in steps["classic_alexnet"].detail
-    assert steps["classic_googlenet"].status == "done"
+    assert steps["classic_googlenet"].status == "done" and steps["classic_googlenet"].seconds == 345.0
     assert steps["degradation_plain20"].status == "left" and steps["vit_memory"].status == "skipped"
     assert steps["transfer_decision"].status == "skipped" and "model hub" in steps["transfer_decision"].detail
     assert calls == ["intro_fast", "classic_vgg", "classic_alexnet", "classic_googlenet"]
     summary = plan.report(list(steps.values())).splitlines()[-1]
     assert summary.startswith("2 done, 1 stored, 1 cut off, 1 left, ") and "1 failed" in summary
+    assert summary.endswith("; 435 s spent")
+    # one second more and the window leaves room for the last one
+    calls.clear()
+    clock.now, limit = 1000.0, 456.0
+    steps = {s.name: s for s in plan.run("gpu", "quick", time_limit=limit)}
+    assert steps["degradation_plain20"].status == "done" and "degradation_plain20" in calls
 
 
 def test_regenerate_checks_its_plan_arguments(capsys):
@@ -93,19 +126,15 @@ def test_regenerate_checks_its_plan_arguments(capsys):
     assert "write it like 8m" in capsys.readouterr().err
 
 
+@requires_cifar10
 def test_a_dry_run_of_the_plan_on_tiny_sizes(monkeypatch, capsys):
+    """The command end to end on real CIFAR-10, at the ci profile's sizes (a second or two each)."""
     monkeypatch.setattr(plan, "names", lambda p: ["intro_fast", "classic_resnet", "degradation_plain20"])
     assert cli.main(["regenerate", "--profile", "ci", "--plan", "gpu", "--time-limit", "5m"]) == 0
     out = capsys.readouterr().out
     for name in ("intro_fast", "classic_resnet", "degradation_plain20"):
         assert f"    done  {name}" in out
     assert "3 done, 3 skipped" in out.splitlines()[-1]
-
-
-def test_training_outside_a_limit_is_unchanged():
-    assert deadline.left() is None
-    _, result = state_after(2)
-    assert len(result.history) == 2 and train.deadline is deadline
 
 
 def test_a_copy_without_git_records_the_commit_it_was_declared_to_be(monkeypatch, tmp_path):

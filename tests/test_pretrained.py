@@ -7,9 +7,9 @@ import pytest
 import torch
 import torchvision
 
+from conftest import cache_torchvision_weights
 from coursekit import models
 from coursekit.models import weights as pt
-from conftest import cache_torchvision_weights
 
 
 def stand_in(monkeypatch) -> None:

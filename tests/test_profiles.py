@@ -60,10 +60,32 @@ def test_profiles_names_no_experiment():
     assert not any(name in source for name in experiments.EXPERIMENTS)
 
 
-def test_device_and_banner():
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"),
+                                                  (False, False, "cpu")])
+def test_device_is_the_best_present_cuda_then_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert profiles.device() == torch.device(expected)
+
+
+def test_the_device_of_this_machine_is_one_it_has():
     device = profiles.device()
-    assert device.type in ("cuda", "mps", "cpu")
-    if not torch.cuda.is_available():
-        assert device.type != "cuda"
-    line = profiles.banner("ci")
-    assert "profile: ci" in line and torch.__version__ in line and "\n" not in line
+    assert device.type == ("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")
+    torch.zeros(1, device=device)  # usable, not only named
+
+
+def test_banner_names_package_profile_device_and_torch(monkeypatch):
+    import platform
+
+    from coursekit import __version__
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    cpu = f"CPU {platform.machine()} ({torch.get_num_threads()} threads)"
+    assert profiles.device_name() == cpu
+    monkeypatch.setenv("COURSEKIT_PROFILE", "full")
+    line = profiles.banner("ci")  # the argument wins over the environment
+    assert line == f"coursekit {__version__} | profile: ci | device: {cpu} | torch {torch.__version__}"
+    assert "profile: full" in profiles.banner()
+    monkeypatch.setattr(profiles, "device_name", lambda dev=None: "Test GPU 80GB")
+    assert "| device: Test GPU 80GB |" in profiles.banner("ci")

@@ -60,22 +60,18 @@ def test_no_stored_run_no_note(shown):
 def small_figure(*results):
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1], [1, 0])
-    return figures.add_provenance(fig, *results)
-
-
-def test_a_figure_has_no_footer_outside_export():
-    fig = small_figure(result())
-    assert len(fig.texts) == 0 and tuple(fig.get_size_inches()) == (3, 2)
-    plt.close(fig)
+    return fig
 
 
 def test_an_exported_figure_has_exactly_one_footer_line(tmp_path, monkeypatch):
     drawn = []
 
     def draw(results):
-        drawn.append(small_figure(result(), result("vs_vit_5000"), result("vs_vit_10000")))
+        drawn.append(small_figure(*results))
         return drawn[-1]
 
+    stored = [result(), result("vs_vit_5000"), result("vs_vit_10000")]
+    monkeypatch.setattr(figures.base, "_stored", lambda spec, profile: (stored, []))
     monkeypatch.setitem(figures.FIGURES, "test-footer", figures.NamedFigure("test-footer", "intro", (), draw, "a test"))
     written, skipped = figures.export(tmp_path, ("png",), names=["test-footer"], dpi=30)
     assert skipped == {} and [p.name for p in written] == ["test-footer.png"]
@@ -84,14 +80,12 @@ def test_an_exported_figure_has_exactly_one_footer_line(tmp_path, monkeypatch):
     footer = fig.texts[0].get_text()
     assert "\n" not in footer and footer.startswith("detect_lenet and 2 more runs · profile quick · CPU <test> & co")
     assert "wall time 1 min 15 s · commit abc1234" in footer
-    assert len(small_figure(result()).texts) == 0  # export's footers end with it
+    assert tuple(fig.get_size_inches())[1] > 2  # the footer has a strip of its own below the axes
+    plt.close("all")
 
 
-def test_footers_can_be_switched_on_and_off():
-    with figures.footers():
-        assert len(small_figure(result()).texts) == 1
-        with figures.footers(False):
-            assert len(small_figure(result()).texts) == 0
-        assert len(small_figure(result()).texts) == 1
-    assert len(small_figure(result()).texts) == 0
+def test_a_footer_needs_a_result():
+    fig = small_figure()
+    assert figures.add_footer(fig) is fig and len(fig.texts) == 0
+    assert len(figures.add_footer(small_figure(), result()).texts) == 1
     plt.close("all")

@@ -126,10 +126,28 @@ def test_a_run_on_a_busy_machine_says_so_in_its_provenance():
     assert store.busy_note(base) == ""
 
 
-def test_machine_load_reports_cpus_and_averages():
+def test_machine_load_reports_cpus_and_averages(monkeypatch):
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.234, 2.0, 3.456), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert store.machine_load() == dict(cpus=6, one_minute=1.23, fifteen_minutes=3.46)  # rounded to 2 places
+
+
+def test_machine_load_is_none_where_the_system_has_no_load_average(monkeypatch):
+    monkeypatch.delattr(os, "getloadavg", raising=False)  # Windows
+    assert store.machine_load() is None
+
+    def unavailable():
+        raise OSError("load average unobtainable")
+
+    monkeypatch.setattr(os, "getloadavg", unavailable, raising=False)
+    assert store.machine_load() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "getloadavg"), reason="this system reports no load average (Windows)")
+def test_machine_load_of_this_machine():
     load = store.machine_load()
-    if load is not None:  # Windows has no load average
-        assert load["cpus"] >= 1 and load["one_minute"] >= 0 and load["fifteen_minutes"] >= 0
+    assert load is not None and load["cpus"] == os.cpu_count() >= 1
+    assert load["one_minute"] >= 0 and load["fifteen_minutes"] >= 0
 
 
 def test_a_detector_is_headlined_by_its_map():

@@ -1,10 +1,12 @@
 import re
+import time
 
 import pytest
 import torch
 from torch import nn
 
-from coursekit import data, diagnostics, models, profiles, train
+from coursekit import data, diagnostics, metrics, models, profiles, train
+from coursekit.runs import OutOfTime, RunState
 
 
 def blobs(n_per_class=32, classes=3, size=8, seed=0) -> data.ImageTensors:
@@ -21,18 +23,33 @@ def loaders(ds, batch_size=16):
             data.DeviceLoader(ds, 48, train=False))
 
 
+CPU = train.Runtime.resolve("cpu")
+
+
+def fit(model, loader, epochs, *, state=None, optimizer="sgd", schedule="onecycle", lr=0.05, loss=None, seed=0,
+        **kwargs):
+    """``train.fit`` with an optimiser and a schedule built as the chapters' runners build them."""
+    train.seed_everything(seed)
+    opt = train.make_optimizer(model, optimizer, lr, 5e-4)
+    sched = train.make_schedule(opt, schedule, epochs * len(loader))
+    state = state or RunState(progress=False, verbose=False)
+    return train.fit(model, loader, opt, sched, loss or train.CrossEntropy(), state, epochs=epochs, runtime=CPU,
+                     **kwargs)
+
+
 def test_fit_lowers_the_loss_and_learns():
     ds = blobs()
     model = models.create("small_cnn", num_classes=3, width=4)
     train_loader, test_loader = loaders(ds)
     before = train.evaluate(model, test_loader, device="cpu")
-    result = train.fit(model, train_loader, test_loader=test_loader, epochs=4, lr=0.05, device="cpu",
-                       verbose=False)
+    result = fit(model, train_loader, 4, evaluate=train.evaluator(test_loader, CPU),
+                 metrics={"train_accuracy": metrics.correct})
     after = train.evaluate(model, test_loader, device="cpu")
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
     assert after["loss"] < before["loss"] and after["accuracy"] > 0.9
     assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]
-    assert {"lr", "seconds", "images_per_second", "test_accuracy", "test_loss"} <= set(result.history[0])
+    assert {"lr", "seconds", "images_per_second", "test_accuracy", "test_loss", "train_accuracy"} <= set(result.history[0])
+    assert result.history[-1]["test_accuracy"] == pytest.approx(after["accuracy"])  # the last evaluation is the model's
     assert result.images_seen == 4 * len(train_loader) * 16 and result.images_per_second > 0
     assert result.precision == "float32" and result.peak_memory_mb > 0
 
@@ -41,21 +58,67 @@ def test_fit_lowers_the_loss_and_learns():
 def test_other_optimizers_and_schedules(optimizer, schedule):
     ds = blobs()
     model = models.create("small_cnn", num_classes=3, width=4)
-    result = train.fit(model, loaders(ds)[0], epochs=2, optimizer=optimizer, schedule=schedule,
-                       lr=1e-2 if optimizer == "adamw" else 0.02, label_smoothing=0.1, device="cpu",
-                       verbose=False)
+    result = fit(model, loaders(ds)[0], 2, optimizer=optimizer, schedule=schedule,
+                 lr=1e-2 if optimizer == "adamw" else 0.02, loss=train.CrossEntropy(label_smoothing=0.1))
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
+def test_parameter_groups_are_the_callers_a_lower_rate_for_the_body():
+    """The caller builds the optimiser: fit trains each group at its own rate (the schedule scales both)."""
+    model = models.create("small_cnn", num_classes=3, width=4)
+    loader = loaders(blobs())[0]
+    opt = train.make_optimizer(model, "sgd", 0.01, 5e-4, lr_multipliers={"fc": 10})
+    sched = train.make_schedule(opt, "constant", 2 * len(loader))
+    body = [p.detach().clone() for n, p in model.named_parameters() if not n.startswith("fc")]
+    train.fit(model, loader, opt, sched, train.CrossEntropy(), RunState(progress=False, verbose=False), epochs=2,
+              runtime=CPU)
+    assert sorted({g["lr"] for g in opt.param_groups}) == pytest.approx([0.01, 0.1])
+    assert any(not torch.equal(a, b) for a, b in zip(body, (p for n, p in model.named_parameters() if not n.startswith("fc"))))
+
+
+def test_soft_labels_mixup_train_and_count_their_largest_share():
+    """Soft labels (a row of shares per image, as mixup makes) go through the same loss and metric."""
+    ds = blobs()
+    hard = loaders(ds)[0]
+
+    class Soft:
+        def __len__(self):
+            return len(hard)
+
+        def __iter__(self):
+            for x, y in hard:
+                yield x, 0.9 * nn.functional.one_hot(y, 3).float() + 0.1 / 3
+
+    model = models.create("small_cnn", num_classes=3, width=4)
+    result = fit(model, Soft(), 4, metrics={"train_accuracy": metrics.correct})
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert result.history[-1]["train_accuracy"] > 0.8
+
+
+def test_a_regression_loss_lowers_its_mae():
+    """Any loss and metric: L1 on a quantity (the brightness of an image), the MAE per epoch."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(256, 3, 8, 8, generator=g)
+    target = 10 * x.mean((1, 2, 3))
+    loader = [(x[i:i + 32], target[i:i + 32]) for i in range(0, 256, 32)]
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(192, 16), nn.ReLU(), nn.Linear(16, 1), nn.Flatten(0))
+    result = fit(model, loader, 20, optimizer="adamw", lr=1e-2, loss=nn.L1Loss(),
+                 metrics={"train_mae": metrics.absolute_error})
+    assert result.history[-1]["train_mae"] < 0.3 * result.history[0]["train_mae"]
+    assert result.history[-1]["train_mae"] == pytest.approx(result.history[-1]["train_loss"], rel=1e-4)  # L1 is the MAE
 
 
 def test_bad_arguments_are_clear_errors():
     model = models.create("small_cnn", num_classes=3, width=4)
     loader = loaders(blobs())[0]
     with pytest.raises(ValueError, match="unknown optimizer 'adam'"):
-        train.fit(model, loader, epochs=1, optimizer="adam", device="cpu")
+        train.make_optimizer(model, "adam", 0.1, 0.0)
     with pytest.raises(ValueError, match="unknown schedule"):
-        train.fit(model, loader, epochs=1, schedule="step", device="cpu")
+        train.make_schedule(train.make_optimizer(model, "sgd", 0.1, 0.0), "step", 10)
+    opt = train.make_optimizer(model, "sgd", 0.1, 0.0)
     with pytest.raises(ValueError, match="epochs must be at least 1"):
-        train.fit(model, loader, epochs=0, device="cpu")
+        train.fit(model, loader, opt, train.make_schedule(opt, "constant", 1), train.CrossEntropy(), RunState(), epochs=0)
 
 
 def test_seeded_cpu_runs_repeat_exactly():
@@ -64,7 +127,7 @@ def test_seeded_cpu_runs_repeat_exactly():
     for _ in range(2):
         train.seed_everything(5)  # the initial weights too
         model = models.create("small_cnn", num_classes=3, width=4)
-        train.fit(model, loaders(ds)[0], epochs=2, device="cpu", seed=5, verbose=False)
+        fit(model, loaders(ds)[0], 2, seed=5)
         weights.append(model.fc.weight.detach().clone())
     assert torch.equal(weights[0], weights[1])
 
@@ -76,8 +139,8 @@ def state_after(epochs, checkpoint=None, interrupt_at=None, seed=0, identity=Non
     loader = loaders(blobs())[0]
     if interrupt_at is not None:
         loader = train.InterruptAt(loader, *interrupt_at)
-    result = train.fit(model, loader, epochs=epochs, device="cpu", checkpoint=checkpoint,
-                       seed=seed, identity=identity, verbose=False)
+    state = RunState(checkpoint=checkpoint, identity=identity, progress=False, verbose=False)
+    result = fit(model, loader, epochs, state=state, seed=seed)
     return model, result
 
 
@@ -136,25 +199,42 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
         assert torch.equal(a, b)
 
 
-def test_a_run_in_progress_names_the_checkpoints_fit_saves(tmp_path):
-    """``coursekit.experiments.core.run`` sets ``train.run_identity``; ``fit`` stamps its checkpoints with it."""
+class FakeClock:
+    """time.monotonic and time.perf_counter that advance ``step`` seconds at every reading."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_under_a_deadline_fit_stops_after_the_epoch_that_shows_the_rest_would_overrun(tmp_path, monkeypatch):
+    clock = FakeClock(step=1.0)  # every reading one second later: an epoch measures a few seconds
+    monkeypatch.setattr(time, "monotonic", clock)
+    monkeypatch.setattr(time, "perf_counter", clock)
     ckpt = tmp_path / "run.pt"
-    token = train.run_identity.set("experiment X")
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            state_after(2, checkpoint=ckpt, interrupt_at=(1, 0))
-    finally:
-        train.run_identity.reset(token)
-    assert torch.load(ckpt, weights_only=False)["identity"] == "experiment X"
-    with pytest.raises(RuntimeError, match="experiment X, not to experiment Y"):
-        state_after(2, checkpoint=ckpt, identity="experiment Y")
+    state = RunState(checkpoint=ckpt, progress=False, verbose=False).with_time_limit(12.0)
+    with pytest.raises(OutOfTime, match="needs about"):
+        state_after_with(state, epochs=10)
+    saved = torch.load(ckpt, weights_only=False)
+    assert 1 <= saved["epoch"] < 10 and saved["step"] == 0  # stopped at an epoch's end, its state kept
+    monkeypatch.setattr(time, "monotonic", lambda: 0.0)
+    assert RunState(deadline=5.0).time_left() == 5.0 and RunState().time_left() is None
+
+
+def state_after_with(state, epochs):
+    torch.manual_seed(123)
+    model = models.create("small_cnn", num_classes=3, width=4)
+    return fit(model, loaders(blobs())[0], epochs, state=state)
 
 
 def test_classification_metrics_by_hand():
     # 4 images, 3 classes; predictions: 0->0, 0->1, 1->1, 2->1
     logits = torch.tensor([[5.0, 1, 0], [1, 5, 0], [0, 5, 1], [0, 5, 4]])
     labels = torch.tensor([0, 0, 1, 2])
-    m = train.classification_metrics(logits, labels)
+    m = metrics.classification_metrics(logits, labels)
     assert m["accuracy"] == pytest.approx(0.5)
     assert m["confusion"] == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
     # F1: class 0: 2*1/(1+2)=2/3; class 1: 2*1/(3+1)=1/2; class 2: 0 -> mean 7/18

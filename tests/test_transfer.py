@@ -1,6 +1,5 @@
 """Transfer learning: probes, heads, feature caching, the experiment's resume, torchvision data sets."""
 import copy
-import json
 import os
 import shutil
 
@@ -8,6 +7,7 @@ import pytest
 import torch
 
 from coursekit import data, experiments, models, train, transfer
+from coursekit.runs import RunState
 
 
 def separable(n_per_class: int = 30, dim: int = 8, classes: int = 3, seed: int = 0):
@@ -201,18 +201,18 @@ def small_experiment(tmp_path, image_folder, monkeypatch):
 
 
 def test_the_experiment_resumes_at_the_run_it_stopped_in_and_repeats_exactly(small_experiment, tmp_path, monkeypatch):
-    checkpoint = tmp_path / "rows.json"
-    full = experiments.transfer.run_transfer(small_experiment, checkpoint)
+    state = RunState(checkpoint=tmp_path / "run.pt", progress=False)
+    full = experiments.transfer.run_transfer(small_experiment, state)
     rows = full["metrics"]["rows"]
     assert len(rows) == 8 and {r["method"] for r in rows} == set(transfer.METHODS)
     assert all(r["train_images"] == 6 and r["test_images"] == 3 for r in rows)
     assert len(full["metrics"]["summary"]) == 8 and full["data"]["test"]["images"] == 6
     # Interrupted after five runs: only the last three run again, and they give the same numbers.
-    checkpoint.write_text(json.dumps(dict(rows=rows[:5])))
+    state.write_progress("rows", rows=rows[:5])
     calls = []
     real = transfer.one_run
     monkeypatch.setattr(transfer, "one_run", lambda method, *a: calls.append(method) or real(method, *a))
-    resumed = experiments.transfer.run_transfer(small_experiment, checkpoint)["metrics"]["rows"]
+    resumed = experiments.transfer.run_transfer(small_experiment, state)["metrics"]["rows"]
     assert len(calls) == 3
     strip = lambda rs: [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rs]  # noqa: E731
     assert strip(resumed) == strip(rows)
@@ -220,7 +220,7 @@ def test_the_experiment_resumes_at_the_run_it_stopped_in_and_repeats_exactly(sma
 
 def test_unknown_method_is_refused(small_experiment):
     with pytest.raises(ValueError, match="unknown method 'distillation'"):
-        experiments.transfer.run_transfer(dict(small_experiment, methods=["distillation"]))
+        experiments.transfer.run_transfer(dict(small_experiment, methods=["distillation"]), RunState())
 
 
 def test_torchvision_data_sets_are_decoded_into_tensors(tmp_path, monkeypatch):
@@ -255,9 +255,9 @@ def test_a_torchvision_data_set_that_cannot_be_downloaded_says_how_to_fix_it(tmp
 
 def test_a_probe_needs_its_layer_named_in_the_source(small_experiment):
     with pytest.raises(ValueError, match="'middle probe' needs a layer named 'middle'"):
-        experiments.transfer.run_transfer(dict(small_experiment, methods=["middle probe"]))
+        experiments.transfer.run_transfer(dict(small_experiment, methods=["middle probe"]), RunState())
     spec = dict(small_experiment["sources"][0], layers=dict(middle="layer2"))
-    rows = experiments.transfer.run_transfer(dict(small_experiment, sources=[spec], methods=["middle probe"]))["metrics"]["rows"]
+    rows = experiments.transfer.run_transfer(dict(small_experiment, sources=[spec], methods=["middle probe"]), RunState())["metrics"]["rows"]
     assert [r["features"] for r in rows] == [32 * 2 * 2] * 2  # layer2: 32 channels pooled to the 2 x 2 grid
 
 
@@ -270,7 +270,7 @@ def test_an_imagenet_source_from_torchvision_runs_the_same_experiment(small_expe
     spec = dict(kind="imagenet", name="resnet18", layers=dict(early="layer1", deep="avgpool"))
     model, mean, std = transfer.source_network(spec)
     assert mean == (0.485, 0.456, 0.406) and model.fc.out_features == 1000
-    result = experiments.transfer.run_transfer(dict(small_experiment, sources=[spec], targets=["pacs-sketch"]))
+    result = experiments.transfer.run_transfer(dict(small_experiment, sources=[spec], targets=["pacs-sketch"]), RunState())
     rows = {r["method"]: r for r in result["metrics"]["rows"]}
     assert rows["deep probe"]["features"] == 512 and rows["early probe"]["features"] == 64 * 2 * 2
     assert rows["fine-tune"]["source"] == "resnet18" and rows["scratch"]["epochs"] == 2  # 2 batches of 4 from 6 images

@@ -9,7 +9,9 @@ from coursekit.models import vit
 
 @pytest.mark.parametrize("name, timm_args", [
     ("vit_cifar", dict(img_size=32, patch_size=4, embed_dim=192, depth=6, num_heads=3, num_classes=10)),
-    ("vit_tiny_patch16_224", dict(img_size=224, patch_size=16, embed_dim=192, depth=12, num_heads=3, num_classes=1000)),
+    # the same code at ImageNet size (about 4 s): `pytest -m slow`; vit_cifar above compares it on every run
+    pytest.param("vit_tiny_patch16_224", dict(img_size=224, patch_size=16, embed_dim=192, depth=12, num_heads=3,
+                                              num_classes=1000), marks=pytest.mark.slow),
 ])
 def test_same_parameters_and_outputs_as_timm(name, timm_args):
     torch.manual_seed(0)

@@ -1,8 +1,9 @@
 """Object detection, method code: training a torchvision detector on scenes, running it, and measuring it.
 
 ``fit_detector`` trains on fresh scenes every epoch (drawn from the training digits by a seed, so a
-resumed run sees the same ones); the loss is the sum of torchvision's four (the region proposal
-network's objectness and box regression, the box head's classification and box regression). ``detect``
+resumed run sees the same ones) through the one training loop, :func:`coursekit.train.fit`; the loss
+is the sum of torchvision's four (the region proposal network's objectness and box regression, the box
+head's classification and box regression). ``detect``
 runs a trained detector; ``mean_average_precision`` scores detections with torchmetrics' COCO
 evaluation (pycocotools underneath); ``match`` pairs every true box with what the detector said about
 it, so that the misses can be found by size and by overlap; ``label_accuracy`` poses the classifier's
@@ -10,96 +11,77 @@ question (one centred digit: which is it?) to the detector.
 """
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import nn
 
-from . import deadline, profiles, train
+from . import train
 from .data import ImageTensors, Scenes, make_scenes
+from .runs import RunState
 
 LOSSES = ("loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg")
 
 
-def scene_batches(scenes: Scenes, batch_size: int, device: torch.device, generator: torch.Generator):
-    """The scenes in a shuffled order, ``batch_size`` at a time: images as torchvision's detectors read
-    them (a list of float tensors in [0, 1], on ``device``) and their targets."""
-    order = torch.randperm(len(scenes), generator=generator)
-    images = scenes.images.to(device)
-    for start in range(0, len(order) - batch_size + 1, batch_size):
-        idx = order[start:start + batch_size]
-        yield [x.float() / 255 for x in images[idx]], scenes.targets(idx, device)
+class SceneBatches:
+    """New scenes every epoch, made from ``digits`` (:func:`coursekit.data.make_scenes` with ``scene_args``;
+    epoch ``e`` of seed ``s`` draws with seed ``1000 * s + e``, so a resumed run sees the same ones), in a
+    shuffled order, ``batch_size`` at a time: images as torchvision's detectors read them (a list of float
+    tensors in [0, 1], on ``device``) and their targets."""
+
+    def __init__(self, digits: ImageTensors, scenes_per_epoch: int, batch_size: int, scene_args: dict,
+                 seed: int, device: torch.device) -> None:
+        self.digits, self.count, self.batch_size, self.scene_args = digits, scenes_per_epoch, batch_size, scene_args
+        self.seed, self.device, self.scenes = seed, device, None
+
+    def __len__(self) -> int:
+        return self.count // self.batch_size
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the scenes of ``epoch`` (``fit`` calls it before each epoch's batches)."""
+        self.epoch_seed = 1000 * self.seed + epoch
+        self.scenes = make_scenes(self.digits, self.count, seed=self.epoch_seed, **self.scene_args)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.scenes), generator=torch.Generator().manual_seed(self.epoch_seed))
+        images = self.scenes.images.to(self.device)
+        for start in range(0, len(order) - self.batch_size + 1, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield [x.float() / 255 for x in images[idx]], self.scenes.targets(idx, self.device)
 
 
-def fit_detector(model: nn.Module, digits: ImageTensors, *, epochs: int, scenes_per_epoch: int, batch_size: int,
-                 scene_args: dict, lr: float = 0.02, weight_decay: float = 1e-4, seed: int = 0,
-                 device: torch.device | str | None = None, checkpoint: str | Path | None = None,
-                 evaluate: Callable[[nn.Module], dict] | None = None, verbose: bool = True) -> train.FitResult:
-    """Train a torchvision detector for ``epochs``, each on ``scenes_per_epoch`` new scenes made from ``digits``
-    (:func:`coursekit.data.make_scenes` with ``scene_args``; epoch ``e`` of seed ``s`` draws with seed
-    ``1000 * s + e``), by SGD with momentum and a one-cycle schedule. After each epoch the history gets the
-    mean of each loss, the time, and what ``evaluate(model)`` returns. With ``checkpoint``, the state is
-    saved after every epoch, and a later call resumes from it (:class:`coursekit.train.Checkpoint`); a run
-    stopped within an epoch (Ctrl-C) resumes at the start of that epoch, whose scenes are drawn again the same.
-    """
-    from tqdm.auto import tqdm
+def with_targets(model: nn.Module, images: list[torch.Tensor], targets: list[dict], runtime: train.Runtime) -> dict:
+    """A torchvision detector in training reads the images and their targets and returns its losses."""
+    return model(images, targets)
 
+
+def total_loss(losses: dict, targets: list[dict]) -> torch.Tensor:
+    """The sum of torchvision's four losses (the region proposal network's objectness and box regression,
+    the box head's classification and box regression)."""
+    return sum(losses.values())
+
+
+def _mean_of(name: str):
+    """A training metric of ``fit``: loss ``name`` of a batch, times its images (``fit`` divides by images seen)."""
+    return lambda losses, targets: float(losses[name].detach()) * len(targets)
+
+
+def fit_detector(model: nn.Module, digits: ImageTensors, state: RunState, *, epochs: int, scenes_per_epoch: int,
+                 batch_size: int, scene_args: dict, lr: float = 0.02, weight_decay: float = 1e-4, seed: int = 0,
+                 device: torch.device | str | None = None,
+                 evaluate: Callable[[nn.Module], dict] | None = None) -> train.FitResult:
+    """Train a torchvision detector for ``epochs`` through :func:`coursekit.train.fit`, each epoch on
+    ``scenes_per_epoch`` new scenes (:class:`SceneBatches`), by SGD with momentum and a one-cycle schedule.
+    The history gets, per epoch, the mean of each of the four losses and of their sum, the time, and
+    what ``evaluate(model)`` returns. Checkpoints and resuming are ``fit``'s (``state``)."""
     rt = train.Runtime.resolve(device, channels_last=False)
     train.seed_everything(seed)
     model.to(rt.device)
-    steps = scenes_per_epoch // batch_size
+    batches = SceneBatches(digits, scenes_per_epoch, batch_size, scene_args, seed, rt.device)
     opt = train.make_optimizer(model, "sgd", lr, weight_decay)
-    sched = train.make_schedule(opt, "onecycle", epochs * steps)
-    scaler = rt.grad_scaler()
-    result = train.FitResult(precision=rt.precision)
-    state = train.Checkpoint(Path(checkpoint) if checkpoint else None, model, opt, sched, scaler, train.run_identity.get())
-    start, _, _ = state.load(result, rt.device)
-    for epoch in range(start, epochs):
-        scenes = make_scenes(digits, scenes_per_epoch, seed=1000 * seed + epoch, **scene_args)
-        g = torch.Generator().manual_seed(1000 * seed + epoch)
-        sums = dict.fromkeys(LOSSES, 0.0)
-        model.train()
-        rt.sync()
-        tick = time.perf_counter()
-        try:
-            for images, targets in tqdm(scene_batches(scenes, batch_size, rt.device, g), total=steps, leave=False,
-                                        desc=f"epoch {epoch + 1}/{epochs}", disable=not profiles.show_progress()):
-                with rt.autocast():
-                    losses = model(images, targets)
-                loss = sum(losses.values())
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                sched.step()
-                for k in LOSSES:
-                    sums[k] += float(losses[k].detach())
-        except KeyboardInterrupt:  # the checkpoint of the last finished epoch stays: a resume redoes this one
-            if state.path:
-                print(f"\ninterrupted: {state.path} holds the state after epoch {epoch}; call again to resume there")
-            raise
-        rt.sync()
-        seconds = time.perf_counter() - tick
-        row = dict(epoch=epoch + 1, lr=opt.param_groups[0]["lr"], seconds=seconds,
-                   images_per_second=steps * batch_size / seconds, **{k: v / steps for k, v in sums.items()})
-        row["train_loss"] = sum(row[k] for k in LOSSES)
-        if evaluate is not None:
-            tick = time.perf_counter()
-            row.update(evaluate(model))
-            row["eval_seconds"] = time.perf_counter() - tick
-        result.history.append(row)
-        result.train_seconds += seconds
-        result.images_seen += steps * batch_size
-        state.save(result, epoch + 1, 0, None)
-        if verbose:
-            scores = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k.startswith("map"))
-            print(f"epoch {epoch + 1:>2}/{epochs}  loss {row['train_loss']:.3f}  {scores}  {seconds:.0f} s", flush=True)
-        spent = [r["seconds"] + r.get("eval_seconds", 0.0) for r in result.history[start:]]
-        deadline.check(sum(spent) / len(spent), epochs - epoch - 1)  # under a time limit: stop if the rest overruns
-    result.peak_memory_mb, result.peak_memory_kind = train.peak_memory(rt.device)
-    return result
+    sched = train.make_schedule(opt, "onecycle", epochs * len(batches))
+    return train.fit(model, batches, opt, sched, total_loss, state, epochs=epochs, evaluate=evaluate,
+                     metrics={k: _mean_of(k) for k in LOSSES}, runtime=rt, forward=with_targets)
 
 
 @torch.no_grad()

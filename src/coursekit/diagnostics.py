@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .train import Batches, Runtime, make_optimizer, peak_memory
+from .runtime import Runtime, peak_memory
+from .train import Batches, make_optimizer
 
 
 def lr_find(model: nn.Module, loader: Batches, *, start_lr: float = 1e-6, end_lr: float = 10.0, steps: int = 100,

@@ -22,15 +22,16 @@ the training images (:func:`run`'s ``validation_per_class``), and the test set i
 from __future__ import annotations
 
 import copy
-import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.transforms.v2.functional import normalize
 
-from . import augment, data, files, models, train
+from . import augment, data, models, train
+from .metrics import classification_metrics
 from .models.fastcifar import whiten_from
+from .runs import RunState
 
 # airbench94's hyperparameters, in its decoupled form: lr and weight decay per 1,024 images.
 RECIPE = dict(epochs=10, batch_size=1024, lr=11.5, momentum=0.85, weight_decay=0.0153, bias_scaler=64.0,
@@ -38,17 +39,48 @@ RECIPE = dict(epochs=10, batch_size=1024, lr=11.5, momentum=0.85, weight_decay=0
 
 
 class Lookahead:
-    """An exponential moving average of the weights that the weights are reset to every few steps."""
+    """An optimiser wrapped with lookahead (Zhang et al. 2019) as airbench uses it: every ``every`` steps
+    the weights move to an exponential average of themselves, more and more strongly as the ``total``
+    steps near their end, and after the last step they are the average. Its state (the average and the
+    steps taken) is saved with the optimiser's."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, model: nn.Module, every: int, total: int) -> None:
+        self.optimizer, self.model, self.every, self.total = optimizer, model, every, total
         self.average = copy.deepcopy(model.state_dict())
+        self.steps = 0
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return self.optimizer.param_groups
+
+    @property
+    def state(self) -> dict:
+        return self.optimizer.state
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        self.optimizer.step()
+        self.steps += 1
+        if self.steps % self.every == 0:
+            self.update(decay=0.95 ** self.every * (self.steps / self.total) ** 3)
+        if self.steps == self.total:
+            self.update(decay=1.0)  # end on the average
 
     @torch.no_grad()
-    def update(self, model: nn.Module, decay: float) -> None:
-        for name, value in model.state_dict().items():
+    def update(self, decay: float) -> None:
+        for name, value in self.model.state_dict().items():
             if value.dtype.is_floating_point:
                 self.average[name].lerp_(value, 1 - decay)
                 value.copy_(self.average[name])
+
+    def state_dict(self) -> dict:
+        return dict(optimizer=self.optimizer.state_dict(), average=self.average, steps=self.steps)
+
+    def load_state_dict(self, saved: dict) -> None:
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.average, self.steps = saved["average"], saved["steps"]
 
 
 def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.SGD:
@@ -73,17 +105,41 @@ def triangle(step: int, total: int) -> float:
     return 1.0 - 0.93 * (step - peak) / max(1, total - peak)
 
 
-def epoch_batches(images: torch.Tensor, labels: torch.Tensor, epoch: int, flips: torch.Tensor, cfg: dict,
-                  generator: torch.Generator):
-    """One epoch of shuffled batches: alternate flips (``flips`` XOR the epoch's parity) and a random
-    ``translate``-pixel shift per image (reflection padding)."""
-    order = torch.randperm(len(images), generator=generator)
-    for start in range(0, len(order), cfg["batch_size"]):
-        idx = order[start:start + cfg["batch_size"]]
-        x = images[idx]
-        flip = (flips[idx] ^ bool(epoch % 2)).to(x.device)
-        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        yield augment.random_crop(x, cfg["translate"], generator=generator), labels[idx]
+class FlipShiftBatches:
+    """Shuffled batches of the images on the device, each epoch with *alternating* flips (``flips`` XOR
+    the epoch's parity) and a random ``translate``-pixel shift per image (reflection padding), all drawn
+    from ``generator``. Its state for a checkpoint is the generator's at the start of the epoch in
+    progress, so that a run resumed within an epoch draws the same batches again."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, flips: torch.Tensor, cfg: dict,
+                 generator: torch.Generator) -> None:
+        self.images, self.labels, self.flips, self.generator = images, labels, flips, generator
+        self.batch_size, self.translate, self.epoch = cfg["batch_size"], cfg["translate"], 0
+        self.start = generator.get_state()
+
+    def __len__(self) -> int:
+        return -(-len(self.images) // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        self.start = self.generator.get_state()
+        order = torch.randperm(len(self.images), generator=self.generator)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            x = self.images[idx]
+            flip = (self.flips[idx] ^ bool(self.epoch % 2)).to(x.device)
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+            yield augment.random_crop(x, self.translate, generator=self.generator), self.labels[idx]
+        self.start = self.generator.get_state()
+
+    def state_dict(self) -> dict:
+        return dict(generator=self.start, flips=self.flips)
+
+    def load_state_dict(self, saved: dict) -> None:
+        self.generator.set_state(saved["generator"])
+        self.flips = saved["flips"]
 
 
 @torch.no_grad()
@@ -102,93 +158,58 @@ def tta_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, runtime: train.Runtime,
              tta: bool, batch_size: int = 1000) -> dict:
-    """Accuracy and the other metrics of :func:`coursekit.train.classification_metrics`."""
+    """Accuracy and the other metrics of :func:`coursekit.metrics.classification_metrics`."""
     model.eval()
     logits = []
     for start in range(0, len(images), batch_size):
         x = runtime.images(images[start:start + batch_size])
         with runtime.autocast():
             logits.append((tta_logits(model, x) if tta else model(x)).float().cpu())
-    return train.classification_metrics(torch.cat(logits), labels.cpu())
+    return classification_metrics(torch.cat(logits), labels.cpu())
 
 
 def normalised(ds: data.ImageTensors, device: torch.device) -> torch.Tensor:
     """The images as normalised floats on ``device`` (CIFAR-10's mean and standard deviation)."""
-    mean = torch.tensor(data.CIFAR10_MEAN, device=device)[:, None, None]
-    std = torch.tensor(data.CIFAR10_STD, device=device)[:, None, None]
-    return (ds.images.to(device).float() / 255 - mean) / std
+    return normalize(ds.images.to(device).float() / 255, data.CIFAR10_MEAN, data.CIFAR10_STD)
 
 
-def fit_fast(model: nn.Module, train_set: data.ImageTensors, cfg: dict, *, runtime: train.Runtime,
-             seed: int = 0, validation: data.ImageTensors | None = None, checkpoint: Path | None = None,
-             verbose: bool = True) -> dict:
-    """Train ``model`` (a :class:`FastCifarNet`) on ``train_set`` by the recipe ``cfg``; evaluate on
-    ``validation`` after every epoch if given. Returns the per-epoch history and the training time.
+def fit_fast(model: nn.Module, train_set: data.ImageTensors, cfg: dict, state: RunState, *,
+             runtime: train.Runtime, seed: int = 0, validation: data.ImageTensors | None = None) -> train.FitResult:
+    """Train ``model`` (a :class:`FastCifarNet`) on ``train_set`` by the recipe ``cfg`` through
+    :func:`coursekit.train.fit`; evaluate on ``validation`` after every epoch if given.
 
-    With ``checkpoint``, the whole state (weights, optimizer, schedule, lookahead's average, the flips,
-    the random generator, the history) is saved after every epoch, and a later call with the same path
-    goes on from the last finished epoch, to the same weights as a run never interrupted."""
+    What is the recipe's own goes in as arguments: the whitened first layer, the optimiser wrapped in
+    :class:`Lookahead`, the triangular schedule, the summed label-smoothed loss, the batches with
+    alternating flips, and the whitening bias frozen after ``whiten_bias_epochs``. Checkpoints and
+    resuming are ``fit``'s (``state``)."""
     generator = torch.Generator().manual_seed(seed)
     images, labels = normalised(train_set, runtime.device), train_set.labels.to(runtime.device)
-    held_out = normalised(validation, runtime.device) if validation is not None else None
     model.to(runtime.device, memory_format=runtime.memory_format)
     whiten_from(model, images[torch.randperm(len(images), generator=generator)[:5000]])
-    optimizer = make_optimizer(model, cfg)
-    steps_per_epoch = -(-len(images) // cfg["batch_size"])
-    total = cfg["epochs"] * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: triangle(step, total))
-    lookahead = Lookahead(model)
+    sgd = make_optimizer(model, cfg)
+    total = cfg["epochs"] * -(-len(images) // cfg["batch_size"])
+    schedule = torch.optim.lr_scheduler.LambdaLR(sgd, lambda step: triangle(step, total))
+    optimizer = Lookahead(sgd, model, cfg["lookahead_every"], total)
     flips = torch.rand(len(images), generator=generator) < 0.5
-    history, seconds, step, start = [], 0.0, 0, 0
-    if checkpoint is not None and Path(checkpoint).is_file():
-        saved = torch.load(checkpoint, map_location=runtime.device, weights_only=False)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        lookahead.average, flips = saved["average"], saved["flips"]
-        generator.set_state(saved["generator"])
-        history, seconds, step, start = saved["history"], saved["seconds"], saved["step"], saved["epoch"]
-        if verbose:
-            print(f"resuming from {checkpoint}: epoch {start + 1}", flush=True)
-    for epoch in range(start, cfg["epochs"]):
-        model.train()
+    batches = FlipShiftBatches(images, labels, flips, cfg, generator)
+
+    def freeze_whitening_bias(epoch: int) -> None:
         model.whiten.bias.requires_grad = epoch < cfg["whiten_bias_epochs"]
-        runtime.sync()
-        tick, loss_sum, seen = time.perf_counter(), 0.0, 0
-        for x, y in epoch_batches(images, labels, epoch, flips, cfg, generator):
-            with runtime.autocast():
-                loss = F.cross_entropy(model(runtime.images(x)), y, reduction="none",
-                                       label_smoothing=cfg["label_smoothing"]).sum()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            step += 1
-            if step % cfg["lookahead_every"] == 0:
-                lookahead.update(model, decay=0.95 ** cfg["lookahead_every"] * (step / total) ** 3)
-            loss_sum, seen = loss_sum + loss.detach(), seen + len(y)
-        if epoch == cfg["epochs"] - 1:
-            lookahead.update(model, decay=1.0)  # end on the average
-        runtime.sync()
-        seconds += time.perf_counter() - tick
-        row = dict(epoch=epoch + 1, train_loss=float(loss_sum) / seen, seconds=round(seconds, 1),
-                   images_per_second=round(seen / (time.perf_counter() - tick), 1))
-        if validation is not None:
-            val = evaluate(model, held_out, validation.labels, runtime, tta=False)
-            row.update(validation_accuracy=val["accuracy"], validation_loss=val["loss"])
-        history.append(row)
-        if checkpoint is not None:
-            files.torch_save(dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
-                                  schedule=schedule.state_dict(), average=lookahead.average, flips=flips,
-                                  generator=generator.get_state(), history=history, seconds=seconds, step=step,
-                                  epoch=epoch + 1), checkpoint)
-        if verbose:
-            print(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
-    return dict(history=history, train_seconds=seconds)
+
+    evaluate_on = None
+    if validation is not None:
+        held_out = normalised(validation, runtime.device)
+
+        def evaluate_on(m: nn.Module) -> dict:
+            val = evaluate(m, held_out, validation.labels, runtime, tta=False)
+            return dict(validation_accuracy=val["accuracy"], validation_loss=val["loss"])
+
+    loss = train.CrossEntropy(cfg["label_smoothing"], reduction="sum")
+    return train.fit(model, batches, optimizer, schedule, loss, state, epochs=cfg["epochs"], evaluate=evaluate_on,
+                     runtime=runtime, on_epoch=freeze_whitening_bias)
 
 
-def run(cfg: dict, *, runtime: train.Runtime | None = None, checkpoint: Path | None = None,
-        verbose: bool = True) -> dict:
+def run(cfg: dict, state: RunState, *, runtime: train.Runtime | None = None) -> dict:
     """The recipe on CIFAR-10: train on the training images less ``cfg['validation_per_class']`` per
     class (held out, to choose epochs on), then read the test set once, with test-time augmentation."""
     runtime = runtime or train.Runtime.resolve(amp=cfg.get("amp"))
@@ -203,11 +224,10 @@ def run(cfg: dict, *, runtime: train.Runtime | None = None, checkpoint: Path | N
     test_set = data.stratified_subset(data.load_cifar10(train=False), cfg.get("test_per_class"), cfg["seed"])
     train.seed_everything(cfg["seed"])  # the initial weights depend on the seed alone
     model = models.create("fast_cifar", num_classes=len(full.classes), **cfg.get("model_args", {}))
-    fitted = fit_fast(model, train_set, cfg, runtime=runtime, seed=cfg["seed"], validation=validation,
-                      checkpoint=checkpoint, verbose=verbose)
+    fitted = fit_fast(model, train_set, cfg, state, runtime=runtime, seed=cfg["seed"], validation=validation)
     metrics = evaluate(model, normalised(test_set, runtime.device), test_set.labels, runtime, tta=cfg["tta"])
     metrics["classes"] = list(full.classes)
-    return dict(model=model, metrics=metrics, history=fitted["history"], train_seconds=fitted["train_seconds"],
+    return dict(model=model, metrics=metrics, history=fitted.history, train_seconds=fitted.train_seconds,
                 precision=runtime.precision,
                 data=dict(train=train_set.source, test=test_set.source,
                           validation=validation.source if validation is not None else None))

@@ -4,7 +4,7 @@
 
 runs the book's from-scratch experiments in the order of :data:`GPU` (most value per GPU-second
 first), stores each result the moment it finishes, and stops what would overrun the limit: every
-training run measures its first epoch and extrapolates (:mod:`coursekit.deadline`), so a run that
+training run measures its first epoch and extrapolates (:meth:`coursekit.runs.RunState.check_time`), so a run that
 cannot finish gives its time to the next one. A result already stored for the current configuration
 is kept, so the next window continues where this one stopped. Experiments that need pretrained
 weights from a model hub are skipped with the reason: a machine without network cannot run them,
@@ -16,7 +16,8 @@ import re
 import time
 from dataclasses import dataclass
 
-from . import deadline, experiments, profiles, store
+from . import experiments, profiles, store
+from .runs import OutOfTime
 
 # From-scratch experiments, most value per GPU-second first: the fast recipe (seconds), the classic
 # comparison and the degradation problem near convergence, CNN against ViT on more data, few-shot.
@@ -66,27 +67,26 @@ def run(plan: str, profile: str | None = None, time_limit: float | None = None, 
     per experiment of the plan, and one per registered experiment it leaves out (with the reason)."""
     profile = profiles.current(profile)
     steps = [Step(n, "skipped", reason) for n, reason in HUB.items() if n in experiments.EXPERIMENTS]
-    with deadline.limit(time_limit if time_limit is not None else float("inf")):
-        for name in names(plan):
-            if profile not in experiments.get(name).profiles:
-                steps.append(Step(name, "skipped", f"runs only in {', '.join(experiments.get(name).profiles)}"))
-                continue
-            if not force and profile != "ci" and experiments.load(name, profile) is not None:
-                steps.append(Step(name, "stored", "a result for this configuration is stored already"))
-                continue
-            left = deadline.left()
-            if left is not None and left < START_MARGIN:
-                steps.append(Step(name, "left", "no time left in this window"))
-                continue
-            tick = time.monotonic()
-            try:
-                result = experiments.run(name, profile, force=force)
-                steps.append(Step(name, "done", store.headline(result), time.monotonic() - tick))
-            except deadline.OutOfTime as stop:
-                steps.append(Step(name, "cut off", f"{stop}; its finished seeds or runs are lost with this machine, "
-                                                   "a later window trains it anew", time.monotonic() - tick))
-            except (OSError, RuntimeError, LookupError, ValueError) as error:  # missing data, no GPU, a failed test, ...
-                steps.append(Step(name, "failed", f"{type(error).__name__}: {error}", time.monotonic() - tick))
+    deadline = time.monotonic() + time_limit if time_limit is not None else None
+    for name in names(plan):
+        if profile not in experiments.get(name).profiles:
+            steps.append(Step(name, "skipped", f"runs only in {', '.join(experiments.get(name).profiles)}"))
+            continue
+        if not force and profile != "ci" and experiments.load(name, profile) is not None:
+            steps.append(Step(name, "stored", "a result for this configuration is stored already"))
+            continue
+        if deadline is not None and deadline - time.monotonic() < START_MARGIN:
+            steps.append(Step(name, "left", "no time left in this window"))
+            continue
+        tick = time.monotonic()
+        try:
+            result = experiments.run(name, profile, force=force, deadline=deadline)
+            steps.append(Step(name, "done", store.headline(result), time.monotonic() - tick))
+        except OutOfTime as stop:
+            steps.append(Step(name, "cut off", f"{stop}; its finished seeds or runs are lost with this machine, "
+                                               "a later window trains it anew", time.monotonic() - tick))
+        except (OSError, RuntimeError, LookupError, ValueError) as error:  # missing data, no GPU, a failed test, ...
+            steps.append(Step(name, "failed", f"{type(error).__name__}: {error}", time.monotonic() - tick))
     return steps
 
 

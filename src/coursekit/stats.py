@@ -8,6 +8,8 @@ of the *paired* differences, which is what says whether the seeds can tell them 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Iterator
 
 # Student's t quantile t_{0.975} for 1 to 30 degrees of freedom (beyond: the normal 1.96).
 T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
@@ -56,3 +58,44 @@ def paired_difference(a: dict, b: dict) -> tuple[float, float]:
 def separated(mean: float, half_width: float) -> bool:
     """Whether an interval ``mean ± half_width`` excludes zero (the seeds tell the two apart)."""
     return abs(mean) > half_width
+
+
+VERDICTS = ("better", "worse", "cannot tell")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``a`` against ``b`` over the seeds both share: the mean of the paired differences ``a - b``, its 95 %
+    half-width, and the verdict: "better" (the interval lies above zero), "worse" (below) or "cannot tell"
+    (it holds zero: the seeds do not tell the two apart)."""
+
+    mean_difference: float
+    half_width: float
+    verdict: str
+
+    @property
+    def separated(self) -> bool:
+        """Whether the seeds tell the two apart (the verdict is "better" or "worse")."""
+        return self.verdict != "cannot tell"
+
+    def __iter__(self) -> Iterator[float]:
+        """``d, h = comparison``: the mean difference and its half-width."""
+        return iter((self.mean_difference, self.half_width))
+
+
+def compare(a: dict, b: dict) -> Comparison:
+    """``a`` against ``b``, each a value by seed (runs that share their draws), as paired differences
+    ``a[seed] - b[seed]`` over the seeds both have, with the book's one interval (:func:`paired_difference`)."""
+    mean, half = paired_difference(a, b)
+    return Comparison(mean, half, "cannot tell" if not separated(mean, half) else "better" if mean > 0 else "worse")
+
+
+def word(comparison: Comparison, better: str, worse: str | None = None, *, cannot_tell: str, **names) -> str:
+    """The sentence for ``comparison``'s verdict: ``better``, ``worse`` (default: ``better``'s, for readings
+    that say only whether the seeds tell the two apart) or ``cannot_tell``. Each is a :meth:`str.format`
+    template: ``{d}`` is the mean difference, ``{size}`` its size (``abs(d)``, for a sentence that says the
+    direction in words), ``{h}`` the half-width (each takes a format spec: ``{d:+.1f}``), and ``names`` fill
+    the template's other fields."""
+    template = {"better": better, "worse": better if worse is None else worse, "cannot tell": cannot_tell}
+    d, h = comparison
+    return template[comparison.verdict].format(d=d, size=abs(d), h=h, **names)

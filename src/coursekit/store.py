@@ -19,7 +19,8 @@ from typing import Callable
 
 import torch
 
-from . import __version__, files, profiles, stats
+from . import __version__, files, profiles
+from .results import RunResult
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -227,10 +228,11 @@ def headline(result: dict) -> str:
     """The result in a few words: its accuracy, the number of runs of a multi-run experiment, or what it measured."""
     metrics = result["metrics"]
     if result.get("seeds"):
-        detector = "accuracy" not in result["seeds"][0]["metrics"]  # a detector's headline is its mAP@0.5
+        view = RunResult.from_dict(result)
+        detector = "accuracy" not in view.seeds[0].metrics  # a detector's headline is its mAP@0.5
         key, scale, name, unit, digits = ("map_50", 1, "mAP@0.5", "", 3) if detector else ("accuracy", 100, "accuracy", " %", 1)
-        mean, _, half = stats.mean_interval([scale * s["metrics"][key] for s in result["seeds"]])
-        return f"{name} {mean:.{digits}f} ± {half:.{digits}f}{unit} ({len(result['seeds'])} seeds)"
+        mean, half = view.interval(key, scale)
+        return f"{name} {mean:.{digits}f} ± {half:.{digits}f}{unit} ({len(view)} seeds)"
     if "accuracy" in metrics:
         return f"accuracy {100 * metrics['accuracy']:.1f} %"
     if "map_50" in metrics:

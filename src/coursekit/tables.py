@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from . import experiments, profiles, stats, store
+from .results import RunResult
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:
@@ -52,17 +53,15 @@ def seeds_table(results: list[dict], labels: dict[str, str] | None = None) -> st
     interval over seeds, training time per seed and the median epoch's speed. ``labels`` gives short row
     labels by experiment name (the titles are long)."""
     from .experiments.classic import training_compute
-    from .experiments.core import per_seed, training_speed
 
     rows = []
     for r in results:
-        c, seeds = r["cost"], r.get("seeds", [r])
-        mean, _, half = stats.mean_interval([100 * a for a in per_seed(r).values()])
-        minutes = sum(s["cost"]["train_seconds"] for s in seeds) / len(seeds) / 60
+        c, view = r["cost"], RunResult.from_dict(r)
+        mean, half = view.interval()
         rows.append([(labels or {}).get(r["experiment"], r["title"]), f"{c['parameters'] / 1e6:.2f} M",
                      f"{c['macs'] / 1e6:,.0f} M", len(r["history"]),
-                     f"{training_compute(r) / 1e12:,.0f} T", f"{mean:.1f} ± {half:.1f} %", len(seeds),
-                     f"{minutes:.1f} min", f"{training_speed(r):,.0f}"])
+                     f"{training_compute(r) / 1e12:,.0f} T", f"{mean:.1f} ± {half:.1f} %", len(view),
+                     f"{view.mean_cost('train_seconds') / 60:.1f} min", f"{view.training_speed():,.0f}"])
     return markdown_table(["network", "parameters", "MACs / image", "epochs", "training MACs", "test accuracy (95 %)",
                            "seeds", "minutes / seed", "images/s"], rows)
 

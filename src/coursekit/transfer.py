@@ -28,6 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__, data, files, models, profiles, train
+from .metrics import classification_metrics, correct
+from .runs import RunState
+from .runtime import autocast_dtype
 
 METHODS = ("deep probe", "early probe", "fine-tune", "scratch")
 
@@ -191,7 +194,7 @@ def frozen_features(model: nn.Module, loader: train.Batches, layers: dict[str, s
     labels = []
     for x, y in loader:
         x = x.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=train.autocast_dtype(device), enabled=device.type == "cuda"):
+        with torch.autocast(device.type, dtype=autocast_dtype(device), enabled=device.type == "cuda"):
             features = extractor(x) if extractor is not None else {}
             for key, node in layers.items():
                 if node == "pre_logits":
@@ -276,7 +279,7 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
                  num_classes: int, weight_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
                  folds: int = 3, seed: int = 0) -> dict:
     """A linear classifier on frozen features, its L2 penalty chosen by ``folds``-fold cross-validation
-    on the training features alone; metrics on the test features (:func:`train.classification_metrics`).
+    on the training features alone; metrics on the test features (:func:`coursekit.metrics.classification_metrics`).
 
     Features are standardised with the training set's mean and standard deviation.
     """
@@ -299,7 +302,7 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
     best = max(weight_decays, key=lambda wd: (scores[wd], wd))  # ties: the stronger penalty
     head = fit_logistic_regression(train_x, train_y, num_classes, best)
     with torch.no_grad():
-        metrics = train.classification_metrics(head(test_x), test_y)
+        metrics = classification_metrics(head(test_x), test_y)
     return dict(metrics, weight_decay=best, cross_validation={str(k): v for k, v in scores.items()})
 
 
@@ -316,11 +319,15 @@ def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: da
     loader = data.DeviceLoader(train_set, batch_size, train=True, device=device, mean=mean, std=std,
                                crop_padding=cfg["crop_padding"], flip=flip, seed=seed, augmentation=augmentation)
     epochs = math.ceil(cfg["steps"] / len(loader))
-    fitted = train.fit(model, loader, epochs=epochs, optimizer="sgd", lr=lr, weight_decay=cfg["weight_decay"],
-                       schedule="onecycle", lr_multipliers=lr_multipliers, device=device, seed=seed,
-                       progress=False, verbose=False)
+    runtime = train.Runtime.resolve(device)
+    train.seed_everything(seed)
+    optimizer = train.make_optimizer(model, "sgd", lr, cfg["weight_decay"], lr_multipliers=lr_multipliers)
+    schedule = train.make_schedule(optimizer, "onecycle", epochs * len(loader))
+    quiet = RunState(progress=False, verbose=False)  # one short run of many: no checkpoint, no lines
+    fitted = train.fit(model, loader, optimizer, schedule, train.CrossEntropy(), quiet, epochs=epochs,
+                       metrics={"train_accuracy": correct}, runtime=runtime)
     test_loader = data.DeviceLoader(test_set, 256, train=False, device=device, mean=mean, std=std)
-    return train.evaluate(model, test_loader, device=device), fitted
+    return train.evaluate(model, test_loader, runtime=runtime), fitted
 
 
 # --- the experiment -----------------------------------------------------------------------------

@@ -21,13 +21,23 @@ The modules, each importing only those above it:
 """
 from .catalog import TORCHVISION_DATASETS, TorchvisionDataset, load_dataset, load_torchvision_dataset
 from .cifar10 import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, load_cifar10
-from .mnist import MNIST_CLASSES, MNIST_MEAN, MNIST_STD, load_mnist, padded
-from .scenes import Scenes, centred_digits, make_scenes
 from .decode import IMAGE_SUFFIXES, image_folder_files, read_image_folder, read_images
 from .folders import FOLDER_DATASETS, FolderDataset, _fetch, load_folder_dataset, split_lists  # noqa: F401 (_fetch: tests stub it)
 from .loader import DeviceLoader, image_folder_loader
-from .tensors import (Augmentation, BadDataError, DataNotFoundError, ImageTensors, cache_root, data_root,
-                      fingerprint, resized, stratified_indices, stratified_subset)
+from .mnist import MNIST_CLASSES, MNIST_MEAN, MNIST_STD, load_mnist, padded
+from .scenes import Scenes, centred_digits, make_scenes
+from .tensors import (
+                      Augmentation,
+                      BadDataError,
+                      DataNotFoundError,
+                      ImageTensors,
+                      cache_root,
+                      data_root,
+                      fingerprint,
+                      resized,
+                      stratified_indices,
+                      stratified_subset,
+)
 
 __all__ = [
     "Augmentation", "BadDataError", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataNotFoundError",

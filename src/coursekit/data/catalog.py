@@ -10,8 +10,8 @@ import torch
 
 from . import cache
 from .cifar10 import load_cifar10
-from .mnist import load_mnist
 from .folders import _spec, load_folder_dataset
+from .mnist import load_mnist
 from .tensors import DataNotFoundError, ImageTensors, data_root, fingerprint, resized
 
 

@@ -77,6 +77,8 @@ class DeviceLoader:
     def batch(self, indices: torch.Tensor, step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """The augmented, normalised float batch at ``indices``, and its labels (soft labels, (N, C),
         where the ``augmentation`` mixes images)."""
+        from torchvision.transforms.v2.functional import normalize
+
         x = self.images[indices]
         if self.train:
             g = self._generator(step)
@@ -87,7 +89,7 @@ class DeviceLoader:
         y = self.labels[indices]
         if self.augmentation is not None:
             x, y = self.augmentation(x, y, g)
-        x = ((x.float() if x.dtype == torch.uint8 else 255 * x) - self.mean) / self.std
+        x = normalize(x.float() if x.dtype == torch.uint8 else 255 * x, self.mean, self.std)  # on the 0-255 scale
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y

@@ -56,14 +56,6 @@ def tight_box(digit: torch.Tensor) -> tuple[int, int, int, int] | None:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def _iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(0, w) * max(0, h)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union
-
-
 def _resize(digit: torch.Tensor, size: int) -> torch.Tensor:
     if digit.shape[-1] == size:
         return digit
@@ -88,6 +80,8 @@ def make_scenes(digits: ImageTensors, count: int, size: int = 64, per_scene: tup
         raise ValueError(f"digit_size {digit_size} must lie between 8 and the scene size {size}")
     if digits.images.shape[1] != 1:
         raise ValueError(f"scenes are made of one-channel digits (MNIST), got {digits.images.shape[1]} channels")
+    from torchvision.ops import box_iou
+
     g = torch.Generator().manual_seed(seed)
 
     def draw(low: int, high: int) -> int:  # an integer in [low, high], from the scenes' own generator
@@ -106,7 +100,9 @@ def make_scenes(digits: ImageTensors, count: int, size: int = 64, per_scene: tup
                     break
                 x, y = draw(0, size - s), draw(0, size - s)
                 box = (x + ink[0], y + ink[1], x + ink[2], y + ink[3])
-                if all(_iou(box, other) <= max_overlap for other in boxes):
+                # in float64 the integer areas are exact: the IoU is the very float of Python's inter / union
+                placed = torch.tensor(boxes, dtype=torch.float64).reshape(-1, 4)
+                if (box_iou(torch.tensor([box], dtype=torch.float64), placed) <= max_overlap).all():
                     region = images[n, :, y:y + s, x:x + s]
                     torch.maximum(region, digit, out=region)
                     boxes.append(box)

@@ -4,15 +4,16 @@ device, a one-cycle schedule, and the test set evaluated after every epoch."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from .. import augment, data, diagnostics, models, profiles, train
+from ..metrics import correct
+from ..runs import RunState
 
 CIFAR10_RECIPE = dict(model="small_cnn", model_args={}, optimizer="sgd", lr=0.05, weight_decay=5e-4,
                       schedule="onecycle", label_smoothing=0.0, crop_padding=4, flip=True, seed=0)
 
 
-def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
+def train_cifar10_classifier(cfg: dict, state: RunState) -> dict:
     """Train ``cfg['model']`` from scratch on (a stratified subset of) CIFAR-10 and evaluate it.
 
     With ``cfg['probe_gradients']``, the gradient norm of every convolution is also measured on one
@@ -34,11 +35,14 @@ def train_cifar10_classifier(cfg: dict, checkpoint: Path | None = None) -> dict:
     if cfg.get("probe_gradients"):
         probe = next(iter(data.DeviceLoader(train_set, 256, train=False, device=device)))
         initial_gradients = diagnostics.gradient_norms(model.to(device), *probe)
-    fitted = train.fit(model, train_loader, test_loader=test_loader, epochs=cfg["epochs"],
-                       optimizer=cfg["optimizer"], lr=cfg["lr"], weight_decay=cfg["weight_decay"],
-                       schedule=cfg["schedule"], label_smoothing=cfg["label_smoothing"],
-                       device=device, checkpoint=checkpoint, seed=cfg["seed"])
-    metrics = train.evaluate(model, test_loader, device=device)
+    runtime = train.Runtime.resolve(device)
+    train.seed_everything(cfg["seed"])  # dropout and anything else drawn while training
+    optimizer = train.make_optimizer(model, cfg["optimizer"], cfg["lr"], cfg["weight_decay"])
+    schedule = train.make_schedule(optimizer, cfg["schedule"], cfg["epochs"] * len(train_loader))
+    fitted = train.fit(model, train_loader, optimizer, schedule, train.CrossEntropy(cfg["label_smoothing"]), state,
+                       epochs=cfg["epochs"], evaluate=train.evaluator(test_loader, runtime),
+                       metrics={"train_accuracy": correct}, runtime=runtime)
+    metrics = train.evaluate(model, test_loader, runtime=runtime)
     metrics["classes"] = list(train_set.classes)
     cost = dict(parameters=parameters, macs=macs, train_seconds=round(fitted.train_seconds, 2),
                 images_per_second=round(fitted.images_per_second, 1),
@@ -64,7 +68,7 @@ def chosen_lr(curve: dict) -> float:
     return round(curve["minimum"] / 10 ** exponent) * 10 ** exponent
 
 
-def lr_range_tests(cfg: dict, checkpoint: Path | None = None) -> dict:
+def lr_range_tests(cfg: dict, state: RunState) -> dict:
     """The learning-rate range test (:func:`coursekit.diagnostics.lr_find`) on the training loss of each of
     ``cfg['networks']``; a network given no ``lr`` is assigned :func:`chosen_lr` of its test."""
     device = profiles.device()

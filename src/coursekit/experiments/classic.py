@@ -2,14 +2,14 @@
 (plain networks against ResNets of the same depth)."""
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 
 from .. import models, stats
 from ..models import analysis, vgg
+from ..results import RunResult
 from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
-from .core import Experiment, over_seeds, per_seed, register, training_speed
+from .core import Experiment, over_seeds, register
 from .core import config as config_of
 from .degradation import DEGRADATION, facts_degradation, facts_gradients  # noqa: F401 (the chapter's, re-exported)
 
@@ -246,16 +246,9 @@ def facts_bottleneck(basic: nn.Module, bottleneck: nn.Module) -> dict[str, str]:
 
 # --- readings of the stored results -------------------------------------------------------------------
 
-def _mean(result: dict) -> tuple[float, float]:
-    """Mean test accuracy (%) over the seeds of ``result`` and its 95 % half-width."""
-    mean, _, half = stats.mean_interval([100 * a for a in per_seed(result).values()])
-    return mean, half
-
-
-def _lead(a: dict, b: dict) -> tuple[float, float]:
-    """The paired difference of test accuracy, ``a`` minus ``b``, over their seeds, in points."""
-    return stats.paired_difference({s: 100 * v for s, v in per_seed(a).items()},
-                                   {s: 100 * v for s, v in per_seed(b).items()})
+def _lead(a: RunResult, b: RunResult) -> stats.Comparison:
+    """Test accuracy of ``a`` against ``b``, paired over their seeds, in points."""
+    return stats.compare(a.metric("accuracy", 100), b.metric("accuracy", 100))
 
 
 def training_compute(result: dict) -> float:
@@ -270,37 +263,38 @@ def facts_comparison(results: dict[str, dict]) -> dict[str, str]:
     it is also the largest, what batch normalisation gives AlexNet, where ResNet-20 stands, and the
     fastest and slowest to train."""
     short = {n: SHORT_NAMES[n] for n in CLASSIC}
-    acc = {short[n]: _mean(results[n]) for n in CLASSIC}
+    by_name = {short[n]: RunResult.from_dict(results[n]) for n in CLASSIC}
+    acc = {k: r.interval() for k, r in by_name.items()}
     params = {short[n]: results[n]["cost"]["parameters"] for n in CLASSIC}
-    speed = {short[n]: training_speed(results[n]) for n in CLASSIC}
+    speed = {k: r.training_speed() for k, r in by_name.items()}
     macs = {short[n]: results[n]["cost"]["macs"] for n in CLASSIC}
-    by_name = {short[n]: results[n] for n in CLASSIC}
     ranked = sorted(acc, key=lambda k: acc[k][0], reverse=True)
     best, second, biggest = ranked[0], ranked[1], max(params, key=params.get)
     fastest, cheapest, slowest = max(speed, key=speed.get), min(macs, key=macs.get), min(speed, key=speed.get)
-    d, h = _lead(by_name[best], by_name[second])
-    best_reading = (f"ahead of {second}, the runner-up, by {d:.1f} ± {h:.1f} points, more than the seeds vary"
-                    if stats.separated(d, h) else
-                    f"but the seeds cannot tell it from {second}, the runner-up ({d:+.1f} ± {h:.1f} points)")
-    d, h = _lead(by_name["AlexNet-BN"], by_name["AlexNet"])
-    bn_reading = (f"batch normalisation adds {d:.1f} ± {h:.1f} points to AlexNet's layout, at the same compute"
-                  if stats.separated(d, h) and d > 0 else
-                  f"batch normalisation costs AlexNet's layout {-d:.1f} ± {h:.1f} points" if stats.separated(d, h) else
-                  f"the seeds cannot tell AlexNet with batch normalisation from AlexNet without ({d:+.1f} ± {h:.1f} points)")
+    best_reading = stats.word(
+        _lead(by_name[best], by_name[second]),
+        "ahead of {second}, the runner-up, by {d:.1f} ± {h:.1f} points, more than the seeds vary",
+        cannot_tell="but the seeds cannot tell it from {second}, the runner-up ({d:+.1f} ± {h:.1f} points)", second=second)
+    bn_reading = stats.word(
+        _lead(by_name["AlexNet-BN"], by_name["AlexNet"]),
+        better="batch normalisation adds {d:.1f} ± {h:.1f} points to AlexNet's layout, at the same compute",
+        worse="batch normalisation costs AlexNet's layout {size:.1f} ± {h:.1f} points",
+        cannot_tell="the seeds cannot tell AlexNet with batch normalisation from AlexNet without "
+                    "({d:+.1f} ± {h:.1f} points)")
     if best == "ResNet-20":
         resnet_reading = "the most accurate of the five"
     else:
-        d, h = _lead(by_name[best], by_name["ResNet-20"])
-        resnet_reading = (f"{d:.1f} ± {h:.1f} points below {best}, with {params[best] / params['ResNet-20']:.0f} times "
-                          "fewer parameters" if stats.separated(d, h) else
-                          f"as accurate as {best} as far as the seeds can tell ({round(-d, 1) + 0.0:+.1f} ± {h:.1f} points), with "
-                          f"{params[best] / params['ResNet-20']:.0f} times fewer parameters")
-    minutes = {k: sum(s["cost"]["train_seconds"] for s in r.get("seeds", [r])) / len(r.get("seeds", [r])) / 60
-               for k, r in by_name.items()}
-    compute = [training_compute(r) for r in by_name.values()]
+        lead = _lead(by_name[best], by_name["ResNet-20"])
+        resnet_reading = stats.word(
+            lead, "{d:.1f} ± {h:.1f} points below {best}, with {times:.0f} times fewer parameters",
+            cannot_tell="as accurate as {best} as far as the seeds can tell ({back:+.1f} ± {h:.1f} points), with "
+                        "{times:.0f} times fewer parameters",
+            best=best, times=params[best] / params["ResNet-20"], back=round(-lead.mean_difference, 1) + 0.0)
+    minutes = {k: r.mean_cost("train_seconds") / 60 for k, r in by_name.items()}
+    compute = [training_compute(results[n]) for n in CLASSIC]
     return {
         "classic_cmp_profile": results["classic_resnet"]["profile"],
-        "classic_cmp_seeds": str(len(per_seed(results["classic_resnet"]))),
+        "classic_cmp_seeds": str(len(by_name["ResNet-20"])),
         "classic_cmp_compute": f"{min(compute) / 1e12:,.0f} to {max(compute) / 1e12:,.0f} million million (TMAC)",
         "classic_cmp_minutes": f"{min(minutes.values()):.1f} to {max(minutes.values()):.1f} minutes",
         "classic_best": f"{best} ({acc[best][0]:.1f} ± {acc[best][1]:.1f} %)",

@@ -6,17 +6,16 @@ returns the stored result for this experiment, profile and configuration when th
 otherwise trains, stores and returns it. The ``ci`` profile never reads or writes the store: its
 numbers are meaningless, only its code path is tested.
 
-While it trains, ``run`` holds a lock on the experiment and profile (a second process is refused),
-keeps the training state in the cache (:func:`checkpoint_path`), stamped with the run's identity,
-and makes the profile being run the one its dependencies (:func:`network`) are taken from.
+While it trains, ``run`` holds a lock on the experiment and profile (a second process is refused) and
+hands the runner a :class:`coursekit.runs.RunState`: where the training state is kept in the cache
+(:func:`checkpoint_path`), whose run it is, the profile (which its dependencies, :func:`network`, are
+taken from) and the time limit. A runner is ``runner(cfg, state) -> output``.
 """
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import copy
 import datetime as dt
-import glob
 import json
 import os
 import time
@@ -24,14 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .. import data, deadline, files, profiles, store, train
+from .. import data, profiles, store
+from ..runs import RunState
 
 try:
     import fcntl  # POSIX: Linux, macOS
 except ImportError:  # Windows has no fcntl: runs are not locked there (start one at a time)
     fcntl = None
 
-Runner = Callable[[dict, "Path | None"], dict]
+Runner = Callable[[dict, RunState], dict]
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,6 @@ class Experiment:
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
-
-# The profile of the run in progress (set by :func:`run` while its runner runs), for :func:`network`.
-_RUNNING_PROFILE: contextvars.ContextVar[str | None] = contextvars.ContextVar("running_profile", default=None)
-
 
 def register(experiment: Experiment) -> Experiment:
     """Add ``experiment`` to the registry that ``run``, ``coursekit list`` and ``regenerate`` read."""
@@ -85,27 +81,6 @@ def checkpoint_path(name: str, profile: str, cfg_hash: str) -> Path:
     """Where an interrupted run keeps its training state: in the cache (:func:`coursekit.data.cache_root`),
     not in the data folder, which may be a read-only copy shared by a lab."""
     return data.cache_root() / "checkpoints" / f"{name}.{profile}.{cfg_hash}.pt"
-
-
-def checkpoint_files(checkpoint: Path) -> list[Path]:
-    """Every file an interrupted run keeps beside ``checkpoint``: the training state, each seed's state
-    and the finished seeds (:func:`over_seeds`), the finished runs (:func:`run_plan`), the seconds spent."""
-    return sorted(checkpoint.parent.glob(glob.escape(checkpoint.stem) + ".*"))
-
-
-def _read_progress(path: Path | None, identity: str | None) -> dict:
-    """The JSON that an interrupted run left at ``path`` ({} if none), refused with the fix if it cannot
-    be read or was left by a run other than ``identity``."""
-    if path is None or not path.is_file():
-        return {}
-    fix = "delete it to start afresh (`coursekit regenerate ... --force` does)"
-    try:
-        progress = json.loads(path.read_text())
-    except ValueError as error:  # empty or cut short
-        raise RuntimeError(f"cannot read {path} ({error}); {fix}") from error
-    if identity and progress.get("identity") not in (None, identity):
-        raise RuntimeError(f"{path} belongs to {progress['identity']}, not to {identity}; {fix}")
-    return progress
 
 
 def lock_path(name: str, profile: str) -> Path:
@@ -160,10 +135,13 @@ def _refuse_training(name: str, profile: str, outdated: bool) -> None:
                           "and commit the result.")
 
 
-def run(name: str, profile: str | None = None, *, force: bool = False, verbose: bool = True) -> dict:
+def run(name: str, profile: str | None = None, *, force: bool = False, verbose: bool = True,
+        deadline: float | None = None) -> dict:
     """The result of experiment ``name``: loaded from the store if there, else trained and stored.
 
     ``force`` trains even when a result is stored. Under the ``ci`` profile nothing is read or written.
+    ``deadline`` (on the monotonic clock): training that would not finish before it stops with
+    :class:`coursekit.runs.OutOfTime`, its state kept for the next attempt.
     """
     experiment = get(name)
     profile = profiles.current(profile)
@@ -183,16 +161,16 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
             print(f"{name}: the stored {profile} result was made with another configuration; training anew")
     if verbose:
         print(f"{name}: training under the {profile} profile on {profiles.device_name()}")
-    checkpoint = None if profile == "ci" else checkpoint_path(name, profile, cfg_hash)
+    state = RunState(checkpoint=None if profile == "ci" else checkpoint_path(name, profile, cfg_hash),
+                     identity=f"{name} under {profile}, configuration {cfg_hash}", profile=profile,
+                     deadline=deadline, verbose=verbose)
     with training_lock(name, profile):
-        if force and checkpoint is not None:  # start afresh: whatever an earlier run left (even broken) goes
-            for path in checkpoint_files(checkpoint):
-                path.unlink()
+        if force:  # start afresh: whatever an earlier run left (even broken) goes
+            state.clear()
         started = dt.datetime.now(dt.timezone.utc)
         where = store.provenance(profiles.device())  # the code as it was when the run started
         load_start = store.machine_load()  # what else ran beside it: speed figures depend on it
-        identity = f"{name} under {profile}, configuration {cfg_hash}"
-        output, wall_seconds = _call_runner(experiment, profile, cfg, checkpoint, identity)
+        output, wall_seconds = _call_runner(experiment, cfg, state)
         result = dict(
             experiment=name, title=experiment.title, chapter=experiment.chapter, profile=profile,
             config=cfg, config_hash=cfg_hash, metrics=output["metrics"], history=output["history"],
@@ -208,43 +186,33 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
                 result["network"] = store.save_network(network, name, profile)
         if profile != "ci":
             path = store.save_result(result)
-            for leftover in checkpoint_files(checkpoint):  # the finished run's state and seconds can go
-                leftover.unlink(missing_ok=True)
+            state.clear()  # the finished run's state and seconds can go
             if verbose:
                 print(f"{name}: stored in {path}")
     return result
 
 
-def _call_runner(experiment: Experiment, profile: str, cfg: dict, checkpoint: Path | None,
-                 identity: str) -> tuple[dict, float]:
+def _call_runner(experiment: Experiment, cfg: dict, state: RunState) -> tuple[dict, float]:
     """The runner's output, and the wall seconds of every attempt at it (an interrupted attempt keeps
-    its seconds beside the checkpoint). While it runs, ``profile`` is the one that :func:`network` takes
-    dependencies from, and ``identity`` stamps the checkpoints it saves."""
-    spent = checkpoint.with_suffix(".wall.json") if checkpoint is not None else None
-    earlier = _read_progress(spent, identity).get("seconds", 0.0)
-    profile_token, identity_token = _RUNNING_PROFILE.set(profile), train.run_identity.set(identity)
+    its seconds beside the checkpoint)."""
+    earlier = state.read_progress("wall").get("seconds", 0.0)
     tick = time.perf_counter()
     try:
-        return experiment.runner(cfg, checkpoint), earlier + time.perf_counter() - tick
+        return experiment.runner(cfg, state), earlier + time.perf_counter() - tick
     except BaseException:  # Ctrl-C, out of time, a crash: the next attempt resumes, and adds its seconds
-        if spent is not None:
-            files.write_json(spent, dict(identity=identity, seconds=earlier + time.perf_counter() - tick))
+        state.write_progress("wall", seconds=earlier + time.perf_counter() - tick)
         raise
-    finally:
-        train.run_identity.reset(identity_token)
-        _RUNNING_PROFILE.reset(profile_token)
 
 
 _NETWORKS: dict[tuple[str, str], dict] = {}
 
 
 def network(name: str, profile: str | None = None) -> dict:
-    """The state dict that experiment ``name`` trained under ``profile``: from this process, else
-    from the store (checked against the sha256 its result records), else trained now by :func:`run`.
-
-    Without ``profile``: the profile of the run in progress (a dependency follows the experiment that
-    needs it: ``regenerate --profile full`` uses the ``full`` backbone), else the active profile."""
-    profile = profiles.current(profile or _RUNNING_PROFILE.get())
+    """The state dict that experiment ``name`` trained under ``profile`` (default: the active one): from
+    this process, else from the store (checked against the sha256 its result records), else trained now
+    by :func:`run`. A runner passes its own ``state.profile``, so that a dependency follows the experiment
+    that needs it (``regenerate --profile full`` uses the ``full`` backbone)."""
+    profile = profiles.current(profile)
     if (name, profile) not in _NETWORKS:
         result = run(name, profile)
         if (name, profile) not in _NETWORKS:  # the result came from the store: so must the weights
@@ -258,80 +226,52 @@ def over_seeds(runner: Runner) -> Runner:
     """``runner`` repeated for every seed of ``cfg['seeds']`` (the subset drawn, the initial weights and
     the order of the batches all follow the seed). The result is the first seed's output, whole (its
     metrics, history, confusion matrix, probes), with ``seeds``: one record per seed (metrics, history,
-    cost). Finished seeds are kept beside ``checkpoint``, so an interrupted run resumes at its seed."""
-    def run_seeds(cfg: dict, checkpoint: Path | None = None) -> dict:
-        finished = checkpoint.with_suffix(".seeds.json") if checkpoint is not None else None
-        outputs = _read_progress(finished, train.run_identity.get()).get("seeds", {})
+    cost). Each seed trains with a child of the run's state (``state.child("seed3")``); finished seeds
+    are kept in the state's progress, so an interrupted run resumes at its seed."""
+    def run_seeds(cfg: dict, state: RunState) -> dict:
+        outputs = state.read_progress("seeds").get("seeds", {})
         for seed in cfg["seeds"]:
             if str(seed) in outputs:
                 continue
             if len(cfg["seeds"]) > 1:
                 print(f"seed {seed} ({cfg['seeds'].index(seed) + 1} of {len(cfg['seeds'])})", flush=True)
-            state = checkpoint.with_suffix(f".seed{seed}.pt") if checkpoint is not None else None
-            outputs[str(seed)] = runner(dict(cfg, seed=seed), state)
-            if finished is not None:
-                files.write_json(finished, dict(identity=train.run_identity.get(), seeds=outputs), indent=None)
+            outputs[str(seed)] = runner(dict(cfg, seed=seed), state.child(f"seed{seed}"))
+            state.write_progress("seeds", seeds=outputs)
         output = dict(outputs[str(cfg["seeds"][0])])
         output["seeds"] = [dict(seed=seed, metrics={k: v for k, v in out["metrics"].items() if k != "confusion"},
                                 history=out["history"], cost=out["cost"])
                            for seed, out in ((s, outputs[str(s)]) for s in cfg["seeds"])]
-        if checkpoint is not None:  # every seed is done: its state and the list of finished ones can go
-            for seed in cfg["seeds"]:
-                checkpoint.with_suffix(f".seed{seed}.pt").unlink(missing_ok=True)
-            finished.unlink(missing_ok=True)
-        return output
+        return output  # run() removes every seed's state with the run's own once the result is stored
 
     run_seeds.__doc__ = f"{runner.__doc__ or runner.__name__}\n\nRepeated over ``cfg['seeds']`` (:func:`over_seeds`)."
     return run_seeds
 
 
-def per_seed(result: dict, value: str = "accuracy") -> dict[int, float]:
-    """``value`` of the final metrics of each seed of ``result`` (a result of :func:`over_seeds`; a
-    result of one run counts as its one seed)."""
-    if "seeds" not in result:
-        return {result["config"].get("seed", 0): result["metrics"][value]}
-    return {s["seed"]: s["metrics"][value] for s in result["seeds"]}
-
-
-def per_seed_final(result: dict, field: str) -> dict[int, float]:
-    """``field`` of the last epoch of each seed's history (e.g. ``train_loss``, ``train_accuracy``)."""
-    records = result.get("seeds") or [dict(seed=result["config"].get("seed", 0), history=result["history"])]
-    return {s["seed"]: s["history"][-1][field] for s in records}
-
-
-def training_speed(result: dict) -> float:
-    """Images per second in training: the median over every epoch of every seed, so that a few epochs
-    slowed by other work on the machine do not move it (the run's overall figure, without histories)."""
-    rates = sorted(row["images_per_second"] for s in result.get("seeds", [result]) for row in s.get("history", [])
-                   if "images_per_second" in row)
-    return rates[len(rates) // 2] if rates else result["cost"]["images_per_second"]
-
-
 # --- experiments made of many small runs ----------------------------------------------------------
 
-def run_plan(plan: list[dict], run_one: Callable[[dict], dict], checkpoint: Path | None = None,
+def run_plan(plan: list[dict], run_one: Callable[[dict], dict], state: RunState,
              label: Callable[[dict], str] = lambda row: " ".join(f"{k}={v}" for k, v in row.items())) -> list[dict]:
     """Run ``run_one(settings)`` for every settings dict of ``plan``; one row (settings + outcome +
-    seconds) per run. Finished rows are kept in ``checkpoint`` (JSON, written atomically), so an
-    interrupted experiment resumes at the run it stopped in. Progress: a bar, or one line per run."""
+    seconds) per run. Finished rows are kept in the state's progress (``rows``), so an interrupted
+    experiment resumes at the run it stopped in; under a deadline, a run that would not finish is not
+    started. Progress: a bar, or one line per run."""
     from tqdm.auto import tqdm
 
-    rows = _read_progress(checkpoint, train.run_identity.get()).get("rows", [])
+    rows = state.read_progress("rows").get("rows", [])
     keys = list(plan[0]) if plan else []
     done = {json.dumps({k: r[k] for k in keys}, sort_keys=True) for r in rows}
-    bar = tqdm(total=len(plan), initial=len(rows), desc="runs", disable=not profiles.show_progress())
+    bar = tqdm(total=len(plan), initial=len(rows), desc="runs", disable=not state.progress)
     for settings in plan:
         if json.dumps(settings, sort_keys=True) in done:
             continue
-        deadline.check(sum(r["seconds"] for r in rows) / len(rows) if rows else 0.0, 1)  # under a time limit
+        state.check_time(sum(r["seconds"] for r in rows) / len(rows) if rows else 0.0, 1)
         tick = time.perf_counter()
         row = dict(settings, **run_one(settings))
         row["seconds"] = round(time.perf_counter() - tick, 2)
         rows.append(row)
-        if checkpoint is not None:
-            files.write_json(checkpoint, dict(identity=train.run_identity.get(), rows=rows), indent=None)
+        state.write_progress("rows", rows=rows)
         bar.update(1)
-        if not profiles.show_progress():
+        if not state.progress:
             print(f"{label(settings)}: {100 * row['accuracy']:5.1f} %  ({row['seconds']:.1f} s)", flush=True)
     bar.close()
     return rows

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 
 from .. import diagnostics, stats
+from ..results import RunResult
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
-from .core import Experiment, over_seeds, per_seed_final, register
+from .core import Experiment, over_seeds, register
 
 # The degradation problem is a statement about training error at the end of training (He et al. 2016,
 # Fig. 6), so each network trains until its training loss has flattened: quick on 5,000 images for 30
@@ -33,11 +34,7 @@ for name in DEGRADATION:
 
 def _error(result: dict) -> dict[int, float]:
     """The training error (%) of each seed's last epoch, measured on the augmented batches as He et al. do."""
-    return {seed: 100 * (1 - acc) for seed, acc in per_seed_final(result, "train_accuracy").items()}
-
-
-def _points(mean: float, half: float) -> str:
-    return f"{abs(mean):.1f} ± {half:.1f} points"
+    return {seed: 100 * (1 - acc) for seed, acc in RunResult.from_dict(result).final("train_accuracy").items()}
 
 
 def facts_degradation(results: dict[str, dict]) -> dict[str, str]:
@@ -54,7 +51,7 @@ def facts_degradation(results: dict[str, dict]) -> dict[str, str]:
     out["classic_deg_profile"] = plain56["profile"]
     out["classic_deg_seeds"] = str(len(err["degradation_plain56"]))
     out["classic_deg_images"] = f"{plain56['provenance']['data']['train']['images']:,}"
-    shares = [diagnostics.flat_share(s["history"]) for name in DEGRADATION for s in results[name].get("seeds", [results[name]])]
+    shares = [diagnostics.flat_share(s.history) for n in DEGRADATION for s in RunResult.from_dict(results[n]).seeds]
     flat = max(shares) < diagnostics.FLAT_SHARE
     out["classic_deg_flat_share"] = f"{100 * max(shares):.0f} %"
     out["classic_deg_flat_reading"] = (
@@ -62,28 +59,30 @@ def facts_degradation(results: dict[str, dict]) -> dict[str, str]:
         "not every training loss had flattened, so what follows compares speeds of optimisation, not the end points "
         "He et al. compare")
 
-    d, h = stats.paired_difference(err["degradation_plain56"], err["degradation_plain20"])
-    out["classic_plain_reading"] = (
-        f"the plain 56-layer network ends with a training error {_points(d, h)} higher than the plain 20-layer one "
-        "(the paired difference over seeds): the deeper network fits its own training data worse, "
-        + ("which is the degradation problem" if flat else "although the run stopped before convergence")
-        if stats.separated(d, h) and d > 0 else
-        f"the plain 56-layer network ends with a training error {_points(d, h)} lower than the plain 20-layer one: "
-        "this run does not show the degradation problem" if stats.separated(d, h) else
-        f"the seeds cannot tell the training errors of plain-56 and plain-20 apart (difference {d:+.1f} ± {h:.1f} "
-        "points): this run does not show the degradation problem")
-    d, h = stats.paired_difference(err["degradation_resnet56"], err["degradation_resnet20"])
-    out["classic_residual_reading"] = (
-        f"ResNet-56 ends {_points(d, h)} below ResNet-20: with shortcuts, the extra depth lowers the training error"
-        if stats.separated(d, h) and d < 0 else
-        f"ResNet-56 ends {_points(d, h)} above ResNet-20: even with shortcuts the extra depth has not paid here"
-        if stats.separated(d, h) else
-        f"the seeds cannot tell ResNet-56 from ResNet-20 (difference {d:+.1f} ± {h:.1f} points): with shortcuts, the "
-        "extra depth shows no cost in training error here")
-    d, h = stats.paired_difference(err["degradation_plain56"], err["degradation_resnet56"])
-    out["classic_shortcut_reading"] = (
-        f"at 56 layers the shortcuts lower the training error by {_points(d, h)}" if stats.separated(d, h) and d > 0
-        else f"at 56 layers the shortcuts do not lower the training error (difference {d:+.1f} ± {h:.1f} points)")
+    # each comparison is of training errors: "better" below means a higher error
+    out["classic_plain_reading"] = stats.word(
+        stats.compare(err["degradation_plain56"], err["degradation_plain20"]),
+        better="the plain 56-layer network ends with a training error {size:.1f} ± {h:.1f} points higher than the "
+               "plain 20-layer one (the paired difference over seeds): the deeper network fits its own training data "
+               "worse, " + ("which is the degradation problem" if flat else
+                            "although the run stopped before convergence"),
+        worse="the plain 56-layer network ends with a training error {size:.1f} ± {h:.1f} points lower than the plain "
+              "20-layer one: this run does not show the degradation problem",
+        cannot_tell="the seeds cannot tell the training errors of plain-56 and plain-20 apart (difference {d:+.1f} ± "
+                    "{h:.1f} points): this run does not show the degradation problem")
+    out["classic_residual_reading"] = stats.word(
+        stats.compare(err["degradation_resnet56"], err["degradation_resnet20"]),
+        better="ResNet-56 ends {size:.1f} ± {h:.1f} points above ResNet-20: even with shortcuts the extra depth has "
+               "not paid here",
+        worse="ResNet-56 ends {size:.1f} ± {h:.1f} points below ResNet-20: with shortcuts, the extra depth lowers the "
+              "training error",
+        cannot_tell="the seeds cannot tell ResNet-56 from ResNet-20 (difference {d:+.1f} ± {h:.1f} points): with "
+                    "shortcuts, the extra depth shows no cost in training error here")
+    no_gain = "at 56 layers the shortcuts do not lower the training error (difference {d:+.1f} ± {h:.1f} points)"
+    out["classic_shortcut_reading"] = stats.word(
+        stats.compare(err["degradation_plain56"], err["degradation_resnet56"]),
+        better="at 56 layers the shortcuts lower the training error by {size:.1f} ± {h:.1f} points",
+        worse=no_gain, cannot_tell=no_gain)
     return out
 
 

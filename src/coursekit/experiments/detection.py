@@ -9,11 +9,12 @@ carries the right label.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from .. import data, detection, models, profiles, stats, train
+from ..metrics import classification_metrics, correct
 from ..models.detector import digit_faster_rcnn
-from .core import Experiment, over_seeds, per_seed, register
+from ..results import RunResult
+from ..runs import RunState
+from .core import Experiment, over_seeds, register
 
 TEST_SCENE_SEED = 12_345
 SIZE_EDGES = [0, 14, 20, 26, 64]    # digit heights (ink box, pixels) for recall by size
@@ -29,7 +30,7 @@ LENET_BUDGET = {
 }
 
 
-def train_lenet(cfg: dict, checkpoint: Path | None = None) -> dict:
+def train_lenet(cfg: dict, state: RunState) -> dict:
     """LeNet-5 on (a stratified subset of) MNIST, its 28x28 digits padded to 32x32; its test metrics, its
     accuracy on the first ``cfg['centred']`` test digits (the detector's centred scenes), and its mistakes."""
     device = profiles.device()
@@ -42,11 +43,15 @@ def train_lenet(cfg: dict, checkpoint: Path | None = None) -> dict:
     train.seed_everything(cfg["seed"])
     model = models.create(cfg["model"], num_classes=10)
     parameters, macs = models.count_parameters(model), models.count_macs(model, (1, 1, 32, 32))
-    fitted = train.fit(model, train_loader, test_loader=test_loader, epochs=cfg["epochs"], optimizer=cfg["optimizer"],
-                       lr=cfg["lr"], weight_decay=cfg["weight_decay"], schedule=cfg["schedule"], device=device,
-                       checkpoint=checkpoint, seed=cfg["seed"])
-    logits, labels = train.predict(model, test_loader, device=device)
-    metrics = train.classification_metrics(logits, labels)
+    runtime = train.Runtime.resolve(device)
+    train.seed_everything(cfg["seed"])
+    optimizer = train.make_optimizer(model, cfg["optimizer"], cfg["lr"], cfg["weight_decay"])
+    schedule = train.make_schedule(optimizer, cfg["schedule"], cfg["epochs"] * len(train_loader))
+    fitted = train.fit(model, train_loader, optimizer, schedule, train.CrossEntropy(), state, epochs=cfg["epochs"],
+                       evaluate=train.evaluator(test_loader, runtime), metrics={"train_accuracy": correct},
+                       runtime=runtime)
+    logits, labels = train.predict(model, test_loader, runtime=runtime)
+    metrics = classification_metrics(logits, labels)
     wrong = (logits.argmax(1) != labels).nonzero().flatten()
     first = min(cfg["centred"], len(labels))
     metrics["centred_accuracy"] = float((logits[:first].argmax(1) == labels[:first]).double().mean())
@@ -88,7 +93,7 @@ def _kept(found: dict, score: float = 0.3) -> dict:
                 labels=found["labels"][keep].tolist())
 
 
-def train_detector(cfg: dict, checkpoint: Path | None = None) -> dict:
+def train_detector(cfg: dict, state: RunState) -> dict:
     """A :func:`~coursekit.models.detector.digit_faster_rcnn` trained from scratch on fresh scenes each
     epoch; mAP on the first ``cfg['watch_scenes']`` test scenes after every epoch; at the end COCO's metrics, per-class AP, recall by
     digit size and by overlap, the label accuracy on centred digits, and the detections of a few scenes."""
@@ -107,10 +112,10 @@ def train_detector(cfg: dict, checkpoint: Path | None = None) -> dict:
         scores = detection.mean_average_precision(detection.detect(m, watched.images), watched)
         return dict(map=scores["map"], map_50=scores["map_50"])
 
-    fitted = detection.fit_detector(model, digits, epochs=cfg["epochs"], scenes_per_epoch=cfg["scenes_per_epoch"],
+    fitted = detection.fit_detector(model, digits, state, epochs=cfg["epochs"], scenes_per_epoch=cfg["scenes_per_epoch"],
                                     batch_size=cfg["batch_size"], scene_args=cfg["scenes"], lr=cfg["lr"],
                                     weight_decay=cfg["weight_decay"], seed=cfg["seed"], device=device,
-                                    checkpoint=checkpoint, evaluate=evaluate)
+                                    evaluate=evaluate)
     found = detection.detect(model, scenes.images)
     metrics = detection.mean_average_precision(found, scenes)
     rows = detection.match(found, scenes)
@@ -157,21 +162,21 @@ def _mean(values: dict[int, float], scale: float = 100, unit: str = " %", digits
 def facts_lenet(result: dict) -> dict[str, str]:
     """LeNet-5's test accuracy over seeds, its size and cost, its mistakes, and how its error compares with
     the paper's 0.95 %."""
-    acc = per_seed(result)
+    runs = RunResult.from_dict(result)
+    acc = runs.metric()
     errors = [100 * (1 - a) for a in acc.values()]
     mean, _, half = stats.mean_interval(errors)
-    seeds = result.get("seeds", [result])
     out = {
         "det_lenet_acc": _mean(acc, digits=2),
         "det_lenet_err": f"{mean:.2f} ± {half:.2f} %",
         "det_lenet_params": f"{result['cost']['parameters']:,}",
         "det_lenet_macs": f"{result['cost']['macs'] / 1e3:,.0f} thousand",
         "det_lenet_epochs": str(len(result["history"])),
-        "det_lenet_seeds": str(len(seeds)),
+        "det_lenet_seeds": str(len(runs)),
         "det_lenet_images": f"{result['provenance']['data']['train']['images']:,}",
         "det_lenet_test_images": f"{result['metrics']['images']:,}",
         "det_lenet_mistakes": f"{len(result['mistakes']):,}",
-        "det_lenet_seconds": f"{sum(s['cost']['train_seconds'] for s in seeds) / len(seeds) / 60:.1f} minutes",
+        "det_lenet_seconds": f"{runs.mean_cost('train_seconds') / 60:.1f} minutes",
     }
     if mean - half > PAPER_ERROR:
         out["det_lenet_reading"] = (f"above the paper's {PAPER_ERROR} %: this shorter training does not reach the "
@@ -197,53 +202,53 @@ def facts_scenes(scenes: dict = SCENES) -> dict[str, str]:
 
 def _bins(result: dict, key: str) -> list[dict[int, float | None]]:
     """Per bin of ``metrics[key]`` (recall by size or overlap): recall by seed."""
-    seeds = result.get("seeds", [dict(seed=result["config"].get("seed", 0), metrics=result["metrics"])])
-    return [{s["seed"]: s["metrics"][key][i]["recall"] for s in seeds} for i in range(len(result["metrics"][key]))]
+    seeds = RunResult.from_dict(result).seeds
+    return [{s.seed: s.metrics[key][i]["recall"] for s in seeds} for i in range(len(result["metrics"][key]))]
 
 
-def _compare_bins(result: dict, key: str, low: int, high: int) -> tuple[float, float, float, float] | None:
-    """Mean recall (%) in bins ``low`` and ``high``, and their paired difference over seeds; None where a
-    bin is empty."""
+def _compare_bins(result: dict, key: str, low: int, high: int) -> tuple[float, float, stats.Comparison] | None:
+    """Mean recall (%) in bins ``low`` and ``high``, and the first against the second paired over seeds; None
+    where a bin is empty."""
     a, b = _bins(result, key)[low], _bins(result, key)[high]
     if any(v is None for v in [*a.values(), *b.values()]):
         return None
-    d, h = stats.paired_difference({k: 100 * v for k, v in a.items()}, {k: 100 * v for k, v in b.items()})
-    return 100 * sum(a.values()) / len(a), 100 * sum(b.values()) / len(b), d, h
+    compared = stats.compare({k: 100 * v for k, v in a.items()}, {k: 100 * v for k, v in b.items()})
+    return 100 * sum(a.values()) / len(a), 100 * sum(b.values()) / len(b), compared
 
 
 def _bin_reading(found: tuple | None, what: str, low: str, high: str) -> str:
     if found is None:
         return f"the test scenes hold no {what} in one of the bins compared, so there is nothing to read"
-    ra, rb, d, h = found
-    if stats.separated(d, h):
-        return (f"{low} are found {'less' if d < 0 else 'more'} often than {high} ({ra:.1f} % against {rb:.1f} %, "
-                f"a difference of {abs(d):.1f} ± {h:.1f} points over the seeds)")
-    return (f"the seeds cannot tell the recall of {low} ({ra:.1f} %) from that of {high} ({rb:.1f} %; difference "
-            f"{d:+.1f} ± {h:.1f} points)")
+    ra, rb, compared = found
+    return stats.word(compared, "{low} are found {more} often than {high} ({ra:.1f} % against {rb:.1f} %, a "
+                                "difference of {size:.1f} ± {h:.1f} points over the seeds)",
+                      cannot_tell="the seeds cannot tell the recall of {low} ({ra:.1f} %) from that of {high} "
+                                  "({rb:.1f} %; difference {d:+.1f} ± {h:.1f} points)",
+                      more="more" if compared.verdict == "better" else "less", low=low, high=high, ra=ra, rb=rb)
 
 
 def facts_detector(result: dict, lenet: dict) -> dict[str, str]:
     """The detector's COCO metrics over seeds, its best and worst digits, its misses by size and overlap,
     and the student's comparison: LeNet and the detector on the same centred test digits."""
-    seeds = result.get("seeds", [dict(seed=result["config"].get("seed", 0), metrics=result["metrics"], cost=result["cost"])])
-    metric = {name: {s["seed"]: s["metrics"][name] for s in seeds} for name in ("map", "map_50", "map_75", "recall")}
+    runs = RunResult.from_dict(result)
+    metric = {name: runs.metric(name) for name in ("map", "map_50", "map_75", "recall")}
     cfg = result["config"]
     out = {
         "det_map50": _mean(metric["map_50"], scale=1, unit="", digits=3),
         "det_map": _mean(metric["map"], scale=1, unit="", digits=3),
         "det_map75": _mean(metric["map_75"], scale=1, unit="", digits=3),
         "det_recall": _mean(metric["recall"]),
-        "det_seeds": str(len(seeds)),
+        "det_seeds": str(len(runs)),
         "det_params": f"{result['cost']['parameters']:,}",
         "det_steps": f"{cfg['epochs'] * (cfg['scenes_per_epoch'] // cfg['batch_size']):,}",
         "det_batch": str(cfg["batch_size"]),
         "det_train_scenes": f"{cfg['epochs'] * cfg['scenes_per_epoch']:,}",
         "det_test_scenes": f"{cfg['test_scenes']:,}",
         "det_objects": f"{result['metrics']['objects']:,}",
-        "det_seconds": f"{sum(s['cost']['train_seconds'] for s in seeds) / len(seeds) / 60:.1f} minutes",
+        "det_seconds": f"{runs.mean_cost('train_seconds') / 60:.1f} minutes",
         "det_misses": f"{len(result['misses']):,}",
     }
-    ap = [[s["metrics"]["ap_per_class"][c] for s in seeds] for c in range(10)]
+    ap = [[s.metrics["ap_per_class"][c] for s in runs.seeds] for c in range(10)]
     mean_ap = {c: sum(v) / len(v) for c, v in enumerate(ap) if all(x is not None for x in v)}
     best, worst = max(mean_ap, key=mean_ap.get), min(mean_ap, key=mean_ap.get)
     out["det_best_digit"], out["det_best_ap"] = str(best), f"{mean_ap[best]:.3f}"
@@ -255,15 +260,15 @@ def facts_detector(result: dict, lenet: dict) -> dict[str, str]:
     out["det_overlap_reading"] = _bin_reading(_compare_bins(result, "recall_by_overlap", 0, len(overlaps) - 1), "digits",
                                               "digits that overlap no other",
                                               f"digits overlapping another by an IoU of {overlaps[-1]['low']} or more")
-    det = {s["seed"]: 100 * s["metrics"]["centred_accuracy"] for s in seeds}
-    cls = {s: 100 * v for s, v in per_seed(lenet, "centred_accuracy").items()}
-    d, h = stats.paired_difference(det, cls)
+    det = runs.metric("centred_accuracy", 100)
+    cls = RunResult.from_dict(lenet).metric("centred_accuracy", 100)
     out["det_centred"] = f"{result['metrics']['centred_digits']:,}"
     out["det_centred_acc"] = _mean({k: v / 100 for k, v in det.items()})
     out["det_lenet_centred_acc"] = _mean({k: v / 100 for k, v in cls.items()})
-    out["det_centred_reading"] = (
-        f"the detector names the digit {'less' if d < 0 else 'more'} often than LeNet-5 does ({abs(d):.1f} ± {h:.1f} "
-        "points, paired over seeds)" if stats.separated(d, h) else
-        f"the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points): on the classifier's own task the "
-        "detector names the digit as reliably")
+    compared = stats.compare(det, cls)
+    out["det_centred_reading"] = stats.word(
+        compared, "the detector names the digit {more} often than LeNet-5 does ({size:.1f} ± {h:.1f} points, paired "
+                  "over seeds)", more="more" if compared.verdict == "better" else "less",
+        cannot_tell="the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points): on the classifier's "
+                    "own task the detector names the digit as reliably")
     return out

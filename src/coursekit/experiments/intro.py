@@ -1,11 +1,10 @@
 """Chapter "intro": a small CNN trained from scratch on CIFAR-10, then the fast recipe of :mod:`coursekit.fast`."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from .. import fast, models, stats, store, train
+from ..runs import RunState
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
 from .core import Experiment, register
 
@@ -22,10 +21,10 @@ register(Experiment(
 
 
 
-def train_fast_cifar10(cfg: dict, checkpoint: Path | None = None) -> dict:
+def train_fast_cifar10(cfg: dict, state: RunState) -> dict:
     """The fast recipe (:func:`coursekit.fast.run`): validation accuracy per epoch, the test set once;
     resumable from the last finished epoch."""
-    out = fast.run(cfg, runtime=train.Runtime.resolve(amp=cfg["amp"]), checkpoint=checkpoint, verbose=True)
+    out = fast.run(cfg, state, runtime=train.Runtime.resolve(amp=cfg["amp"]))
     model = out["model"]
     return dict(metrics=out["metrics"], history=out["history"],
                 cost=dict(parameters=models.count_parameters(model), macs=models.count_macs(model.cpu().float()),

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import train
+from ..runs import RunState
 
 # Accuracy of the published CIFAR-10 ResNet-20 on the original test set, recorded in its checkpoint
 # (``best_prec1``), Idelbayev (2018).
@@ -118,15 +119,25 @@ def facts_resume(resumed_loss: float, straight_loss: float, tolerance: float = 1
         "reproducible, but the resumed run continued where the first stopped"))
 
 
+def small_run(make_model: Callable, loader, epochs: int, seed: int = 0) -> tuple:
+    """A network from ``make_model()``, ``loader``, and an optimiser and one-cycle schedule for ``epochs``
+    of it: the first four arguments of :func:`coursekit.train.fit`, built the same way every time."""
+    train.seed_everything(seed)
+    model = make_model()
+    optimizer = train.make_optimizer(model, "sgd", lr=0.05, weight_decay=5e-4)
+    return model, loader, optimizer, train.make_schedule(optimizer, "onecycle", epochs * len(loader))
+
+
 def train_beyond_schedule(make_model: Callable, loader, epochs: int = 2) -> ValueError | None:
     """Train ``epochs`` epochs with a checkpoint, then ask the same checkpoint for one epoch more: the
-    error ``train.fit`` raises (its schedule was planned for ``epochs``), or None if it trains on."""
+    error ``train.fit`` raises (the schedule it restores was planned for ``epochs``), or None if it trains on."""
+    cpu = train.Runtime.resolve("cpu")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "run.pt"
-        train.fit(make_model(), loader, epochs=epochs, checkpoint=path, device="cpu", progress=False, verbose=False)
+        state = RunState(checkpoint=Path(tmp) / "run.pt", progress=False, verbose=False)
+        train.fit(*small_run(make_model, loader, epochs), train.CrossEntropy(), state, epochs=epochs, runtime=cpu)
         try:
-            train.fit(make_model(), loader, epochs=epochs + 1, checkpoint=path, device="cpu", progress=False,
-                      verbose=False)
+            train.fit(*small_run(make_model, loader, epochs + 1), train.CrossEntropy(), state, epochs=epochs + 1,
+                      runtime=cpu)
         except ValueError as err:
             return err
     return None

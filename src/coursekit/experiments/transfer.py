@@ -2,9 +2,9 @@
 features, fine-tuning, training from scratch) on target data sets."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from .. import data, profiles, stats, transfer
+from ..results import seed_values
+from ..runs import RunState
 from ..store import provenance_line
 from .core import Experiment, config, register, run_plan
 
@@ -28,10 +28,10 @@ BUDGET = {
 }
 
 
-def run_transfer(cfg: dict, checkpoint: Path | None = None) -> dict:
+def run_transfer(cfg: dict, state: RunState) -> dict:
     """Every method in ``cfg['methods']`` for every source, target, size and seed of ``cfg``.
 
-    Finished runs are kept in ``checkpoint``, so an interrupted experiment resumes at the run it
+    Finished runs are kept in the run's ``state``, so an interrupted experiment resumes at the run it
     stopped in (:func:`coursekit.experiments.core.run_plan`). Returns one row per run, and their means over seeds.
     """
     device = profiles.device()
@@ -54,7 +54,7 @@ def run_transfer(cfg: dict, checkpoint: Path | None = None) -> dict:
                           features.setdefault((run["source"], run["target"]), {}), cfg, run["seed"], mean, std, device)
         return dict(train_images=len(idx), test_images=len(test), **outcome)
 
-    rows = run_plan(plan, run_one, checkpoint, label=lambda r: f"{r['target']:>14} {r['size']:>5} seed {r['seed']} {r['method']:>11}")
+    rows = run_plan(plan, run_one, state, label=lambda r: f"{r['target']:>14} {r['size']:>5} seed {r['seed']} {r['method']:>11}")
     described = {t: dict(train=pool.source, test=test.source, classes=len(pool.classes)) for t, (pool, test) in targets.items()}
     if len(described) < len(cfg["targets"]):  # resumed after every run of a target: describe it all the same
         for t in cfg["targets"]:
@@ -137,8 +137,8 @@ def facts_decision(result: dict) -> dict[str, str]:
     cfg = result["config"]
     targets, sizes, methods = cfg["targets"], list(cfg["sizes"]), cfg["methods"]
     acc = lambda t, size, m: _pct(summary, (t, size, m))  # noqa: E731
-    seeds = lambda t, size, m: {r["seed"]: 100 * r["accuracy"] for r in result["metrics"]["rows"]  # noqa: E731
-                                if (r["target"], r["size"], r["method"]) == (t, size, m)}
+    rows = result["metrics"]["rows"]
+    seeds = lambda t, size, m: seed_values(rows, scale=100, target=t, size=size, method=m)  # noqa: E731
     facts = {"transfer_decision_provenance": provenance_line(result)} | _costs(result)
     winners = {(t, size): max(methods, key=lambda m: acc(t, size, m)) for t in targets for size in sizes}
     for (t, size), best in winners.items():
@@ -155,8 +155,7 @@ def facts_decision(result: dict) -> dict[str, str]:
         "less the pretrained start is worth" if all(gains["pacs-sketch"][s] < gains["pacs-photo"][s] for s in sizes)
         else "not consistently smaller on sketches than on photos in this run")
     close = [f"{transfer.TARGETS[t].title}, {s}" for (t, s), m in winners.items()
-             if any(not stats.separated(*stats.paired_difference(seeds(t, s, m), seeds(t, s, o)))
-                    for o in methods if o != m)]
+             if any(stats.compare(seeds(t, s, m), seeds(t, s, o)).verdict == "cannot tell" for o in methods if o != m)]
     facts["transfer_winner_reading"] = (
         ("Fine-tuning has the best mean in all four cells, even with ten images per class"
          if set(winners.values()) == {"fine-tune"} else "The winners differ between the cells: " + "; ".join(

@@ -3,11 +3,11 @@ and at several data sizes; learning-rate range tests; in ``full`` only, pretrain
 of a ViT-B/16 training step."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from .. import diagnostics, models, profiles, stats, store, train
+from ..results import RunResult
+from ..runs import RunState
 from . import core
 from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
 from .core import Experiment, over_seeds, register
@@ -82,7 +82,7 @@ register(Experiment(
     runner=run_transfer))
 
 
-def step_costs(cfg: dict, checkpoint: Path | None = None) -> dict:
+def step_costs(cfg: dict, state: RunState) -> dict:
     """Peak GPU memory and throughput of a ViT training step in float32, with mixed precision, and
     with mixed precision and gradient checkpointing (:func:`coursekit.diagnostics.measure_training_step`)."""
     device = profiles.device()
@@ -156,29 +156,24 @@ def facts_budget(profile: str | None = None) -> dict[str, str]:
 
 def _accuracy(result: dict) -> str:
     """Mean test accuracy over seeds with its 95 % half-width: "61.2 ± 1.3 %"."""
-    mean, _, half = stats.mean_interval([100 * a for a in core.per_seed(result).values()])
-    return f"{mean:.1f} ± {half:.1f} %"
+    return "{:.1f} ± {:.1f} %".format(*RunResult.from_dict(result).interval())
 
 
-def _paired(a: dict, b: dict) -> tuple[float, float]:
-    """Mean and half-width of the per-seed difference of test accuracy, ``a`` minus ``b``, in points."""
-    return stats.paired_difference({s: 100 * v for s, v in core.per_seed(a).items()},
-                                    {s: 100 * v for s, v in core.per_seed(b).items()})
+def _paired(a: dict, b: dict) -> stats.Comparison:
+    """Test accuracy of ``a`` against ``b``, paired over their seeds, in points."""
+    return stats.compare(*(RunResult.from_dict(r).metric("accuracy", 100) for r in (a, b)))
 
 
 def facts_same_budget(resnet: dict, vit: dict) -> dict[str, str]:
     """ResNet-20 against the ViT on the same images and budget: accuracies over seeds, the paired
     difference and whether the seeds tell them apart, the ratio of their parameters and throughputs."""
-    d, h = _paired(resnet, vit)
-    if not stats.separated(d, h):
-        reading = f"the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points)"
-    elif d > 0:
-        reading = f"the ResNet is ahead by {d:.1f} ± {h:.1f} points"
-    else:
-        reading = f"the ViT is ahead by {-d:.1f} ± {h:.1f} points"
+    reading = stats.word(_paired(resnet, vit), better="the ResNet is ahead by {d:.1f} ± {h:.1f} points",
+                         worse="the ViT is ahead by {size:.1f} ± {h:.1f} points",
+                         cannot_tell="the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points)")
+    speed = [RunResult.from_dict(r).training_speed() for r in (resnet, vit)]
     return {"vit_same_resnet": _accuracy(resnet), "vit_same_vit": _accuracy(vit),
             "vit_same_params": f"{vit['cost']['parameters'] / resnet['cost']['parameters']:.1f}",
-            "vit_same_speed": f"{core.training_speed(resnet) / core.training_speed(vit):.1f}",
+            "vit_same_speed": f"{speed[0] / speed[1]:.1f}",
             "vit_same_provenance": "; ".join(store.provenance_line(x) for x in (resnet, vit)),
             "vit_same_reading": reading}
 
@@ -188,27 +183,25 @@ def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tupl
     ``["ViT"]``, one result per size, each over the same seeds) as paired differences, whether every
     training loss had flattened, and whether the lead changes from the smallest set to the largest (the
     paired difference of the two leads, per seed)."""
-    resnet, vit = results_by_network["ResNet-20"], results_by_network["ViT"]
+    views = {label: [RunResult.from_dict(r) for r in runs] for label, runs in results_by_network.items()}
+    resnet, vit = views["ResNet-20"], views["ViT"]
     leads = [_paired(r, v) for r, v in zip(resnet, vit)]
-    acc = {label: [stats.mean_interval([100 * a for a in core.per_seed(r).values()])[0] for r in runs]
-           for label, runs in results_by_network.items()}
-    shares = [diagnostics.flat_share(s["history"]) for runs in results_by_network.values() for r in runs
-              for s in r.get("seeds", [r])]
+    acc = {label: [r.interval()[0] for r in runs] for label, runs in views.items()}
+    shares = [diagnostics.flat_share(s.history) for runs in views.values() for r in runs for s in r.seeds]
     flat = max(shares) < diagnostics.FLAT_SHARE
-    seeds = sorted(core.per_seed(resnet[0]))
-    change = {s: (100 * (core.per_seed(resnet[-1])[s] - core.per_seed(vit[-1])[s])
-                  - 100 * (core.per_seed(resnet[0])[s] - core.per_seed(vit[0])[s])) for s in seeds}
-    c, h = stats.mean_interval(list(change.values()))[0], stats.mean_interval(list(change.values()))[2]
-    growth = f"{sizes[-1] / sizes[0]:.0f}-fold"
-    if stats.separated(c, h) and c < 0:
-        reading = f"The ResNet's lead narrows by {-c:.1f} ± {h:.1f} points as the data grow {growth}"
-    elif stats.separated(c, h):
-        reading = (f"The ResNet's lead widens by {c:.1f} ± {h:.1f} points as the data grow {growth}: over this range "
-                   "the ResNet turns extra images into accuracy faster than the ViT does")
-    else:
-        reading = (f"The seeds cannot tell whether the ResNet's lead changes as the data grow {growth} "
-                   f"({c:+.1f} ± {h:.1f} points)")
-    ahead = [n for n, (d, hw) in zip(sizes, leads) if stats.separated(d, hw) and d > 0]
+
+    def lead(i: int) -> dict[int, float]:  # the ResNet's lead at the i-th size, by seed, in points
+        r, v = resnet[i].metric(), vit[i].metric()
+        return {s: 100 * (r[s] - v[s]) for s in sorted(r)}
+
+    reading = stats.word(  # the paired difference of the leads at the largest and the smallest size
+        stats.compare(lead(-1), lead(0)),
+        better="The ResNet's lead widens by {d:.1f} ± {h:.1f} points as the data grow {growth}: over this range "
+               "the ResNet turns extra images into accuracy faster than the ViT does",
+        worse="The ResNet's lead narrows by {size:.1f} ± {h:.1f} points as the data grow {growth}",
+        cannot_tell="The seeds cannot tell whether the ResNet's lead changes as the data grow {growth} "
+                    "({d:+.1f} ± {h:.1f} points)", growth=f"{sizes[-1] / sizes[0]:.0f}-fold")
+    ahead = [n for n, c in zip(sizes, leads) if c.verdict == "better"]
     if len(ahead) == len(sizes):
         margin = (f"ahead by {min(d for d, _ in leads):.1f} to {max(d for d, _ in leads):.1f} points at every size "
                   f"from {sizes[0]:,} to {sizes[-1]:,} images")
@@ -228,16 +221,14 @@ def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tupl
 def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:
     """What TrivialAugment and label smoothing, trained for twice the epochs, change in the ViT's accuracy
     (the paired difference over seeds), and how far the plain run overfits its training images."""
-    d, h = _paired(strong, plain)
-    train = 100 * stats.mean_interval(list(core.per_seed_final(plain, "train_accuracy").values()))[0]
-    test = stats.mean_interval([100 * a for a in core.per_seed(plain).values()])[0]
-    if stats.separated(d, h) and d > 0:
-        reading = f"The stronger recipe adds {d:.1f} ± {h:.1f} points"
-    elif stats.separated(d, h):
-        reading = (f"The stronger recipe costs {-d:.1f} ± {h:.1f} points: even with twice the epochs, harder "
-                   "images are not yet paid back by less overfitting")
-    else:
-        reading = f"The seeds cannot tell the two recipes apart ({d:+.1f} ± {h:.1f} points)"
+    gain, plain_run = _paired(strong, plain), RunResult.from_dict(plain)
+    d, h = gain
+    train = 100 * stats.mean_interval(list(plain_run.final("train_accuracy").values()))[0]
+    test = plain_run.interval()[0]
+    reading = stats.word(gain, better="The stronger recipe adds {d:.1f} ± {h:.1f} points",
+                         worse="The stronger recipe costs {size:.1f} ± {h:.1f} points: even with twice the epochs, "
+                               "harder images are not yet paid back by less overfitting",
+                         cannot_tell="The seeds cannot tell the two recipes apart ({d:+.1f} ± {h:.1f} points)")
     return {"vit_strong_gain": f"{d:+.1f} ± {h:.1f} points", "vit_strong_reading": reading,
             "vit_strong_acc": _accuracy(strong), "vit_plain_acc": _accuracy(plain),
             "vit_plain_overfit": f"{train:.1f} % on its training images against {test:.1f} % on the test images",

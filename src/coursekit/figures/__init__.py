@@ -5,19 +5,39 @@ the book shows, so that ``coursekit figures`` exports them all for slides.
 """
 from __future__ import annotations
 
-from . import intro, classic, pretrained, transfer, fewshot, vit, detection, diagrams  # noqa: F401, I001  (registered in book order)
-from .base import (FIGURES, NamedFigure, add_provenance, confusion_matrices, confusion_matrix, draw, examples,
-                   export, footers, image_rows, learning_curves, register)
+from . import classic, detection, diagrams, fewshot, intro, pretrained, transfer, vit  # noqa: F401, I001  (registered in book order)
+from .base import (
+                   FIGURES,
+                   MissingResult,
+                   NamedFigure,
+                   add_footer,
+                   confusion_matrices,
+                   confusion_matrix,
+                   draw,
+                   examples,
+                   export,
+                   image_rows,
+                   learning_curves,
+                   register,
+)
 from .classic import architecture, compare_learning_curves, degradation, ilsvrc_table, ilsvrc_top5, ilsvrc_winners
-from .detection import (detections, detector_curves, detector_results, faster_rcnn_pipeline, iou_and_nms, lenet_mistakes,
-                        photo_detections, scene_gallery)
+from .detection import (
+                   detections,
+                   detector_curves,
+                   detector_results,
+                   faster_rcnn_pipeline,
+                   iou_and_nms,
+                   lenet_mistakes,
+                   photo_detections,
+                   scene_gallery,
+)
 from .fewshot import ablation_bars, augmentation_gallery, shots_curves
 from .pretrained import model_zoo, top5_predictions, zoo_table
 from .transfer import transfer_comparison
 from .vit import attention_geometry, attention_maps, data_efficiency, lr_range_tests, patches
 
-__all__ = ["FIGURES", "NamedFigure", "ablation_bars", "add_provenance", "architecture", "attention_geometry",
+__all__ = ["FIGURES", "MissingResult", "NamedFigure", "ablation_bars", "add_footer", "architecture", "attention_geometry",
            "attention_maps", "augmentation_gallery", "compare_learning_curves", "confusion_matrices",
-           "confusion_matrix", "data_efficiency", "degradation", "detections", "detector_curves", "detector_results", "draw", "examples", "export", "footers", "ilsvrc_table",
+           "confusion_matrix", "data_efficiency", "degradation", "detections", "detector_curves", "detector_results", "draw", "examples", "export", "ilsvrc_table",
            "ilsvrc_top5", "ilsvrc_winners", "image_rows", "iou_and_nms", "faster_rcnn_pipeline", "learning_curves", "lenet_mistakes", "lr_range_tests", "model_zoo",
            "patches", "photo_detections", "register", "scene_gallery", "shots_curves", "top5_predictions", "transfer_comparison", "zoo_table"]

@@ -10,44 +10,27 @@ shows. Each chapter's module registers every figure its chapter shows.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from .. import experiments, files, store
+from .. import experiments, files, profiles, store
 
 if TYPE_CHECKING:
     import torch
 
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#d62728"
 
-# Whether figures drawn now get the provenance footer: True only while :func:`export` draws them.
-_FOOTER: contextvars.ContextVar[bool] = contextvars.ContextVar("footer", default=False)
-
-
-@contextlib.contextmanager
-def footers(on: bool = True) -> Iterator[None]:
-    """Within the block, figures drawn from results get (``on``) or do not get their provenance footer
-    (:func:`add_provenance`); :func:`export` draws within ``footers()``."""
-    token = _FOOTER.set(on)
-    try:
-        yield
-    finally:
-        _FOOTER.reset(token)
-
-
-def add_provenance(fig: Figure, *results: dict) -> Figure:
-    """For figures exported for slides (:func:`export`): a one-line footer under the figure, the run it
-    shows (the first, and how many more), its profile, hardware, date, wall time and commit. Elsewhere,
-    in the book and in notebooks, the figure is returned unchanged: its provenance is a collapsed note
-    under it (:func:`coursekit.book.provenance_note`), with every run's full provenance line
+def add_footer(fig: Figure, *results: dict) -> Figure:
+    """For figures exported for slides (:func:`export` adds it): a one-line footer under the figure, the
+    run it shows (the first, and how many more), its profile, hardware, date, wall time and commit. In the
+    book and in notebooks figures have none: their provenance is a collapsed note under them
+    (:func:`coursekit.book.provenance_note`), with every run's full provenance line
     (:func:`coursekit.store.provenance_line`)."""
-    if not results or not _FOOTER.get():
+    if not results:
         return fig
     r, p = results[0], results[0]["provenance"]
     more = f" and {len(results) - 1} more run{'s' if len(results) > 2 else ''}" if len(results) > 1 else ""
@@ -94,7 +77,7 @@ def lr_range_tests(result: dict, titles: dict[str, str] | None = None) -> Figure
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 def learning_curves(result: dict) -> Figure:
@@ -115,7 +98,7 @@ def learning_curves(result: dict) -> Figure:
         ax.legend(frameon=False)
     fig.suptitle(result["title"], fontsize=11)
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 def _draw_confusion(ax, result: dict, fontsize: float = 7) -> "object":
@@ -143,7 +126,7 @@ def confusion_matrix(result: dict) -> Figure:
     ax.set_title(f"Confusion matrix (% of each true class), accuracy {100 * result['metrics']['accuracy']:.1f} %")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="% of the true class")
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 def confusion_matrices(results: list[dict], titles: list[str]) -> Figure:
@@ -153,7 +136,7 @@ def confusion_matrices(results: list[dict], titles: list[str]) -> Figure:
         _draw_confusion(ax, result, fontsize=6)
         ax.set_title(f"{title}: {100 * result['metrics']['accuracy']:.1f} %", fontsize=10)
     fig.tight_layout()
-    return add_provenance(fig, *results)
+    return fig
 
 
 def examples(dataset, per_class: int = 8, seed: int = 0) -> Figure:
@@ -217,16 +200,38 @@ def register(name: str, chapter: str, experiments: tuple[str, ...] | list[str], 
     return FIGURES[name]
 
 
-def draw(name: str, profile: str | None = None) -> Figure:
-    """Draw the named figure from the stored results (training them first if none are stored)."""
+class MissingResult(LookupError):
+    """A figure was asked to draw an experiment that has no stored result: figures load, they never train."""
+
+
+def _stored(spec: NamedFigure, profile: str | None) -> tuple[list[dict | None], list[str]]:
+    """The stored results of the experiments ``spec`` draws (None where there is none for ``profile`` and
+    the current configuration), and the names of those missing."""
+    results = [experiments.load(e, profile) for e in spec.experiments]
+    return results, [e for e, r in zip(spec.experiments, results) if r is None]
+
+
+def draw(name: str, profile: str | None = None, results: list[dict] | None = None) -> Figure:
+    """Draw the named figure from ``results`` (its experiments' results, in order: what a chapter that has
+    just computed them hands it) or else from the stored results. A figure never trains: where a result is
+    not stored, :class:`MissingResult` names the experiment and the command that makes it."""
     spec = FIGURES[name]
-    return spec.draw([experiments.run(e, profile) for e in spec.experiments])
+    if results is None:
+        results, missing = _stored(spec, profile)
+        if missing:
+            profile = profiles.current(profile)
+            why = ("the ci profile stores no result: hand the figure the results the chapter computed "
+                   f"(figures.draw({name!r}, results=[...]))" if profile == "ci" else
+                   f"run `coursekit regenerate --profile {profile} --experiment {missing[0]}` first")
+            raise MissingResult(f"figure {name!r} draws {', '.join(missing)}, which {'has' if len(missing) == 1 else 'have'} "
+                                f"no stored {profile} result for the current configuration, and a figure never trains: {why}")
+    return spec.draw(results)
 
 
 def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: str | None = None,
            names: list[str] | None = None, dpi: int = 200) -> tuple[list[Path], dict[str, str]]:
     """Save the named figures in each format, for slides, each drawn with its one-line provenance footer
-    (:func:`add_provenance`).
+    (:func:`add_footer`).
 
     Returns the files written and, for each figure skipped, why: an experiment it draws has no
     stored result for ``profile`` (run ``coursekit regenerate`` first), or the data or weights it shows are
@@ -246,14 +251,12 @@ def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: st
         if name not in FIGURES:
             raise KeyError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
         spec = FIGURES[name]
-        results = [experiments.load(e, profile) for e in spec.experiments]
-        missing = [e for e, r in zip(spec.experiments, results) if r is None]
+        results, missing = _stored(spec, profile)
         if missing:
             skipped[name] = f"no stored result of {', '.join(missing)}"
             continue
         try:
-            with footers():  # a figure on a slide says which run it shows
-                fig = spec.draw(results)
+            fig = add_footer(spec.draw(results), *results)  # a figure on a slide says which run it shows
         except (DataNotFoundError, WeightsUnavailableError) as error:
             skipped[name] = str(error).splitlines()[0]
             continue

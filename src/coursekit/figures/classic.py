@@ -18,7 +18,8 @@ from ..experiments.classic import (
     ilsvrc_winners,
 )
 from ..models import inception, resnet
-from .base import add_provenance, lr_range_tests, per_epoch_axes, register
+from ..results import RunResult
+from .base import lr_range_tests, per_epoch_axes, register
 
 
 def ilsvrc_top5(human_error: float = HUMAN_TOP5_ERROR) -> Figure:
@@ -162,12 +163,12 @@ def compare_learning_curves(results: list[dict]) -> Figure:
     per_epoch_axes(ax_loss, ax_acc)
     ax_acc.legend(frameon=False, fontsize=7)
     fig.tight_layout()
-    return add_provenance(fig, *results)
+    return fig
 
 
 def _seed_curves(result: dict, field: str) -> tuple[list[int], list[float], list[float], list[float]]:
     """Epochs, and the mean, lowest and highest of ``100 * (1 - field)`` over the seeds of ``result``."""
-    histories = [s["history"] for s in result.get("seeds", [result])]
+    histories = [s.history for s in RunResult.from_dict(result).seeds]
     epochs = [row["epoch"] for row in histories[0]]
     errors = [[100 * (1 - h[i][field]) for h in histories] for i in range(len(epochs))]
     return epochs, [sum(e) / len(e) for e in errors], [min(e) for e in errors], [max(e) for e in errors]
@@ -190,7 +191,7 @@ def degradation(results: list[dict]) -> Figure:
         g = r["gradient_norms"]
         ax_grad.semilogy(range(1, len(g["initial"]) + 1), g["initial"], color=colour, ls="--" if plain else "-",
                          label=label)
-    seeds = len(results[0].get("seeds", [results[0]])) if results else 0
+    seeds = len(RunResult.from_dict(results[0])) if results else 0
     for ax, title in ((ax_plain, "Plain networks"), (ax_res, "ResNets")):
         ax.set(xlabel="epoch", ylabel="error (%)", title=f"{title}: training (dashed) and test error")
         ax.legend(frameon=False, fontsize=7)
@@ -204,7 +205,7 @@ def degradation(results: list[dict]) -> Figure:
     ax_grad.grid(alpha=0.3)
     fig.suptitle(f"Mean over {seeds} seed{'s' if seeds != 1 else ''}, range shaded", fontsize=9, y=0.995)
     fig.tight_layout()
-    return add_provenance(fig, *results)
+    return fig
 
 
 register("ilsvrc-top5", "classic", (), lambda rs: ilsvrc_top5(), "Top-5 error of the ILSVRC classification winners by year.")

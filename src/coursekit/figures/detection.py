@@ -11,7 +11,8 @@ from matplotlib.patches import Rectangle
 from .. import data, stats
 from ..detection import LOSSES
 from ..experiments import detection as recipe
-from .base import add_provenance, per_epoch_axes, register
+from ..results import RunResult
+from .base import per_epoch_axes, register
 from .diagrams import _arrow, _box, _frame
 
 RIGHT, WRONG, MISSED, TRUTH = "#2ca02c", "#d62728", "#ff9f1c", "#1f77b4"
@@ -72,7 +73,7 @@ def lenet_mistakes(result: dict, digits: data.ImageTensors | None = None, count:
     fig.suptitle(f"{len(shown)} of LeNet-5's {len(result['mistakes'])} mistakes on the {result['metrics']['images']:,} "
                  "test digits (label → answer)", fontsize=9)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.8, bottom=0.02, wspace=0.1, hspace=0.45)
-    return add_provenance(fig, result)
+    return fig
 
 
 def faster_rcnn_pipeline(model: torch.nn.Module, image_size: int = 64) -> Figure:
@@ -151,9 +152,9 @@ def _interval(values: list[float | None]) -> tuple[float, float] | None:
 def detector_results(result: dict) -> Figure:
     """Average precision of each digit (COCO's, over IoU 0.5:0.95), and recall by digit size and by overlap
     with another digit: means over seeds with their 95 % intervals."""
-    seeds = result.get("seeds", [result])
+    seeds = RunResult.from_dict(result).seeds
     fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.3), gridspec_kw=dict(width_ratios=[1.6, 1, 1]))
-    ap = [_interval([s["metrics"]["ap_per_class"][c] for s in seeds]) for c in range(10)]
+    ap = [_interval([s.metrics["ap_per_class"][c] for s in seeds]) for c in range(10)]
     axes[0].bar(range(10), [a[0] if a else 0 for a in ap], yerr=[a[1] if a else 0 for a in ap], color="#9ecae1",
                 capsize=3)
     axes[0].set_xticks(range(10))
@@ -163,7 +164,7 @@ def detector_results(result: dict) -> Figure:
     for ax, key, label, fmt in ((axes[1], "recall_by_size", "digit height (px)", "{:g}–{:g}"),
                                 (axes[2], "recall_by_overlap", "largest IoU with another digit", "{:g}–{:g}")):
         bins = result["metrics"][key]
-        values = [_interval([s["metrics"][key][i]["recall"] for s in seeds]) for i in range(len(bins))]
+        values = [_interval([s.metrics[key][i]["recall"] for s in seeds]) for i in range(len(bins))]
         names = [fmt.format(b["low"], b["high"]) if b["low"] > 0 or key != "recall_by_overlap" else "none" for b in bins]
         ax.bar(range(len(bins)), [100 * v[0] if v else 0 for v in values], yerr=[100 * v[1] if v else 0 for v in values],
                color="#fdae6b", capsize=3)
@@ -178,21 +179,21 @@ def detector_results(result: dict) -> Figure:
     fig.suptitle(f"Faster R-CNN on {result['metrics']['objects']:,} test digits: mean over {len(seeds)} seeds with 95 % "
                  "intervals (numbers in bars: true boxes per bin)", fontsize=9)
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 def detector_curves(result: dict) -> Figure:
     """The four training losses and the test mAP after each epoch (on the first test scenes), one line per seed."""
-    seeds = result.get("seeds", [result])
+    seeds = RunResult.from_dict(result).seeds
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.3))
     for s in seeds:
-        epochs = [row["epoch"] for row in s["history"]]
+        epochs = [row["epoch"] for row in s.history]
         for k, colour in zip(LOSSES, ("#1f77b4", "#aec7e8", "#d62728", "#ff9896")):
-            axes[0].plot(epochs, [row[k] for row in s["history"]], color=colour, marker="o", ms=3,
+            axes[0].plot(epochs, [row[k] for row in s.history], color=colour, marker="o", ms=3,
                          label=k if s is seeds[0] else None)
-        axes[1].plot(epochs, [row["map_50"] for row in s["history"]], color=RIGHT, marker="o", ms=3,
+        axes[1].plot(epochs, [row["map_50"] for row in s.history], color=RIGHT, marker="o", ms=3,
                      label="mAP@0.5" if s is seeds[0] else None)
-        axes[1].plot(epochs, [row["map"] for row in s["history"]], color=TRUTH, marker="o", ms=3,
+        axes[1].plot(epochs, [row["map"] for row in s.history], color=TRUTH, marker="o", ms=3,
                      label="mAP@0.5:0.95" if s is seeds[0] else None)
     axes[0].set_yscale("log")
     axes[0].set_ylabel("training loss (mean over the epoch)")
@@ -203,7 +204,7 @@ def detector_curves(result: dict) -> Figure:
         ax.legend(fontsize=7)
     per_epoch_axes(*axes)
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 def detections(result: dict, scenes: data.Scenes | None = None, count: int = 12) -> Figure:
@@ -238,7 +239,7 @@ def detections(result: dict, scenes: data.Scenes | None = None, count: int = 12)
               colours + [MISSED] * len(lost), f"scene {n}" + (" (a miss)" if n in missed else ""))
     fig.suptitle("Detections with score ≥ 0.5: green right, red wrong digit, orange a digit nothing found", fontsize=9)
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 def photo_detections(images: list[torch.Tensor], found: list[dict], categories: list[str], score: float = 0.6) -> Figure:

@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from .. import stats
-from .base import add_provenance, image_rows, register
+from ..results import seed_values
+from .base import image_rows, register
 
 
 def augmentation_gallery(images: "torch.Tensor", seed: int = 0) -> Figure:
@@ -75,7 +76,7 @@ def shots_curves(result: dict) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=7.5)
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 def ablation_bars(result: dict) -> Figure:
@@ -87,16 +88,16 @@ def ablation_bars(result: dict) -> Figure:
     summary = {(s["init"], s["variant"]): s for s in stats.summarise(rows, ("init", "variant"))}
     # one order for every panel: by accuracy in the first one (from scratch), best at the top
     order = sorted((v for i, v in summary if i == inits[0]), key=lambda v: summary[(inits[0], v)]["accuracy"])
-    per_seed = lambda i, v: {r["seed"]: r["accuracy"] for r in rows if r["init"] == i and r["variant"] == v}  # noqa: E731
     fig, axes = plt.subplots(1, len(inits), figsize=(3.6 * len(inits) + 1.2, 0.3 * len(order) + 1.6), sharey=True,
                              squeeze=False)
     for ax, init in zip(axes[0], inits):
         cells = [summary[(init, v)] for v in order]
         colors = []
         for v in order:
-            mean, half = stats.paired_difference(per_seed(init, v), per_seed(init, "none"))
-            clear = v != "none" and stats.separated(mean, half)
-            colors.append("#404040" if v == "none" else "#b0b0b0" if not clear else "#2ca02c" if mean > 0 else "#d62728")
+            verdict = stats.compare(seed_values(rows, init=init, variant=v),
+                                    seed_values(rows, init=init, variant="none")).verdict
+            colors.append("#404040" if v == "none" else
+                          {"better": "#2ca02c", "worse": "#d62728", "cannot tell": "#b0b0b0"}[verdict])
         ax.barh([v.replace("+", " + ") for v in order], [100 * c["accuracy"] for c in cells],
                 xerr=[100 * c["accuracy_ci95"] for c in cells], color=colors, capsize=2)
         ax.axvline(100 * summary[(init, "none")]["accuracy"], color="#404040", lw=1, ls="--")
@@ -108,7 +109,7 @@ def ablation_bars(result: dict) -> Figure:
     fig.suptitle(f"{result['config']['shots']} images per class, one augmentation at a time (dashed: none; green, red: "
                  "better, worse than none\nbeyond the 95 % interval paired by seed; error bars: 95 % interval over seeds)", fontsize=9)
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 register("fewshot-augmentations", "fewshot", (), lambda rs: cifar_gallery(),

@@ -8,7 +8,6 @@ from matplotlib.figure import Figure
 from .base import (
     TEST_COLOR,
     TRAIN_COLOR,
-    add_provenance,
     confusion_matrix,
     examples,
     image_rows,
@@ -69,7 +68,7 @@ def fast_curves(fast_result: dict, small_result: dict | None = None) -> Figure:
     per_epoch_axes(ax_loss, ax_acc)
     ax_acc.legend(frameon=False, fontsize=7)
     fig.tight_layout()
-    return add_provenance(fig, fast_result, *([small_result] if small_result else []))
+    return fig
 
 
 register("intro-cifar10-examples", "intro", (), lambda rs: cifar10_examples(),

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..experiments.transfer import summary as experiment_summary
-from .base import add_provenance, image_rows, register
+from .base import image_rows, register
 
 METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune": "#2ca02c", "scratch": "#7f7f7f"}
 
@@ -42,7 +42,7 @@ def transfer_comparison(result: dict) -> Figure:
     ax.legend(frameon=False, fontsize=7.5, ncol=len(methods) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 def pacs_examples(per_class: int = 2, image_size: int = 32) -> Figure:

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..experiments.vit import SIZES, STRONG_SIZE
-from .base import TRAIN_COLOR, add_provenance, confusion_matrices, lr_range_tests, register
+from .base import TRAIN_COLOR, confusion_matrices, lr_range_tests, register
 from .classic import compare_learning_curves
 
 NETWORKS = {"ResNet-20": "resnet20", "ViT": "vit"}
@@ -57,12 +57,12 @@ def data_efficiency(results: dict[str, list[dict]]) -> Figure:
     """Test accuracy against the number of training images, one line per network: the mean over seeds,
     with its 95 % interval as an error bar and each seed as a dot."""
     from .. import stats
-    from ..experiments.core import per_seed
+    from ..results import RunResult
 
     fig, ax = plt.subplots(figsize=(6.4, 3.9))
     for (name, rows), color in zip(results.items(), ("#1f77b4", "#ff7f0e", "#2ca02c")):
         sizes = [r["provenance"]["data"]["train"]["images"] for r in rows]
-        seeds = [[100 * a for a in per_seed(r).values()] for r in rows]
+        seeds = [list(RunResult.from_dict(r).metric("accuracy", 100).values()) for r in rows]
         means, halves = zip(*((m, h) for m, _, h in map(stats.mean_interval, seeds)))
         ax.errorbar(sizes, means, yerr=halves, fmt="o-", color=color, capsize=3, label=name)
         for n, values, m in zip(sizes, seeds, means):
@@ -78,7 +78,7 @@ def data_efficiency(results: dict[str, list[dict]]) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, title="mean, 95 % interval, seeds", title_fontsize=7)
     fig.tight_layout()
-    return add_provenance(fig, *[r for rows in results.values() for r in rows])
+    return fig
 
 
 def attention_maps(result: dict, test_images: "torch.Tensor | None" = None) -> Figure:
@@ -106,7 +106,7 @@ def attention_maps(result: dict, test_images: "torch.Tensor | None" = None) -> F
     axes[0][0].set_title("test images", loc="left", fontsize=8)
     axes[1][0].set_title("class token's attention, last block", loc="left", fontsize=8)
     fig.tight_layout()
-    return add_provenance(fig, result)
+    return fig
 
 
 def attention_geometry(result: dict) -> Figure:
@@ -133,7 +133,7 @@ def attention_geometry(result: dict) -> Figure:
         sub.set_yticks([])
     fig.text(0.52, 0.92, "position embeddings: similarity of one patch's (yellow square)\nwith every other patch's",
              fontsize=8.5)
-    return add_provenance(fig, result)
+    return fig
 
 
 def data_efficiency_runs(results: list[dict]) -> Figure:

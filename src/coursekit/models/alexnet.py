@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import init_weights, new_classifier, register
+from .registry import init_weights, new_classifier, register
 
 
 class AlexNet(nn.Module):

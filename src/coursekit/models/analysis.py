@@ -101,9 +101,9 @@ def inspect_vit(model: nn.Module, test_set, count: int = 8) -> dict:
     was_training = model.training
     model.eval()
     indices = stratified_indices(test_set.labels, 1, seed=0)[:count]
-    mean = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
-    x = (test_set.images[indices].float() / 255 - mean) / std
+    from torchvision.transforms.v2.functional import normalize
+
+    x = normalize(test_set.images[indices].float() / 255, CIFAR10_MEAN, CIFAR10_STD)
     maps = model.attention_maps(x)  # per block: (N, heads, tokens, tokens), token 0 = class token
     side = int(model.patch_embed.num_patches ** 0.5)
     patch = x.shape[-1] // side

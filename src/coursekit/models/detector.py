@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import init_weights
+from .registry import init_weights
 from .small import conv_bn_relu
 
 # Anchors for digits of 8 to 30 pixels: three sizes (the side of a square anchor), and shapes from square

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import register
+from .registry import register
 
 
 class BatchNorm(nn.BatchNorm2d):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import init_weights, new_classifier, register
+from .registry import init_weights, new_classifier, register
 
 
 class ConvBNReLU(nn.Module):

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import new_classifier, register
+from .registry import new_classifier, register
 
 # Table I of the paper: the S2 maps that each of C3's 16 maps reads. Six read three neighbouring maps,
 # six read four neighbours, three read four maps that are not all neighbours, one reads all six.

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import init_weights, new_classifier, register
+from .registry import init_weights, new_classifier, register
 
 # The akamaster CIFAR-10 checkpoints were trained on images normalised with ImageNet's statistics.
 PRETRAINED_CIFAR_MEAN = (0.485, 0.456, 0.406)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import init_weights, new_classifier, register
+from .registry import init_weights, new_classifier, register
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:

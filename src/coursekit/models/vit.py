@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import new_classifier, register
+from .registry import new_classifier, register
 
 
 class PatchEmbed(nn.Module):

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..profiles import show_progress
-from . import create
+from .registry import create
 from .resnet import load_cifar_resnet_weights
 
 # The CIFAR-10 ResNets of He et al. (2016) trained by github.com/akamaster/pytorch_resnet_cifar10

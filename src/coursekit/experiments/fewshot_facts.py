@@ -1,0 +1,174 @@
+"""Chapter "fewshot", the readings its text glues: the budgets quoted, and what each experiment's stored
+rows say (differences paired by seed, with the book's one interval: :func:`coursekit.stats.compare`)."""
+from __future__ import annotations
+
+from .. import stats, store
+from ..results import seed_values
+from .core import EXPERIMENTS, config
+
+
+def configs(profile: str | None = None) -> dict[str, dict]:
+    """The configurations of the chapter's experiments under ``profile`` (default: the active one)."""
+    return {name: config(name, profile) for name, e in EXPERIMENTS.items() if e.chapter == "fewshot"}
+
+
+def _count(n: int | None) -> str:
+    return "all" if n is None else f"{n:,}"
+
+
+def _points(compared: stats.Comparison) -> str:
+    return f"{100 * compared.mean_difference:+.1f} ± {100 * compared.half_width:.1f} points"
+
+
+def facts_budgets(cfgs: dict[str, dict]) -> dict[str, str]:
+    """The sizes the text quotes, from the active profile's configurations (as given by :func:`configs`)."""
+    shots, episodes, pseudo = cfgs["fewshot_shots"], cfgs["fewshot_episodes"], cfgs["fewshot_pseudo"]
+    return {"fs_test": _count(shots["test_per_class"]), "fs_seeds": f"{len(shots['seeds'])}",
+            "fs_views": f"{episodes['views']}", "fs_queries": f"{episodes['queries']}",
+            "fs_per_class": _count(episodes["per_class"]), "fs_episodes": f"{episodes['episodes']:,}",
+            "fs_unlabelled": f"{pseudo['unlabelled_per_class']:,}", "fs_ablation_shots": f"{cfgs['fewshot_ablation']['shots']}"}
+
+
+def facts_full(cfgs: dict[str, dict]) -> dict[str, str]:
+    """What the ``full`` profile sets, from its configurations (``configs("full")``)."""
+    return {"fs_full_epochs": f"{cfgs['fewshot_backbone']['epochs']}",
+            "fs_full_steps": f"{cfgs['fewshot_shots']['steps']:,}",
+            "fs_full_seeds": f"{len(cfgs['fewshot_shots']['seeds'])}",
+            "fs_full_episodes": f"{cfgs['fewshot_episodes']['episodes']:,}",
+            "fs_full_views": f"{cfgs['fewshot_episodes']['views']}",
+            "fs_full_pool": f"{cfgs['fewshot_pseudo']['unlabelled_per_class']:,}"}
+
+
+def facts_provenance(result: dict) -> dict[str, str]:
+    """Which run a result is, glued as ``<experiment>_provenance``."""
+    return {f"{result['experiment']}_provenance": store.provenance_line(result)}
+
+
+def facts_backbone(result: dict) -> dict[str, str]:
+    """The backbone's run and how many base-class images it was trained on."""
+    return facts_provenance(result) | {"fs_backbone_images": f"{result['provenance']['data']['train']['images']:,}"}
+
+
+def facts_shots(result: dict) -> dict[str, str]:
+    """Experiment 1: the four accuracies at five shots (or the fewest measured), what augmentation
+    changes from scratch (means and 95 % intervals of the differences paired by seed, at the K where
+    the change is smallest and largest), and how many images from scratch match the backbone's fewest."""
+    rows = result["metrics"]["rows"]
+    acc = {(s["shots"], s["init"], s["augmentation"]): 100 * s["accuracy"]
+           for s in stats.summarise(rows, ("shots", "init", "augmentation"))}
+    ks = sorted({k for k, _, _ in acc})
+    k5 = 5 if 5 in ks else ks[0]
+    gain = {k: _against(rows, dict(shots=k, init="scratch", augmentation="none"),
+                        dict(shots=k, init="scratch", augmentation="augmented")) for k in ks}
+    low, high = min(ks, key=lambda k: gain[k].mean_difference), max(ks, key=lambda k: gain[k].mean_difference)
+    changes = (f"{_points(gain[low])} (at {low} images per class; the 95 % interval of the difference paired by seed)"
+               if low == high else
+               f"{_points(gain[low])} (at {low} images per class) to {_points(gain[high])} (at {high}; "
+               f"95 % intervals of the differences paired by seed)")
+    backbone_one = max(acc[(ks[0], "backbone", a)] for a in ("none", "augmented"))
+    scratch = {k: max(acc[(k, "scratch", a)] for a in ("none", "augmented")) for k in ks}
+    equal = [k for k in ks if scratch[k] >= backbone_one]
+    worth = (f"from scratch, even {ks[-1]} images per class (with or without augmentation) do not reach what the "
+             f"backbone gives from {ks[0]} ({backbone_one:.1f} %)" if not equal else
+             f"from scratch it takes {equal[0]} images per class (the better of with and without augmentation: "
+             f"{scratch[equal[0]]:.1f} %) to reach what the backbone gives from {ks[0]} ({backbone_one:.1f} %)")
+    return facts_provenance(result) | {
+        "fewshot_k5": str(k5),
+        "fewshot_k5_scratch": f"{acc[(k5, 'scratch', 'none')]:.1f} %",
+        "fewshot_k5_scratch_aug": f"{acc[(k5, 'scratch', 'augmented')]:.1f} %",
+        "fewshot_k5_backbone": f"{acc[(k5, 'backbone', 'none')]:.1f} %",
+        "fewshot_k5_backbone_aug": f"{acc[(k5, 'backbone', 'augmented')]:.1f} %",
+        "fewshot_aug_gain_range": changes, "fewshot_backbone_worth": worth}
+
+
+def _against(rows: list[dict], baseline: dict, variant: dict) -> stats.Comparison:
+    """The rows picked by ``variant`` against those picked by ``baseline``, paired by seed."""
+    return stats.compare(seed_values(rows, **variant), seed_values(rows, **baseline))
+
+
+def _effects(rows: list[dict], field: str, baseline, groups: dict[str, dict], name, head: str, sentence: str,
+             none_clear: str) -> str:
+    """Every other value of ``field`` against ``baseline`` in each group of rows (``groups``: where, in
+    words -> the fields that pick its rows), paired by seed: the differences (each group's introduced by
+    ``head``, formatted with ``where``; each value named by ``name(value)``) put into ``sentence`` (at
+    ``{parts}``), then which of them are clear of zero."""
+    variants = [v for v in dict.fromkeys(r[field] for r in rows) if v != baseline]
+    parts, effects = [], []
+    for where, fields in groups.items():
+        diffs = {name(v): _against(rows, {**fields, field: baseline}, {**fields, field: v}) for v in variants}
+        parts.append(head.format(where=where) + ", ".join(f"{_points(c)} with {n}" for n, c in diffs.items()))
+        effects += [(f"{n} at {where}", c) for n, c in diffs.items()]
+    clear = [(n, c) for n, c in effects if c.separated]
+    if not clear:
+        verdict = f"No difference is clear of zero: {none_clear}"
+    elif len(clear) == len(effects) and all(c.verdict == "better" for _, c in clear):
+        verdict = f"All {len(effects)} differences are positive and clear of zero"
+    else:
+        verdict = "Clear of zero: " + "; ".join(f"{n} ({c.verdict})" for n, c in clear)
+    return sentence.format(parts="; ".join(parts)) + verdict
+
+
+def facts_pseudo(result: dict) -> dict[str, str]:
+    """Experiment 3: each threshold against the labelled-only model of the same shots and seed."""
+    rows = result["metrics"]["rows"]
+    return {"fewshot_pseudo_reading": _effects(
+        rows, "threshold", None, {f"{k} images per class": dict(shots=k) for k in dict.fromkeys(r["shots"] for r in rows)},
+        lambda t: f"τ = {t}", "at {where}, ", "Against the labelled-only model of the same seed, pseudo-labels change "
+        "the test accuracy {parts} (95 % intervals of the differences paired by seed). ",
+        "with these seeds, pseudo-labelling cannot be told from the labelled images alone")}
+
+
+def facts_mixing(result: dict) -> dict[str, str]:
+    """Experiment 4: mixup and CutMix against no mixing, for each number of shots and start."""
+    rows = result["metrics"]["rows"]
+    groups = {f"{k} per class {'from the backbone' if init == 'backbone' else 'from scratch'}": dict(shots=k, init=init)
+              for k, init in dict.fromkeys((r["shots"], r["init"]) for r in rows)}
+    return {"fewshot_mixing_reading": _effects(
+        rows, "mixing", "none", groups, str, "{where}: ", "Against no mixing, in points with the 95 % interval of "
+        "the difference paired by seed: {parts}. ",
+        "with these seeds and this budget, mixing neither helps nor hurts measurably")}
+
+
+START = {"scratch": "from scratch", "backbone": "with the backbone"}
+
+
+def facts_ablation(result: dict) -> dict[str, str]:
+    """Experiment 5, for each start: no augmentation, the three best and the worst variant (means over
+    seeds), which variants beat or trail no augmentation beyond the 95 % interval of their difference
+    paired by seed (a clause, to follow "From scratch, "), and how many clearly beat it from each start."""
+    rows, facts, counts, helped, widest = result["metrics"]["rows"], facts_provenance(result), [], {}, 0.0
+    name = lambda v: v.replace("+", " + ")  # noqa: E731
+    listed = lambda vs, d: ", ".join(f"{name(v)} ({_points(d[v])})" for v in vs)  # noqa: E731
+    for init in dict.fromkeys(r["init"] for r in rows):
+        acc = {s["variant"]: s["accuracy"] for s in stats.summarise([r for r in rows if r["init"] == init], ("variant",))}
+        ranked = sorted((v for v in acc if v != "none"), key=lambda v: -acc[v])
+        diff = {v: _against(rows, dict(init=init, variant="none"), dict(init=init, variant=v)) for v in ranked}
+        helps = [v for v in ranked if diff[v].verdict == "better"]
+        hurts = [v for v in ranked if diff[v].verdict == "worse"]
+        beyond = "no augmentation beyond the 95 % interval of the difference paired by seed"
+        clear = (f"{listed(helps, diff)} {'beats' if len(helps) == 1 else 'beat'} {beyond}" if helps else
+                 f"no variant beats {beyond} (the closest: {name(ranked[0])}, {_points(diff[ranked[0]])})")
+        clear += (f"; {listed(hurts, diff)} {'is' if len(hurts) == 1 else 'are'} worse beyond that interval"
+                  if hurts else "; no variant is worse beyond that interval")
+        counts.append(f"{len(helps)} of {len(ranked)} variants {START[init]}")
+        helped[init], widest = len(helps), max([widest, *(c.half_width for c in diff.values())])
+        facts |= {f"fewshot_ablation_{init}_none": f"{100 * acc['none']:.1f} %",
+                  f"fewshot_ablation_{init}_best": ", ".join(f"{name(v)} ({100 * acc[v]:.1f} %)" for v in ranked[:3]),
+                  f"fewshot_ablation_{init}_worst": f"{name(ranked[-1])} ({100 * acc[ranked[-1]]:.1f} %)",
+                  f"fewshot_ablation_{init}_clear": clear}
+    return facts | {"fewshot_ablation_contrast": "Clear gains over no augmentation: " + ", ".join(counts),
+                    "fewshot_ablation_start_reading": _start_reading(helped, widest, len({r["seed"] for r in rows}))}
+
+
+def _start_reading(helped: dict[str, int], widest: float, seeds: int) -> str:
+    """Whether the ablation shows augmentation adding more from scratch than with the backbone (the counts of
+    variants that clearly help from each start), and, where it shows nothing, why."""
+    scratch, backbone = helped.get("scratch", 0), helped.get("backbone", 0)
+    return ("more single augmentations clearly help from scratch than with the backbone, as that argument expects"
+            if scratch > backbone else
+            "more single augmentations clearly help with the backbone than from scratch: the opposite of what that "
+            "argument expects" if backbone > scratch else
+            f"no single augmentation clearly helps from either start: with {seeds} seeds the 95 % intervals of the "
+            f"paired differences (up to ±{100 * widest:.1f} points) are wider than the effects, so this run cannot "
+            "show whether the start changes what augmentation adds" if scratch == 0 else
+            "as many clearly help from either start: this run does not show the start changing what augmentation adds")
