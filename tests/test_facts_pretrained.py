@@ -75,16 +75,21 @@ def test_the_exercise_answer_same_network_or_not():
 
 def test_cifar_reading_in_each_case():
     assert facts.facts_cifar(None, 20) == dict(
-        pretrained_cifar_reading="This build could not load the weights, so it measured nothing.")
+        pretrained_cifar_reading="This build could not load the weights, so it measured nothing.",
+        pretrained_jpeg_summary="this build could not load the published weights to measure it")
     offline = dict(accuracy=0.9012, images=10_000, source=dict(kind="image-folder", description="offline CIFAR-10"))
     assert facts.facts_cifar(offline, None)["pretrained_cifar_reading"] == (
         "Evaluated on all 10,000 test images of the offline CIFAR-10, it reaches 90.12 %, 1.7 points below the "
         "91.78 % measured on the original test set. This copy is the offline one, in which every image was "
         "re-encoded as a JPEG of quality 75: the compression shifts pixel values and blurs fine detail.")
+    assert facts.facts_cifar(offline, None)["pretrained_jpeg_summary"] == (
+        "JPEG re-encoding alone cost the published CIFAR-10 ResNet-20 1.7 points, 91.78 % to 90.1 %")
     original = dict(accuracy=0.9175, images=200, source=dict(kind="torchvision", description="CIFAR-10 test set"))
     assert facts.facts_cifar(original, 20)["pretrained_cifar_reading"] == (
         "Evaluated on a stratified subset of 200 test images (20 per class, as the ci profile asks) of the CIFAR-10 "
         "test set, it reaches 91.75 %, to compare with the 91.78 % measured on the original test set.")
+    assert facts.facts_cifar(original, 20)["pretrained_jpeg_summary"] == (
+        "the published CIFAR-10 ResNet-20 reaches 91.8 % on the test set read here")
 
 
 @pytest.mark.parametrize("straight, same", [(0.5, True), (0.5 + 1e-7, True), (0.5 + 1e-4, False)])
@@ -129,3 +134,28 @@ def test_the_networks_after_resnet_are_measured_from_their_builders():
     wrong = [dict(r, macs=2 * r["macs"]) if r["builder"] == "densenet121" else r for r in rows]
     assert pretrained.facts_after_resnet(wrong)["pretrained_ops_reading"] == (
         "differ from torchvision's `_ops` metadata for DenseNet-121")
+
+
+def test_imagenet_photos_are_counted_by_their_exact_class():
+    from types import SimpleNamespace
+
+    import torch
+
+    from coursekit import data
+
+    names = [f"c{i}" for i in range(10)]
+    names[3], names[7] = "ant", "bee"
+    scores = -1 - torch.arange(10.0).repeat(4, 1)  # distinct, lower indices first: no ties in the top 5
+    scores[0, 3] = scores[1, 7] = 9          # an ant and a bee named right
+    scores[2, 0], scores[2, 3] = 9, 5        # a bee called c0, then ant, c1, c2, c4: wrong in the top 5 too
+    scores[3, 1], scores[3, 7] = 9, 5        # a bee called c1, "bee" second: right within the top 5
+
+    class Net:
+        weights = SimpleNamespace(meta=dict(categories=names), transforms=lambda: (lambda x: x))
+
+        def __call__(self, x):
+            return scores[:len(x)]
+
+    photos = data.ImageTensors(torch.zeros(4, 3, 2, 2, dtype=torch.uint8), torch.tensor([0, 1, 1, 1]), ("ants", "bees"))
+    got = facts.facts_imagenet_photos(Net(), photos, batch_size=4)
+    assert got == dict(pretrained_photos="4", pretrained_photos_top1="2 (50 %)", pretrained_photos_top5="3 (75 %)")

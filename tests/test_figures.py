@@ -775,6 +775,23 @@ def check_ant_bee_top5(monkeypatch):
         assert [t.get_text() for t in ax.get_yticklabels()] == [f"category {int(c)}" for c in classes]  # best first, on top
 
 
+@content("lite0-first-layer", "lite0-grad-cam")
+def check_lite0_views(monkeypatch):
+    network = models.pretrained("efficientnet_lite0")  # comes with coursekit: no download
+    photos = images(8, 2, size=224)
+    monkeypatch.setattr(data, "load_folder_dataset", lambda name, split, image_size=64, **kw: photos)
+    filters = [ax for ax in draw("lite0-first-layer").axes if ax.images]
+    assert len(filters) == len(network.conv_stem.weight) == 32
+    w = network.conv_stem.weight.detach()[5]
+    np.testing.assert_allclose(shown(filters[5])[0], ((w - w.min()) / (w.max() - w.min())).permute(1, 2, 0).numpy(),
+                               rtol=1e-5, atol=1e-6)
+    fig = draw("lite0-grad-cam")
+    assert len(fig.axes) == 2 * 6 and all(len(ax.images) == 2 for ax in fig.axes[6:])
+    titles = [ax.get_title() for ax in fig.axes[:6]]
+    assert [t.split("(true: ")[1].rstrip(")") for t in titles] == ["class0", "class1"] * 3  # the classes in turn
+    assert all(t.split("\n")[0] in network.weights.meta["categories"] for t in titles)  # ImageNet's names
+
+
 def test_every_registered_figure_has_a_check_of_its_content():
     assert set(figures.FIGURES) - set(CONTENT) == set(), "a registered figure without a content check below"
     assert set(CONTENT) - set(figures.FIGURES) == set(), "a content check of a figure that is no longer registered"

@@ -261,6 +261,17 @@ def test_a_probe_needs_its_layer_named_in_the_source(small_experiment):
     assert [r["features"] for r in rows] == [32 * 2 * 2] * 2  # layer2: 32 channels pooled to the 2 x 2 grid
 
 
+def test_efficientnet_lite0_is_a_source_on_every_machine(small_experiment):
+    """The ImageNet network that comes with coursekit: no download, its own input statistics, timm's seam."""
+    spec = dict(kind="imagenet", name="efficientnet_lite0", layers=dict(early="blocks.1", deep="global_pool"))
+    model, mean, std = transfer.source_network(spec)
+    assert mean == std == (0.5, 0.5, 0.5) and model.get_classifier().out_features == 1000
+    cfg = dict(small_experiment, sources=[spec], targets=["pacs-sketch"], methods=["deep probe", "fine-tune"])
+    rows = {r["method"]: r for r in experiments.transfer.run_transfer(cfg, RunState())["metrics"]["rows"]}
+    assert rows["deep probe"]["features"] == 1280 and 0 <= rows["fine-tune"]["accuracy"] <= 1
+    assert transfer.scratch_network(spec, 3).get_classifier().out_features == 3
+
+
 def test_an_imagenet_source_from_torchvision_runs_the_same_experiment(small_experiment, hub, monkeypatch):
     """The full profile's path (ImageNet weights, torchvision model names), on tiny images."""
     from conftest import cache_torchvision_weights

@@ -103,8 +103,8 @@ def source_network(source: dict) -> tuple[nn.Module, tuple[float, ...], tuple[fl
 
     ``{"kind": "cifar", "name": "resnet20"}``: the published CIFAR-10 ResNet
     (:func:`coursekit.models.cifar_resnet`); ``{"kind": "imagenet", "name": "resnet50"}``: an
-    ImageNet network from torchvision, or from timm with a ``timm/`` prefix
-    (:func:`coursekit.models.pretrained`).
+    ImageNet network: ``efficientnet_lite0`` (installed with coursekit), from torchvision, or from timm
+    with a ``timm/`` prefix (:func:`coursekit.models.pretrained`).
     """
     from .models.resnet import PRETRAINED_CIFAR_MEAN, PRETRAINED_CIFAR_STD
 
@@ -118,7 +118,7 @@ def source_network(source: dict) -> tuple[nn.Module, tuple[float, ...], tuple[fl
 
 def scratch_network(source: dict, num_classes: int) -> nn.Module:
     """The architecture of ``source``, randomly initialised, with ``num_classes`` outputs."""
-    if source["name"].startswith("timm/"):
+    if source["name"].startswith("timm/") or source["name"] == "efficientnet_lite0":  # Lite0 is timm's network
         import timm
 
         return timm.create_model(source["name"].removeprefix("timm/"), pretrained=False, num_classes=num_classes,

@@ -27,16 +27,16 @@ from .loader import DeviceLoader, image_folder_loader
 from .mnist import MNIST_CLASSES, MNIST_MEAN, MNIST_STD, load_mnist, padded
 from .scenes import Scenes, centred_digits, make_scenes
 from .tensors import (
-                      Augmentation,
-                      BadDataError,
-                      DataNotFoundError,
-                      ImageTensors,
-                      cache_root,
-                      data_root,
-                      fingerprint,
-                      resized,
-                      stratified_indices,
-                      stratified_subset,
+    Augmentation,
+    BadDataError,
+    DataNotFoundError,
+    ImageTensors,
+    cache_root,
+    data_root,
+    fingerprint,
+    resized,
+    stratified_indices,
+    stratified_subset,
 )
 
 __all__ = [

