@@ -89,12 +89,18 @@ def ant_bee_top5(per_class: int = 3, model=None) -> Figure:
     photos = data.load_folder_dataset("hymenoptera", "test", image_size=256)
     model = models.pretrained("efficientnet_lite0") if model is None else model
     images = photos.images[data.stratified_indices(photos.labels, per_class, seed=0)]
+    return top5_predictions(images, top5(model, images))
+
+
+def top5(model, images: "torch.Tensor") -> list[list[tuple[str, float]]]:
+    """The five most probable classes of each of ``images`` (uint8) and their probabilities, by an ImageNet
+    ``model`` that carries its weights' transforms and category names (``model.weights``)."""
+    import torch
+
     with torch.no_grad():
-        probs = model(model.weights.transforms()(images)).softmax(dim=1)
-    best = probs.topk(5, dim=1)
+        best = model(model.weights.transforms()(images)).softmax(dim=1).topk(5, dim=1)
     names = model.weights.meta["categories"]
-    return top5_predictions(images, [[(names[i], float(p)) for p, i in zip(ps, idx)]
-                                     for ps, idx in zip(best.values, best.indices)])
+    return [[(names[i], float(p)) for p, i in zip(ps, idx)] for ps, idx in zip(best.values, best.indices)]
 
 
 register("model-zoo", "pretrained", (), lambda rs: model_zoo(),
