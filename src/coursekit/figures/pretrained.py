@@ -82,7 +82,6 @@ def ant_bee_top5(per_class: int = 3, model=None) -> Figure:
 
     Raises ``data.DataNotFoundError`` when the photos are not on this machine.
     """
-    import torch
 
     from .. import data, models
 
