@@ -67,3 +67,14 @@ def test_it_names_ants_and_bees_in_most_photos_of_them(lite0):
     truth = torch.tensor([310 if photos.classes[int(c)] == "ants" else 309 for c in photos.labels[pick]])
     assert (top5[:, 0] == truth).float().mean() >= 0.5  # the exact ImageNet class, top-1
     assert (top5 == truth[:, None]).any(1).float().mean() >= 0.7  # within the top 5
+
+
+def test_the_chapter_reads_its_size_from_the_network(lite0):
+    from coursekit.experiments import pretrained as facts
+
+    found = facts.facts_lite0(lite0)
+    assert found["pretrained_lite0_params"] == "4.7 million"
+    assert found["pretrained_lite0_stem"] == "32 filters of 3 × 3, applied with a stride of 2"
+    assert found["pretrained_lite0_last"] == "a 7 × 7 map of 1,280 channels at 224 pixels"
+    assert 0.3 < float(found["pretrained_lite0_gmacs"]) < 0.5  # about 0.4 billion, Tan and Le's figure
+    assert (found["pretrained_r50_params"], found["pretrained_r50_gflops"]) == ("25.6 million", "4.1")

@@ -59,6 +59,27 @@ def facts_resnet50_weights(weights=None) -> dict[str, str]:
                 pretrained_r50_resize=", ".join(str(w.transforms().resize_size[0]) for w in weights))
 
 
+def facts_lite0(model, resnet50_weights=None) -> dict[str, str]:
+    """EfficientNet-Lite0's size, computed from ``model``: parameters, multiply-accumulates at 224 pixels,
+    its first layer and the map its last convolution gives; and ResNet-50's size from torchvision's metadata."""
+    import torch
+    import torchvision
+
+    from .. import models
+
+    stem, size = model.conv_stem, 224
+    with torch.no_grad():
+        last = model.forward_features(torch.zeros(1, 3, size, size)).shape
+    r50 = (torchvision.models.get_model_weights("resnet50") if resnet50_weights is None else resnet50_weights).DEFAULT.meta
+    return dict(pretrained_lite0_params=f"{models.count_parameters(model) / 1e6:.1f} million",
+                pretrained_lite0_gmacs=f"{models.count_macs(model, (1, 3, size, size)) / 1e9:.2f}",
+                pretrained_lite0_stem=(f"{stem.out_channels} filters of {stem.kernel_size[0]} × {stem.kernel_size[1]}, "
+                                       f"applied with a stride of {stem.stride[0]}"),
+                pretrained_lite0_last=f"a {last[2]} × {last[3]} map of {last[1]:,} channels at {size} pixels",
+                pretrained_r50_params=f"{r50['num_params'] / 1e6:.1f} million",
+                pretrained_r50_gflops=f"{r50['_ops']:.1f}")
+
+
 def facts_zoo(rows: list[dict]) -> dict[str, str]:
     """The zoo's most accurate classifier (and whether its weights were pretrained beyond ImageNet:
     torchvision's SWAG weights), AlexNet against ResNet-50, and the cheapest classifier at least as
