@@ -7,7 +7,9 @@ the control they are measured against:
   global average pooling);
 - **early probe**: the same on the output of an early stage, average-pooled to a small grid;
 - **fine-tuning**: a new head, and every layer trained further, the pretrained body with a
-  learning rate ten times smaller than the new head's (discriminative learning rates);
+  learning rate ten times smaller than the new head's (discriminative learning rates), after a
+  warm-up (the one-cycle schedule's first fifth); as **fine-tuning with frozen batch norm**, the
+  batch-norm layers keep the source's statistics and scales (``timm.layers.freeze_batch_norm_2d``);
 - **scratch**: the same architecture trained on the target data alone, with the same budget.
 
 Frozen features are computed once per (network weights, data set) and cached on disk under
@@ -32,7 +34,7 @@ from .metrics import classification_metrics, correct
 from .runs import RunState
 from .runtime import autocast_dtype
 
-METHODS = ("deep probe", "early probe", "fine-tune", "scratch")
+METHODS = ("deep probe", "early probe", "fine-tune", "fine-tune, frozen BN", "scratch")
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,19 @@ TARGETS = {t.name: t for t in [
 
 # --- data ---------------------------------------------------------------------------------------
 
-def target_data(target: Target, image_size: int, test_per_class: int | None) -> tuple[data.ImageTensors, data.ImageTensors]:
+def target_data(target: Target, image_size: int, test_per_class: int | None,
+                pool_per_class: int | None = None) -> tuple[data.ImageTensors, data.ImageTensors]:
     """The training pool and the test set of ``target``, as uint8 tensors of ``image_size`` pixels.
 
     Where the data set has no test split, ``test_per_class`` images of each class are held out
     (always with seed 0, so that every run of every method is tested on the same images).
+    ``pool_per_class`` keeps at most that many training images of each class (seed 0): the pool
+    whose frozen features are computed once and from which every run draws its training set.
     """
     pool = data.load_dataset(target.dataset, target.train_split, image_size)
+    if pool_per_class is not None:
+        pool = pool.subset(data.stratified_indices(pool.labels, pool_per_class, 0, at_most=True),
+                           note=f"a pool of at most {pool_per_class} per class, seed 0")
     if target.test_split is not None:
         test = data.load_dataset(target.dataset, target.test_split, image_size)
         if test_per_class is not None:
@@ -352,8 +360,12 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
         return dict(accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], weight_decay=metrics["weight_decay"],
                     features=features["pool"][layer].shape[1])
     train.seed_everything(seed)  # the new head's (or the whole network's) initial weights
-    if method == "fine-tune":
+    if method in ("fine-tune", "fine-tune, frozen BN"):
         model = copy.deepcopy(source)
+        if method.endswith("frozen BN"):  # running statistics and affine weights stay the source's
+            from timm.layers import freeze_batch_norm_2d
+
+            model = freeze_batch_norm_2d(model)
         head = replace_head(model, num_classes)
         lr, multipliers = cfg["finetune_lr"], {head: cfg["head_lr_multiplier"]}
     elif method == "scratch":

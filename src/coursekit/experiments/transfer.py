@@ -28,6 +28,20 @@ BUDGET = {
 }
 
 
+# An ImageNet source that every machine has (EfficientNet-Lite0, installed with coursekit) at the
+# smallest resolution the issue allows, 128 px, where a CPU fine-tunes it at about 75 images a second
+# (benchmarks/lite0_cost.py): fewer, smaller batches than the ResNet-20's, the same for every trained
+# method. Fine-tuning runs twice: with batch norm training as usual, and with it frozen.
+LITE0 = dict(kind="imagenet", name="efficientnet_lite0", layers=dict(early="blocks.1", deep="pre_logits"))
+LITE0_RECIPE = dict(RECIPE, sources=[LITE0], image_size=128, crop_padding=16,
+                    methods=["deep probe", "early probe", "fine-tune", "fine-tune, frozen BN", "scratch"])
+LITE0_BUDGET = {
+    "ci": dict(BUDGET["ci"], image_size=64, crop_padding=8),
+    "quick": dict(BUDGET["quick"], steps=120, batch_size=32),
+    "full": dict(BUDGET["full"], sources=[LITE0], image_size=224, crop_padding=28),
+}
+
+
 def run_transfer(cfg: dict, state: RunState) -> dict:
     """Every method in ``cfg['methods']`` for every source, target, size and seed of ``cfg``.
 
@@ -47,7 +61,8 @@ def run_transfer(cfg: dict, state: RunState) -> dict:
         if run["source"] not in networks:
             networks[run["source"]] = transfer.source_network(sources[run["source"]])
         if run["target"] not in targets:
-            targets[run["target"]] = transfer.target_data(transfer.TARGETS[run["target"]], cfg["image_size"], cfg["test_per_class"])
+            targets[run["target"]] = transfer.target_data(transfer.TARGETS[run["target"]], cfg["image_size"],
+                                                           cfg["test_per_class"], cfg.get("pool_per_class"))
         (source, mean, std), (pool, test) = networks[run["source"]], targets[run["target"]]
         idx = data.stratified_indices(pool.labels, cfg["sizes"][run["size"]], run["seed"], at_most=True)
         outcome = transfer.one_run(run["method"], source, sources[run["source"]], pool, idx, test,
@@ -59,7 +74,8 @@ def run_transfer(cfg: dict, state: RunState) -> dict:
     if len(described) < len(cfg["targets"]):  # resumed after every run of a target: describe it all the same
         for t in cfg["targets"]:
             if t not in described:
-                pool, test = transfer.target_data(transfer.TARGETS[t], cfg["image_size"], cfg["test_per_class"])
+                pool, test = transfer.target_data(transfer.TARGETS[t], cfg["image_size"], cfg["test_per_class"],
+                                                  cfg.get("pool_per_class"))
                 described[t] = dict(train=pool.source, test=test.source, classes=len(pool.classes))
     names = ", ".join(transfer.TARGETS[t].title for t in cfg["targets"])
     totals = {split: sum(described[t][split]["images"] for t in cfg["targets"]) for split in ("train", "test")}
@@ -92,8 +108,24 @@ register(Experiment(
     title="Transfer from a CIFAR-10 ResNet-20 to three more data sets",
     base=dict(RECIPE, targets=["hymenoptera", "clothing-small", "caltech101"], sizes=dict(all=None)),
     sizes={"ci": dict(BUDGET["ci"], targets=["hymenoptera"], sizes=dict(all=4)),
-           "quick": dict(BUDGET["quick"], seeds=[0], test_per_class=None),
+           "quick": dict(BUDGET["quick"], test_per_class=None),
            "full": dict(BUDGET["full"], seeds=[0], test_per_class=None, targets=["pets", "flowers102"])},
+    runner=run_transfer))
+register(Experiment(
+    name="transfer_decision_lite0", chapter="transfer",
+    title="Similar or different, small or large: PACS photos and sketches from ImageNet's EfficientNet-Lite0",
+    base=dict(LITE0_RECIPE, targets=["pacs-photo", "pacs-sketch"], sizes=dict(small=10, large=140)),
+    sizes={"ci": dict(LITE0_BUDGET["ci"], targets=["pacs-photo"], sizes=dict(small=2, large=4)),
+           "quick": LITE0_BUDGET["quick"], "full": LITE0_BUDGET["full"]},
+    runner=run_transfer))
+register(Experiment(
+    name="transfer_targets_lite0", chapter="transfer",
+    title="Transfer from ImageNet's EfficientNet-Lite0 to three more data sets",
+    base=dict(LITE0_RECIPE, targets=["hymenoptera", "clothing-small", "caltech101"], sizes=dict(all=None),
+              methods=["deep probe", "early probe", "fine-tune", "scratch"]),
+    sizes={"ci": dict(LITE0_BUDGET["ci"], targets=["hymenoptera"], sizes=dict(all=4)),
+           "quick": dict(LITE0_BUDGET["quick"], test_per_class=None),
+           "full": dict(LITE0_BUDGET["full"], test_per_class=None)},
     runner=run_transfer))
 
 

@@ -11,8 +11,8 @@ from ..runs import RunState
 from . import core
 from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
 from .core import Experiment, over_seeds, register
+from .transfer import LITE0_RECIPE, run_transfer
 from .transfer import RECIPE as TRANSFER_RECIPE
-from .transfer import run_transfer
 
 RESNET = dict(CIFAR10_RECIPE, model="resnet20", lr=0.1)
 # A ViT small enough to train for as many epochs as the ResNet on this CPU: 4 x 4 patches (64 tokens),
@@ -66,6 +66,21 @@ register(Experiment(
            "full": dict(train_per_class=500, steps=200, batch_size=128)},
     runner=lr_range_tests))
 
+
+# The pretraining contrast on any machine: ImageNet's EfficientNet-Lite0, probed and fine-tuned on
+# training sets of the same sizes, drawn from a pool of 2,000 CIFAR-10 images a class (seed 0) at
+# 128 px; every fine-tuning run gets the same 200 batches of 32, whatever the size of its set.
+register(Experiment(
+    name="vs_lite0", chapter="vit",
+    title="ImageNet's EfficientNet-Lite0 probed and fine-tuned on 1,000 to 10,000 CIFAR-10 images",
+    base=dict(LITE0_RECIPE, targets=["cifar10"], methods=["deep probe", "fine-tune"],
+              sizes={str(n): n // 10 for n in SIZES}, pool_per_class=2000, test_per_class=100),
+    sizes={"ci": dict(seeds=[0], sizes={str(SIZES[0]): 2}, pool_per_class=4, test_per_class=2, image_size=32,
+                      crop_padding=4, steps=2, batch_size=8, probe_weight_decays=[1e-2, 1.0]),
+           "quick": dict(seeds=[0, 1, 2], steps=200, batch_size=32),
+           "full": dict(seeds=[0, 1, 2], steps=2000, batch_size=64, image_size=224, crop_padding=28,
+                        pool_per_class=None)},
+    runner=run_transfer))
 
 # full profile only: pretrained ViTs (ImageNet-21k, DINOv2) on CIFAR-10 at 224 px, and what mixed
 # precision and gradient checkpointing save on a GPU.
