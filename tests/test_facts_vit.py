@@ -234,3 +234,39 @@ def test_full_only_results_stand_behind_a_note_elsewhere(monkeypatch):
     monkeypatch.setattr(core, "run", lambda name, profile=None: calls.append((name, profile)) or {"experiment": name})
     assert facts.full_only("vit_memory", "full") == ({"experiment": "vit_memory"}, "")
     assert calls == [("vit_memory", "full")]
+
+
+def lite0(probe: list[list[float]], tuned: list[list[float]]) -> dict:
+    """A constructed vs_lite0 result: per-seed accuracies (%) of the probe and of fine-tuning at each size."""
+    rows = [dict(source="efficientnet_lite0", target="cifar10", size=str(n), seed=seed, method=method,
+                 accuracy=a / 100, seconds=1.0, train_images=n)
+            for method, by_size in (("deep probe", probe), ("fine-tune", tuned))
+            for n, values in zip(facts.SIZES, by_size) for seed, a in enumerate(values)]
+    return dict(experiment="vs_lite0", profile="quick", provenance=PROVENANCE, metrics=dict(rows=rows),
+                config=dict(methods=["deep probe", "fine-tune"], sizes={str(n): n // 10 for n in facts.SIZES},
+                            steps=200, batch_size=32, image_size=128, test_per_class=100))
+
+
+def test_pretraining_wordings():
+    def sized(by_size: tuple[list[float], ...]) -> list[dict]:
+        return [run(accuracy=[a / 100 for a in values], provenance=dict(PROVENANCE, data=dict(train=dict(images=n))))
+                for n, values in zip(facts.SIZES, by_size)]
+
+    scratch = {"ResNet-20": sized(([40, 41, 42], [50, 51, 52], [60, 61, 62])),
+               "ViT": sized(([30, 31, 32], [40, 41, 42], [50, 51, 52]))}
+    ahead = facts.facts_pretraining(scratch, lite0([[80, 81, 82], [84, 85, 86], [88, 89, 90]],
+                                                   [[70, 72, 74], [80, 82, 84], [90, 91, 92]]))
+    assert ahead["vit_pre_probe"] == "81.0 ± 2.5 %, 85.0 ± 2.5 %, 89.0 ± 2.5 %"
+    assert ahead["vit_pre_finetune"] == "72.0 ± 5.0 %, 82.0 ± 5.0 %, 91.0 ± 2.5 %"
+    assert ahead["vit_pre_best"] == "the probe" and ahead["vit_pre_lead"] == "ahead by 40.0 ± 0.0 points"
+    assert ahead["vit_pre_reading"].startswith("The ImageNet network's linear probe on 1,000 images is ahead of the "
+                                               "ResNet trained from scratch on 10,000 by 20.0 ± 0.0 points")
+    assert ahead["vit_pre_steps"] == "200 batches of 32" and ahead["vit_pre_test"] == "1,000"
+    behind = facts.facts_pretraining(scratch, lite0([[40, 45, 50], [50, 50, 50], [60, 60, 60]],
+                                                    [[30, 50, 70], [50, 50, 50], [60, 60, 60]]))
+    assert behind["vit_pre_reading"] == ("Even so, the ResNet trained from scratch on 10,000 images is ahead of the "
+                                         "ImageNet network's linear probe on 1,000 by 16.0 ± 9.9 points")
+    assert behind["vit_pre_best"] == "fine-tuning" and behind["vit_pre_lead"].startswith("not clearly ahead (+9.0 ±")
+    level = facts.facts_pretraining(scratch, lite0([[55, 65, 63], [50] * 3, [60] * 3], [[10] * 3] * 3))
+    assert level["vit_pre_reading"].startswith("The ImageNet network's linear probe on 1,000 images and the ResNet "
+                                               "trained from scratch on 10,000 cannot be told apart (+0.0 ±")

@@ -396,6 +396,16 @@ def check_transfer_targets(monkeypatch):
     check_transfer("transfer-targets")
 
 
+@content("transfer-decision-lite0")
+def check_transfer_decision_lite0(monkeypatch):
+    check_transfer("transfer-decision-lite0")
+
+
+@content("transfer-targets-lite0")
+def check_transfer_targets_lite0(monkeypatch):
+    check_transfer("transfer-targets-lite0")
+
+
 @content("fewshot-shots")
 def check_fewshot_shots(monkeypatch):
     (result,) = stored("fewshot_shots")
@@ -460,6 +470,25 @@ def check_vit_data_efficiency(monkeypatch):
         assert xs(curves[label]) == [r["provenance"]["data"]["train"]["images"] for r in runs] == list(SIZES)
         assert ys(curves[label]) == pytest.approx([100 * mean(s["metrics"]["accuracy"] for s in seeds_of(r)) for r in runs])
     assert ax.get_xscale() == "log"
+
+
+@content("vit-pretraining")
+def check_vit_pretraining(monkeypatch):
+    *scratch, lite0 = stored(*figures.FIGURES["vit-pretraining"].experiments)
+    ax = draw("vit-pretraining").axes[0]
+    curves = {c.get_label(): c.lines[0] for c in ax.containers}
+    assert list(curves) == ["ResNet-20", "ViT", "EfficientNet-Lite0 (ImageNet), deep probe",
+                            "EfficientNet-Lite0 (ImageNet), fine-tune"]
+    assert ys(curves["ResNet-20"]) == pytest.approx(
+        [100 * mean(s["metrics"]["accuracy"] for s in seeds_of(r)) for r in scratch[:3]])
+    rows = lite0["metrics"]["rows"]
+    for method in ("deep probe", "fine-tune"):
+        line = curves[f"EfficientNet-Lite0 (ImageNet), {method}"]
+        assert xs(line) == [n for n in sorted({r["train_images"] for r in rows})] == [1000, 3000, 10000]
+        assert ys(line) == pytest.approx([100 * mean(r["accuracy"] for r in rows if r["method"] == method
+                                                     and r["train_images"] == n) for n in xs(line)])
+        assert line.get_linestyle() == "--"
+    assert "fine-tuning: 200 batches" in ax.get_xlabel()
 
 
 @content("vit-attention-maps")

@@ -204,11 +204,12 @@ def test_the_experiment_resumes_at_the_run_it_stopped_in_and_repeats_exactly(sma
     state = RunState(checkpoint=tmp_path / "run.pt", progress=False)
     full = experiments.transfer.run_transfer(small_experiment, state)
     rows = full["metrics"]["rows"]
-    assert len(rows) == 8 and {r["method"] for r in rows} == set(transfer.METHODS)
+    runs = 2 * len(transfer.METHODS)  # two targets, one size, one seed
+    assert len(rows) == runs and {r["method"] for r in rows} == set(transfer.METHODS)
     assert all(r["train_images"] == 6 and r["test_images"] == 3 for r in rows)
-    assert len(full["metrics"]["summary"]) == 8 and full["data"]["test"]["images"] == 6
-    # Interrupted after five runs: only the last three run again, and they give the same numbers.
-    state.write_progress("rows", rows=rows[:5])
+    assert len(full["metrics"]["summary"]) == runs and full["data"]["test"]["images"] == 6
+    # Interrupted after all but three runs: only the last three run again, and they give the same numbers.
+    state.write_progress("rows", rows=rows[:-3])
     calls = []
     real = transfer.one_run
     monkeypatch.setattr(transfer, "one_run", lambda method, *a: calls.append(method) or real(method, *a))
@@ -216,6 +217,33 @@ def test_the_experiment_resumes_at_the_run_it_stopped_in_and_repeats_exactly(sma
     assert len(calls) == 3
     strip = lambda rs: [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rs]  # noqa: E731
     assert strip(resumed) == strip(rows)
+
+
+def test_fine_tuning_with_frozen_batch_norm_keeps_the_sources_statistics_and_trains_the_rest(small_experiment,
+                                                                                             monkeypatch):
+    from torchvision.ops.misc import FrozenBatchNorm2d  # what timm freezes a BatchNorm2d into
+
+    trained = {}
+    real = transfer.train_on_target
+
+    def keep(model, *args, **kwargs):
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        out = real(model, *args, **kwargs)
+        trained[len(trained)] = (model, before)
+        return out
+
+    monkeypatch.setattr(transfer, "train_on_target", keep)
+    cfg = dict(small_experiment, methods=["fine-tune, frozen BN", "fine-tune"], targets=["pacs-photo"])
+    experiments.transfer.run_transfer(cfg, RunState(progress=False))
+    (frozen, frozen_before), (tuned, tuned_before) = trained[0], trained[1]
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in frozen.modules())
+    assert sum(isinstance(m, FrozenBatchNorm2d) for m in frozen.modules()) == 19  # ResNet-20's 19 batch norms
+    after = frozen.state_dict()
+    for name, value in frozen_before.items():
+        if ".bn" in name or name.startswith("bn"):  # statistics and scales: the source's, unchanged
+            assert torch.equal(after[name], value), name
+    assert not torch.equal(after["conv1.weight"], frozen_before["conv1.weight"])  # the convolutions train
+    assert not torch.equal(tuned.state_dict()["bn1.running_mean"], tuned_before["bn1.running_mean"])  # training mode
 
 
 def test_unknown_method_is_refused(small_experiment):

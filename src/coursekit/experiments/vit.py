@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from .. import diagnostics, models, profiles, stats, store, train
-from ..results import RunResult
+from ..results import RunResult, seed_values
 from ..runs import RunState
 from . import core
 from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
@@ -231,6 +231,60 @@ def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tupl
             "vit_eff_flat_reading": "every training loss had flattened" if flat else
             "not every training loss had flattened, so part of each gap is a difference in speed of optimisation",
             "vit_eff_reading": reading, "vit_discussion_margin": margin}
+
+
+Curve = list[tuple[int, dict[int, float]]]  # (training images, {seed: test accuracy in %}) by size
+
+
+def scratch_curves(results_by_network: dict[str, list[dict]]) -> dict[str, Curve]:
+    """The data-efficiency runs as curves: ``{label: [(training images, accuracy by seed)]}``, one run per size."""
+    return {label: [(r["provenance"]["data"]["train"]["images"], RunResult.from_dict(r).metric("accuracy", 100))
+                    for r in runs] for label, runs in results_by_network.items()}
+
+
+def pretrained_curves(result: dict) -> dict[str, Curve]:
+    """``vs_lite0``'s runs as curves, one per method: ``{"EfficientNet-Lite0, deep probe": [...], ...}``."""
+    rows, curves = result["metrics"]["rows"], {}
+    for method in result["config"]["methods"]:
+        curves[f"EfficientNet-Lite0 (ImageNet), {method}"] = [
+            (next(r["train_images"] for r in rows if r["size"] == size),
+             seed_values(rows, scale=100, size=size, method=method)) for size in result["config"]["sizes"]]
+    return curves
+
+
+def facts_pretraining(results_by_network: dict[str, list[dict]], lite0: dict) -> dict[str, str]:
+    """What pretraining on ImageNet buys against training from scratch at each size: the ImageNet network's
+    probe and fine-tuning (mean ± 95 % interval over seeds), its best method's lead over the ResNet from
+    scratch at the smallest size, and whether its probe on the smallest set is ahead of the ResNet from
+    scratch on the largest: differences of the per-seed results with the book's interval (the runs
+    draw their images separately, so the pairing by seed only lines them up)."""
+    scratch, pretrained = scratch_curves(results_by_network), pretrained_curves(lite0)
+    resnet = scratch["ResNet-20"]
+    probe, tuned = (pretrained[f"EfficientNet-Lite0 (ImageNet), {m}"] for m in ("deep probe", "fine-tune"))
+    fmt = lambda curve: ", ".join("{:.1f} ± {:.1f} %".format(*stats.mean_interval(list(v.values()))[::2])  # noqa: E731
+                                  for _, v in curve)
+    best = max((probe, tuned), key=lambda c: stats.mean_interval(list(c[0][1].values()))[0])
+    lead = stats.compare(best[0][1], resnet[0][1])
+    across = stats.compare(probe[0][1], resnet[-1][1])
+    small, large = f"{resnet[0][0]:,}", f"{resnet[-1][0]:,}"
+    return {
+        "vit_pre_probe": fmt(probe), "vit_pre_finetune": fmt(tuned),
+        "vit_pre_lead": stats.word(lead, better="ahead by {d:.1f} ± {h:.1f} points", worse="behind by {size:.1f} ± {h:.1f} points",
+                                   cannot_tell="not clearly ahead ({d:+.1f} ± {h:.1f} points)"),
+        "vit_pre_best": "the probe" if best is probe else "fine-tuning",
+        "vit_pre_reading": stats.word(
+            across, better="The ImageNet network's linear probe on {small} images is ahead of the ResNet trained from "
+                           "scratch on {large} by {d:.1f} ± {h:.1f} points: a tenth of the labels, and no training of "
+                           "the body at all",
+            worse="Even so, the ResNet trained from scratch on {large} images is ahead of the ImageNet network's "
+                  "linear probe on {small} by {size:.1f} ± {h:.1f} points",
+            cannot_tell="The ImageNet network's linear probe on {small} images and the ResNet trained from scratch on "
+                        "{large} cannot be told apart ({d:+.1f} ± {h:.1f} points)", small=small, large=large),
+        "vit_pre_steps": f"{lite0['config']['steps']:,} batches of {lite0['config']['batch_size']}",
+        "vit_pre_pixels": f"{lite0['config']['image_size']}",
+        "vit_pre_test": f"{10 * lite0['config']['test_per_class']:,}" if lite0["config"]["test_per_class"] else "10,000",
+        "vit_pre_provenance": store.provenance_line(lite0),
+    }
 
 
 def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:

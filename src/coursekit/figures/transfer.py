@@ -7,7 +7,8 @@ from matplotlib.figure import Figure
 from ..experiments.transfer import summary as experiment_summary
 from .base import image_rows, register
 
-METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune": "#2ca02c", "scratch": "#7f7f7f"}
+METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune": "#2ca02c",
+                 "fine-tune, frozen BN": "#98df8a", "scratch": "#7f7f7f"}
 
 
 def transfer_comparison(result: dict) -> Figure:
@@ -64,3 +65,8 @@ register("transfer-decision", "transfer", ("transfer_decision",), lambda rs: tra
          "Probes, fine-tuning and training from scratch on similar and different, small and large targets.")
 register("transfer-targets", "transfer", ("transfer_targets",), lambda rs: transfer_comparison(rs[0]),
          "The four ways of reusing a CIFAR-10 ResNet-20 on three more data sets.")
+register("transfer-decision-lite0", "transfer", ("transfer_decision_lite0",), lambda rs: transfer_comparison(rs[0]),
+         "The same decision experiment from ImageNet's EfficientNet-Lite0 at 128 px, with fine-tuning under frozen "
+         "batch norm as a fifth method.")
+register("transfer-targets-lite0", "transfer", ("transfer_targets_lite0",), lambda rs: transfer_comparison(rs[0]),
+         "The four ways of reusing ImageNet's EfficientNet-Lite0 on three more data sets.")

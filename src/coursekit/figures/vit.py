@@ -53,30 +53,37 @@ def cifar10_patches(test=None, label: int = 7, patch: int = 4) -> Figure:
     return patches(test.images[int((test.labels == label).nonzero()[0])], patch=patch)
 
 
-def data_efficiency(results: dict[str, list[dict]]) -> Figure:
-    """Test accuracy against the number of training images, one line per network: the mean over seeds,
-    with its 95 % interval as an error bar and each seed as a dot."""
+def data_efficiency(results: dict[str, list[dict]], pretrained: dict | None = None) -> Figure:
+    """Test accuracy against the number of training images, one line per network trained from scratch
+    (``results``: one run per size) and, dashed, one per method of a network pretrained on ImageNet
+    (``pretrained``, a ``vs_lite0`` result): the mean over seeds, its 95 % interval as an error bar and
+    each seed as a dot."""
     from .. import stats
-    from ..results import RunResult
+    from ..experiments.vit import pretrained_curves, scratch_curves
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.9))
-    for (name, rows), color in zip(results.items(), ("#1f77b4", "#ff7f0e", "#2ca02c")):
-        sizes = [r["provenance"]["data"]["train"]["images"] for r in rows]
-        seeds = [list(RunResult.from_dict(r).metric("accuracy", 100).values()) for r in rows]
+    curves = scratch_curves(results)
+    dashed = pretrained_curves(pretrained) if pretrained else {}
+    fig, ax = plt.subplots(figsize=(6.4, 4.2 if dashed else 3.9))
+    colors = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
+    for (name, curve), color in zip({**curves, **dashed}.items(), colors):
+        sizes = [n for n, _ in curve]
+        seeds = [list(values.values()) for _, values in curve]
         means, halves = zip(*((m, h) for m, _, h in map(stats.mean_interval, seeds)))
-        ax.errorbar(sizes, means, yerr=halves, fmt="o-", color=color, capsize=3, label=name)
+        ax.errorbar(sizes, means, yerr=halves, fmt="o--" if name in dashed else "o-", color=color, capsize=3, label=name)
         for n, values, m in zip(sizes, seeds, means):
             ax.scatter([n] * len(values), values, s=8, color=color, alpha=0.35, lw=0)
             ax.annotate(f"{m:.1f}", (n, m), textcoords="offset points", xytext=(8, -3), fontsize=7, color=color)
     ax.set_xscale("log")
-    sizes = [r["provenance"]["data"]["train"]["images"] for r in next(iter(results.values()))]
+    sizes = [n for n, _ in next(iter(curves.values()))]
     epochs = len(next(iter(results.values()))[0]["history"])
     ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
     ax.minorticks_off()
-    ax.set(xlabel=f"training images (log scale; every run trains {epochs} epochs)",
-           ylabel="test accuracy (%)", title="Accuracy against the amount of data, from scratch")
+    trained = f"from scratch: {epochs} epochs" + (
+        f"; fine-tuning: {pretrained['config']['steps']} batches" if dashed else "")
+    ax.set(xlabel=f"training images (log scale; {trained})", ylabel="test accuracy (%)",
+           title="Accuracy against the amount of data" + (", from scratch and from ImageNet" if dashed else ", from scratch"))
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False, title="mean, 95 % interval, seeds", title_fontsize=7)
+    ax.legend(frameon=False, title="mean, 95 % interval, seeds", title_fontsize=7, fontsize=7.5)
     fig.tight_layout()
     return fig
 
@@ -136,11 +143,11 @@ def attention_geometry(result: dict) -> Figure:
     return fig
 
 
-def data_efficiency_runs(results: list[dict]) -> Figure:
+def data_efficiency_runs(results: list[dict], pretrained: dict | None = None) -> Figure:
     """:func:`data_efficiency` from the runs of every network of ``NETWORKS`` at every size of ``SIZES``, in
-    that order (as :data:`EFFICIENCY_RUNS` names them)."""
+    that order (as :data:`EFFICIENCY_RUNS` names them), and ``pretrained`` if given."""
     n = len(SIZES)
-    return data_efficiency({label: results[i * n:(i + 1) * n] for i, label in enumerate(NETWORKS)})
+    return data_efficiency({label: results[i * n:(i + 1) * n] for i, label in enumerate(NETWORKS)}, pretrained)
 
 
 SAME_BUDGET = (f"vs_resnet20_{STRONG_SIZE}", f"vs_vit_{STRONG_SIZE}")
@@ -159,6 +166,10 @@ register("vit-confusion-matrices", "vit", SAME_BUDGET, lambda rs: confusion_matr
 register("vit-data-efficiency", "vit", EFFICIENCY_RUNS, data_efficiency_runs,
          "Test accuracy of ResNet-20 and the ViT against the number of training images, at an equal number "
          "of epochs, over seeds.")
+register("vit-pretraining", "vit", (*EFFICIENCY_RUNS, "vs_lite0"),
+         lambda rs: data_efficiency_runs(rs[:-1], pretrained=rs[-1]),
+         "ResNet-20 and the ViT from scratch against ImageNet's EfficientNet-Lite0 probed and fine-tuned, on the "
+         "same numbers of CIFAR-10 images.")
 register("vit-attention-maps", "vit", (BEST_VIT,), lambda rs: attention_maps(rs[0]),
          "Where the trained ViT's class token looks in the last block, on CIFAR-10 test images.")
 register("vit-attention-geometry", "vit", (BEST_VIT,), lambda rs: attention_geometry(rs[0]),
