@@ -99,13 +99,18 @@ def summary(result: dict) -> list[dict]:
     stored rows (the book's one convention, whatever the code that stored them summarised)."""
     return stats.summarise(result["metrics"]["rows"], ("source", "target", "size", "method"))
 
-register(Experiment(
-    name="transfer_decision", chapter="transfer",
-    title="Similar or different, small or large: PACS photos and sketches from a CIFAR-10 ResNet-20",
-    base=dict(RECIPE, targets=["pacs-photo", "pacs-sketch"], sizes=dict(small=10, large=140)),
-    sizes={"ci": dict(BUDGET["ci"], targets=["pacs-photo"], sizes=dict(small=2, large=4)),
-           "quick": BUDGET["quick"], "full": BUDGET["full"]},
-    runner=run_transfer))
+def register_decision(name: str, source: str, recipe: dict, budget: dict[str, dict]) -> None:
+    """The decision experiment (PACS photos and sketches, ten or up to 140 images a class) from ``source``."""
+    register(Experiment(
+        name=name, chapter="transfer",
+        title=f"Similar or different, small or large: PACS photos and sketches from {source}",
+        base=dict(recipe, targets=["pacs-photo", "pacs-sketch"], sizes=dict(small=10, large=140)),
+        sizes={"ci": dict(budget["ci"], targets=["pacs-photo"], sizes=dict(small=2, large=4)),
+               "quick": budget["quick"], "full": budget["full"]},
+        runner=run_transfer))
+
+
+register_decision("transfer_decision", "a CIFAR-10 ResNet-20", RECIPE, BUDGET)
 register(Experiment(
     name="transfer_targets", chapter="transfer",
     title="Transfer from a CIFAR-10 ResNet-20 to three more data sets",
@@ -114,13 +119,7 @@ register(Experiment(
            "quick": dict(BUDGET["quick"], test_per_class=None),
            "full": dict(BUDGET["full"], seeds=[0], test_per_class=None, targets=["pets", "flowers102"])},
     runner=run_transfer))
-register(Experiment(
-    name="transfer_decision_lite0", chapter="transfer",
-    title="Similar or different, small or large: PACS photos and sketches from ImageNet's EfficientNet-Lite0",
-    base=dict(LITE0_RECIPE, targets=["pacs-photo", "pacs-sketch"], sizes=dict(small=10, large=140)),
-    sizes={"ci": dict(LITE0_BUDGET["ci"], targets=["pacs-photo"], sizes=dict(small=2, large=4)),
-           "quick": LITE0_BUDGET["quick"], "full": LITE0_BUDGET["full"]},
-    runner=run_transfer))
+register_decision("transfer_decision_lite0", "ImageNet's EfficientNet-Lite0", LITE0_RECIPE, LITE0_BUDGET)
 register(Experiment(
     name="transfer_targets_lite0", chapter="transfer",
     title="Transfer from ImageNet's EfficientNet-Lite0 to three more data sets",
