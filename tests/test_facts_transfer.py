@@ -62,6 +62,35 @@ def test_decision_facts_read_the_stored_result():
     assert got["transfer_small_images"] == f"{small.pop():,}" and not small  # every small cell has as many
 
 
+def test_lite0_decision_facts_read_the_stored_result():
+    result, cifar = stored_result("transfer_decision_lite0"), stored_result("transfer_decision")
+    got = facts.facts_decision(result, prefix="lite0")
+    acc = {(s["target"], s["size"], s["method"]): 100 * s["accuracy"] for s in result["metrics"]["summary"]}
+    methods = result["config"]["methods"]
+    for t in result["config"]["targets"]:
+        for size in result["config"]["sizes"]:
+            best = max(methods, key=lambda m: acc[(t, size, m)])
+            assert got[f"lite0_{t.replace('pacs-', '')}_{size}_best"] == f"{best} ({acc[(t, size, best)]:.1f} %)"
+    assert got["lite0_decision_provenance"] == store.provenance_line(result)
+    # the stored run: the distance claim survives its confound (points and share of errors removed)
+    assert got["lite0_gain_reading"].startswith("worth less on sketches than on photos at both sizes, by more than")
+    bn = facts.facts_frozen_bn(result)
+    # frozen batch norm: ahead in three cells, the seeds cannot tell in sketch, small
+    assert bn["lite0_bn_reading"].startswith("frozen batch norm is better in 3 of the 4 cells, worse in 0")
+    sources = facts.facts_sources(cifar, result)
+    assert sources["tr_sources_reading"] == "The ImageNet network's best method beats the CIFAR-10 network's best in every cell"
+    assert len(sources["tr_sources_cells"].split("; ")) == 4
+
+
+def test_lite0_targets_facts_read_the_stored_result():
+    result = stored_result("transfer_targets_lite0")
+    got = facts.facts_targets(result, prefix="lite0_targets")
+    assert got["lite0_targets_winners"] == "; ".join(
+        f"{experiments.transfer.transfer.TARGETS[s['target']].title}: deep probe ({100 * s['accuracy']:.1f} %)"
+        for s in result["metrics"]["summary"] if s["method"] == "deep probe")
+    assert got["lite0_targets_depth"] == "The deep probe beats the early one on every one of these targets"
+
+
 def test_targets_facts_read_the_stored_result():
     result = stored_result("transfer_targets")
     got = facts.facts_targets(result)
@@ -70,7 +99,8 @@ def test_targets_facts_read_the_stored_result():
         best = max(METHODS, key=lambda m: acc[(t, m)])
         assert f"{experiments.transfer.transfer.TARGETS[t].title}: {best} ({acc[(t, best)]:.1f} %)" in got["transfer_targets_winners"]
         tuned = next(r for r in result["metrics"]["rows"] if r["target"] == t and r["method"] == "fine-tune")
-        assert f"{tuned['epochs']} epochs over the {tuned['train_images']:,} images" in got["transfer_targets_epochs"]
+        plural = "" if tuned["epochs"] == 1 else "s"
+        assert f"{tuned['epochs']} epoch{plural} over the {tuned['train_images']:,} images" in got["transfer_targets_epochs"]
     assert got["transfer_targets_winners"].startswith("ants or bees: fine-tune")
     assert got["transfer_targets_depth"].startswith("The early probe beats the deep one on ants or bees (")
     assert got["transfer_targets_provenance"] == store.provenance_line(result)
@@ -216,3 +246,11 @@ def test_targets_where_the_early_probe_wins_somewhere():
     assert got["lite0_targets_depth"].endswith("there the ImageNet network's last features, specialised to its "
                                                "thousand classes, describe the target worse than its early, more generic ones")
     assert set(got) == {"lite0_targets_provenance", "lite0_targets_winners", "lite0_targets_epochs", "lite0_targets_depth"}
+
+
+def test_one_pass_is_one_epoch():
+    result = targets_result({"caltech101": {"deep probe": 60.0, "early probe": 50.0, "fine-tune": 70.0, "scratch": 40.0}})
+    for row in result["metrics"]["rows"]:
+        if "epochs" in row:
+            row["epochs"] = 1
+    assert facts.facts_targets(result)["transfer_targets_epochs"] == "1 epoch over the 100 images of Caltech-101"

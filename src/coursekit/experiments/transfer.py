@@ -331,7 +331,7 @@ def facts_targets(result: dict, prefix: str = "transfer_targets") -> dict[str, s
         f"{prefix}_provenance": provenance_line(result),
         f"{prefix}_winners": "; ".join(f"{title(t)}: {m} ({rows[(t, m)]:.1f} %)" for t, m in winners.items()),
         f"{prefix}_epochs": ", ".join(
-            f"{runs[t]['epochs']} epochs over the {runs[t]['train_images']:,} images of {title(t)}" for t in cfg["targets"]),
+            f"{runs[t]['epochs']} epoch{'' if runs[t]['epochs'] == 1 else 's'} over the {runs[t]['train_images']:,} images of {title(t)}" for t in cfg["targets"]),
         f"{prefix}_depth": (
             "The early probe beats the deep one on " + "; ".join(
                 f"{title(t)} ({rows[(t, 'early probe')]:.1f} % against {rows[(t, 'deep probe')]:.1f} %)" for t in early)

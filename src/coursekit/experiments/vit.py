@@ -252,20 +252,38 @@ def pretrained_curves(result: dict) -> dict[str, Curve]:
     return curves
 
 
+def _tuning_reading(probe: Curve, tuned: Curve, steps: int) -> str:
+    """Whether fine-tuning every layer for ``steps`` batches beats the linear probe, size by size."""
+    cells = [(n, stats.compare(tuned_by_seed, probe_by_seed)) for (n, probe_by_seed), (_, tuned_by_seed)
+             in zip(probe, tuned)]
+    verdicts = {c.verdict for _, c in cells}
+    if len(verdicts) == 1 and verdicts != {"cannot tell"}:
+        sizes = sorted(abs(c.mean_difference) for _, c in cells)
+        return (f"In {steps:,} batches fine-tuning every layer {'overtakes' if verdicts == {'better'} else 'trails'} "
+                f"the probe at every size, by {sizes[0]:.1f} to {sizes[-1]:.1f} points")
+    return f"Fine-tuning every layer for {steps:,} batches against the probe: " + "; ".join(
+        stats.word(c, better="{d:+.1f} ± {h:.1f} points", cannot_tell="{d:+.1f} ± {h:.1f} points (cannot tell)")
+        + f" at {n:,} images" for n, c in cells)
+
+
 def facts_pretraining(results_by_network: dict[str, list[dict]], lite0: dict) -> dict[str, str]:
     """What pretraining on ImageNet buys against training from scratch at each size: the ImageNet network's
     probe and fine-tuning (mean ± 95 % interval over seeds), its best method's lead over the ResNet from
     scratch at the smallest size, and whether its probe on the smallest set is ahead of the ResNet from
-    scratch on the largest: differences of the per-seed results with the book's interval (the runs
-    draw their images separately, so the pairing by seed only lines them up)."""
+    scratch on the largest, and whether that lead is larger than the convolution's over the ViT at the
+    smallest size (both from scratch): differences of the per-seed results with the book's interval (the
+    runs draw their images separately, so the pairing by seed only lines them up)."""
     scratch, pretrained = scratch_curves(results_by_network), pretrained_curves(lite0)
-    resnet = scratch["ResNet-20"]
+    resnet, vit = scratch["ResNet-20"], scratch["ViT"]
     probe, tuned = (pretrained[f"EfficientNet-Lite0 (ImageNet), {m}"] for m in ("deep probe", "fine-tune"))
     fmt = lambda curve: ", ".join("{:.1f} ± {:.1f} %".format(*stats.mean_interval(list(v.values()))[::2])  # noqa: E731
                                   for _, v in curve)
     best = max((probe, tuned), key=lambda c: stats.mean_interval(list(c[0][1].values()))[0])
     lead = stats.compare(best[0][1], resnet[0][1])
     across = stats.compare(probe[0][1], resnet[-1][1])
+    seeds = best[0][1].keys() & resnet[0][1].keys() & vit[0][1].keys()
+    pretraining = {s: best[0][1][s] - resnet[0][1][s] for s in seeds}
+    architecture = {s: resnet[0][1][s] - vit[0][1][s] for s in seeds}
     small, large = f"{resnet[0][0]:,}", f"{resnet[-1][0]:,}"
     return {
         "vit_pre_probe": fmt(probe), "vit_pre_finetune": fmt(tuned),
@@ -280,6 +298,16 @@ def facts_pretraining(results_by_network: dict[str, list[dict]], lite0: dict) ->
                   "linear probe on {small} by {size:.1f} ± {h:.1f} points",
             cannot_tell="The ImageNet network's linear probe on {small} images and the ResNet trained from scratch on "
                         "{large} cannot be told apart ({d:+.1f} ± {h:.1f} points)", small=small, large=large),
+        "vit_pre_tuning": _tuning_reading(probe, tuned, lite0["config"]["steps"]),
+        "vit_pre_arch": stats.word(
+            stats.compare(pretraining, architecture),
+            better="On {small} images pretraining is worth more than the convolution's assumptions: the ImageNet "
+                   "start leads the ResNet by {d:.1f} ± {h:.1f} points more than the ResNet leads the ViT",
+            worse="On {small} images the convolution's assumptions are worth more than pretraining: the ResNet "
+                  "leads the ViT by {size:.1f} ± {h:.1f} points more than the ImageNet start leads the ResNet",
+            cannot_tell="On {small} images the seeds cannot tell whether pretraining is worth more than the "
+                        "convolution's assumptions (the ImageNet start's lead over the ResNet minus the ResNet's "
+                        "over the ViT: {d:+.1f} ± {h:.1f} points)", small=small),
         "vit_pre_steps": f"{lite0['config']['steps']:,} batches of {lite0['config']['batch_size']}",
         "vit_pre_pixels": f"{lite0['config']['image_size']}",
         "vit_pre_test": f"{10 * lite0['config']['test_per_class']:,}" if lite0["config"]["test_per_class"] else "10,000",
