@@ -63,7 +63,8 @@ def test_budget_facts_read_the_configurations():
     assert set(quick) == set(STORED)
     facts = fs.facts_budgets(quick)
     assert facts["fs_seeds"] == str(len(quick["fewshot_shots"]["seeds"]))
-    assert facts["fs_test"] == f"{quick['fewshot_shots']['test_per_class']:,}"
+    test = quick["fewshot_shots"]["test_per_class"]
+    assert facts["fs_test"] == ("all" if test is None else f"{test:,}")
     assert facts["fs_episodes"] == f"{quick['fewshot_episodes']['episodes']:,}"
     assert facts["fs_views"] == str(quick["fewshot_episodes"]["views"])
     assert facts["fs_unlabelled"] == f"{quick['fewshot_pseudo']['unlabelled_per_class']:,}"
