@@ -159,6 +159,9 @@ def test_degradation_facts_agree_with_the_stored_results():
     assert facts["classic_deg_epochs"] == f"{len(results['degradation_plain56']['history'])} epochs"
     assert facts["classic_deg_profile"] == "quick" and int(facts["classic_deg_seeds"]) >= 3
     gaps = [p56 - p20 for p56, p20 in zip(error["degradation_plain56"], error["degradation_plain20"])]
+    shares = [diagnostics.flat_share(s["history"]) for r in results.values() for s in r["seeds"]]
+    assert (facts["classic_deg_flat_reading"] == "every training loss had flattened") == (
+        max(shares) < diagnostics.FLAT_SHARE)
     if "is the degradation problem" in facts["classic_plain_reading"]:  # then every part of the claim holds
         assert min(gaps) > 0 and facts["classic_deg_flat_reading"] == "every training loss had flattened"
 
@@ -241,6 +244,21 @@ def test_flat_share_measures_the_fall_in_the_last_tenth():
     assert diagnostics.flat_share([dict(train_loss=v) for v in FLAT]) == 0
     assert diagnostics.flat_share([dict(train_loss=v) for v in FALLING]) == pytest.approx(2 / 19)
     assert diagnostics.flat_share([dict(train_loss=2.0), dict(train_loss=2.5)]) == 1.0  # no fall: never flat
+
+
+def test_a_loss_that_flattens_only_as_the_rate_vanishes_has_not_converged():
+    # one-cycle: the rate peaks at epoch 2 and anneals to nearly zero; the loss falls in a straight line while
+    # the rate is large and stops only when the steps vanish
+    rates = [0.05, 0.1, 0.1, 0.09, 0.08, 0.07, 0.06, 0.05, 0.04, 0.02, 0.005, 0.001, 0.0001]
+    losses = [2.3, 2.1, 1.9, 1.7, 1.5, 1.3, 1.1, 0.9, 0.7, 0.62, 0.6, 0.6, 0.6]
+    history = [dict(lr=r, train_loss=v) for r, v in zip(rates, losses)]
+    assert diagnostics.flat_share(history, rate_share=0) < diagnostics.FLAT_SHARE  # read to the end: "flat"
+    share = diagnostics.flat_share(history)  # read while the rate is at least half its peak: epochs 0 to 7
+    assert share == pytest.approx(0.2 / 1.4) and share > diagnostics.FLAT_SHARE
+    plateau = [2.3, 1.2, 0.8, 0.65, 0.61, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]  # flat long before the anneal
+    assert diagnostics.flat_share([dict(lr=r, train_loss=v) for r, v in zip(rates, plateau)]) == 0
+    constant = [dict(lr=0.1, train_loss=v) for v in losses]  # no anneal: read to the last epoch
+    assert diagnostics.flat_share(constant) == diagnostics.flat_share(constant, rate_share=0)
 
 
 def test_degradation_shown():

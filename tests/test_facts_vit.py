@@ -8,7 +8,7 @@ import math
 import pytest
 
 from conftest import stored_result
-from coursekit import experiments, stats, store
+from coursekit import diagnostics, experiments, stats, store
 from coursekit.experiments import core
 from coursekit.experiments import vit as facts
 from coursekit.results import RunResult
@@ -87,6 +87,10 @@ def test_data_efficiency_on_the_stored_runs(quick):
              for r, v in zip(runs["ResNet-20"], runs["ViT"])]
     assert [float(g.split(" ± ")[0]) for g in found["vit_eff_gaps"].split(", ")] == pytest.approx(leads, abs=0.051)
     assert found["vit_eff_sizes"] == ", ".join(f"{n:,}" for n in facts.SIZES)
+    train = [stats.mean_interval([100 * s["history"][-1]["train_accuracy"] for s in r["seeds"]])[0]
+             for runs in runs.values() for r in runs]
+    if min(train) < diagnostics.FITS:  # the stored runs: the ViT learns half to two thirds of its images
+        assert "under-fit" in found["vit_eff_fit_reading"] or found["vit_eff_fit_reading"].startswith("No run fits")
     if "narrows" in found["vit_eff_reading"]:
         assert leads[-1] < leads[0]
     if "widens" in found["vit_eff_reading"]:
@@ -108,6 +112,11 @@ def test_pretraining_on_the_stored_runs(quick):
     assert found["vit_pre_provenance"] == store.provenance_line(quick["vs_lite0"])
 
 
+def test_fit_verdicts_at_the_thresholds():
+    assert diagnostics.fit_verdict(84.9, 80.0) == "under-fits"
+    assert diagnostics.fit_verdict(85.0, 75.0) == "fits" and diagnostics.fit_verdict(95.0, 84.9) == "over-fits"
+
+
 def test_strong_augmentation_on_the_stored_runs(quick):
     plain, strong = quick[f"vs_vit_{MIDDLE}"], quick[f"vs_vit_{facts.STRONG_SIZE}_strong"]
     assert strong["config"]["epochs"] == 2 * plain["config"]["epochs"]
@@ -115,6 +124,9 @@ def test_strong_augmentation_on_the_stored_runs(quick):
     gain = stats.mean_interval([a - b for a, b in zip(seeds(strong), seeds(plain))])[0]
     assert points(found["vit_strong_gain"]) == pytest.approx(gain, abs=0.051)
     assert found["vit_strong_provenance"].startswith(f"vs_vit_{facts.STRONG_SIZE}_strong · profile quick")
+    train = [100 * s["history"][-1]["train_accuracy"] for s in plain["seeds"]]
+    if sum(train) / len(train) < diagnostics.FITS:  # the stored plain ViT: about 60 % of its training images
+        assert found["vit_plain_fit"].startswith("it under-fits")
 
 
 def test_attention_on_the_stored_run(quick):
@@ -215,11 +227,37 @@ def test_data_efficiency_wordings():
     assert none["vit_eff_flat_reading"].startswith("not every training loss had flattened")
 
 
+def test_fit_readings_name_the_runs_that_fit():
+    def sized(values: list[float], train: list[float]) -> list[dict]:
+        return [run(accuracy=v / 100, train=t / 100) for v, t in zip(values, train)]
+
+    every = facts._fit_facts({"ResNet-20": [RunResult.from_dict(r) for r in sized([70, 75, 80], [90, 92, 95])],
+                              "ViT": [RunResult.from_dict(r) for r in sized([60, 65, 70], [86, 88, 90])]}, facts.SIZES)
+    assert every["vit_eff_train"] == ("ResNet-20: 90.0 / 70.0 %, 92.0 / 75.0 %, 95.0 / 80.0 %; "
+                                      "ViT: 86.0 / 60.0 %, 88.0 / 65.0 %, 90.0 / 70.0 %")
+    assert every["vit_eff_fit_reading"].startswith("Every run fits its training images")
+    one = facts._fit_facts({"ResNet-20": [RunResult.from_dict(r) for r in sized([50, 60, 80], [70, 80, 90])],
+                            "ViT": [RunResult.from_dict(r) for r in sized([40, 50, 60], [50, 60, 70])]}, facts.SIZES)
+    assert one["vit_eff_fit_reading"].startswith("Only the ResNet-20 on 10,000 images fits its training images; "
+                                                 "the other runs under-fit: at these equal epochs")
+    two = facts._fit_facts({"ResNet-20": [RunResult.from_dict(r) for r in sized([50, 70, 80], [70, 86, 90])],
+                            "ViT": [RunResult.from_dict(r) for r in sized([40, 50, 60], [50, 60, 70])]}, facts.SIZES)
+    assert two["vit_eff_fit_reading"].startswith("Only the ResNet-20 on 3,000 images and the ResNet-20 on 10,000 "
+                                                 "images fit their training images")
+    none = facts._fit_facts({"ViT": [RunResult.from_dict(r) for r in sized([40, 50, 60], [50, 60, 70])]}, facts.SIZES)
+    assert none["vit_eff_fit_reading"].startswith("No run fits its training images: at these equal epochs")
+
+
 def test_strong_augmentation_wordings():
     plain = run("vs_vit_3000", [0.40, 0.41, 0.42], train=0.95)
     pays = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.43, 0.44, 0.45]))
     assert pays["vit_strong_gain"] == "+3.0 ± 0.0 points" and pays["vit_strong_reading"] == "The stronger recipe adds 3.0 ± 0.0 points"
     assert pays["vit_plain_overfit"] == "95.0 % on its training images against 41.0 % on the test images"
+    assert pays["vit_plain_fit"].startswith("it over-fits: it has learnt its training images far better")
+    under = facts.facts_strong_augmentation(run("vs_vit_3000", [0.40, 0.41, 0.42], train=0.60), run("vs_vit_3000_strong"))
+    assert under["vit_plain_fit"].startswith("it under-fits: it has not yet learnt its own training images")
+    fits = facts.facts_strong_augmentation(run("vs_vit_3000", [0.80, 0.81, 0.82], train=0.88), run("vs_vit_3000_strong"))
+    assert fits["vit_plain_fit"] == "it fits its training images and generalises nearly as well to new ones"
     costs = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.375, 0.385, 0.395]))
     assert costs["vit_strong_reading"].startswith("The stronger recipe costs 2.5 ± 0.0 points")
     tie = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.41, 0.40, 0.42]))

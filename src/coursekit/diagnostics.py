@@ -85,16 +85,50 @@ def read_range_test(lrs: list[float], smoothed: list[float], *, span: float = 0.
     return dict(minimum=lrs[low], suggestion=lrs[min(slopes, key=slopes.__getitem__)])
 
 
-FLAT_SHARE = 0.10  # a training loss has flattened when its last tenth of epochs brought < 10 % of its fall
+# A training loss has flattened when the last tenth of its epochs brought less than 2.5 % of its fall (a
+# quarter of its average pace: a loss falling in a straight line brings 10 %), measured up to the last
+# epoch whose learning rate was at least half its peak.
+FLAT_SHARE = 0.025
+RATE_SHARE = 0.5
 
 
-def flat_share(history: list[dict]) -> float:
-    """The share of a run's whole fall in training loss that came in its last tenth of epochs (at least
-    one): near 0 when the loss has flattened, large while it is still falling (1 when it never fell)."""
+def flat_rule() -> dict[str, str]:
+    """The convergence check's two thresholds in words, for a chapter's text."""
+    return dict(flat_limit=f"{100 * FLAT_SHARE:.1f} %", flat_rate=f"{100 * RATE_SHARE:.0f} %")
+
+
+def flat_share(history: list[dict], rate_share: float = RATE_SHARE) -> float:
+    """The share of a run's fall in training loss that came in the last tenth of its epochs (at least one)
+    *while the learning rate was still at least* ``rate_share`` *of its peak*: near 0 when the loss had
+    flattened at a working rate, large while it was still falling (1 when it never fell).
+
+    Under a schedule that anneals the rate to nearly zero (one-cycle, cosine) every loss flattens at the
+    end because the steps vanish, whatever the network has learnt; so the check stops where the rate
+    falls below ``rate_share`` of its peak (after the peak: not in the warm-up). A run at a constant rate,
+    or with no rate recorded, is read to its last epoch."""
     losses = [row["train_loss"] for row in history]
+    rates = [row.get("lr") for row in history]
+    if None not in rates and losses:
+        top = max(range(len(rates)), key=rates.__getitem__)
+        end = max(i for i in range(top, len(rates)) if rates[i] >= rate_share * rates[top])
+        losses = losses[:end + 1]
     tail = max(1, len(losses) // 10)
     fall = losses[0] - losses[-1]
     return (losses[-1 - tail] - losses[-1]) / fall if fall > 0 and len(losses) > tail else 1.0
+
+
+FITS = 85.0        # a run has fitted its training images when its final training accuracy is at least 85 %
+OVERFIT_GAP = 10.0  # ... and over-fits when that accuracy is more than 10 points above its test accuracy
+
+
+def fit_verdict(train_accuracy: float, test_accuracy: float) -> str:
+    """"under-fits", "over-fits" or "fits" for a run's final training and test accuracies (in %): under
+    :data:`FITS` on its own training images it has not learnt them yet, and regularisation cannot be
+    what it lacks; above, a gap of more than :data:`OVERFIT_GAP` points to the test images is
+    memorisation."""
+    if train_accuracy < FITS:
+        return "under-fits"
+    return "over-fits" if train_accuracy - test_accuracy > OVERFIT_GAP else "fits"
 
 
 def gradient_norms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:

@@ -54,6 +54,7 @@ def facts_degradation(results: dict[str, dict]) -> dict[str, str]:
     shares = [diagnostics.flat_share(s.history) for n in DEGRADATION for s in RunResult.from_dict(results[n]).seeds]
     flat = max(shares) < diagnostics.FLAT_SHARE
     out["classic_deg_flat_share"] = f"{100 * max(shares):.0f} %"
+    out |= {f"classic_deg_{k}": v for k, v in diagnostics.flat_rule().items()}
     out["classic_deg_flat_reading"] = (
         "every training loss had flattened" if flat else
         "not every training loss had flattened, so what follows compares speeds of optimisation, not the end points "

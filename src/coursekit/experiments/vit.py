@@ -24,7 +24,7 @@ STRONG = dict(augment=["trivial_augment"], label_smoothing=0.1)
 
 # Training sets of 1,000 to 10,000 CIFAR-10 images, each trained for the same number of epochs, so that
 # a larger set also means more steps: data efficiency as the accuracy a network reaches from a given
-# amount of data, each run trained until its training loss flattens (read by diagnostics.flat_share).
+# amount of data; whether each training loss had flattened is read by diagnostics.flat_share.
 SIZES = (1000, 3000, 10000)
 EPOCHS = {"ci": 2, "quick": 30, "full": 100}
 SEEDS = {"ci": [0], "quick": [0, 1, 2], "full": [0, 1, 2]}
@@ -193,6 +193,25 @@ def facts_same_budget(resnet: dict, vit: dict) -> dict[str, str]:
             "vit_same_reading": reading}
 
 
+def _fit_facts(views: dict[str, list[RunResult]], sizes: tuple[int, ...]) -> dict[str, str]:
+    """Each run's final training accuracy beside its test accuracy (means over seeds), and which runs
+    fit their training images (:func:`coursekit.diagnostics.fit_verdict`)."""
+    pairs = {label: [(stats.mean_interval(list(r.final("train_accuracy", 100).values()))[0], r.interval()[0])
+                     for r in runs] for label, runs in views.items()}
+    verdicts = {(label, n): diagnostics.fit_verdict(*p) for label, ps in pairs.items() for n, p in zip(sizes, ps)}
+    fit = [f"the {label} on {n:,} images" for (label, n), v in verdicts.items() if v != "under-fits"]
+    if len(fit) == len(verdicts):
+        reading = "Every run fits its training images, so the comparison is of what each network makes of its data"
+    else:
+        reading = ((f"Only {' and '.join(fit)} {'fits its' if len(fit) == 1 else 'fit their'} training images; the other "
+                    "runs under-fit" if fit else "No run fits its training images")
+                   + ": at these equal epochs the networks are still learning them, so the comparison is of how far "
+                   "each gets in its steps more than of what it can learn from the data")
+    return {"vit_eff_train": "; ".join(f"{label}: " + ", ".join(f"{tr:.1f} / {te:.1f} %" for tr, te in ps)
+                                       for label, ps in pairs.items()),
+            "vit_eff_fit_reading": reading}
+
+
 def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tuple[int, ...] = SIZES) -> dict[str, str]:
     """The ResNet's lead over the ViT at each training-set size (``results_by_network["ResNet-20"]`` and
     ``["ViT"]``, one result per size, each over the same seeds) as paired differences, whether every
@@ -223,11 +242,13 @@ def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tupl
     else:
         margin = (f"ahead at {', '.join(f'{n:,}' for n in ahead)} images (by more than the seeds vary), not clearly "
                   "ahead at the others" if ahead else "not clearly ahead at any size: the seeds vary as much as the lead")
-    return {"vit_eff_gaps": ", ".join(f"{d:+.1f} ± {hw:.1f}" for d, hw in leads),
+    return {**_fit_facts(views, sizes),
+            "vit_eff_gaps": ", ".join(f"{d:+.1f} ± {hw:.1f}" for d, hw in leads),
             "vit_eff_sizes": ", ".join(f"{n:,}" for n in sizes),
             "vit_eff_gain_resnet": f"{acc['ResNet-20'][-1] - acc['ResNet-20'][0]:+.1f}",
             "vit_eff_gain_vit": f"{acc['ViT'][-1] - acc['ViT'][0]:+.1f}",
             "vit_eff_flat_share": f"{100 * max(shares):.0f} %",
+            **{f"vit_eff_{k}": v for k, v in diagnostics.flat_rule().items()},
             "vit_eff_flat_reading": "every training loss had flattened" if flat else
             "not every training loss had flattened, so part of each gap is a difference in speed of optimisation",
             "vit_eff_reading": reading, "vit_discussion_margin": margin}
@@ -315,9 +336,20 @@ def facts_pretraining(results_by_network: dict[str, list[dict]], lite0: dict) ->
     }
 
 
+FIT_WORDS = {
+    "under-fits": "it under-fits: it has not yet learnt its own training images, so what it lacks is training "
+                  "(steps, or capacity), not regularisation, and a recipe that makes every image harder to fit "
+                  "can only help once it has that",
+    "over-fits": "it over-fits: it has learnt its training images far better than it generalises to new ones, "
+                 "which is what augmentation and regularisation address",
+    "fits": "it fits its training images and generalises nearly as well to new ones",
+}
+
+
 def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:
     """What TrivialAugment and label smoothing, trained for twice the epochs, change in the ViT's accuracy
-    (the paired difference over seeds), and how far the plain run overfits its training images."""
+    (the paired difference over seeds), and whether the plain run under-fits or over-fits its training
+    images (:func:`coursekit.diagnostics.fit_verdict`)."""
     gain, plain_run = _paired(strong, plain), RunResult.from_dict(plain)
     d, h = gain
     train = 100 * stats.mean_interval(list(plain_run.final("train_accuracy").values()))[0]
@@ -329,6 +361,8 @@ def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:
     return {"vit_strong_gain": f"{d:+.1f} ± {h:.1f} points", "vit_strong_reading": reading,
             "vit_strong_acc": _accuracy(strong), "vit_plain_acc": _accuracy(plain),
             "vit_plain_overfit": f"{train:.1f} % on its training images against {test:.1f} % on the test images",
+            "vit_plain_fit": FIT_WORDS[diagnostics.fit_verdict(train, test)],
+            "vit_fit_rule": f"{diagnostics.FITS:.0f} %", "vit_overfit_rule": f"{diagnostics.OVERFIT_GAP:.0f} points",
             "vit_strong_provenance": store.provenance_line(strong)}
 
 
