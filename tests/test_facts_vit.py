@@ -51,11 +51,14 @@ def test_lr_find_on_the_stored_range_tests(quick):
     found = facts.facts_lr_find(result)
     for name, curve in result["metrics"].items():
         reading = found["vit_lr_resnet_reading" if name.startswith("ResNet") else "vit_lr_vit_reading"]
-        assert f"lowest at {curve['minimum']:.1e} and falls fastest, below that, at {curve['suggestion']:.1e};" in reading
-        assert curve["suggestion"] < curve["minimum"]
+        rule = experiments.cifar.chosen_lr(curve)
+        assert f"lowest at {curve['minimum']:.1e}, so the rule gives {rule:g};" in reading
+        assert 0.5 * curve["minimum"] <= rule <= 1.5 * curve["minimum"]  # one significant figure
         assert ("where the test stopped" in reading) == (len(curve["lrs"]) < result["config"]["steps"])
     minima = [c["minimum"] for c in result["metrics"].values()]
     assert float(found["vit_lr_ratio"].replace(",", "")) == round(max(minima) / min(minima))
+    used = [c["chosen_lr"] for c in result["metrics"].values()]
+    assert float(found["vit_lr_used_ratio"].replace(",", "")) == round(max(used) / min(used))
     assert found["vit_lr_provenance"].startswith("vs_lr_find · profile quick")
 
 
@@ -167,14 +170,19 @@ def range_test(curves: dict[str, tuple[int, float, float]], steps: int = 100) ->
 
 
 def test_lr_find_wordings():
+    # minima at 2 and 1.6e-3: the rule (one significant figure) gives 2 and 0.002
     found = facts.facts_lr_find(range_test({"ResNet-20": (100, 0.5, 0.1), "ViT": (60, 4e-4, 1e-3)}))
     resnet, vit = found["vit_lr_resnet_reading"], found["vit_lr_vit_reading"]
-    assert "it had not grown fourfold by 1e+01, the end of the range" in resnet and resnet.endswith("0.1, is 5.0 times below that suggestion")
-    assert "it had grown fourfold by 1.5e-02, where the test stopped" in vit
-    assert vit.endswith("0.001, is 2.5 times above that suggestion")
-    assert found["vit_lr_ratio"] == "1,250"  # of the minima, 2 and 1.6e-3
-    same = facts.facts_lr_find(range_test({"ViT": (100, 1.02e-3, 1e-3)}))["vit_lr_vit_reading"]
-    assert same.endswith("The peak rate used below, 0.001, is that suggestion")
+    assert resnet.startswith("the smoothed loss is lowest at 2.0e+00, so the rule gives 2;")
+    assert "the loss had not grown fourfold by 1e+01, the end of the range" in resnet
+    assert resnet.endswith("0.1, is 20.0 times below the rule's")
+    assert "the loss had grown fourfold by 1.5e-02, where the test stopped" in vit
+    assert vit.endswith("0.001, is 2.0 times below the rule's")
+    assert found["vit_lr_ratio"] == "1,250" and found["vit_lr_used_ratio"] == "100"
+    same = facts.facts_lr_find(range_test({"ViT": (100, 2.5e-4, 1e-3)}))["vit_lr_vit_reading"]
+    assert same.endswith("The peak rate used below, 0.001, is the rule's")
+    above = facts.facts_lr_find(range_test({"ViT": (100, 1e-4, 1e-3)}))["vit_lr_vit_reading"]
+    assert above.endswith("0.001, is 2.5 times above the rule's")  # minimum 4e-4
 
 
 def test_training_speed_is_the_median_epoch():

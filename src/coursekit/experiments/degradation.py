@@ -110,7 +110,7 @@ def facts_gradients(results: dict[str, dict]) -> dict[str, str]:
     reading = (
         f"the gradient norms of the plain network spread over {sp:.1f} orders of magnitude across its layers, "
         f"against {sr:.1f} for ResNet-56: without shortcuts, the product of Jacobians makes the gradient {direction} "
-        "layer by layer towards the input, batch normalisation notwithstanding" if sp > sr + SPREAD_MARGIN else
+        "layer by layer towards the input, with batch normalisation in every layer" if sp > sr + SPREAD_MARGIN else
         f"the gradient norms of the plain network spread over about as many orders of magnitude as those of "
         f"ResNet-56 ({sp:.1f} against {sr:.1f}): as He et al. report, its gradients stay in a healthy range, and "
         "its difficulty lies elsewhere")

@@ -9,7 +9,7 @@ from .. import diagnostics, models, profiles, stats, store, train
 from ..results import RunResult, seed_values
 from ..runs import RunState
 from . import core
-from .cifar import CIFAR10_RECIPE, lr_range_tests, train_cifar10_classifier
+from .cifar import CIFAR10_RECIPE, chosen_lr, lr_range_tests, train_cifar10_classifier
 from .core import Experiment, over_seeds, register
 from .transfer import LITE0_RECIPE, run_transfer
 from .transfer import RECIPE as TRANSFER_RECIPE
@@ -131,27 +131,30 @@ register(Experiment(
 # --- the readings the chapter's text glues: each returns {glue name: text} --------------------------
 
 def facts_lr_find(result: dict) -> dict[str, str]:
-    """The range tests read: where each network's smoothed loss is lowest and where, below that, it falls
-    fastest (:func:`coursekit.diagnostics.read_range_test`), whether the test stopped because the loss
-    exploded or ran to the end of its range, how the peak rate used compares with the suggestion, and
-    how many times apart the two minima are (the robust quantity: steep slopes are noisy)."""
+    """The range tests read by the book's one rule (:func:`coursekit.experiments.cifar.chosen_lr`: the
+    lowest point of the smoothed loss, to one significant figure): the rate it gives each network,
+    whether the test stopped because the loss exploded or ran to the end of its range, how the peak
+    rate used compares with the rule's, and how many times apart the two minima and the two rates used are."""
     facts = {}
     for name, curve in result["metrics"].items():
         key = "resnet" if name.startswith("ResNet") else "vit"
-        chosen, suggestion, last = curve["chosen_lr"], curve["suggestion"], curve["lrs"][-1]
+        used, rule, last = curve["chosen_lr"], chosen_lr(curve), curve["lrs"][-1]
         if len(curve["lrs"]) < result["config"]["steps"]:
-            end = f"it had grown fourfold by {last:.1e}, where the test stopped"
+            end = f"the loss had grown fourfold by {last:.1e}, where the test stopped"
         else:
-            end = f"it had not grown fourfold by {last:.0e}, the end of the range"
-        ratio = max(chosen, suggestion) / min(chosen, suggestion)
+            end = f"the loss had not grown fourfold by {last:.0e}, the end of the range"
+        ratio = max(used, rule) / min(used, rule)
         if f"{ratio:.1f}" == "1.0":
-            used = f"The peak rate used below, {chosen:g}, is that suggestion"
+            verdict = f"The peak rate used below, {used:g}, is the rule's"
         else:
-            used = f"The peak rate used below, {chosen:g}, is {ratio:.1f} times {'above' if chosen > suggestion else 'below'} that suggestion"
-        facts[f"vit_lr_{key}_reading"] = (f"the smoothed loss is lowest at {curve['minimum']:.1e} and falls fastest, "
-                                          f"below that, at {suggestion:.1e}; {end}. {used}")
+            verdict = (f"The peak rate used below, {used:g}, is {ratio:.1f} times "
+                       f"{'above' if used > rule else 'below'} the rule's")
+        facts[f"vit_lr_{key}_reading"] = (f"the smoothed loss is lowest at {curve['minimum']:.1e}, so the rule gives "
+                                          f"{rule:g}; {end}. {verdict}")
     minima = [c["minimum"] for c in result["metrics"].values()]
+    rates = [c["chosen_lr"] for c in result["metrics"].values()]
     facts["vit_lr_ratio"] = f"{max(minima) / min(minima):,.0f}"
+    facts["vit_lr_used_ratio"] = f"{max(rates) / min(rates):,.0f}"
     facts["vit_lr_provenance"] = store.provenance_line(result)
     return facts
 
