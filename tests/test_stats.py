@@ -66,3 +66,27 @@ def test_word_without_a_worse_sentence_says_the_better_one():
     assert stats.word(worse, "separated by {size:.0f}", cannot_tell="no") == "separated by 2"
     with pytest.raises(TypeError):  # a reading must say what it says when the seeds cannot tell
         stats.word(worse, "separated")
+
+
+def test_unpaired_uses_welchs_interval():
+    a, b = {0: 10.0, 1: 12.0, 2: 14.0}, {0: 1.0, 1: 2.0, 2: 3.0}  # variances 4 and 1, three runs each
+    d, h = stats.compare_unpaired(a, b)
+    se = math.sqrt(4 / 3 + 1 / 3)
+    df = (5 / 3) ** 2 / ((4 / 3) ** 2 / 2 + (1 / 3) ** 2 / 2)  # 2.94: Student's t at 2 degrees of freedom
+    assert d == pytest.approx(10.0) and math.floor(df) == 2 and h == pytest.approx(4.303 * se)
+
+
+def test_unpaired_ignores_the_seed_numbers_that_pairing_would_use():
+    # each seed gains exactly 1 point, so the paired interval is zero; unmatched runs spread far wider
+    a, b = {0: 50.0, 1: 60.0, 2: 70.0}, {0: 49.0, 1: 59.0, 2: 69.0}
+    assert stats.compare(a, b).verdict == "better"
+    assert stats.compare_unpaired(a, b).verdict == "cannot tell"
+    assert stats.compare_unpaired({0: 70.0, 1: 71.0, 2: 72.0}, {0: 50.0, 1: 51.0, 2: 52.0}).verdict == "better"
+
+
+def test_a_contrast_of_three_independent_groups():
+    best, resnet, vit = {0: 80.0, 1: 81.0, 2: 82.0}, {0: 60.0, 1: 61.0, 2: 62.0}, {0: 50.0, 1: 51.0, 2: 52.0}
+    # (best - resnet) - (resnet - vit) = 20 - 10
+    c = stats.contrast([(1, best), (-2, resnet), (1, vit)])
+    assert c.mean_difference == pytest.approx(10.0) and c.verdict == "better"
+    assert tuple(stats.compare_unpaired({0: 1.0}, {0: 2.0})) == (-1.0, 0.0)  # one run each (the ci profile)

@@ -90,6 +90,31 @@ def compare(a: dict, b: dict) -> Comparison:
     return Comparison(mean, half, "cannot tell" if not separated(mean, half) else "better" if mean > 0 else "worse")
 
 
+def contrast(terms: list[tuple[float, dict]]) -> Comparison:
+    """``sum(c * mean(values))`` over ``terms`` of (coefficient, value by seed) from *independent* runs, which
+    share no draws (``compare_unpaired`` is the two-term case): its 95 % half-width is Welch's, the
+    standard error ``sqrt(sum(c^2 s^2 / n))`` times Student's t at the Welch-Satterthwaite degrees of freedom
+    (rounded down), so that runs matched only by their seed's number are not read as pairs."""
+    parts = []
+    for c, values in terms:
+        v = list(values.values())
+        mean, std, _ = mean_interval(v)  # one run: no spread to read (a half-width of 0, as for a mean)
+        parts.append((c * mean, c * c * std * std / len(v), len(v)))
+    total, variance = sum(p[0] for p in parts), sum(p[1] for p in parts)
+    if variance == 0:
+        half = 0.0
+    else:
+        df = variance ** 2 / sum(var ** 2 / (n - 1) for _, var, n in parts if var > 0)
+        half = t975(max(1, math.floor(df)) + 1) * math.sqrt(variance)
+    return Comparison(total, half, "cannot tell" if not separated(total, half) else "better" if total > 0 else "worse")
+
+
+def compare_unpaired(a: dict, b: dict) -> Comparison:
+    """``a`` against ``b`` from independent runs (different images or different training): the difference of
+    the means with Welch's 95 % interval (:func:`contrast`)."""
+    return contrast([(1.0, a), (-1.0, b)])
+
+
 def word(comparison: Comparison, better: str, worse: str | None = None, *, cannot_tell: str, **names) -> str:
     """The sentence for ``comparison``'s verdict: ``better``, ``worse`` (default: ``better``'s, for readings
     that say only whether the seeds tell the two apart) or ``cannot_tell``. Each is a :meth:`str.format`

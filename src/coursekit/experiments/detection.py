@@ -190,11 +190,21 @@ def facts_lenet(result: dict) -> dict[str, str]:
 
 
 def facts_scenes(scenes: dict = SCENES) -> dict[str, str]:
-    """The scene settings and the detector's anchors as the text names them, read from the recipe."""
-    from ..models.detector import ANCHOR_SIZES
+    """The scene settings, the detector's anchors and its two NMS thresholds (between proposals, between
+    final boxes) as the text names them, read from the recipe and the detector, and whether digits that
+    overlap as much as a scene allows could be suppressed as duplicates."""
+    from ..models.detector import ANCHOR_SIZES, digit_faster_rcnn
 
+    detector = digit_faster_rcnn()
+    rpn, box = detector.rpn.nms_thresh, detector.roi_heads.nms_thresh
     lo, hi = scenes["per_scene"]
-    return {"det_scene_size": f"{scenes['size']} × {scenes['size']}", "det_per_scene": f"{lo} to {hi}",
+    return {"det_nms_rpn": f"{rpn:g}", "det_nms_box": f"{box:g}",
+            "det_nms_reading": (
+                "so NMS never removes one of two true digits here: each pair overlaps less than either threshold, "
+                "and a missed digit that overlaps another was missed before NMS, by the network"
+                if scenes["max_overlap"] < min(rpn, box) else
+                "so NMS can remove one of two true digits that overlap this much, taking it for a duplicate"),
+            "det_scene_size": f"{scenes['size']} × {scenes['size']}", "det_per_scene": f"{lo} to {hi}",
             "det_digit_size": f"{scenes['digit_size'][0]} to {scenes['digit_size'][1]}",
             "det_max_overlap": f"{scenes['max_overlap']:g}",
             "det_anchor_sizes": ", ".join(map(str, ANCHOR_SIZES[:-1])) + f" and {ANCHOR_SIZES[-1]}"}
@@ -265,10 +275,11 @@ def facts_detector(result: dict, lenet: dict) -> dict[str, str]:
     out["det_centred"] = f"{result['metrics']['centred_digits']:,}"
     out["det_centred_acc"] = _mean({k: v / 100 for k, v in det.items()})
     out["det_lenet_centred_acc"] = _mean({k: v / 100 for k, v in cls.items()})
-    compared = stats.compare(det, cls)
+    compared = stats.compare_unpaired(det, cls)  # separately trained networks: their seeds share nothing
     out["det_centred_reading"] = stats.word(
-        compared, "the detector names the digit {more} often than LeNet-5 does ({size:.1f} ± {h:.1f} points, paired "
-                  "over seeds)", more="more" if compared.verdict == "better" else "less",
+        compared, "the detector names the digit {more} often than LeNet-5 does ({size:.1f} ± {h:.1f} points, the "
+                  "difference of the means over seeds with Welch's interval)",
+        more="more" if compared.verdict == "better" else "less",
         cannot_tell="the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points): on the classifier's "
                     "own task the detector names the digit as reliably")
     return out

@@ -231,8 +231,8 @@ def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tupl
         r, v = resnet[i].metric(), vit[i].metric()
         return {s: 100 * (r[s] - v[s]) for s in sorted(r)}
 
-    reading = stats.word(  # the paired difference of the leads at the largest and the smallest size
-        stats.compare(lead(-1), lead(0)),
+    reading = stats.word(  # the leads at the largest and the smallest size come from independent runs
+        stats.compare_unpaired(lead(-1), lead(0)),
         better="The ResNet's lead widens by {d:.1f} ± {h:.1f} points as the data grow {growth}: over this range "
                "the ResNet turns extra images into accuracy faster than the ViT does",
         worse="The ResNet's lead narrows by {size:.1f} ± {h:.1f} points as the data grow {growth}",
@@ -295,19 +295,19 @@ def facts_pretraining(results_by_network: dict[str, list[dict]], lite0: dict) ->
     probe and fine-tuning (mean ± 95 % interval over seeds), its best method's lead over the ResNet from
     scratch at the smallest size, and whether its probe on the smallest set is ahead of the ResNet from
     scratch on the largest, and whether that lead is larger than the convolution's over the ViT at the
-    smallest size (both from scratch): differences of the per-seed results with the book's interval (the
-    runs draw their images separately, so the pairing by seed only lines them up)."""
+    smallest size (both from scratch). The ImageNet runs draw their images separately from the runs from
+    scratch, so they are compared as independent runs (Welch's interval, :func:`coursekit.stats.contrast`)."""
     scratch, pretrained = scratch_curves(results_by_network), pretrained_curves(lite0)
     resnet, vit = scratch["ResNet-20"], scratch["ViT"]
     probe, tuned = (pretrained[f"EfficientNet-Lite0 (ImageNet), {m}"] for m in ("deep probe", "fine-tune"))
     fmt = lambda curve: ", ".join("{:.1f} ± {:.1f} %".format(*stats.mean_interval(list(v.values()))[::2])  # noqa: E731
                                   for _, v in curve)
     best = max((probe, tuned), key=lambda c: stats.mean_interval(list(c[0][1].values()))[0])
-    lead = stats.compare(best[0][1], resnet[0][1])
-    across = stats.compare(probe[0][1], resnet[-1][1])
-    seeds = best[0][1].keys() & resnet[0][1].keys() & vit[0][1].keys()
-    pretraining = {s: best[0][1][s] - resnet[0][1][s] for s in seeds}
-    architecture = {s: resnet[0][1][s] - vit[0][1][s] for s in seeds}
+    lead = stats.compare_unpaired(best[0][1], resnet[0][1])
+    across = stats.compare_unpaired(probe[0][1], resnet[-1][1])
+    # the ResNet and the ViT of a seed share their images (a paired lead); the ImageNet runs drew their own
+    architecture = {s: resnet[0][1][s] - vit[0][1][s] for s in resnet[0][1].keys() & vit[0][1].keys()}
+    versus = stats.contrast([(1, best[0][1]), (-1, resnet[0][1]), (-1, architecture)])
     small, large = f"{resnet[0][0]:,}", f"{resnet[-1][0]:,}"
     return {
         "vit_pre_probe": fmt(probe), "vit_pre_finetune": fmt(tuned),
@@ -324,7 +324,7 @@ def facts_pretraining(results_by_network: dict[str, list[dict]], lite0: dict) ->
                         "{large} cannot be told apart ({d:+.1f} ± {h:.1f} points)", small=small, large=large),
         "vit_pre_tuning": _tuning_reading(probe, tuned, lite0["config"]["steps"]),
         "vit_pre_arch": stats.word(
-            stats.compare(pretraining, architecture),
+            versus,
             better="On {small} images pretraining is worth more than the convolution's assumptions: the ImageNet "
                    "start leads the ResNet by {d:.1f} ± {h:.1f} points more than the ResNet leads the ViT",
             worse="On {small} images the convolution's assumptions are worth more than pretraining: the ResNet "
