@@ -103,9 +103,17 @@ def fast_result(accuracy: float = 0.92, validation: float | None = 0.93) -> dict
         row["validation_accuracy"] = validation
     return dict(experiment="intro_fast", profile="quick", metrics=dict(accuracy=accuracy), history=[row] * 10,
                 config=dict(validation_per_class=500, translate=2, lookahead_every=5),
-                cost=dict(train_seconds=1200.0, images_per_second=400.0, precision="float32", parameters=1_970_000),
+                cost=dict(train_seconds=1200.0, images_per_second=400.0, precision="float32", parameters=1_970_000,
+                          macs=118_000_000),
                 provenance=dict(device="CPU test", torch="2.x", date="2026-11-30T01:00:00+00:00", wall_seconds=1300.0,
                                 data=dict(train=dict(kind="image-folder", images=45_000), test=dict(images=10_000))))
+
+
+def small_result(accuracy: float) -> dict:
+    """The small CNN's result as facts_fast reads it: accuracy, history, parameters, operations and images."""
+    return dict(metrics=dict(accuracy=accuracy), history=[dict(epoch=i) for i in range(10)],
+                cost=dict(parameters=290_000, macs=38_000_000),
+                provenance=dict(data=dict(train=dict(images=20_000))))
 
 
 @pytest.mark.parametrize("fast, small, wording", [
@@ -114,8 +122,11 @@ def fast_result(accuracy: float = 0.92, validation: float | None = 0.93) -> dict
     (0.80, 0.80, "as much as the small CNN"),
 ])
 def test_fast_recipe_against_the_small_cnn(fast, small, wording):
-    facts = intro.facts_fast(fast_result(fast), constructed(test_accuracy=small) | dict(metrics=dict(accuracy=small)))
+    facts = intro.facts_fast(fast_result(fast), small_result(small))
     assert facts["intro_fast_gain"] == wording
+    assert facts["intro_fast_differs"] == ("2.2 times the training images (45,000 against 20,000), 6.8 times the "
+                                           "parameters (1.97 million against 0.29 million) and 7.0 times the arithmetic "
+                                           "of training (multiply-accumulates per image, times images, times epochs)")
     assert facts["intro_fast_accuracy"] == f"{100 * fast:.1f} %" and facts["intro_fast_time"] == "20.0 minutes"
     assert facts["intro_fast_train_images"] == "45,000" and facts["intro_fast_validation"] == "93.0 %"
     assert (facts["intro_fast_held_out"], facts["intro_fast_translate"], facts["intro_fast_lookahead_every"]) == \
@@ -123,7 +134,7 @@ def test_fast_recipe_against_the_small_cnn(fast, small, wording):
 
 
 def test_fast_recipe_without_validation_says_so():
-    facts = intro.facts_fast(fast_result(validation=None), dict(metrics=dict(accuracy=0.5)))
+    facts = intro.facts_fast(fast_result(validation=None), small_result(0.5))
     assert facts["intro_fast_validation"] == "not measured"
 
 
@@ -135,7 +146,16 @@ def test_the_copy_of_cifar10_is_named():
 
 
 def test_the_interval_factor_for_three_seeds():
-    assert intro.facts_intervals() == {"intro_t3": "4.30"}
+    facts = intro.facts_intervals()
+    assert facts["intro_t3"] == "4.30"
+    # the worked example: diffs 1.6, 1.7, 1.5 (std 0.1): 4.30 x 0.1 / sqrt(3) = 0.25 on either side
+    assert facts["intro_ex_diffs"] == "+1.6, +1.7, +1.5" and facts["intro_ex_std"] == "0.10"
+    assert facts["intro_ex_paired"] == "+1.6 ± 0.2 points" and facts["intro_ex_verdict"] == "clear: A is ahead"
+    assert facts["intro_ex_unpaired"] == "+1.6 ± 3.1 points"  # the same means, unpaired: not clear
+    level = intro.facts_intervals({"A": {0: 70.0, 1: 71.0, 2: 69.0}, "B": {0: 71.0, 1: 70.0, 2: 69.0}})
+    assert level["intro_ex_verdict"] == "not clear"
+    behind = intro.facts_intervals({"A": {0: 68.0, 1: 69.0, 2: 70.0}, "B": {0: 70.0, 1: 71.0, 2: 72.1}})
+    assert behind["intro_ex_verdict"] == "clear: B is ahead"
 
 
 def test_fast_facts_on_the_stored_run():

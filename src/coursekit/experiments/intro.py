@@ -114,6 +114,22 @@ def facts(result: dict) -> dict[str, str]:
     return facts_run(result) | facts_gap(result) | facts_confusion(result)
 
 
+def _what_differs(fast: dict, small: dict) -> str:
+    """What the fast run had beyond its recipe, against the small CNN's: training images, parameters, and
+    the arithmetic of training (multiply-accumulates per image x images x epochs)."""
+    def images(r: dict) -> int:
+        return r["provenance"]["data"]["train"]["images"]
+
+    def compute(r: dict) -> float:
+        return r["cost"]["macs"] * images(r) * len(r["history"])
+
+    return (f"{images(fast) / images(small):.1f} times the training images ({images(fast):,} against "
+            f"{images(small):,}), {fast['cost']['parameters'] / small['cost']['parameters']:.1f} times the parameters "
+            f"({fast['cost']['parameters'] / 1e6:.2f} million against {small['cost']['parameters'] / 1e6:.2f} million) "
+            f"and {compute(fast) / compute(small):.1f} times the arithmetic of training (multiply-accumulates per "
+            "image, times images, times epochs)")
+
+
 def facts_fast(fast_result: dict, small_result: dict) -> dict[str, str]:
     """The fast recipe's run beside the small CNN's: accuracy (test set read once, with test-time
     augmentation), the validation accuracy it was watched on, time, precision, the gain, and the
@@ -132,6 +148,7 @@ def facts_fast(fast_result: dict, small_result: dict) -> dict[str, str]:
         "intro_fast_parameters": f"{cost['parameters'] / 1e6:.2f} million",
         "intro_fast_gain": (f"{gain:.1f} points more than the small CNN" if gain > 0 else
                             f"{-gain:.1f} points less than the small CNN" if gain < 0 else "as much as the small CNN"),
+        "intro_fast_differs": _what_differs(fast_result, small_result),
         "intro_fast_provenance": store.provenance_line(fast_result),
         "intro_fast_held_out": f"{fast_result['config']['validation_per_class']:,}",
         "intro_fast_translate": f"{fast_result['config']['translate']}",
@@ -139,6 +156,24 @@ def facts_fast(fast_result: dict, small_result: dict) -> dict[str, str]:
     }
 
 
-def facts_intervals() -> dict[str, str]:
-    """The factor of the book's interval convention for three seeds (Student's t, 2 degrees of freedom)."""
-    return {"intro_t3": f"{stats.t975(3):.2f}"}
+EXAMPLE = {"A": {0: 71.2, 1: 68.9, 2: 70.4}, "B": {0: 69.6, 1: 67.2, 2: 68.9}}  # accuracies (%) by seed
+
+
+def facts_intervals(example: dict[str, dict[int, float]] = EXAMPLE) -> dict[str, str]:
+    """The factor of the book's interval convention for three seeds (Student's t, 2 degrees of freedom), and
+    a worked example: two methods' accuracies over three seeds, each mean's interval, the paired
+    differences and their interval, and the verdict."""
+    a, b = example["A"], example["B"]
+    diffs = [a[s] - b[s] for s in sorted(a)]
+    mean_d, std_d, half_d = stats.mean_interval(diffs)
+    words = {"better": "clear: A is ahead", "worse": "clear: B is ahead", "cannot tell": "not clear"}
+    fmt = lambda v: "{:.1f} ± {:.1f} %".format(*stats.mean_interval(list(v.values()))[::2])  # noqa: E731
+    return {"intro_t3": f"{stats.t975(3):.2f}",
+            "intro_ex_a": ", ".join(f"{v:.1f}" for v in a.values()),
+            "intro_ex_b": ", ".join(f"{v:.1f}" for v in b.values()),
+            "intro_ex_means": f"{fmt(a)} and {fmt(b)}",
+            "intro_ex_diffs": ", ".join(f"{d:+.1f}" for d in diffs),
+            "intro_ex_std": f"{std_d:.2f}",
+            "intro_ex_paired": f"{mean_d:+.1f} ± {half_d:.1f} points",
+            "intro_ex_verdict": words[stats.compare(a, b).verdict],
+            "intro_ex_unpaired": "{:+.1f} ± {:.1f} points".format(*stats.compare_unpaired(a, b))}
