@@ -382,3 +382,12 @@ def test_facts_read_the_networks_without_changing_them(alexnet):
     before = [p.clone() for p in alexnet.parameters()][:2]
     classic.facts_alexnet(alexnet)
     assert all(torch.equal(a, b) for a, b in zip(before, list(alexnet.parameters())[:2]))
+
+
+def test_the_network_with_the_fewest_epochs_is_named_with_its_rank():
+    facts = classic._epochs_facts({"A": 8, "B": 1, "C": 30}, ranked=["C", "A", "B"])
+    assert facts["classic_cmp_epochs"] == "A 8, B 1, C 30"
+    assert facts["classic_cmp_fewest"].startswith("B, the most expensive per image, gets only 1 epoch and ranks third of 3")
+    stored = classic.facts_comparison(read(classic.CLASSIC))
+    assert stored["classic_cmp_epochs"] == ", ".join(f"{classic.SHORT_NAMES[n]} {classic.QUICK_EPOCHS[n]}"
+                                                     for n in classic.CLASSIC)

@@ -314,4 +314,19 @@ def facts_comparison(results: dict[str, dict]) -> dict[str, str]:
             f"although {cheapest} needs the fewest multiply-accumulates per image: speed depends on more than "
             "the count of operations, for instance many thin layers use the hardware less fully than a few wide ones"),
         "classic_slowest": f"{slowest} ({speed[slowest]:,.0f} images per second)",
+        **_epochs_facts({short[n]: results[n]["config"]["epochs"] for n in CLASSIC}, ranked),
     }
+
+
+def _epochs_facts(epochs: dict[str, int], ranked: list[str]) -> dict[str, str]:
+    """The epochs equal compute gave each network, and what that means for the network that got the fewest."""
+    fewest = min(epochs, key=epochs.get)
+    rank = ranked.index(fewest) + 1
+    return {"classic_cmp_epochs": ", ".join(f"{k} {v}" for k, v in epochs.items()),
+            "classic_cmp_fewest": (
+                f"{fewest}, the most expensive per image, gets only {epochs[fewest]} epoch"
+                f"{'' if epochs[fewest] == 1 else 's'} and ranks {ORDINALS[rank]} of {len(ranked)}: its rank says what it "
+                "makes of a small budget, not what it reaches when trained to convergence")}
+
+
+ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
