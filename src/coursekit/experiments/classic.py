@@ -314,7 +314,7 @@ def facts_comparison(results: dict[str, dict]) -> dict[str, str]:
             f"although {cheapest} needs the fewest multiply-accumulates per image: speed depends on more than "
             "the count of operations, for instance many thin layers use the hardware less fully than a few wide ones"),
         "classic_slowest": f"{slowest} ({speed[slowest]:,.0f} images per second)",
-        **_epochs_facts({short[n]: results[n]["config"]["epochs"] for n in CLASSIC}, ranked),
+        **_epochs_facts({short[n]: len(results[n]["history"]) for n in CLASSIC}, ranked),
     }
 
 
