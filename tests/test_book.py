@@ -148,3 +148,32 @@ def test_every_citation_is_in_the_bibliography():
 
 def test_markdown_table():
     assert tables.markdown_table(["a", "b"], [[1, 2]]) == "| a | b |\n|---|---|\n| 1 | 2 |"
+
+
+CODE_WIDTH = 76  # characters of code that fit the text column at a 1,280-pixel window without scrolling
+CODE_FENCE = re.compile(r"^(`{3,})(\{code-cell\}|python|bash|sh|console|text)(?=\s|$)")
+
+
+def code_lines(text: str):
+    """(line number, line) of every line of code in a chapter: code cells and fenced code blocks, also those
+    inside exercises and solutions (whose own fences hold prose)."""
+    fence = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if fence is None:
+            match = CODE_FENCE.match(line)
+            fence = match.group(1) if match else None
+        elif line.strip() == fence:
+            fence = None
+        elif not line.startswith(":tags:"):
+            yield number, line
+
+
+def test_code_lines_find_cells_and_blocks_inside_directives():
+    text = "prose\n```{code-cell} ipython3\nx = 1\n```\n````{exercise}\nprose\n```python\ny = 2\n```\n````\n"
+    assert list(code_lines(text)) == [(3, "x = 1"), (8, "y = 2")]
+
+
+def test_chapter_code_fits_the_text_column():
+    wide = [f"{p.relative_to(ROOT)}:{n} ({len(line)} characters)" for p in sorted((ROOT / "book").glob("*.md"))
+            for n, line in code_lines(p.read_text()) if len(line) > CODE_WIDTH]
+    assert not wide, f"code lines wider than {CODE_WIDTH} characters (the reader would scroll sideways): {wide}"
