@@ -3,7 +3,7 @@ reach every wording."""
 import pytest
 
 from conftest import stored_result
-from coursekit import experiments, stats, store
+from coursekit import experiments, models, stats, store
 
 facts = experiments.transfer
 METHODS = ["deep probe", "early probe", "fine-tune", "scratch"]
@@ -111,10 +111,22 @@ def test_budget_facts_read_the_configurations():
                              experiments.config("transfer_decision_lite0", "quick"))
     assert got == dict(tr_test="40", tr_small="10", tr_large="140", tr_seeds="3", tr_steps="400", tr_batch="64",
                        tr_pixels="32 × 32", tr_full_steps="2,000", tr_lite0_steps="120", tr_lite0_batch="32",
-                       tr_lite0_pixels="128 × 128")
+                       tr_lite0_pixels="128 × 128", tr_lite0_body_lr="0.001", tr_lite0_head_lr="0.01",
+                       tr_lite0_head_times="10", tr_body_lr="0.01", tr_lite0_lr_times="10")
     ci = facts.facts_budget(experiments.config("transfer_decision", "ci"), dict(steps=12345),
                             experiments.config("transfer_decision_lite0", "ci"))
     assert ci["tr_seeds"] == "1" and ci["tr_small"] == "2" and ci["tr_full_steps"] == "12,345"
+
+
+def test_network_facts_read_the_architectures():
+    got = facts.facts_networks()
+    resnet = models.create("resnet20")
+    assert got["tr_params"] == f"{models.count_parameters(resnet) / 1e6:.2f} million"
+    assert got["tr_early_shape"] == "16 channels at 32 × 32" and got["tr_deep_features"] == "64"
+    # EfficientNet-Lite0 at 128 px: its second stage has 24 channels at stride 4; 1,280 pooled features
+    assert got["tr_lite0_early_shape"] == "24 channels at 32 × 32, a quarter of the input's side"
+    assert got["tr_lite0_deep_features"] == "1,280" and got["tr_lite0_params"] == "4.7 million"
+    assert got["tr_grid"] == got["tr_lite0_grid"] == "4 × 4"
 
 
 # --- every wording, on constructed results -------------------------------------------------------------

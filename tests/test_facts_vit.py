@@ -8,7 +8,7 @@ import math
 import pytest
 
 from conftest import stored_result
-from coursekit import diagnostics, experiments, stats, store
+from coursekit import diagnostics, experiments, models, stats, store
 from coursekit.experiments import core
 from coursekit.experiments import vit as facts
 from coursekit.results import RunResult
@@ -147,6 +147,19 @@ def test_attention_on_the_stored_run(quick):
 
 
 # --- on constructed results: every wording ----------------------------------------------------
+
+def test_recipe_facts_read_the_definitions():
+    found = facts.facts_recipe()
+    vit = experiments.config("vs_vit_1000", "quick")
+    assert found["vs_dim"] == str(vit["model_args"]["dim"]) and found["vs_vit_wd"] == f"{vit['weight_decay']:g}"
+    assert found["vs_blocks"] == "four blocks of four heads" and found["vs_mlp"] == "two times"
+    assert found["vs_cifar_blocks"] == "six blocks of three heads" and found["vs_tokens"] == "64"
+    model = models.create("vit_cifar")
+    assert len(model.blocks) == 6 and found["vs_cifar_dim"] == str(model.cls_token.shape[-1])
+    assert found["vs_vit_lr"] == f"{vit['lr']:g}" and found["vs_resnet_lr"] == f"{experiments.config('vs_resnet20_1000', 'quick')['lr']:g}"
+    assert found["vs_smoothing"] == f"{experiments.config('vs_vit_3000_strong', 'quick')['label_smoothing']:g}"
+    assert found["vs_pool"] == f"{experiments.config('vs_lite0', 'quick')['pool_per_class']:,}"
+
 
 def test_budget_reads_each_profile_configuration():
     quick, full, ci = (facts.facts_budget(p) for p in ("quick", "full", "ci"))

@@ -181,6 +181,22 @@ def replace_head(model: nn.Module, num_classes: int) -> str:
 # --- frozen features and linear probes ----------------------------------------------------------
 
 @torch.no_grad()
+def layer_shapes(model: nn.Module, layers: dict[str, str], image_size: int) -> dict[str, tuple[int, ...]]:
+    """The shape of one image's output at each of ``layers`` (as :func:`frozen_features` names them,
+    before pooling) for an input of ``image_size`` pixels: ``(channels, height, width)`` for a feature
+    map, ``(features,)`` for a vector."""
+    from torchvision.models.feature_extraction import create_feature_extractor
+
+    model = model.eval()
+    x = torch.zeros(1, 3, image_size, image_size)
+    nodes = {node: key for key, node in layers.items() if node != "pre_logits"}
+    with torch.no_grad():
+        out = create_feature_extractor(model, return_nodes=nodes)(x) if nodes else {}
+        out |= {key: model.forward_head(model.forward_features(x), pre_logits=True)
+                for key, node in layers.items() if node == "pre_logits"}
+    return {key: tuple(f.shape[1:]) if f.ndim == 4 else (f.flatten(1).shape[1],) for key, f in out.items()}
+
+
 def frozen_features(model: nn.Module, loader: train.Batches, layers: dict[str, str], grid: int = 4,
                     device: torch.device | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The outputs of ``layers`` (``{"early": "layer1", ...}``, module names) for every batch.

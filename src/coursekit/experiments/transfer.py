@@ -2,7 +2,9 @@
 features, fine-tuning, training from scratch) on target data sets."""
 from __future__ import annotations
 
-from .. import data, profiles, stats, transfer
+import timm
+
+from .. import data, models, profiles, stats, transfer
 from ..results import seed_values
 from ..runs import RunState
 from ..store import provenance_line
@@ -150,7 +152,32 @@ def facts_budget(cfg: dict | None = None, full_cfg: dict | None = None, lite0_cf
     return {**{f"tr_{key}": f"{value:,}" for key, value in values.items()},
             "tr_pixels": f"{cfg['image_size']} × {cfg['image_size']}",
             "tr_lite0_pixels": f"{lite0_cfg['image_size']} × {lite0_cfg['image_size']}",
-            "tr_full_steps": f"{full_cfg['steps']:,}"}
+            "tr_full_steps": f"{full_cfg['steps']:,}",
+            "tr_lite0_body_lr": f"{lite0_cfg['finetune_lr']:g}",
+            "tr_lite0_head_lr": f"{lite0_cfg['finetune_lr'] * lite0_cfg['head_lr_multiplier']:g}",
+            "tr_lite0_head_times": f"{lite0_cfg['head_lr_multiplier']:g}",
+            "tr_body_lr": f"{cfg['finetune_lr']:g}",
+            "tr_lite0_lr_times": f"{cfg['finetune_lr'] / lite0_cfg['finetune_lr']:g}"}
+
+
+FRACTIONS = {2: "half", 4: "a quarter", 8: "an eighth", 16: "a sixteenth"}
+
+
+def facts_networks() -> dict[str, str]:
+    """The two sources as the text describes them, read from the networks themselves (their architectures;
+    no weights are needed): parameters, and what each probed layer gives one image before pooling."""
+    out = {}
+    for prefix, recipe in (("tr", RECIPE), ("tr_lite0", LITE0_RECIPE)):
+        source, size = recipe["sources"][0], recipe["image_size"]
+        model = models.create(source["name"]) if source["kind"] == "cifar" else timm.create_model(source["name"])
+        shapes = transfer.layer_shapes(model, source["layers"], size)
+        c, h, w = shapes["early"]
+        out |= {f"{prefix}_params": f"{models.count_parameters(model) / 1e6:.{2 if prefix == 'tr' else 1}f} million",
+                f"{prefix}_early_shape": f"{c} channels at {h} × {w}" + (
+                    "" if h == size else f", {FRACTIONS.get(size // h, f'1/{size // h}')} of the input's side"),
+                f"{prefix}_deep_features": f"{shapes['deep'][0]:,}",
+                f"{prefix}_grid": f"{recipe['grid']} × {recipe['grid']}"}
+    return out
 
 
 def _costs(result: dict, prefix: str) -> dict[str, str]:

@@ -169,7 +169,28 @@ def facts_budget(profile: str | None = None) -> dict[str, str]:
             "vs_sizes": ", ".join(f"{n:,}" for n in SIZES), "vs_same_size": f"{SIZES[1]:,}",
             "vs_strong_epochs": str(core.config(f"vs_vit_{STRONG_SIZE}_strong", profile)["epochs"]),
             "vs_vit_params": f"{models.count_parameters(models.create('vit_cifar', **VIT_ARGS)) / 1e6:.2f} M",
-            "vs_full_epochs": str(core.config(f"vs_vit_{SIZES[0]}", "full")["epochs"])}
+            "vs_full_epochs": str(core.config(f"vs_vit_{SIZES[0]}", "full")["epochs"]),
+            **facts_recipe()}
+
+
+NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 8: "eight", 12: "twelve"}
+
+
+def facts_recipe() -> dict[str, str]:
+    """The architectures and recipes the text describes, read from where they are defined: ``vit_cifar``'s
+    default size, the smaller ViT of the experiments (:data:`VIT_ARGS`), its tokens, the two optimisers'
+    rates and weight decay, the stronger recipe's label smoothing, and the pretraining contrast's pool."""
+    full, cifar = models.vit.VIT_SIZES["cifar"], VIT_ARGS
+    words = lambda n: NUMBER_WORDS.get(n, str(n))  # noqa: E731
+    side = full["image_size"] // full["patch_size"]
+    return {"vs_cifar_dim": str(full["dim"]), "vs_cifar_blocks": f"{words(full['depth'])} blocks of "
+                                                                f"{words(full['heads'])} heads",
+            "vs_dim": str(cifar["dim"]), "vs_blocks": f"{words(cifar['depth'])} blocks of {words(cifar['heads'])} heads",
+            "vs_mlp": f"{words(round(cifar['mlp_ratio']))} times",
+            "vs_patch": f"{full['patch_size']} × {full['patch_size']}", "vs_tokens": f"{side * side}",
+            "vs_resnet_lr": f"{RESNET['lr']:g}", "vs_vit_lr": f"{VIT['lr']:g}", "vs_vit_wd": f"{VIT['weight_decay']:g}",
+            "vs_smoothing": f"{STRONG['label_smoothing']:g}",
+            "vs_pool": f"{core.config('vs_lite0', 'quick')['pool_per_class']:,}"}
 
 
 def _accuracy(result: dict) -> str:
