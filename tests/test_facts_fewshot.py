@@ -320,3 +320,31 @@ def test_mixing_reading_names_what_is_clear_and_its_direction():
     reading = fs.facts_mixing(constructed("fewshot_mixing", rows))["fewshot_mixing_reading"]
     assert "5 per class from scratch: -9.0 ± 2.5 points with mixup" in reading
     assert reading.endswith("Clear of zero: mixup at 5 per class from scratch (worse)")
+
+
+# --- experiment 2: augmented support, paired episode by episode ------------------------------------
+
+def episode_rows(plain: list[float], augmented: list[float], dataset="caltech101", shots=1) -> list[dict]:
+    return [dict(dataset=dataset, shots=shots, support=s, seed=0, accuracy=sum(a) / len(a), ci95=0.01,
+                 episodes=len(a), episode_accuracy=a) for s, a in (("plain", plain), ("augmented", augmented))]
+
+
+def test_episodes_are_paired_episode_by_episode():
+    # the augmented support gains 2 points on every episode, while the episodes themselves vary by 40:
+    # paired, the gain is clear; unpaired it would drown in the spread between episodes
+    plain = [0.4, 0.8, 0.6, 0.5, 0.7] * 20
+    facts = fs.facts_episodes(constructed("fewshot_episodes", episode_rows(plain, [a + 0.02 for a in plain])))
+    assert facts["fewshot_episodes_cells"] == "Caltech-101, 1-shot: +2.0 ± 0.0 points"
+    assert facts["fewshot_episodes_reading"] == "1 of 1 differences are clear of zero (1 gains, 0 losses)"
+    same = fs.facts_episodes(constructed("fewshot_episodes", episode_rows(plain, plain[1:] + plain[:1])))
+    assert same["fewshot_episodes_reading"].startswith("no difference is clear of zero")
+
+
+def test_episodes_without_per_episode_accuracies_say_what_to_run():
+    rows = [{k: v for k, v in r.items() if k != "episode_accuracy"} for r in episode_rows([0.5] * 3, [0.6] * 3)]
+    try:
+        fs.facts_episodes(constructed("fewshot_episodes", rows))
+    except ValueError as e:
+        assert "coursekit regenerate --experiment fewshot_episodes --force" in str(e)
+    else:
+        raise AssertionError("a result without per-episode accuracies was read")

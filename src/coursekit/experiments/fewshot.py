@@ -13,6 +13,7 @@ from .fewshot_facts import (  # noqa: F401 (the readings the chapter's text glue
     facts_ablation,
     facts_backbone,
     facts_budgets,
+    facts_episodes,
     facts_full,
     facts_mixing,
     facts_provenance,
@@ -196,7 +197,10 @@ def run_episodes(cfg: dict, state: RunState) -> dict:
         clean, labels, views, _ = features(run["dataset"])
         result = fewshot.episodes(clean, labels, ways=cfg["ways"], shots=run["shots"], queries=cfg["queries"],
                           count=cfg["episodes"], seed=run["seed"], views=views if run["support"] == "augmented" else None)
-        return dict(accuracy=result["accuracy"], ci95=result["ci95"], episodes=cfg["episodes"])
+        # each episode's accuracy is kept: plain and augmented support of a seed score the same episodes,
+        # so their difference is read episode by episode (fewshot_facts.facts_episodes)
+        return dict(accuracy=result["accuracy"], ci95=result["ci95"], episodes=cfg["episodes"],
+                    episode_accuracy=[round(a, 6) for a in result["episodes"]])
 
     rows = run_plan(plan, run_one, state)
     sources = {d: features(d)[3] for d in cfg["datasets"]}

@@ -81,6 +81,32 @@ def facts_shots(result: dict) -> dict[str, str]:
         "fewshot_aug_gain_range": changes, "fewshot_backbone_worth": worth}
 
 
+def facts_episodes(result: dict) -> dict[str, str]:
+    """Experiment 2: augmented support against plain support for each data set and K, paired episode by
+    episode (the two score the same episodes: the same seed draws them), with the 95 % interval of the
+    paired differences over the episodes."""
+    rows = result["metrics"]["rows"]
+    if any("episode_accuracy" not in r for r in rows):
+        raise ValueError(f"{result['experiment']}'s rows lack the per-episode accuracies that pair the two supports: "
+                         f"run `coursekit regenerate --experiment {result['experiment']} --force`")
+    cells, compared = [], []
+    for dataset, k in dict.fromkeys((r["dataset"], r["shots"]) for r in rows):
+        by = {r["support"]: dict(enumerate(r["episode_accuracy"])) for r in rows
+              if r["dataset"] == dataset and r["shots"] == k}
+        c = stats.compare(by["augmented"], by["plain"])
+        compared.append(c)
+        cells.append(f"{DATASET_WORDS.get(dataset, dataset)}, {k}-shot: {_points(c)}")
+    clear = [c for c in compared if c.separated]
+    verdict = ("no difference is clear of zero: augmenting the support neither helps nor hurts the prototypes "
+               "measurably" if not clear else
+               f"{len(clear)} of {len(compared)} differences are clear of zero "
+               f"({sum(c.verdict == 'better' for c in clear)} gains, {sum(c.verdict == 'worse' for c in clear)} losses)")
+    return {"fewshot_episodes_cells": "; ".join(cells), "fewshot_episodes_reading": verdict}
+
+
+DATASET_WORDS = {"cifar10-novel": "CIFAR-10's novel classes", "caltech101": "Caltech-101"}
+
+
 def _against(rows: list[dict], baseline: dict, variant: dict) -> stats.Comparison:
     """The rows picked by ``variant`` against those picked by ``baseline``, paired by seed."""
     return stats.compare(seed_values(rows, **variant), seed_values(rows, **baseline))
