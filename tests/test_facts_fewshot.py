@@ -348,3 +348,59 @@ def test_episodes_without_per_episode_accuracies_say_what_to_run():
         assert "coursekit regenerate --experiment fewshot_episodes --force" in str(e)
     else:
         raise AssertionError("a result without per-episode accuracies was read")
+
+
+# --- experiment 1 read against the premise -------------------------------------------------------------
+
+def percent_rows(acc: dict) -> list[dict]:
+    """Rows of experiment 1: ``acc[(shots, init, augmentation)]`` is the list of per-seed accuracies (%)."""
+    return [dict(shots=k, init=i, augmentation=a, seed=s, accuracy=v / 100, seconds=1.0, train_images=5 * k)
+            for (k, i, a), values in acc.items() for s, v in enumerate(values)]
+
+
+def gains(scratch_gain: dict, backbone_gain: dict) -> dict:
+    """Accuracies whose augmentation gain at each K is the given per-seed list, from a base of 40 / 60 %."""
+    acc = {}
+    for init, gains, base in (("scratch", scratch_gain, 40.0), ("backbone", backbone_gain, 60.0)):
+        for k, g in gains.items():
+            acc[(k, init, "none")] = [base + s for s in range(len(g))]
+            acc[(k, init, "augmented")] = [base + s + d for s, d in enumerate(g)]
+    return acc
+
+
+def test_premise_holds_when_augmentation_adds_most_at_the_fewest_shots():
+    rows = percent_rows(gains({1: [10, 11, 12], 50: [1, 2, 1]}, {1: [2, 3, 2], 50: [2, 2, 3]}))
+    facts = fs.facts_premise(constructed("fewshot_shots", rows))
+    assert facts["fewshot_aug_scratch_by_k"] == "+11.0 ± 2.5 points at 1; +1.3 ± 1.4 points at 50"
+    assert facts["fewshot_aug_scratch_reading"].startswith(
+        "From scratch, augmentation helps clearly at 1 of 2 numbers of shots (K = 1); it adds more at 1 image per "
+        "class than at 50")
+    assert facts["fewshot_aug_scratch_reading"].endswith("as the premise expects")
+    # the backbone leaves augmentation 9 points less to add at one shot, on every seed
+    assert facts["fewshot_overlap_reading"].startswith(
+        "the backbone leaves augmentation clearly less to add at 1 of 2 numbers of shots (K = 1)")
+
+
+def test_premise_fails_or_cannot_be_told():
+    rows = percent_rows(gains({1: [-3, -4, -3], 50: [5, 6, 5]}, {1: [1, -1, 0], 50: [0, 1, -1]}))
+    facts = fs.facts_premise(constructed("fewshot_shots", rows))
+    assert "hurts clearly at 1 (K = 1)" in facts["fewshot_aug_scratch_reading"]
+    assert facts["fewshot_aug_scratch_reading"].endswith("the premise does not hold here")
+    assert "the seeds cannot tell whether it adds more at 1 than at 50" in facts["fewshot_aug_backbone_reading"]
+    level = percent_rows(gains({1: [3, -3, 0], 50: [2, -2, 0]}, {1: [-3, 3, 0], 50: [2, -2, 0]}))
+    assert fs.facts_premise(constructed("fewshot_shots", level))["fewshot_overlap_reading"].startswith(
+        "the seeds cannot tell at any number of shots")
+
+
+def test_threshold_zero_says_what_no_filtering_does():
+    def rows(gain: float) -> list[dict]:
+        return [dict(shots=5, threshold=t, seed=s, accuracy=0.5 + s / 100 + (gain if t == 0 else 0.0),
+                     pseudo_images=0 if t is None else 2500, pseudo_accuracy=None if t is None else 0.65, seconds=1.0)
+                for t in (None, 0.0) for s in range(3)]
+
+    helps = fs.facts_pseudo(constructed("fewshot_pseudo", rows(0.03)))["fewshot_pseudo_zero"]
+    assert "at 5 images per class, 2,500 images join with 65.0 % of their labels right, and the test accuracy " \
+           "changes by +3.0 ± 0.0 points" in helps
+    assert helps.endswith("bring more than their wrong labels cost")
+    hurts = fs.facts_pseudo(constructed("fewshot_pseudo", rows(-0.03)))["fewshot_pseudo_zero"]
+    assert hurts.endswith("the wrong labels cost more than the extra images bring")

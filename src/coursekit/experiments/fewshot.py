@@ -16,6 +16,7 @@ from .fewshot_facts import (  # noqa: F401 (the readings the chapter's text glue
     facts_episodes,
     facts_full,
     facts_mixing,
+    facts_premise,
     facts_provenance,
     facts_pseudo,
     facts_shots,

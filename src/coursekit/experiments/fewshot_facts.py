@@ -81,6 +81,56 @@ def facts_shots(result: dict) -> dict[str, str]:
         "fewshot_aug_gain_range": changes, "fewshot_backbone_worth": worth}
 
 
+def facts_premise(result: dict) -> dict[str, str]:
+    """Experiment 1 read against the chapter's premise. For each start: augmentation's gain at every K (paired
+    by seed: the four settings of a seed and K train on the same images), at how many K it is clear, and
+    whether it is larger at the fewest shots than at the most (the runs at two K draw different images, so
+    the two gains are compared as independent runs: Welch's interval). Then whether the backbone leaves
+    augmentation less to add: the difference of augmentation's gains with the backbone and from scratch at
+    each K, paired by seed (negative: the two priors overlap; positive: each makes the other worth more)."""
+    rows = result["metrics"]["rows"]
+    ks = sorted({r["shots"] for r in rows})
+
+    def gain(k: int, init: str) -> dict[int, float]:  # in points, by seed
+        aug = seed_values(rows, scale=100, shots=k, init=init, augmentation="augmented")
+        none = seed_values(rows, scale=100, shots=k, init=init, augmentation="none")
+        return {s: aug[s] - none[s] for s in aug.keys() & none.keys()}
+
+    def points(c: stats.Comparison) -> str:
+        return f"{c.mean_difference:+.1f} ± {c.half_width:.1f} points"
+
+    out, gains = {}, {}
+    for init in ("scratch", "backbone"):
+        by_k = {k: stats.compare(gain(k, init), {s: 0.0 for s in gain(k, init)}) for k in ks}
+        gains[init] = by_k
+        clear = [k for k in ks if by_k[k].verdict == "better"]
+        hurt = [k for k in ks if by_k[k].verdict == "worse"]
+        trend = stats.compare_unpaired(gain(ks[0], init), gain(ks[-1], init))
+        out[f"fewshot_aug_{init}_by_k"] = "; ".join(f"{points(by_k[k])} at {k}" for k in ks)
+        out[f"fewshot_aug_{init}_reading"] = (
+            f"{START[init].capitalize()}, augmentation helps clearly at {len(clear)} of {len(ks)} numbers of shots"
+            + (f" (K = {', '.join(map(str, clear))})" if clear else "")
+            + (f" and hurts clearly at {len(hurt)} (K = {', '.join(map(str, hurt))})" if hurt else "") + "; "
+            + stats.word(trend, better=f"it adds more at {ks[0]} image{'s' if ks[0] > 1 else ''} per class than at "
+                                       f"{ks[-1]} ({{size:.1f}} ± {{h:.1f}} points more), as the premise expects",
+                         worse=f"it adds less at {ks[0]} image{'s' if ks[0] > 1 else ''} per class than at {ks[-1]} "
+                               "({size:.1f} ± {h:.1f} points less): the premise does not hold here",
+                         cannot_tell=f"the seeds cannot tell whether it adds more at {ks[0]} than at {ks[-1]} "
+                                     "images per class ({d:+.1f} ± {h:.1f} points)"))
+    overlap = {k: stats.compare(gain(k, "backbone"), gain(k, "scratch")) for k in ks}
+    less = [k for k in ks if overlap[k].verdict == "worse"]
+    more = [k for k in ks if overlap[k].verdict == "better"]
+    out["fewshot_overlap_by_k"] = "; ".join(f"{points(overlap[k])} at {k}" for k in ks)
+    out["fewshot_overlap_reading"] = (
+        "the seeds cannot tell at any number of shots whether the backbone changes what augmentation adds, so this "
+        "run does not say whether the two kinds of prior knowledge overlap" if not less and not more else
+        f"the backbone leaves augmentation clearly less to add at {len(less)} of {len(ks)} numbers of shots"
+        + (f" (K = {', '.join(map(str, less))})" if less else "")
+        + (f" and clearly more at {len(more)} (K = {', '.join(map(str, more))})" if more else "")
+        + ": where it does, part of what augmentation teaches the backbone already knows")
+    return out
+
+
 def facts_episodes(result: dict) -> dict[str, str]:
     """Experiment 2: augmented support against plain support for each data set and K, paired episode by
     episode (the two score the same episodes: the same seed draws them), with the 95 % interval of the
@@ -134,10 +184,36 @@ def _effects(rows: list[dict], field: str, baseline, groups: dict[str, dict], na
     return sentence.format(parts="; ".join(parts)) + verdict
 
 
+def _threshold_zero(rows: list[dict]) -> str:
+    """What τ = 0 teaches: every pool image joins, labelled by the first model, so the share of right labels
+    is that model's accuracy on the pool; and what it does to the test accuracy at each number of shots."""
+    if not any(r["threshold"] == 0 for r in rows):
+        return "This run has no threshold of 0"
+    parts, verdicts = [], set()
+    for k in dict.fromkeys(r["shots"] for r in rows):
+        zero = [r for r in rows if r["shots"] == k and r["threshold"] == 0]
+        right = 100 * sum(r["pseudo_accuracy"] for r in zero) / len(zero)
+        c = _against(rows, dict(shots=k, threshold=None), dict(shots=k, threshold=0))
+        verdicts.add(c.verdict)
+        parts.append(f"at {k} images per class, {sum(r['pseudo_images'] for r in zero) / len(zero):,.0f} images join "
+                     f"with {right:.1f} % of their labels right, and the test accuracy changes by {_points(c)}")
+    lesson = {frozenset({"better"}): "so here the extra images, though a share of their labels is wrong, bring more "
+                                     "than their wrong labels cost",
+              frozenset({"worse"}): "so here the wrong labels cost more than the extra images bring",
+              frozenset({"cannot tell"}): "and the seeds cannot tell what the extra images bring from what their wrong "
+                                          "labels cost"}.get(frozenset(verdicts),
+                                                             "so what the extra images bring against what their wrong "
+                                                             "labels cost depends on the number of shots")
+    return ("At τ = 0 nothing is filtered: every unlabelled image joins with the first model's guess, so the "
+            "share of right labels is simply that model's accuracy on the pool, and the second model learns the "
+            "first one's mistakes along with its right answers: " + "; ".join(parts) + f"; {lesson}")
+
+
 def facts_pseudo(result: dict) -> dict[str, str]:
-    """Experiment 3: each threshold against the labelled-only model of the same shots and seed."""
+    """Experiment 3: each threshold against the labelled-only model of the same shots and seed, and what
+    the threshold of 0 (no filtering) does."""
     rows = result["metrics"]["rows"]
-    return {"fewshot_pseudo_reading": _effects(
+    return {"fewshot_pseudo_zero": _threshold_zero(rows), "fewshot_pseudo_reading": _effects(
         rows, "threshold", None, {f"{k} images per class": dict(shots=k) for k in dict.fromkeys(r["shots"] for r in rows)},
         lambda t: f"τ = {t}", "at {where}, ", "Against the labelled-only model of the same seed, pseudo-labels change "
         "the test accuracy {parts} (95 % intervals of the differences paired by seed). ",
