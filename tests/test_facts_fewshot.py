@@ -64,7 +64,9 @@ def test_budget_facts_read_the_configurations():
     facts = fs.facts_budgets(quick)
     assert facts["fs_seeds"] == str(len(quick["fewshot_shots"]["seeds"]))
     test = quick["fewshot_shots"]["test_per_class"]
-    assert facts["fs_test"] == ("all" if test is None else f"{test:,}")
+    assert facts["fs_test"] == ("all the novel classes' test images" if test is None else
+                                f"{test:,} test images per novel class")
+    assert facts["fs_seeds_other"] == str(len(quick["fewshot_pseudo"]["seeds"]))
     assert facts["fs_episodes"] == f"{quick['fewshot_episodes']['episodes']:,}"
     assert facts["fs_views"] == str(quick["fewshot_episodes"]["views"])
     assert facts["fs_unlabelled"] == f"{quick['fewshot_pseudo']['unlabelled_per_class']:,}"
@@ -266,15 +268,17 @@ def test_ablation_start_reading_when_none_helps_or_the_backbone_gains_more():
 
 
 def test_budgets_say_all_for_a_whole_set_and_group_thousands():
-    cfgs = dict(fewshot_shots=dict(test_per_class=None, seeds=[0, 1, 2, 3, 4], steps=1500),
+    cfgs = dict(fewshot_shots=dict(test_per_class=None, seeds=[0, 1, 2, 3, 4], steps=1500, head_lr_multiplier=10),
                 fewshot_episodes=dict(views=20, queries=15, per_class=None, episodes=2000),
-                fewshot_pseudo=dict(unlabelled_per_class=4000), fewshot_backbone=dict(epochs=40),
-                fewshot_ablation=dict(shots=10))
-    assert fs.facts_budgets(cfgs) == dict(fs_test="all", fs_seeds="5", fs_views="20", fs_queries="15",
-                                          fs_per_class="all", fs_episodes="2,000", fs_unlabelled="4,000",
-                                          fs_ablation_shots="10")
+                fewshot_pseudo=dict(unlabelled_per_class=4000, test_per_class=200, seeds=[0, 1, 2]),
+                fewshot_backbone=dict(epochs=40), fewshot_ablation=dict(shots=10))
+    assert fs.facts_budgets(cfgs) == dict(fs_test="all the novel classes' test images", fs_seeds="5", fs_views="20",
+                                          fs_queries="15", fs_per_class="all", fs_episodes="2,000",
+                                          fs_unlabelled="4,000", fs_ablation_shots="10",
+                                          fs_test_other="200 test images per novel class", fs_seeds_other="3",
+                                          fs_head_times="10")
     cfgs["fewshot_shots"]["test_per_class"] = 1200
-    assert fs.facts_budgets(cfgs)["fs_test"] == "1,200"
+    assert fs.facts_budgets(cfgs)["fs_test"] == "1,200 test images per novel class"
     assert fs.facts_full(cfgs) == dict(fs_full_epochs="40", fs_full_steps="1,500", fs_full_seeds="5",
                                        fs_full_episodes="2,000", fs_full_views="20", fs_full_pool="4,000")
 

@@ -20,10 +20,16 @@ def _points(compared: stats.Comparison) -> str:
     return f"{100 * compared.mean_difference:+.1f} ± {100 * compared.half_width:.1f} points"
 
 
+def _test_images(per_class: int | None) -> str:
+    return "all the novel classes' test images" if per_class is None else f"{per_class:,} test images per novel class"
+
+
 def facts_budgets(cfgs: dict[str, dict]) -> dict[str, str]:
     """The sizes the text quotes, from the active profile's configurations (as given by :func:`configs`)."""
     shots, episodes, pseudo = cfgs["fewshot_shots"], cfgs["fewshot_episodes"], cfgs["fewshot_pseudo"]
-    return {"fs_test": _count(shots["test_per_class"]), "fs_seeds": f"{len(shots['seeds'])}",
+    return {"fs_test": _test_images(shots["test_per_class"]), "fs_seeds": f"{len(shots['seeds'])}",
+            "fs_test_other": _test_images(pseudo["test_per_class"]), "fs_seeds_other": f"{len(pseudo['seeds'])}",
+            "fs_head_times": f"{shots['head_lr_multiplier']:g}",
             "fs_views": f"{episodes['views']}", "fs_queries": f"{episodes['queries']}",
             "fs_per_class": _count(episodes["per_class"]), "fs_episodes": f"{episodes['episodes']:,}",
             "fs_unlabelled": f"{pseudo['unlabelled_per_class']:,}", "fs_ablation_shots": f"{cfgs['fewshot_ablation']['shots']}"}
