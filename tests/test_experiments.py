@@ -202,3 +202,38 @@ def test_a_figure_loads_its_result_and_never_trains(results_store, monkeypatch):
     loaded = figures.draw("intro-confusion-matrix", "quick")
     assert "accuracy 50.0 %" in loaded.axes[0].get_title()
     assert calls == []
+
+
+# Results from before the redesign of 30 November 2026 (the few-shot and transfer runners changed then) are
+# not the current code's, even where their configuration is unchanged.
+OLDEST_CODE = "2026-11-30"
+
+
+def test_no_stored_result_predates_the_current_code():
+    old = [f"{p.name} ({json.loads(p.read_text())['provenance']['date'][:10]})"
+           for p in sorted((store.repository_root() / "results").glob("*.quick.json"))
+           if json.loads(p.read_text())["provenance"]["date"][:10] < OLDEST_CODE]
+    assert not old, f"results made before {OLDEST_CODE}, by older code: {old} (regenerate them)"
+
+
+# Runs that two experiments share: the same configuration, start, augmentation, images and seed. Stored from
+# the same code they agree, up to a prediction or two that floating-point sums of another order may flip.
+SHARED = [
+    ("fewshot_shots", dict(shots=10, init="backbone", augmentation="augmented"),
+     "fewshot_ablation", dict(init="backbone", variant="crop+flip+trivial_augment")),
+    ("fewshot_shots", dict(shots=10, init="scratch", augmentation="none"),
+     "fewshot_ablation", dict(init="scratch", variant="none")),
+]
+
+
+@pytest.mark.parametrize("a, where_a, b, where_b", SHARED, ids=lambda v: v if isinstance(v, str) else None)
+def test_runs_shared_by_two_experiments_agree(a, where_a, b, where_b):
+    from coursekit.results import seed_values
+
+    ra, rb = (store.read_result(n, "quick") for n in (a, b))
+    assert where_a["shots"] in experiments.config(a, "quick")["shots"]  # the ablation's one number of shots
+    assert experiments.config(b, "quick")["shots"] == where_a["shots"]
+    va, vb = seed_values(ra["metrics"]["rows"], **where_a), seed_values(rb["metrics"]["rows"], **where_b)
+    assert va.keys() == vb.keys() and len(va) >= 3
+    apart = {s: round(100 * (va[s] - vb[s]), 2) for s in va if abs(va[s] - vb[s]) > 0.001}
+    assert not apart, f"{a} and {b} store different accuracies for the same runs (points, by seed): {apart}"
