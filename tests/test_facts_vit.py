@@ -6,6 +6,7 @@ import itertools
 import math
 
 import pytest
+import torch
 
 from conftest import stored_result
 from coursekit import diagnostics, experiments, models, stats, store
@@ -360,3 +361,30 @@ def test_pretraining_wordings():
     level = facts.facts_pretraining(scratch, lite0([[55, 65, 63], [50] * 3, [60] * 3], [[10] * 3] * 3))
     assert level["vit_pre_reading"].startswith("The ImageNet network's linear probe on 1,000 images and the ResNet "
                                                "trained from scratch on 10,000 cannot be told apart (+0.0 ±")
+
+
+def positions(embeddings: torch.Tensor, side: int) -> dict:
+    """A result whose position similarities are the cosines of ``embeddings`` (one row per patch)."""
+    e = torch.nn.functional.normalize(embeddings, dim=-1)
+    return dict(attention=dict(grid=side, position_similarity=(e @ e.T).tolist()))
+
+
+def test_position_embeddings_of_a_grid_are_read_as_learned():
+    side = 4
+    yx = torch.stack(torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij"), -1).view(-1, 2).float()
+    smooth = torch.cat([torch.sin(yx / 3), torch.cos(yx / 3)], 1)  # nearby positions, similar embeddings
+    found = facts.facts_positions(positions(smooth, side))
+    assert found["vit_pos_nearest"] == "16 of 16"
+    assert found["vit_pos_reading"].startswith("the embeddings have learned the grid")
+    # chance: corners have 2 of 15 neighbours, edges 3, the inner four 4: (4*2 + 8*3 + 4*4) / 15 / 16 = 20 %
+    assert found["vit_pos_chance"] == "20 %"
+    torch.manual_seed(0)
+    noise = facts.facts_positions(positions(torch.randn(64, 32), 8))
+    assert noise["vit_pos_reading"].startswith("the embeddings show no sign of the grid")
+
+
+def test_positions_on_the_stored_run(quick):
+    found = facts.facts_positions(quick[f"vs_vit_{facts.SIZES[-1]}"])
+    nearest = int(found["vit_pos_nearest"].split(" of ")[0])
+    if nearest / 64 >= facts.GRID_LEARNED * 0.06:  # the stored ViT on 10,000 images: 37 of 64 positions
+        assert found["vit_pos_reading"].startswith("the embeddings have learned the grid")

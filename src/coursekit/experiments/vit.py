@@ -419,6 +419,38 @@ def facts_attention(result: dict) -> dict[str, str]:
             "vit_best_provenance": store.provenance_line(result)}
 
 
+GRID_LEARNED = 4.0  # the grid is learned when a position's nearest embedding is a neighbour 4 times as often as chance
+GRID_NONE = 2.0     # ... and there is no sign of it below twice chance
+
+
+def facts_positions(result: dict) -> dict[str, str]:
+    """Whether a trained ViT's position embeddings learned the patch grid: for how many positions the most
+    similar other embedding (cosine) is one of its neighbours in the grid (up, down, left, right), against
+    the share that chance would give, and the mean similarity of neighbours against that of the rest."""
+    side, sim = result["attention"]["grid"], result["attention"]["position_similarity"]
+    n, nearest, near, far, chance = side * side, 0, [], [], 0.0
+    for i in range(n):
+        y, x = divmod(i, side)
+        neighbours = {(y + dy) * side + x + dx for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1))
+                      if 0 <= y + dy < side and 0 <= x + dx < side}
+        others = [j for j in range(n) if j != i]
+        nearest += max(others, key=lambda j: sim[i][j]) in neighbours
+        chance += len(neighbours) / len(others) / n
+        near += [sim[i][j] for j in neighbours]
+        far += [sim[i][j] for j in others if j not in neighbours]
+    ratio = nearest / n / chance
+    reading = ("the embeddings have learned the grid: nothing told the network where a patch lies, yet "
+               "neighbouring patches ended with similar embeddings" if ratio >= GRID_LEARNED and
+               sum(near) / len(near) > sum(far) / len(far) else
+               "the embeddings show no sign of the grid: a position's nearest embedding is a neighbour hardly more "
+               "often than chance would make it" if ratio <= GRID_NONE else
+               "the embeddings have learned part of the grid: neighbours are nearest more often than chance, but "
+               "far from always")
+    return {"vit_pos_nearest": f"{nearest} of {n}", "vit_pos_chance": f"{100 * chance:.0f} %",
+            "vit_pos_similarity": f"{sum(near) / len(near):.2f} against {sum(far) / len(far):.2f}",
+            "vit_pos_rule": f"{GRID_LEARNED:g} times", "vit_pos_reading": reading}
+
+
 NOT_RUN = {
     "vit_pretrained": "this needs pretrained weights from the Hugging Face hub and a GPU (fine-tuning at 224 "
                       "pixels). Run `coursekit regenerate --profile full --experiment vit_pretrained` on a GPU and "
