@@ -206,3 +206,83 @@ def test_scene_facts_are_read_from_the_recipe():
     assert facts["det_nms_reading"].startswith("so NMS never removes one of two true digits here")
     dense = det.facts_scenes(dict(size=96, per_scene=(2, 5), digit_size=(20, 44), max_overlap=0.6))
     assert dense["det_nms_reading"].startswith("so NMS can remove one of two true digits")
+
+
+def test_design_facts_are_read_from_the_detector():
+    from coursekit.models.detector import ANCHOR_RATIOS, digit_faster_rcnn
+
+    detector = digit_faster_rcnn()
+    facts = det.facts_design(detector)
+    matcher, roi = detector.rpn.proposal_matcher, detector.roi_heads.box_roi_pool
+    assert (facts["det_rpn_positive"], facts["det_rpn_negative"]) == (
+        f"{matcher.high_threshold:g}", f"{matcher.low_threshold:g}") == ("0.7", "0.3")
+    assert facts["det_roi_grid"] == "{} × {}".format(*roi.output_size) == "7 × 7"
+    assert facts["det_roi_points"] == f"{roi.sampling_ratio} × {roi.sampling_ratio}" == "2 × 2"
+    assert facts["det_stride"] == "4" and facts["det_small_box_cells"] == "1.75"  # 64 px scenes, 16 x 16 map
+    assert facts["det_anchor_ratios"] == "1 and 2" and ANCHOR_RATIOS == (1.0, 2.0)
+    assert (facts["det_match_iou"], facts["det_match_score"]) == ("0.5", "0.5")
+    # the stride is the backbone's, whatever the scene's size; the cells follow it and the box
+    assert det.facts_design(digit_faster_rcnn(image_size=96))["det_stride"] == "4"
+    assert det.facts_design(detector, small_box=12)["det_small_box_cells"] == "3"
+
+
+def test_the_digits_counted_found_are_those_match_counts():
+    import torch
+
+    from coursekit import data, detection
+
+    scenes = data.Scenes(torch.zeros(1, 1, 32, 32, dtype=torch.uint8), [torch.tensor([[0.0, 0, 10, 10]])],
+                         [torch.tensor([3])], [torch.tensor([0])], tuple(str(d) for d in range(10)))
+    iou, score = (float(det.facts_design()[k]) for k in ("det_match_iou", "det_match_score"))
+
+    def found(shift: float, s: float) -> bool:
+        box = torch.tensor([[shift, 0.0, 10 + shift, 10]])
+        return detection.match([dict(boxes=box, scores=torch.tensor([s]), labels=torch.tensor([3]))], scenes)[0]["found"]
+
+    assert found(0, score) and not found(0, score - 0.01)
+    at = 10 * (1 - iou) / (1 + iou)  # the shift at which the IoU of two 10-pixel boxes is `iou`
+    assert found(at - 0.01, 1.0) and not found(at + 0.01, 1.0)
+
+
+def test_box_widths_of_scenes():
+    import torch
+
+    from coursekit import data
+
+    boxes = [torch.tensor([[0.0, 0, 3, 20], [10, 10, 40, 30]]), torch.tensor([[5.0, 5, 17, 25]])]
+    labels = [torch.tensor([1, 0]), torch.tensor([7])]
+    scenes = data.Scenes(torch.zeros(2, 1, 64, 64, dtype=torch.uint8), boxes, labels,
+                         [torch.tensor([0, 1]), torch.tensor([2])], tuple(str(d) for d in range(10)))
+    assert det.facts_boxes(scenes) == {"det_demo_scenes": "2", "det_box_narrowest": "3 pixels wide (a 1)",
+                                       "det_box_widest": "30"}
+
+
+def test_alexnet_against_lenet():
+    from coursekit import models
+
+    alexnet, lenet = models.create("alexnet"), models.create("lenet5")
+    ratio = models.count_parameters(alexnet) / models.count_parameters(lenet)
+    assert det.facts_alexnet(alexnet, lenet) == {"det_alexnet_ratio": f"{ratio:,.0f}"}
+    assert 500 < ratio < 2000  # "a thousand times", as the chapter used to say
+
+
+def test_shared_digits_on_the_stored_results():
+    from conftest import stored_result
+
+    detector, lenet = stored_result("detect_digits"), stored_result("detect_lenet")
+    reading = det.facts_shared_digits(detector, lenet)["det_shared_digits"]
+    images = detector["provenance"]["data"]["train"]["images"]
+    assert reading == (f"fair: both learnt from the same {images:,} training digits, and neither saw a test digit")
+    assert images == lenet["provenance"]["data"]["train"]["images"]
+
+
+def test_shared_digits_says_when_they_differ():
+    source = dict(kind="image-folder", images=60_000, fingerprint="a")
+    lenet = dict(provenance=dict(data=dict(train=dict(source, padded="2 px"))))
+    same = dict(provenance=dict(data=dict(train=dict(source))))
+    assert det.facts_shared_digits(same, lenet)["det_shared_digits"].startswith("fair: both learnt from the same 60,000")
+    fewer = dict(provenance=dict(data=dict(train=dict(source, images=2_000, subset="200 per class, seed 0"))))
+    assert det.facts_shared_digits(fewer, lenet)["det_shared_digits"] == (
+        "not quite fair: LeNet-5 learnt from 60,000 training digits, the detector from 2,000 (neither saw a test digit)")
+    other = dict(provenance=dict(data=dict(train=dict(source, fingerprint="b"))))
+    assert det.facts_shared_digits(other, lenet)["det_shared_digits"].startswith("not quite fair")

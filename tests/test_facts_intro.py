@@ -50,13 +50,60 @@ def test_facts_agree_with_the_stored_result(stored):
     count = c[i][j] + c[j][i]
     assert int(facts["intro_confused_count"].replace(",", "")) == count
     assert all(c[k][m] + c[m][k] <= count for k in range(len(c)) for m in range(len(c)) if k != m)
+    assert facts["intro_chance"] == "10 %" and len(metrics["classes"]) == 10
+
+
+def test_the_recipe_is_read_from_the_run_and_the_functions_it_calls(stored):
+    import inspect
+
+    from coursekit import augment, train
+
+    facts = intro.facts(stored)
+    warmup = inspect.signature(train.make_schedule).parameters["warmup"].default
+    assert facts["intro_warmup"] == f"{100 * warmup:g} %" == "20 %"
+    assert facts["intro_crop_padding"] == str(stored["config"]["crop_padding"])
+    p = inspect.signature(augment.random_flip).parameters["p"].default
+    assert stored["config"]["flip"] and facts["intro_flip"] == f"{100 * p:g} %" == "50 %"
+    assert intro.facts_recipe(dict(crop_padding=2, flip=False)) == {
+        "intro_warmup": "20 %", "intro_crop_padding": "2", "intro_flip": "0 %"}
+
+
+@pytest.mark.parametrize("width", [32, 8])
+def test_the_network_and_the_exercise_are_read_from_the_model(width):
+    from coursekit import models
+
+    model = models.create("small_cnn", num_classes=10, width=width)
+    facts = intro.facts_network(model)
+    assert facts["intro_plan"] == "three stages of two 3 × 3 convolutions"
+    first = model.features[0]
+    conv = models.count_parameters(first[0])
+    assert facts["intro_ex_conv"] == f"3 × 3 × 3 × {width} = {conv:,}" and conv == 27 * width
+    assert facts["intro_ex_bn"] == f"2 × {width} = {2 * width}"
+    assert facts["intro_ex_total"] == f"{models.count_parameters(first):,}"
+    assert facts["intro_ex_width"] == str(width)
+    assert facts["intro_ex_layer"] == f"a 3 × 3 convolution from 3 to {width} channels"
+
+
+def test_the_plan_counts_stages_and_convolutions():
+    from torch import nn
+
+    from coursekit.models.small import conv_bn_relu
+
+    class Net(nn.Module):  # two stages of three convolutions
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(conv_bn_relu(3, 4), conv_bn_relu(4, 4), conv_bn_relu(4, 4),
+                                          nn.MaxPool2d(2), *(conv_bn_relu(4, 4) for _ in range(3)), nn.MaxPool2d(2))
+
+    assert intro.facts_network(Net())["intro_plan"] == "two stages of three 3 × 3 convolutions"
 
 
 def test_run_facts_are_formatted_as_the_text_writes_them():
     facts = intro.facts_run(constructed())
     assert facts == {"intro_accuracy": "73.5 %", "intro_top5": "98.8 %", "intro_f1": "0.712", "intro_epochs": "2",
                      "intro_train_images": "20,000", "intro_test_images": "154", "intro_speed": "1,234",
-                     "intro_train_time": "2.5 minutes", "intro_device": "CPU (test)", "intro_profile": "quick"}
+                     "intro_train_time": "2.5 minutes", "intro_device": "CPU (test)", "intro_profile": "quick",
+                     "intro_chance": "33.3 %"}  # three classes
 
 
 @pytest.mark.parametrize("train, test, overfits", [(0.90, 0.80, True), (0.80, 0.78, False), (0.70, 0.72, False),
@@ -131,6 +178,18 @@ def test_fast_recipe_against_the_small_cnn(fast, small, wording):
     assert facts["intro_fast_train_images"] == "45,000" and facts["intro_fast_validation"] == "93.0 %"
     assert (facts["intro_fast_held_out"], facts["intro_fast_translate"], facts["intro_fast_lookahead_every"]) == \
         ("500", "2", "5")
+    assert facts["intro_fast_groups"] == "three convolution groups (64, 256 and 256 channels)"
+    assert (facts["intro_fast_whiten"], facts["intro_fast_patch"]) == ("2 × 2", "12")  # 3 channels x 2 x 2
+
+
+def test_the_fast_network_is_built_from_the_runs_configuration():
+    from coursekit import models
+
+    facts = intro.facts_fast_network(dict(model_args=dict(widths=[8, 16, 32])))
+    assert facts["intro_fast_groups"] == "three convolution groups (8, 16 and 32 channels)"
+    net = models.create("fast_cifar")
+    assert facts["intro_fast_whiten"] == "{} × {}".format(*net.whiten.kernel_size)
+    assert int(facts["intro_fast_patch"]) == net.whiten.weight[0].numel()
 
 
 def test_fast_recipe_without_validation_says_so():
@@ -164,3 +223,13 @@ def test_fast_facts_on_the_stored_run():
     assert facts["intro_fast_accuracy"] == f"{100 * result['metrics']['accuracy']:.1f} %"
     assert facts["intro_fast_held_out"] == f"{result['config']['validation_per_class']:,}"
     assert facts["intro_fast_epochs"] == str(result["config"]["epochs"])
+    widths = models_widths(result["config"])
+    assert facts["intro_fast_groups"].endswith(f"({', '.join(map(str, widths[:-1]))} and {widths[-1]} channels)")
+
+
+def models_widths(config: dict) -> list[int]:
+    """The channels of the fast network's groups as the run's configuration builds it."""
+    from coursekit import models
+
+    net = models.create("fast_cifar", **config.get("model_args", {}))
+    return [m.out_channels for m in net.groups.modules() if type(m).__name__ == "Conv2d"][::2]

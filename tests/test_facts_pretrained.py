@@ -40,8 +40,80 @@ def test_torchvision_and_resnet50_facts():
     got = facts.facts_torchvision()
     assert got["pretrained_tv_version"] == torchvision.__version__.split("+")[0]
     assert int(got["pretrained_n_all"]) > int(got["pretrained_n_classifiers"]) >= 50
-    assert facts.facts_resnet50_weights() == dict(pretrained_r50_v1="76.1 %", pretrained_r50_v2="80.9 %",
-                                                 pretrained_r50_resize="256, 232")
+    weights = torchvision.models.get_model_weights("resnet50")
+    default = weights.DEFAULT.transforms()
+    assert facts.facts_resnet50_weights() == dict(
+        pretrained_r50_v1="76.1 %", pretrained_r50_v2="80.9 %", pretrained_r50_resize="256, 232",
+        pretrained_r50_resize_v1=str(weights.IMAGENET1K_V1.transforms().resize_size[0]),
+        pretrained_r50_resize_v2=str(weights.IMAGENET1K_V2.transforms().resize_size[0]),
+        pretrained_r50_crop=str(default.crop_size[0]),
+        pretrained_imagenet_mean="0.485, 0.456 and 0.406", pretrained_imagenet_std="0.229, 0.224 and 0.225")
+    assert (default.mean, default.std) == ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    assert facts.facts_resnet50_weights()["pretrained_r50_crop"] == "224"
+    assert (facts.facts_resnet50_weights()["pretrained_r50_resize_v1"],
+            facts.facts_resnet50_weights()["pretrained_r50_resize_v2"]) == ("256", "232")
+
+
+# --- on coursekit's networks ------------------------------------------------------------------------------
+
+def test_lite0_crop_map_and_input_range_are_read_from_the_network_and_its_weights():
+    from coursekit import models
+
+    lite0 = models.pretrained("efficientnet_lite0")  # installed with coursekit: no download
+    got = facts.facts_lite0(lite0)
+    transforms = lite0.weights.transforms()
+    assert got["pretrained_lite0_crop"] == str(transforms.crop_size[0]) == "224"
+    assert got["pretrained_lite0_map"] == "7 × 7" and got["pretrained_lite0_last"].startswith("a 7 × 7 map")
+    assert (transforms.mean, transforms.std) == ([0.5] * 3, [0.5] * 3)
+    assert got["pretrained_lite0_range"] == "[−1, 1]"
+    assert got["pretrained_lite0_norm"] == "a mean of 0.5 and a standard deviation of 0.5 per channel"
+
+
+def test_lite0_facts_with_other_normalisation():
+    from types import SimpleNamespace
+
+    from torch import nn
+
+    class Net(nn.Module):  # a stem, and a last map of half the crop's side
+        def __init__(self):
+            super().__init__()
+            self.conv_stem = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+            self.weights = SimpleNamespace(transforms=lambda: SimpleNamespace(
+                crop_size=[32], mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]))
+
+        def forward_features(self, x):
+            return self.conv_stem(x)
+
+        forward = forward_features
+
+    r50 = torchvision.models.get_model_weights("resnet50")
+    got = facts.facts_lite0(Net(), r50)
+    assert got["pretrained_lite0_crop"] == "32" and got["pretrained_lite0_map"] == "16 × 16"
+    assert got["pretrained_lite0_norm"] == ("means of 0.485, 0.456 and 0.406 and standard deviations of 0.229, "
+                                            "0.224 and 0.225")
+    low, high = -0.485 / 0.229, (1 - 0.406) / 0.225  # the lowest and highest value over the channels
+    assert got["pretrained_lite0_range"] == f"[{low:g}, {high:g}]".replace("-", "−")
+
+
+def test_resnet20_facts_are_read_from_the_network():
+    from coursekit import models
+
+    net = models.create("resnet20", num_classes=10)
+    got = facts.facts_resnet20(net)
+    assert net.conv1.out_channels == 16 and net.conv1.kernel_size == (3, 3) and net.conv1.in_channels == 3
+    assert got["pretrained_r20_stem"] == "sixteen 3 × 3 filters over the three colour channels"
+    assert got["pretrained_r20_map"] == "8 × 8"  # 32 pixels halved twice
+    assert facts.facts_resnet20(net, image_size=64)["pretrained_r20_map"] == "16 × 16"
+    assert got["pretrained_r20_published"] == f"{facts.PUBLISHED_RESNET20} %" == "91.78 %"
+    assert facts.facts_resnet20() == got  # built when not given
+
+
+def test_pacs_classes_are_counted_as_loaded():
+    from types import SimpleNamespace
+
+    assert facts.facts_pacs(SimpleNamespace(classes=("dog", "elephant", "giraffe", "guitar", "horse", "house",
+                                                     "person"))) == dict(pretrained_pacs_classes="seven")
+    assert facts.facts_pacs(SimpleNamespace(classes=tuple(range(11)))) == dict(pretrained_pacs_classes="11")
 
 
 # --- every wording, on constructed inputs ---------------------------------------------------------------

@@ -9,6 +9,8 @@ carries the right label.
 """
 from __future__ import annotations
 
+import inspect
+
 from .. import data, detection, models, profiles, stats, train
 from ..metrics import classification_metrics, correct
 from ..models.detector import digit_faster_rcnn
@@ -22,7 +24,8 @@ OVERLAP_EDGES = [0, 0.001, 0.1, 1]  # largest IoU with another digit: none, a li
 EXAMPLES = 12                       # test scenes whose detections the result keeps for figures
 
 # LeNet-5 as the paper trained it: every training digit, no augmentation; SGD with momentum and a one-cycle
-# schedule in place of the paper's diagonal Levenberg-Marquardt (and 20 passes there; six here, twenty in full).
+# schedule in place of the paper's diagonal Levenberg-Marquardt (and the paper's 20 passes: each profile sets
+# its epochs).
 LENET_BUDGET = {
     "ci": dict(train_per_class=20, test_per_class=10, epochs=1, batch_size=50, centred=50, seeds=[0]),
     "quick": dict(train_per_class=None, test_per_class=None, epochs=6, batch_size=128, centred=2000, seeds=[0, 1, 2]),
@@ -64,8 +67,8 @@ def train_lenet(cfg: dict, state: RunState) -> dict:
                 data=dict(train=train_set.source, test=test_set.source))
 
 
-# The detector: 64x64 scenes of one to four digits whose frames measure 16 to 40 pixels; a small backbone,
-# a box head of 128, 100 proposals per image. quick: 4 epochs of 4,000 new scenes (1,000 steps of 16).
+# The detector: scenes of a few digits of many sizes (SCENES); a small backbone, a narrow box head and few
+# proposals per image (the experiment's base); each profile sets the new scenes per epoch, epochs and batch.
 DETECTOR_BUDGET = {
     "ci": dict(train_per_class=20, scenes_per_epoch=32, epochs=1, batch_size=8, test_scenes=12, centred=12, seeds=[0]),
     "quick": dict(train_per_class=None, scenes_per_epoch=4000, epochs=4, batch_size=16, test_scenes=500, centred=2000,
@@ -208,6 +211,62 @@ def facts_scenes(scenes: dict = SCENES) -> dict[str, str]:
             "det_digit_size": f"{scenes['digit_size'][0]} to {scenes['digit_size'][1]}",
             "det_max_overlap": f"{scenes['max_overlap']:g}",
             "det_anchor_sizes": ", ".join(map(str, ANCHOR_SIZES[:-1])) + f" and {ANCHOR_SIZES[-1]}"}
+
+
+def facts_design(detector=None, small_box: int = 7) -> dict[str, str]:
+    """The detector's settings the text names, read from the model (a
+    :func:`~coursekit.models.detector.digit_faster_rcnn`, built when not given) and from the function that
+    counts a digit found (:func:`coursekit.detection.match`): the RPN's IoU for a positive and below which
+    an anchor is negative, RoI Align's grid and sampling points, the backbone's stride, the anchors'
+    shapes (height over width), the IoU and score a detection needs to find a digit, and how many cells of
+    the feature map a box ``small_box`` pixels wide (the exercise's) spans."""
+    import torch
+
+    from ..models.detector import ANCHOR_RATIOS
+
+    detector = digit_faster_rcnn() if detector is None else detector
+    matcher, roi = detector.rpn.proposal_matcher, detector.roi_heads.box_roi_pool
+    grid, points = roi.output_size, roi.sampling_ratio
+    size = detector.transform.min_size[0]
+    with torch.no_grad():
+        side = detector.backbone(torch.zeros(1, 1, size, size)).shape[-1]
+    match = inspect.signature(detection.match).parameters
+    return {"det_rpn_positive": f"{matcher.high_threshold:g}", "det_rpn_negative": f"{matcher.low_threshold:g}",
+            "det_roi_grid": f"{grid[0]} × {grid[1]}", "det_roi_points": f"{points} × {points}",
+            "det_stride": f"{size // side}", "det_small_box_cells": f"{small_box / (size // side):g}",
+            "det_anchor_ratios": ", ".join(f"{r:g}" for r in ANCHOR_RATIOS[:-1]) + f" and {ANCHOR_RATIOS[-1]:g}",
+            "det_match_iou": f"{match['iou'].default:g}", "det_match_score": f"{match['score'].default:g}"}
+
+
+def facts_boxes(scenes: data.Scenes) -> dict[str, str]:
+    """How many ``scenes`` there are, and the narrowest digit box in them (its width and digit) and the
+    widest (its width), in pixels."""
+    import torch
+
+    boxes, labels = torch.cat(scenes.boxes), torch.cat(scenes.labels)
+    widths = boxes[:, 2] - boxes[:, 0]
+    narrow = int(widths.argmin())
+    return {"det_demo_scenes": f"{len(scenes):,}",
+            "det_box_narrowest": f"{widths[narrow]:.0f} pixels wide (a {scenes.classes[int(labels[narrow])]})",
+            "det_box_widest": f"{widths.max():.0f}"}
+
+
+def facts_alexnet(alexnet, lenet) -> dict[str, str]:
+    """How many times LeNet-5's parameters AlexNet has, from the two models."""
+    ratio = models.count_parameters(alexnet) / models.count_parameters(lenet)
+    return {"det_alexnet_ratio": f"{ratio:,.0f}"}
+
+
+def facts_shared_digits(detector: dict, lenet: dict) -> dict[str, str]:
+    """Whether the detector and LeNet-5 learnt from the same training digits (the same source, once LeNet's
+    padding is set aside), read from the provenance of their results."""
+    ours = detector["provenance"]["data"]["train"]
+    theirs = {k: v for k, v in lenet["provenance"]["data"]["train"].items() if k != "padded"}
+    if ours == theirs:
+        return {"det_shared_digits": (f"fair: both learnt from the same {ours['images']:,} training digits, and "
+                                      "neither saw a test digit")}
+    return {"det_shared_digits": (f"not quite fair: LeNet-5 learnt from {theirs['images']:,} training digits, the "
+                                  f"detector from {ours['images']:,} (neither saw a test digit)")}
 
 
 def _bins(result: dict, key: str) -> list[dict[int, float | None]]:

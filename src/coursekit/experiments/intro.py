@@ -1,9 +1,11 @@
 """Chapter "intro": a small CNN trained from scratch on CIFAR-10, then the fast recipe of :mod:`coursekit.fast`."""
 from __future__ import annotations
 
+import inspect
+
 import torch
 
-from .. import fast, models, stats, store, train
+from .. import augment, fast, models, stats, store, train
 from ..runs import RunState
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
 from .core import Experiment, register
@@ -47,12 +49,69 @@ register(Experiment(
 
 # --- the readings the chapter's text glues --------------------------------------------------------
 
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+                9: "nine", 10: "ten"}
+
+
+def _words(n: int) -> str:
+    """A small count in words ("three"), larger ones in digits with commas."""
+    return NUMBER_WORDS.get(n, f"{n:,}")
+
+
+def _listed(values: list) -> str:
+    """"64, 256 and 256"."""
+    values = [f"{v:,}" for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" and {values[-1]}"
+
+
+def _default(function, name: str):
+    """The default value of ``function``'s parameter ``name``: what the recipe uses when it passes none."""
+    return inspect.signature(function).parameters[name].default
+
 def facts_data(train_set) -> dict[str, str]:
     """How many training images each class of ``train_set`` (its ``labels``) has: "5,000" when all
     have as many, else the distinct counts joined by "to"."""
     counts = torch.bincount(train_set.labels).tolist()
     return {"intro_per_class": " to ".join(sorted({f"{n:,}" for n in counts}))}
 
+
+
+def facts_network(model) -> dict[str, str]:
+    """The small CNN's plan, read from ``model`` (a ``small_cnn``): its stages (each ended by a max-pool),
+    the convolutions per stage and their kernel; and the exercise's first layer (a convolution without bias,
+    then batch normalisation): its shape and parameters, counted as the solution counts them."""
+    from torch import nn
+
+    per_stage, convs, kernels = [], 0, set()
+    for layer in model.features:
+        if isinstance(layer, nn.MaxPool2d):  # a stage ends
+            per_stage.append(convs)
+            convs = 0
+        else:
+            convs += 1
+            kernels |= {m.kernel_size for m in layer.modules() if isinstance(m, nn.Conv2d)}
+    (per,), ((kh, kw),) = set(per_stage), kernels  # stages alike, one kernel size: else this raises
+    stages = len(per_stage)
+    conv, bn = model.features[0][0], model.features[0][1]
+    weights, affine = conv.weight.numel(), models.count_parameters(bn)
+    k1, k2 = conv.kernel_size
+    return {"intro_plan": f"{_words(stages)} stages of {_words(per)} {kh} × {kw} convolutions",
+            "intro_ex_width": f"{conv.out_channels}",
+            "intro_ex_layer": (f"a {k1} × {k2} convolution from {conv.in_channels} to {conv.out_channels} "
+                               "channels"),
+            "intro_ex_conv": f"{k1} × {k2} × {conv.in_channels} × {conv.out_channels} = {weights:,}",
+            "intro_ex_bn": f"{affine // conv.out_channels} × {conv.out_channels} = {affine:,}",
+            "intro_ex_total": f"{weights + affine:,}"}
+
+
+def facts_recipe(config: dict) -> dict[str, str]:
+    """The training recipe the text describes, read from a run's ``config`` and from the defaults of the
+    functions it calls: the one-cycle schedule's warm-up share (:func:`coursekit.train.make_schedule`), the
+    crop's padding, and the share of images mirrored (:func:`coursekit.augment.random_flip`)."""
+    warmup = _default(train.make_schedule, "warmup")
+    flip = _default(augment.random_flip, "p") if config["flip"] else 0.0
+    return {"intro_warmup": f"{100 * warmup:g} %", "intro_crop_padding": f"{config['crop_padding']}",
+            "intro_flip": f"{100 * flip:g} %"}
 
 
 def facts_data_copy(source: dict) -> dict[str, str]:
@@ -82,6 +141,7 @@ def facts_run(result: dict) -> dict[str, str]:
         "intro_train_time": f"{cost['train_seconds'] / 60:.1f} minutes",
         "intro_device": result["provenance"]["device"],
         "intro_profile": result["profile"],
+        "intro_chance": f"{round(100 / len(metrics['classes']), 1):g} %",
     }
 
 
@@ -111,7 +171,7 @@ def facts_confusion(result: dict) -> dict[str, str]:
 
 def facts(result: dict) -> dict[str, str]:
     """Every reading of the ``intro_cnn`` result that the chapter's text glues."""
-    return facts_run(result) | facts_gap(result) | facts_confusion(result)
+    return facts_run(result) | facts_gap(result) | facts_confusion(result) | facts_recipe(result["config"])
 
 
 def _what_differs(fast: dict, small: dict) -> str:
@@ -153,7 +213,19 @@ def facts_fast(fast_result: dict, small_result: dict) -> dict[str, str]:
         "intro_fast_held_out": f"{fast_result['config']['validation_per_class']:,}",
         "intro_fast_translate": f"{fast_result['config']['translate']}",
         "intro_fast_lookahead_every": f"{fast_result['config']['lookahead_every']}",
-    }
+    } | facts_fast_network(fast_result["config"])
+
+
+def facts_fast_network(config: dict) -> dict[str, str]:
+    """The fast run's network as its ``config`` builds it: its convolution groups and their channels, the
+    whitening layer's filter size and how many numbers one patch of it holds."""
+    from ..models.fastcifar import ConvGroup
+
+    net = models.create("fast_cifar", **config.get("model_args", {}))
+    widths = [g[0].out_channels for g in net.groups if isinstance(g, ConvGroup)]
+    kh, kw = net.whiten.kernel_size
+    return {"intro_fast_groups": f"{_words(len(widths))} convolution groups ({_listed(widths)} channels)",
+            "intro_fast_whiten": f"{kh} × {kw}", "intro_fast_patch": f"{net.whiten.in_channels * kh * kw}"}
 
 
 EXAMPLE = {"A": {0: 71.2, 1: 68.9, 2: 70.4}, "B": {0: 69.6, 1: 67.2, 2: 68.9}}  # accuracies (%) by seed

@@ -48,26 +48,56 @@ def facts_torchvision() -> dict[str, str]:
                 pretrained_tv_version=torchvision.__version__.split("+")[0])
 
 
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+                9: "nine", 10: "ten", 12: "twelve", 16: "sixteen", 32: "thirty-two"}
+
+
+def _words(n: int) -> str:
+    """A small count in words ("seven"), others in digits with commas."""
+    return NUMBER_WORDS.get(n, f"{n:,}")
+
+
+def _listed(values) -> str:
+    """"0.485, 0.456 and 0.406"."""
+    values = [f"{v:g}" for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" and {values[-1]}"
+
+
 def facts_resnet50_weights(weights=None) -> dict[str, str]:
-    """ResNet-50's two sets of ImageNet weights (a torchvision weights enum): their top-1 accuracies and
-    the sizes their transforms resize to."""
+    """ResNet-50's two sets of ImageNet weights (a torchvision weights enum): their top-1 accuracies, the
+    sizes their transforms resize to, the crop of the default weights, and ImageNet's per-channel means
+    and standard deviations that those transforms normalise by."""
     import torchvision
 
     weights = torchvision.models.get_model_weights("resnet50") if weights is None else weights
     acc = {w.name: w.meta["_metrics"]["ImageNet-1K"]["acc@1"] for w in weights}
+    resize = {w.name: w.transforms().resize_size[0] for w in weights}
+    default = weights.DEFAULT.transforms()
     return dict(pretrained_r50_v1=f"{acc['IMAGENET1K_V1']:.1f} %", pretrained_r50_v2=f"{acc['IMAGENET1K_V2']:.1f} %",
-                pretrained_r50_resize=", ".join(str(w.transforms().resize_size[0]) for w in weights))
+                pretrained_r50_resize=", ".join(str(r) for r in resize.values()),
+                pretrained_r50_resize_v1=str(resize["IMAGENET1K_V1"]), pretrained_r50_resize_v2=str(resize["IMAGENET1K_V2"]),
+                pretrained_r50_crop=str(default.crop_size[0]),
+                pretrained_imagenet_mean=_listed(default.mean), pretrained_imagenet_std=_listed(default.std))
 
 
 def facts_lite0(model, resnet50_weights=None) -> dict[str, str]:
-    """EfficientNet-Lite0's size, computed from ``model``: parameters, multiply-accumulates at 224 pixels,
-    its first layer and the map its last convolution gives; and ResNet-50's size from torchvision's metadata."""
+    """EfficientNet-Lite0's size, computed from ``model`` (with its ``weights``): parameters,
+    multiply-accumulates at the crop its weights' transforms give, its first layer, the map its last
+    convolution gives, and the range its inputs are normalised to; and ResNet-50's size from torchvision's
+    metadata."""
     import torch
     import torchvision
 
     from .. import models
 
-    stem, size = model.conv_stem, 224
+    transforms = model.weights.transforms()
+    stem, size = model.conv_stem, transforms.crop_size[0]
+    mean, std = transforms.mean, transforms.std
+    low = min(-m / s for m, s in zip(mean, std))
+    high = max((1 - m) / s for m, s in zip(mean, std))
+    norm = (f"a mean of {mean[0]:g} and a standard deviation of {std[0]:g} per channel"
+            if len(set(mean)) == len(set(std)) == 1 else
+            f"means of {_listed(mean)} and standard deviations of {_listed(std)}")
     with torch.no_grad():
         last = model.forward_features(torch.zeros(1, 3, size, size)).shape
     r50 = (torchvision.models.get_model_weights("resnet50") if resnet50_weights is None else resnet50_weights).DEFAULT.meta
@@ -76,6 +106,8 @@ def facts_lite0(model, resnet50_weights=None) -> dict[str, str]:
                 pretrained_lite0_stem=(f"{stem.out_channels} filters of {stem.kernel_size[0]} × {stem.kernel_size[1]}, "
                                        f"applied with a stride of {stem.stride[0]}"),
                 pretrained_lite0_last=f"a {last[2]} × {last[3]} map of {last[1]:,} channels at {size} pixels",
+                pretrained_lite0_map=f"{last[2]} × {last[3]}", pretrained_lite0_crop=str(size),
+                pretrained_lite0_range=f"[{low:g}, {high:g}]".replace("-", "−"), pretrained_lite0_norm=norm,
                 pretrained_r50_params=f"{r50['num_params'] / 1e6:.1f} million",
                 pretrained_r50_gflops=f"{r50['_ops']:.1f}")
 
@@ -110,6 +142,27 @@ def facts_cheapest(rows: list[dict], at_least: float = 80) -> dict[str, str]:
     return dict(pretrained_ex_answer=(
         f"Here both are {fewest_ops}: the same network wins on both counts." if fewest_ops == fewest_params else
         f"Here the fewest GFLOPs belong to {fewest_ops}, the fewest parameters to {fewest_params}."))
+
+
+def facts_pacs(pacs) -> dict[str, str]:
+    """How many classes the PACS photos, as loaded, have."""
+    return dict(pretrained_pacs_classes=_words(len(pacs.classes)))
+
+
+def facts_resnet20(model=None, image_size: int = 32) -> dict[str, str]:
+    """The CIFAR-10 ResNet-20 the text describes, read from ``model`` (coursekit's ``resnet20``, built
+    without weights when not given): its first layer, the map of its last stage on an image of
+    ``image_size`` pixels (where Grad-CAM reads it), and the published accuracy it is compared with."""
+    import torch
+
+    model = models.create("resnet20", num_classes=10) if model is None else model
+    conv = model.conv1
+    with torch.no_grad():
+        last = model.forward_features(torch.zeros(1, conv.in_channels, image_size, image_size)).shape
+    k1, k2 = conv.kernel_size
+    return dict(pretrained_r20_stem=(f"{_words(conv.out_channels)} {k1} × {k2} filters over the "
+                                     f"{_words(conv.in_channels)} colour channels"),
+                pretrained_r20_map=f"{last[2]} × {last[3]}", pretrained_r20_published=f"{PUBLISHED_RESNET20} %")
 
 
 def evaluate_published_resnet20(cfg: dict, state: RunState) -> dict:
