@@ -183,6 +183,27 @@ def range_test(curves: dict[str, tuple[int, float, float]], steps: int = 100) ->
     return dict(run("vs_lr_find"), metrics=metrics, config=dict(steps=steps))
 
 
+def test_the_rule_rates_are_the_stored_range_tests(quick):
+    for name, curve in quick["vs_lr_find"]["metrics"].items():
+        assert facts.RULE_LR[name] == experiments.cifar.chosen_lr(curve), name
+    assert experiments.config("vs_vit_rate_rule", "quick")["lr"] == facts.RULE_LR["ViT"]
+    assert experiments.config("vs_vit_rate_usual", "quick")["lr"] == experiments.config("vs_vit_1000", "quick")["lr"]
+
+
+def test_rate_check_wordings():
+    def check(lr: float, accuracy: list[float], loss: float) -> dict:
+        return run(f"vs_vit_rate_{lr}", accuracy, losses=(2.3, loss), config=dict(lr=lr, epochs=25, batch_size=128),
+                   provenance=dict(PROVENANCE, data=dict(train=dict(images=1000))))
+
+    found = facts.facts_rate_check(check(0.01, [0.25, 0.26, 0.27], 2.03), check(0.001, [0.36, 0.37, 0.38], 1.53))
+    assert found["vit_rate_reading"].startswith("at the rule's rate the ViT learns less: the conventional rate is "
+                                                "ahead by 11.0 ± 0.0 points")
+    assert found["vit_rate_steps"] == "200" and found["vit_rate_rule_loss"] == "2.03"
+    assert found["vit_rate_rule"] == "0.01" and found["vit_rate_usual"] == "0.001"
+    tie = facts.facts_rate_check(check(0.01, [0.35, 0.38, 0.37], 1.6), check(0.001, [0.36, 0.37, 0.38], 1.53))
+    assert tie["vit_rate_reading"].startswith("the seeds cannot tell the two rates apart")
+
+
 def test_lr_find_wordings():
     # minima at 2 and 1.6e-3: the rule (one significant figure) gives 2 and 0.002
     found = facts.facts_lr_find(range_test({"ResNet-20": (100, 0.5, 0.1), "ViT": (60, 4e-4, 1e-3)}))
