@@ -177,3 +177,14 @@ def test_chapter_code_fits_the_text_column():
     wide = [f"{p.relative_to(ROOT)}:{n} ({len(line)} characters)" for p in sorted((ROOT / "book").glob("*.md"))
             for n, line in code_lines(p.read_text()) if len(line) > CODE_WIDTH]
     assert not wide, f"code lines wider than {CODE_WIDTH} characters (the reader would scroll sideways): {wide}"
+
+
+def test_importing_coursekit_does_not_import_timm():
+    """timm's hub client imports tqdm.auto, which prints a warning into a notebook without widgets: imported
+    with the package, it would put that warning into every chapter's first cell (an error of the book's build)."""
+    import subprocess
+    import sys
+
+    code = "import sys, coursekit.experiments, coursekit.book, coursekit.figures; print('timm' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"

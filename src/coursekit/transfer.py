@@ -127,9 +127,7 @@ def source_network(source: dict) -> tuple[nn.Module, tuple[float, ...], tuple[fl
 def scratch_network(source: dict, num_classes: int) -> nn.Module:
     """The architecture of ``source``, randomly initialised, with ``num_classes`` outputs."""
     if source["name"].startswith("timm/") or source["name"] == "efficientnet_lite0":  # Lite0 is timm's network
-        import timm
-
-        return timm.create_model(source["name"].removeprefix("timm/"), pretrained=False, num_classes=num_classes,
+        return models.timm_module().create_model(source["name"].removeprefix("timm/"), pretrained=False, num_classes=num_classes,
                                  **source.get("kwargs", {}))
     if source["name"] in models.list_models():
         return models.create(source["name"], num_classes=num_classes)

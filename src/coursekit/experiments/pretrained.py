@@ -295,16 +295,12 @@ def after_resnet_table() -> list[dict]:
     """The networks of :data:`AFTER_RESNET` with their parameters and multiply-accumulates per 224 x 224
     image, computed from the builders (on PyTorch's ``meta`` device: shapes only, no memory, no weights),
     and torchvision's ImageNet top-1 accuracy where it publishes weights (cited, not measured)."""
-    import warnings
-
     import torch
     import torchvision.models as tvm
 
     from .. import models
 
-    with warnings.catch_warnings():  # timm's hub client imports tqdm.auto, which warns in a notebook without widgets
-        warnings.filterwarnings("ignore", message="IProgress not found")
-        import timm
+    timm = models.timm_module()
     rows = []
     for builder, source, name, year, idea, cite in AFTER_RESNET:
         with torch.device("meta"):

@@ -2,8 +2,6 @@
 features, fine-tuning, training from scratch) on target data sets."""
 from __future__ import annotations
 
-import timm
-
 from .. import data, models, profiles, stats, transfer
 from ..results import seed_values
 from ..runs import RunState
@@ -166,6 +164,7 @@ FRACTIONS = {2: "half", 4: "a quarter", 8: "an eighth", 16: "a sixteenth"}
 def facts_networks() -> dict[str, str]:
     """The two sources as the text describes them, read from the networks themselves (their architectures;
     no weights are needed): parameters, and what each probed layer gives one image before pooling."""
+    timm = models.timm_module()  # imported here, and quietly: see models.timm_module
     out = {}
     for prefix, recipe in (("tr", RECIPE), ("tr_lite0", LITE0_RECIPE)):
         source, size = recipe["sources"][0], recipe["image_size"]

@@ -26,10 +26,10 @@ from . import (  # register their builders
     weights,
 )
 from .registry import count_macs, count_parameters, create, init_weights, list_models, new_classifier, register
-from .weights import WeightsUnavailableError, cifar_resnet, input_statistics, pretrained
+from .weights import WeightsUnavailableError, cifar_resnet, input_statistics, pretrained, timm_module
 
 __all__ = [
     "count_macs", "count_parameters", "create", "init_weights", "list_models", "new_classifier", "register",
-    "WeightsUnavailableError", "cifar_resnet", "input_statistics", "pretrained",
+    "WeightsUnavailableError", "cifar_resnet", "input_statistics", "pretrained", "timm_module",
     "alexnet", "detector", "fastcifar", "inception", "lenet", "resnet", "small", "vgg", "vit", "weights",
 ]

