@@ -102,6 +102,8 @@ def test_frozen_features_pool_maps_to_a_grid():
         expected = model.forward_head(model.forward_features(x), pre_logits=True)
     assert torch.allclose(features["deep"], expected, atol=1e-5) and labels.tolist() == ds.labels.tolist()
     assert torch.allclose(features["pre"], features["deep"], atol=1e-6)
+    # no autograd graph is kept: held across the batches of a data set it ran fewshot_episodes out of memory
+    assert not any(f.requires_grad for f in features.values())
 
 
 def feature_args(model, source: dict | None = None) -> tuple:

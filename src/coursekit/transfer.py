@@ -195,6 +195,7 @@ def layer_shapes(model: nn.Module, layers: dict[str, str], image_size: int) -> d
     return {key: tuple(f.shape[1:]) if f.ndim == 4 else (f.flatten(1).shape[1],) for key, f in out.items()}
 
 
+@torch.no_grad()  # frozen: no graph is kept (held across batches, it would grow with the data set)
 def frozen_features(model: nn.Module, loader: train.Batches, layers: dict[str, str], grid: int = 4,
                     device: torch.device | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The outputs of ``layers`` (``{"early": "layer1", ...}``, module names) for every batch.
