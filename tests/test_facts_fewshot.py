@@ -408,3 +408,13 @@ def test_threshold_zero_says_what_no_filtering_does():
     assert helps.endswith("bring more than their wrong labels cost")
     hurts = fs.facts_pseudo(constructed("fewshot_pseudo", rows(-0.03)))["fewshot_pseudo_zero"]
     assert hurts.endswith("the wrong labels cost more than the extra images bring")
+
+
+def test_threshold_zero_where_only_some_numbers_of_shots_tell():
+    rows = [dict(shots=k, threshold=t, seed=s, seconds=1.0, pseudo_images=0 if t is None else 2500,
+                 pseudo_accuracy=None if t is None else 0.7,
+                 accuracy=0.5 + (0.0 if t is None else (0.02 if k == 20 else [0.05, -0.04, 0.0][s])))
+            for k in (5, 20) for t in (None, 0.0) for s in range(3)]
+    zero = fs.facts_pseudo(constructed("fewshot_pseudo", rows))["fewshot_pseudo_zero"]
+    assert zero.endswith("so where the seeds tell, the extra images, though a share of their labels is wrong, "
+                         "bring more than their wrong labels cost")

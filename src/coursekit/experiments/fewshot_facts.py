@@ -207,7 +207,11 @@ def _threshold_zero(rows: list[dict]) -> str:
                                      "than their wrong labels cost",
               frozenset({"worse"}): "so here the wrong labels cost more than the extra images bring",
               frozenset({"cannot tell"}): "and the seeds cannot tell what the extra images bring from what their wrong "
-                                          "labels cost"}.get(frozenset(verdicts),
+                                          "labels cost",
+              frozenset({"better", "cannot tell"}): "so where the seeds tell, the extra images, though a share of "
+                                                    "their labels is wrong, bring more than their wrong labels cost",
+              frozenset({"worse", "cannot tell"}): "so where the seeds tell, the wrong labels cost more than the "
+                                                   "extra images bring"}.get(frozenset(verdicts),
                                                              "so what the extra images bring against what their wrong "
                                                              "labels cost depends on the number of shots")
     return ("At τ = 0 nothing is filtered: every unlabelled image joins with the first model's guess, so the "
