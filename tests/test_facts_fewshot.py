@@ -38,7 +38,8 @@ def test_every_glue_name_of_the_text_is_produced():
     produced = (fs.facts_budgets(fs.configs("quick")) | fs.facts_full(fs.configs("full"))
                 | fs.facts_backbone(stored("fewshot_backbone")) | fs.facts_shots(stored("fewshot_shots"))
                 | fs.facts_ablation(ablation_of_the_quick_configuration()) | fs.facts_pseudo(stored("fewshot_pseudo"))
-                | fs.facts_mixing(stored("fewshot_mixing")))
+                | fs.facts_mixing(stored("fewshot_mixing")) | fs.facts_premise(stored("fewshot_shots"))
+                | fs.facts_episodes(stored("fewshot_episodes")))
     for name in ("fewshot_episodes", "fewshot_pseudo", "fewshot_mixing"):
         produced |= fs.facts_provenance(stored(name))
     assert used and used <= set(produced), sorted(used - set(produced))
@@ -293,7 +294,7 @@ def test_pseudo_and_mixing_facts_agree_with_the_stored_rows():
         rows = stored(name)["metrics"]["rows"]
         pick = lambda fields: {r["seed"]: r["accuracy"] for r in rows if all(r[k] == v for k, v in fields.items())}  # noqa: E731
         mean, half = stats.paired_difference(pick(variant), pick(baseline))
-        reading = next(iter(facts(stored(name)).values()))
+        reading = facts(stored(name))[f"{name}_reading"]
         assert f"{100 * mean:+.1f} ± {100 * half:.1f} points" in reading
 
 
