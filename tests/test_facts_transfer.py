@@ -52,8 +52,9 @@ def test_decision_facts_read_the_stored_result():
     # the one cell whose paired 95 % intervals include zero in the stored run: ten sketches per class
     assert "(in PACS sketch, small only by less than" in got["transfer_winner_reading"]
     assert "photo" not in got["transfer_winner_reading"]
-    # the stored run: fewer points gained on sketches at both sizes, also as the share of scratch's errors removed
-    assert got["transfer_gain_reading"].startswith("worth less on sketches than on photos at both sizes, by more than")
+    # the stored run (regenerated from today's code): fewer points gained on sketches with ten images per class,
+    # but at the large size the difference (+10.0 ± 10.2 points) is within the interval, so no claim is made
+    assert got["transfer_gain_reading"].startswith("not worth clearly less on sketches than on photos at both sizes")
     assert got["transfer_small_distance"].startswith(f"fine-tuning leads scratch by {got['transfer_photo_small_gain']} "
                                                      f"points on photos and {got['transfer_sketch_small_gain']} on sketches")
     probes = sorted(r["seconds"] for r in result["metrics"]["rows"] if r["method"] == "deep probe")
