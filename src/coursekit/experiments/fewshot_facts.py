@@ -105,10 +105,9 @@ def facts_premise(result: dict) -> dict[str, str]:
     def points(c: stats.Comparison) -> str:
         return f"{c.mean_difference:+.1f} ± {c.half_width:.1f} points"
 
-    out, gains = {}, {}
+    out = {}
     for init in ("scratch", "backbone"):
         by_k = {k: stats.compare(gain(k, init), {s: 0.0 for s in gain(k, init)}) for k in ks}
-        gains[init] = by_k
         clear = [k for k in ks if by_k[k].verdict == "better"]
         hurt = [k for k in ks if by_k[k].verdict == "worse"]
         trend = stats.compare_unpaired(gain(ks[0], init), gain(ks[-1], init))
