@@ -165,14 +165,18 @@ def test_recipe_facts_read_the_definitions():
 def test_budget_reads_each_profile_configuration():
     quick, full, ci = (facts.facts_budget(p) for p in ("quick", "full", "ci"))
     cfg = experiments.config(f"vs_vit_{facts.SIZES[0]}", "quick")
-    assert quick["vs_test"] == f"{10 * cfg['test_per_class']:,}" and quick["vs_epochs"] == str(cfg["epochs"])
-    assert quick["vs_seeds"] == "3" and quick["vs_strong_epochs"] == str(2 * cfg["epochs"])
+    assert quick["vs_test"] == f"{10 * cfg['test_per_class']:,}" 
+    assert quick["vs_seeds"] == "3"
     assert full["vs_test"] == "10,000"  # the whole test set
-    assert full["vs_full_epochs"] == quick["vs_full_epochs"] == str(experiments.config("vs_vit_1000", "full")["epochs"])
+    assert full["vs_full_steps"] == quick["vs_full_steps"] == "7,800" and quick["vs_steps"] == "2,340"
+    assert quick["vs_size_epochs"] == "334, 102 and 30" and ci["vs_steps"] == "8"
     assert ci["vs_seeds"] == "1" and quick["vs_vit_params"] == "0.55 M"
-    for size in facts.SIZES:  # equal epochs at every size, not equal images
-        assert experiments.config(f"vs_vit_{size}", "quick")["epochs"] == cfg["epochs"]
-        assert experiments.config(f"vs_resnet20_{size}", "quick")["epochs"] == cfg["epochs"]
+    for profile in ("quick", "full"):  # equal steps at every size (within half an epoch), for both networks
+        largest = facts.steps(experiments.config(f"vs_vit_{facts.SIZES[-1]}", profile))
+        for name in [f"vs_{net}_{size}" for net in ("vit", "resnet20") for size in facts.SIZES] + ["vs_vit_3000_strong"]:
+            config = experiments.config(name, profile)
+            assert abs(facts.steps(config) - largest) <= config["train_per_class"] * 10 // config["batch_size"] / 2, name
+    assert largest == facts.STEPS["full"] and experiments.config("vs_vit_10000", "quick")["epochs"] == 30
 
 
 def range_test(curves: dict[str, tuple[int, float, float]], steps: int = 100) -> dict:

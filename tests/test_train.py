@@ -54,6 +54,16 @@ def test_fit_lowers_the_loss_and_learns():
     assert result.precision == "float32" and result.peak_memory_mb > 0
 
 
+def test_evaluation_every_few_epochs_and_after_the_last():
+    train_loader, test_loader = loaders(blobs())
+    result = fit(models.create("small_cnn", num_classes=3, width=4), train_loader, 5, evaluate_every=2,
+                 evaluate=train.evaluator(test_loader, CPU))
+    assert [row["epoch"] for row in result.history if "test_accuracy" in row] == [2, 4, 5]
+    assert all("train_loss" in row for row in result.history)
+    with pytest.raises(ValueError, match="evaluate_every must be at least 1"):
+        fit(models.create("small_cnn", num_classes=3, width=4), train_loader, 1, evaluate_every=0)
+
+
 @pytest.mark.parametrize("optimizer,schedule", [("adamw", "cosine"), ("sgd", "constant")])
 def test_other_optimizers_and_schedules(optimizer, schedule):
     ds = blobs()

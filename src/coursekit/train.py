@@ -214,11 +214,12 @@ def fit(model: nn.Module, loader: Batches, optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler, loss_fn: Callable, state: RunState, *, epochs: int,
         evaluate: Callable[[nn.Module], dict] | None = None, metrics: dict[str, Callable] | None = None,
         runtime: Runtime | None = None, forward: Callable = forward,
-        on_epoch: Callable[[int], None] | None = None) -> FitResult:
+        on_epoch: Callable[[int], None] | None = None, evaluate_every: int = 1) -> FitResult:
     """Train ``model`` for ``epochs`` on ``loader``, as torchvision's reference scripts do: the caller
     builds the optimiser (with its parameter groups) and the per-step schedule; ``loss_fn(output, y)``
     gives the loss to minimise; ``metrics`` are per-batch sums kept per epoch (``{"train_accuracy":
-    correct}``); ``evaluate(model)`` is called after every epoch and its numbers join the history.
+    correct}``); ``evaluate(model)`` is called after every ``evaluate_every``-th epoch and after the
+    last, and its numbers join that epoch's row of the history.
 
     ``forward(model, x, y, runtime)`` computes the output (a detector takes the targets too);
     ``on_epoch(epoch)`` runs before each epoch's batches (a recipe that freezes a layer after some
@@ -234,6 +235,8 @@ def fit(model: nn.Module, loader: Batches, optimizer: torch.optim.Optimizer,
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if evaluate_every < 1:
+        raise ValueError(f"evaluate_every must be at least 1 (evaluate after every epoch), got {evaluate_every}")
     rt = runtime or Runtime.resolve()
     if state.progress:  # notebook widgets where they exist, text bars elsewhere
         from tqdm.auto import tqdm
@@ -272,7 +275,7 @@ def fit(model: nn.Module, loader: Batches, optimizer: torch.optim.Optimizer,
         row = _history_row(epoch, optimizer, tally, metrics or {})
         result.train_seconds += tally["seconds"]
         result.images_seen += tally["seen"]
-        if evaluate is not None:
+        if evaluate is not None and ((epoch + 1) % evaluate_every == 0 or epoch + 1 == epochs):
             tick = time.perf_counter()
             row.update(evaluate(model))
             row["eval_seconds"] = time.perf_counter() - tick

@@ -12,6 +12,10 @@ from ..runs import RunState
 CIFAR10_RECIPE = dict(model="small_cnn", model_args={}, optimizer="sgd", lr=0.05, weight_decay=5e-4,
                       schedule="onecycle", label_smoothing=0.0, crop_padding=4, flip=True, seed=0)
 
+# A long run on a small set is tested about this many times (after every k-th epoch and after the last):
+# enough points for its curves, without the test images costing as much as training on them.
+EVALUATIONS = 30
+
 
 def train_cifar10_classifier(cfg: dict, state: RunState) -> dict:
     """Train ``cfg['model']`` from scratch on (a stratified subset of) CIFAR-10 and evaluate it.
@@ -41,7 +45,8 @@ def train_cifar10_classifier(cfg: dict, state: RunState) -> dict:
     schedule = train.make_schedule(optimizer, cfg["schedule"], cfg["epochs"] * len(train_loader))
     fitted = train.fit(model, train_loader, optimizer, schedule, train.CrossEntropy(cfg["label_smoothing"]), state,
                        epochs=cfg["epochs"], evaluate=train.evaluator(test_loader, runtime),
-                       metrics={"train_accuracy": correct}, runtime=runtime)
+                       evaluate_every=max(1, cfg["epochs"] // EVALUATIONS), metrics={"train_accuracy": correct},
+                       runtime=runtime)
     metrics = train.evaluate(model, test_loader, runtime=runtime)
     metrics["classes"] = list(train_set.classes)
     cost = dict(parameters=parameters, macs=macs, train_seconds=round(fitted.train_seconds, 2),

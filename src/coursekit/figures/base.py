@@ -88,9 +88,11 @@ def learning_curves(result: dict) -> Figure:
     ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", color=TRAIN_COLOR, label="training")
     ax_acc.plot(epochs, [100 * r["train_accuracy"] for r in history], "o-", color=TRAIN_COLOR,
                 label="training (augmented batches)")
-    if "test_loss" in history[0]:
-        ax_loss.plot(epochs, [r["test_loss"] for r in history], "s-", color=TEST_COLOR, label="test")
-        ax_acc.plot(epochs, [100 * r["test_accuracy"] for r in history], "s-", color=TEST_COLOR, label="test")
+    tested = [r for r in history if "test_loss" in r]  # a long run is tested after every few epochs
+    if tested:
+        ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested], "s-", color=TEST_COLOR, label="test")
+        ax_acc.plot([r["epoch"] for r in tested], [100 * r["test_accuracy"] for r in tested], "s-", color=TEST_COLOR,
+                    label="test")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     per_epoch_axes(ax_loss, ax_acc)

@@ -59,7 +59,7 @@ def data_efficiency(results: dict[str, list[dict]], pretrained: dict | None = No
     (``pretrained``, a ``vs_lite0`` result): the mean over seeds, its 95 % interval as an error bar and
     each seed as a dot."""
     from .. import stats
-    from ..experiments.vit import pretrained_curves, scratch_curves
+    from ..experiments.vit import pretrained_curves, scratch_curves, steps
 
     curves = scratch_curves(results)
     dashed = pretrained_curves(pretrained) if pretrained else {}
@@ -75,10 +75,10 @@ def data_efficiency(results: dict[str, list[dict]], pretrained: dict | None = No
             ax.annotate(f"{m:.1f}", (n, m), textcoords="offset points", xytext=(8, -3), fontsize=7, color=color)
     ax.set_xscale("log")
     sizes = [n for n, _ in next(iter(curves.values()))]
-    epochs = len(next(iter(results.values()))[0]["history"])
+    config = next(iter(results.values()))[0]["config"]
     ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
     ax.minorticks_off()
-    trained = f"from scratch: {epochs} epochs" + (
+    trained = f"from scratch: {steps(config):,} batches of {config['batch_size']}" + (
         f"; fine-tuning: {pretrained['config']['steps']} batches" if dashed else "")
     ax.set(xlabel=f"training images (log scale; {trained})", ylabel="test accuracy (%)",
            title="Accuracy against the amount of data" + (", from scratch and from ImageNet" if dashed else ", from scratch"))
