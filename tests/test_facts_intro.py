@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from conftest import stored_result
+from coursekit import diagnostics
 from coursekit.experiments import intro
 
 
@@ -42,7 +43,9 @@ def test_facts_agree_with_the_stored_result(stored):
     assert facts["intro_profile"] == "quick" and facts["intro_device"] == stored["provenance"]["device"]
     gap = float(facts["intro_gap"].removesuffix(" points"))
     assert gap == pytest.approx(100 * (last["train_accuracy"] - last["test_accuracy"]), abs=0.05)
-    assert ("overfit" in facts["intro_gap_reading"]) == (gap > 5)
+    verdict = diagnostics.fit_verdict(100 * last["train_accuracy"], 100 * last["test_accuracy"])
+    assert ("overfit" in facts["intro_gap_reading"]) == (verdict == "over-fits")
+    assert ("not yet learnt" in facts["intro_gap_reading"]) == (verdict == "under-fits")
     # the pair named is the most confused one, counting both directions
     a, b = facts["intro_confused"].split(" and ")
     i, j = metrics["classes"].index(a), metrics["classes"].index(b)
@@ -106,16 +109,17 @@ def test_run_facts_are_formatted_as_the_text_writes_them():
                      "intro_chance": "33.3 %"}  # three classes
 
 
-@pytest.mark.parametrize("train, test, overfits", [(0.90, 0.80, True), (0.80, 0.78, False), (0.70, 0.72, False),
-                                                   (0.80, 0.755, False), (0.80, 0.745, True)])
-def test_gap_reading(train, test, overfits):
+@pytest.mark.parametrize("train, test, verdict", [(0.90, 0.78, "over-fits"), (0.90, 0.85, "fits"), (0.80, 0.60, "under-fits"),
+                                                  (0.70, 0.72, "under-fits"), (0.86, 0.761, "fits"),
+                                                  (0.86, 0.759, "over-fits"), (0.849, 0.60, "under-fits")])
+def test_gap_reading(train, test, verdict):
+    """The book's one rule (diagnostics.fit_verdict): under 85 % on its own training images a network
+    under-fits whatever the gap; above, a gap of more than 10 points is over-fitting."""
     facts = intro.facts_gap(constructed(train, test))
     assert facts["intro_gap"] == f"{100 * (train - test):+.1f} points"
-    if overfits:
-        assert facts["intro_gap_reading"].startswith("the network already fits its training batches better")
-        assert "begun to overfit" in facts["intro_gap_reading"]
-    else:
-        assert facts["intro_gap_reading"].startswith("the two are close")
+    reading = facts["intro_gap_reading"]
+    assert reading == intro.GAP_WORDS[verdict].format(fits="85 %")
+    assert ("begun to overfit" in reading) == (verdict == "over-fits") and ("85 %" in reading) == (verdict == "under-fits")
 
 
 def test_gap_is_signed():

@@ -282,22 +282,27 @@ def test_fit_readings_name_the_runs_that_fit():
                               "ViT": [RunResult.from_dict(r) for r in sized([60, 65, 70], [86, 88, 90])]}, facts.SIZES)
     assert every["vit_eff_train"] == ("ResNet-20: 90.0 / 70.0 %, 92.0 / 75.0 %, 95.0 / 80.0 %; "
                                       "ViT: 86.0 / 60.0 %, 88.0 / 65.0 %, 90.0 / 70.0 %")
-    assert every["vit_eff_fit_reading"].startswith("Every run fits its training images")
-    one = facts._fit_facts({"ResNet-20": [RunResult.from_dict(r) for r in sized([50, 60, 80], [70, 80, 90])],
+    assert every["vit_eff_fit_reading"] == ("The ResNet-20 over-fits at 1,000, 3,000 and 10,000 images; the ViT "
+                                           "over-fits at 1,000, 3,000 and 10,000 images: every run fits its training "
+                                           "images, so the comparison is of what each network makes of its data")
+    one = facts._fit_facts({"ResNet-20": [RunResult.from_dict(r) for r in sized([50, 60, 85], [70, 80, 90])],
                             "ViT": [RunResult.from_dict(r) for r in sized([40, 50, 60], [50, 60, 70])]}, facts.SIZES)
-    assert one["vit_eff_fit_reading"].startswith("Only the ResNet-20 on 10,000 images fits its training images; "
-                                                 "the other runs under-fit: at these equal epochs")
-    two = facts._fit_facts({"ResNet-20": [RunResult.from_dict(r) for r in sized([50, 70, 80], [70, 86, 90])],
-                            "ViT": [RunResult.from_dict(r) for r in sized([40, 50, 60], [50, 60, 70])]}, facts.SIZES)
-    assert two["vit_eff_fit_reading"].startswith("Only the ResNet-20 on 3,000 images and the ResNet-20 on 10,000 "
-                                                 "images fit their training images")
-    none = facts._fit_facts({"ViT": [RunResult.from_dict(r) for r in sized([40, 50, 60], [50, 60, 70])]}, facts.SIZES)
-    assert none["vit_eff_fit_reading"].startswith("No run fits its training images: at these equal epochs")
+    assert one["vit_eff_fit_reading"] == ("The ResNet-20 under-fits at 1,000 and 3,000, fits at 10,000; the ViT "
+                                         "under-fits at 1,000, 3,000 and 10,000 images: a run that under-fits is still "
+                                         "learning its own images in these steps, so where one does, the comparison "
+                                         "is of how far each network gets in its steps more than of what it can "
+                                         "learn from the data")
+    mixed = facts._fit_facts({"ViT": [RunResult.from_dict(r) for r in sized([40, 50, 60], [95, 86, 70])]}, facts.SIZES)
+    assert mixed["vit_eff_fit_reading"].startswith("The ViT over-fits at 1,000 and 3,000, under-fits at 10,000: "
+                                                   "a run that under-fits")
+    fitting = facts._fit_facts({"ViT": [RunResult.from_dict(r) for r in sized([88, 50], [90, 95])]}, facts.SIZES[:2])
+    assert fitting["vit_eff_fit_reading"].startswith("The ViT fits at 1,000, over-fits at 3,000: every run fits")
 
 
 def test_strong_augmentation_wordings():
     plain = run("vs_vit_3000", [0.40, 0.41, 0.42], train=0.95)
-    pays = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.43, 0.44, 0.45]))
+    pays = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.43, 0.44, 0.45], train=0.70))
+    assert pays["vit_strong_overfit"] == "70.0 % against 44.0 %" and pays["vit_strong_gap"] == "54.0 to 26.0 points"
     assert pays["vit_strong_gain"] == "+3.0 ± 0.0 points" and pays["vit_strong_reading"] == "The stronger recipe adds 3.0 ± 0.0 points"
     assert pays["vit_plain_overfit"] == "95.0 % on its training images against 41.0 % on the test images"
     assert pays["vit_plain_fit"].startswith("it over-fits: it has learnt its training images far better")

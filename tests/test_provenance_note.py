@@ -1,12 +1,14 @@
 """Which run a figure shows: a collapsed note under it in the book and notebooks
-(``book.provenance_note``), a one-line footer in the image only when it is exported for slides."""
+(``book.provenance_note``), a one-line footer in the image only when it is exported for slides; and
+which rule decided a verdict, in the same kind of collapsed note (``book.rule_note``)."""
 import html
 
 import IPython.display
 import matplotlib.pyplot as plt
 import pytest
 
-from coursekit import book, figures, store
+from coursekit import book, diagnostics, figures, stats, store
+from coursekit.experiments import vit_readings as readings
 
 
 def result(experiment="detect_lenet", profile="quick", date="2026-11-30T09:15:00+00:00", device="CPU <test> & co"):
@@ -89,3 +91,24 @@ def test_a_footer_needs_a_result():
     assert figures.add_footer(fig) is fig and len(fig.texts) == 0
     assert len(figures.add_footer(small_figure(), result()).texts) == 1
     plt.close("all")
+
+
+# --- the rule beside a verdict ----------------------------------------------------------------------
+
+def test_rule_note_is_a_collapsed_paragraph_per_rule():
+    one = book.rule_html("Runs differ when <their> intervals & means say so.")
+    assert one.startswith('<details class="rule"><summary>How this verdict is decided</summary>')
+    assert "<p>Runs differ when &lt;their&gt; intervals &amp; means say so.</p>" in one
+    two = book.rule_html(stats.clear_rule(), diagnostics.FIT_RULE)
+    assert "How these verdicts are decided" in two and two.count("<p>") == 2
+
+
+def test_the_rules_say_the_thresholds_the_code_uses():
+    assert "4.30 standard errors with 3 seeds" in stats.clear_rule(3)
+    assert f"{stats.t975(10):.2f} standard errors with 10 seeds" in stats.clear_rule(10)
+    assert f"at least {diagnostics.FITS:.0f} %" in diagnostics.FIT_RULE
+    assert f"more than {diagnostics.OVERFIT_GAP:.0f} points" in diagnostics.FIT_RULE
+    assert f"less than {100 * diagnostics.FLAT_SHARE:.1f} %" in diagnostics.FLAT_RULE
+    assert f"at least {100 * diagnostics.RATE_SHARE:.0f} % of its peak" in diagnostics.FLAT_RULE
+    assert f"below {readings.LOCAL:.0%} of" in readings.LOCAL_RULE
+    assert f"at least {readings.GRID_LEARNED:g} times" in readings.GRID_RULE and f"{readings.GRID_NONE:g} times" in readings.GRID_RULE

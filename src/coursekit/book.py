@@ -230,6 +230,23 @@ def provenance_note(*results: dict | None) -> None:
         display(HTML(note))
 
 
+def rule_html(*rules: str) -> str:
+    """The HTML of :func:`rule_note`: a collapsed ``<details class="rule">`` with one paragraph per rule."""
+    import html
+
+    paragraphs = "".join(f"<p>{html.escape(rule)}</p>" for rule in rules)
+    summary = "How this verdict is decided" if len(rules) == 1 else "How these verdicts are decided"
+    return f'<details class="rule"><summary>{summary}</summary>{paragraphs}</details>'
+
+
+def rule_note(*rules: str) -> None:
+    """Show, beside a computed verdict, the rule that decided it (``stats.clear_rule()``,
+    ``diagnostics.FIT_RULE``, ...): a collapsed note, as :func:`provenance_note` is, that the reader opens."""
+    from IPython.display import HTML, display
+
+    display(HTML(rule_html(*rules)))
+
+
 # --- Sphinx extension --------------------------------------------------------------------------
 
 def _point_colab_at_twin(app, pagename: str, templatename: str, context: dict, doctree) -> None:

@@ -90,6 +90,10 @@ def read_range_test(lrs: list[float], smoothed: list[float], *, span: float = 0.
 # epoch whose learning rate was at least half its peak.
 FLAT_SHARE = 0.025
 RATE_SHARE = 0.5
+FLAT_RULE = (f"A training loss has flattened when the last tenth of its epochs brought less than {100 * FLAT_SHARE:.1f} % "
+             "of its whole fall (a loss falling in a straight line brings 10 %). The epochs are counted up to the "
+             f"last one whose learning rate was still at least {100 * RATE_SHARE:.0f} % of its peak, because a "
+             "schedule that anneals the rate to nearly zero flattens every loss, whatever the network has learnt.")
 
 
 def flat_rule() -> dict[str, str]:
@@ -119,6 +123,10 @@ def flat_share(history: list[dict], rate_share: float = RATE_SHARE) -> float:
 
 FITS = 85.0        # a run has fitted its training images when its final training accuracy is at least 85 %
 OVERFIT_GAP = 10.0  # ... and over-fits when that accuracy is more than 10 points above its test accuracy
+FIT_RULE = (f"A run fits its training images when its final training accuracy (on the augmented batches it "
+            f"trained on) is at least {FITS:.0f} %; below that it under-fits: it has not yet learnt them, and what it "
+            f"lacks is training, not regularisation. A run that fits over-fits when its training accuracy is more "
+            f"than {OVERFIT_GAP:.0f} points above its test accuracy.")
 
 
 def fit_verdict(train_accuracy: float, test_accuracy: float) -> str:

@@ -60,6 +60,15 @@ def separated(mean: float, half_width: float) -> bool:
     return abs(mean) > half_width
 
 
+def clear_rule(seeds: int = 3) -> str:
+    """The rule behind every "clear" in the book, in words, for a collapsed note beside a verdict."""
+    return (f"A difference is clear when its 95 % interval excludes zero. Runs that share their images and seeds "
+            f"are compared seed by seed: the mean of the paired differences, ± Student's t times their standard "
+            f"error ({t975(seeds):.2f} standard errors with {seeds} seeds). Runs that share nothing are compared by the "
+            "difference of their means, with Welch's interval. A difference that is not clear is not shown to be "
+            "absent, only not shown.")
+
+
 VERDICTS = ("better", "worse", "cannot tell")
 
 

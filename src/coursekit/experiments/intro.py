@@ -5,7 +5,7 @@ import inspect
 
 import torch
 
-from .. import augment, fast, models, stats, store, train
+from .. import augment, diagnostics, fast, models, stats, store, train
 from ..runs import RunState
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
 from .core import Experiment, register
@@ -145,19 +145,22 @@ def facts_run(result: dict) -> dict[str, str]:
     }
 
 
-OVERFIT_GAP = 0.05  # training minus test accuracy in the last epoch above which the text says "overfit"
+GAP_WORDS = {
+    "under-fits": "the network has not yet learnt its own training images (it gets fewer than {fits} of them "
+                  "right), so a larger network or longer training could still gain accuracy",
+    "over-fits": "the network fits its training images far better than images it has never seen: it has begun to "
+                 "overfit, and more data or stronger augmentation would help",
+    "fits": "the network fits its training images and does nearly as well on images it has never seen",
+}
 
 
 def facts_gap(result: dict) -> dict[str, str]:
-    """The last epoch's training minus test accuracy, and what it says about fitting."""
+    """The last epoch's training minus test accuracy, and what it says about fitting
+    (:func:`coursekit.diagnostics.fit_verdict`, the book's one rule)."""
     last = result["history"][-1]
-    gap = last["train_accuracy"] - last["test_accuracy"]
-    reading = (
-        "the network already fits its training batches better than images it has never seen: "
-        "it has begun to overfit, and more data or stronger augmentation would help" if gap > OVERFIT_GAP else
-        "the two are close, so the network does not yet memorise its training set: a larger network or "
-        "longer training could still gain accuracy")
-    return {"intro_gap": f"{100 * gap:+.1f} points", "intro_gap_reading": reading}
+    train_acc, test_acc = 100 * last["train_accuracy"], 100 * last["test_accuracy"]
+    reading = GAP_WORDS[diagnostics.fit_verdict(train_acc, test_acc)].format(fits=f"{diagnostics.FITS:.0f} %")
+    return {"intro_gap": f"{train_acc - test_acc:+.1f} points", "intro_gap_reading": reading}
 
 
 def facts_confusion(result: dict) -> dict[str, str]:

@@ -17,7 +17,9 @@ from .vit_readings import (  # noqa: F401 (the readings of single results, in a 
     FIT_WORDS,
     GRID_LEARNED,
     GRID_NONE,
+    GRID_RULE,
     LOCAL,
+    LOCAL_RULE,
     _accuracy,
     _paired,
     facts_attention,
@@ -226,22 +228,29 @@ def facts_same_budget(resnet: dict, vit: dict) -> dict[str, str]:
 
 
 def _fit_facts(views: dict[str, list[RunResult]], sizes: tuple[int, ...]) -> dict[str, str]:
-    """Each run's final training accuracy beside its test accuracy (means over seeds), and which runs
-    fit their training images (:func:`coursekit.diagnostics.fit_verdict`)."""
+    """Each run's final training accuracy beside its test accuracy (means over seeds), each network's
+    verdicts by size (:func:`coursekit.diagnostics.fit_verdict`), and what an under-fitting run means for
+    the comparison."""
     pairs = {label: [(stats.mean_interval(list(r.final("train_accuracy", 100).values()))[0], r.interval()[0])
                      for r in runs] for label, runs in views.items()}
-    verdicts = {(label, n): diagnostics.fit_verdict(*p) for label, ps in pairs.items() for n, p in zip(sizes, ps)}
-    fit = [f"the {label} on {n:,} images" for (label, n), v in verdicts.items() if v != "under-fits"]
-    if len(fit) == len(verdicts):
-        reading = "Every run fits its training images, so the comparison is of what each network makes of its data"
+    verdicts = {label: [diagnostics.fit_verdict(*p) for p in ps] for label, ps in pairs.items()}
+
+    def by_verdict(found: list[str]) -> str:  # "over-fits at 1,000 and 3,000 images, under-fits at 10,000"
+        groups = {v: [f"{n:,}" for n, w in zip(sizes, found) if w == v] for v in dict.fromkeys(found)}
+        parts = [f"{v} at {' and '.join(ns) if len(ns) < 3 else ', '.join(ns[:-1]) + ' and ' + ns[-1]}"
+                 for v, ns in groups.items()]
+        return ", ".join(parts) + " images" if len(parts) == 1 else ", ".join(parts)
+
+    listed = "; ".join(f"the {label} {by_verdict(found)}" for label, found in verdicts.items())
+    if any("under-fits" in found for found in verdicts.values()):
+        consequence = ("a run that under-fits is still learning its own images in these steps, so where one does, "
+                       "the comparison is of how far each network gets in its steps more than of what it can learn "
+                       "from the data")
     else:
-        reading = ((f"Only {' and '.join(fit)} {'fits its' if len(fit) == 1 else 'fit their'} training images; the other "
-                    "runs under-fit" if fit else "No run fits its training images")
-                   + ": at these equal epochs the networks are still learning them, so the comparison is of how far "
-                   "each gets in its steps more than of what it can learn from the data")
+        consequence = "every run fits its training images, so the comparison is of what each network makes of its data"
     return {"vit_eff_train": "; ".join(f"{label}: " + ", ".join(f"{tr:.1f} / {te:.1f} %" for tr, te in ps)
                                        for label, ps in pairs.items()),
-            "vit_eff_fit_reading": reading}
+            "vit_eff_fit_reading": f"{listed[0].upper()}{listed[1:]}: {consequence}"}
 
 
 def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tuple[int, ...] = SIZES) -> dict[str, str]:

@@ -79,20 +79,27 @@ FIT_WORDS = {
 
 
 def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:
-    """What TrivialAugment and label smoothing, trained for twice the epochs, change in the ViT's accuracy
-    (the paired difference over seeds), and whether the plain run under-fits or over-fits its training
-    images (:func:`coursekit.diagnostics.fit_verdict`)."""
-    gain, plain_run = _paired(strong, plain), RunResult.from_dict(plain)
+    """What TrivialAugment and label smoothing, at the same budget, change in the ViT's accuracy (the
+    paired difference over seeds), each recipe's final training accuracy beside its test accuracy (means
+    over seeds), and whether the plain run under-fits or over-fits its training images
+    (:func:`coursekit.diagnostics.fit_verdict`)."""
+    gain = _paired(strong, plain)
     d, h = gain
-    train = 100 * stats.mean_interval(list(plain_run.final("train_accuracy").values()))[0]
-    test = plain_run.interval()[0]
+
+    def fit(result: dict) -> tuple[float, float]:  # final training and test accuracy in %, means over seeds
+        run = RunResult.from_dict(result)
+        return 100 * stats.mean_interval(list(run.final("train_accuracy").values()))[0], run.interval()[0]
+
+    (train, test), (strong_train, strong_test) = fit(plain), fit(strong)
     reading = stats.word(gain, better="The stronger recipe adds {d:.1f} ± {h:.1f} points",
-                         worse="The stronger recipe costs {size:.1f} ± {h:.1f} points: even with twice the epochs, "
-                               "harder images are not yet paid back by less overfitting",
+                         worse="The stronger recipe costs {size:.1f} ± {h:.1f} points: at this budget, harder "
+                               "images are not paid back by less over-fitting",
                          cannot_tell="The seeds cannot tell the two recipes apart ({d:+.1f} ± {h:.1f} points)")
     return {"vit_strong_gain": f"{d:+.1f} ± {h:.1f} points", "vit_strong_reading": reading,
             "vit_strong_acc": _accuracy(strong), "vit_plain_acc": _accuracy(plain),
             "vit_plain_overfit": f"{train:.1f} % on its training images against {test:.1f} % on the test images",
+            "vit_strong_overfit": f"{strong_train:.1f} % against {strong_test:.1f} %",
+            "vit_strong_gap": f"{train - test:.1f} to {strong_train - strong_test:.1f} points",
             "vit_plain_fit": FIT_WORDS[diagnostics.fit_verdict(train, test)],
             "vit_fit_rule": f"{diagnostics.FITS:.0f} %", "vit_overfit_rule": f"{diagnostics.OVERFIT_GAP:.0f} points",
             "vit_strong_provenance": store.provenance_line(strong)}
@@ -105,6 +112,8 @@ def uniform_attention_distance(side: int, image_size: int = 32) -> float:
 
 
 LOCAL = 0.75  # a head is local when its mean attention distance is below 3/4 of uniform attention's
+LOCAL_RULE = (f"A head attends locally when its mean attention distance is below {LOCAL:.0%} of the distance a "
+              "head would have if it attended to every patch equally (uniform attention).")
 
 
 def facts_attention(result: dict) -> dict[str, str]:
@@ -129,6 +138,10 @@ def facts_attention(result: dict) -> dict[str, str]:
 
 GRID_LEARNED = 4.0  # the grid is learned when a position's nearest embedding is a neighbour 4 times as often as chance
 GRID_NONE = 2.0     # ... and there is no sign of it below twice chance
+GRID_RULE = ("The position embeddings have learned the grid when, for each position, the most similar other "
+             f"embedding is one of its four neighbours at least {GRID_LEARNED:g} times as often as chance would make "
+             "it, and neighbours are more similar on average than the rest; they show no sign of it at "
+             f"{GRID_NONE:g} times chance or less, and learned part of it in between.")
 
 
 def facts_positions(result: dict) -> dict[str, str]:
