@@ -16,9 +16,11 @@ The modules, each importing only those above it:
 - ``mnist``: MNIST likewise, as one-channel digits;
 - ``scenes``: detection scenes built from MNIST digits (several digits per canvas, with their boxes);
 - ``folders``: the labelled image folders (:data:`FOLDER_DATASETS`): splits, downloads;
+- ``cars``: Stanford Cars, its labels and its splits carved per class;
 - ``catalog``: torchvision's data sets and :func:`load_dataset`, which names them all;
 - ``loader``: :class:`DeviceLoader` and a worker-based loader for large images.
 """
+from .cars import load_stanford_cars
 from .catalog import TORCHVISION_DATASETS, TorchvisionDataset, load_dataset, load_torchvision_dataset
 from .cifar10 import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, load_cifar10
 from .decode import IMAGE_SUFFIXES, image_folder_files, read_image_folder, read_images
@@ -44,6 +46,6 @@ __all__ = [
     "DeviceLoader", "FOLDER_DATASETS", "FolderDataset", "IMAGE_SUFFIXES", "ImageTensors", "TORCHVISION_DATASETS",
     "TorchvisionDataset", "cache_root", "data_root", "fingerprint", "image_folder_files", "image_folder_loader",
     "MNIST_CLASSES", "MNIST_MEAN", "MNIST_STD", "Scenes", "centred_digits", "load_mnist", "make_scenes", "padded",
-    "load_cifar10", "load_dataset", "load_folder_dataset", "load_torchvision_dataset", "read_image_folder",
+    "load_cifar10", "load_dataset", "load_stanford_cars", "load_folder_dataset", "load_torchvision_dataset", "read_image_folder",
     "read_images", "resized", "split_lists", "stratified_indices", "stratified_subset",
 ]

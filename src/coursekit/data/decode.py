@@ -84,9 +84,10 @@ def read_image_folder(folder: str | Path, image_size: int | None = None,
 
 
 def read_images(files: list[tuple[str | Path, int]], classes: tuple[str, ...], image_size: int | None = None,
-                source: dict | None = None, grey: bool = False) -> ImageTensors:
-    """Decode ``(path, label)`` pairs into an :class:`ImageTensors` (resized as in :func:`read_image_folder`):
-    three channels (RGB), or one with ``grey`` (MNIST's digits: a grey image is not made RGB by accident)."""
+                source: dict | None = None, grey: bool = False, crop: bool = True) -> ImageTensors:
+    """Decode ``(path, label)`` pairs into an :class:`ImageTensors` (resized as in :func:`read_image_folder`,
+    or, with ``crop=False``, the whole image squeezed into ``image_size`` x ``image_size``): three channels
+    (RGB), or one with ``grey`` (MNIST's digits: a grey image is not made RGB by accident)."""
     from torchvision.io import ImageReadMode, decode_image, read_file
     from torchvision.transforms.v2 import functional as TF
 
@@ -101,7 +102,8 @@ def read_images(files: list[tuple[str | Path, int]], classes: tuple[str, ...], i
             except RuntimeError as err:  # torchvision's message does not say which file
                 raise undecodable_error(path, err) from err
             if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):
-                img = TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size])
+                img = (TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size]) if crop
+                       else TF.resize(img, [image_size, image_size], antialias=True))
             images.append(img)
     sizes = {tuple(i.shape) for i in images}
     if len(sizes) > 1:
