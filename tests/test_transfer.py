@@ -316,3 +316,59 @@ def test_an_imagenet_source_from_torchvision_runs_the_same_experiment(small_expe
     assert rows["deep probe"]["features"] == 512 and rows["early probe"]["features"] == 64 * 2 * 2
     assert rows["fine-tune"]["source"] == "resnet18" and rows["scratch"]["epochs"] == 2  # 2 batches of 4 from 6 images
     assert transfer.scratch_network(spec, 3).fc.out_features == 3
+
+
+# --- the fine-grained chapter's recipes: gradual unfreezing, variants, stored confusions -----------
+
+def trainable(model) -> set[str]:
+    return {n for n, p in model.named_parameters() if p.requires_grad}
+
+
+def test_gradual_unfreezing_thaws_the_body_from_the_top_down():
+    model = models.timm_module().create_model("efficientnet_lite0", pretrained=False, num_classes=5)
+    thaw = transfer.gradual_unfreezing(model, "classifier", epochs=5)
+    seen = []
+    for epoch in range(5):
+        thaw(epoch)
+        seen.append(trainable(model))
+    assert seen[0] == {"classifier.weight", "classifier.bias"}  # the new head alone, first
+    assert all(a < b for a, b in zip(seen, seen[1:]))  # more each epoch
+    assert seen[-1] == {n for n, _ in model.named_parameters()}  # and every layer by the last
+    assert "conv_head.weight" in seen[1] and not any(n.startswith("blocks.0.") for n in seen[1])  # the top first
+    assert not any(n.startswith("conv_stem") for n in seen[3]) and "conv_stem.weight" in seen[4]
+    cifar = models.create("resnet20", num_classes=3)  # no timm groups: its top-level modules
+    thaw = transfer.gradual_unfreezing(cifar, "linear", epochs=2)
+    thaw(0)
+    assert trainable(cifar) == {"linear.weight", "linear.bias"}
+
+
+def test_a_frozen_stage_does_not_move_while_it_is_frozen():
+    """The first epoch of three trains the head alone: the stem's weights do not move, the head's do;
+    with one epoch in all, every layer trains."""
+    def first_epoch(epochs: int):
+        model = models.create("resnet20", num_classes=3)
+        images = data.ImageTensors(torch.randint(0, 255, (24, 3, 32, 32), dtype=torch.uint8), torch.arange(24) % 3,
+                                   ("a", "b", "c"))
+        loader = data.DeviceLoader(images, 8, train=True, seed=0)
+        optimizer = train.make_optimizer(model, "sgd", 0.05, 5e-4)
+        before = copy.deepcopy(model.state_dict())
+        train.fit(model, loader, optimizer, train.make_schedule(optimizer, "constant", len(loader)), train.CrossEntropy(),
+                  RunState(progress=False, verbose=False), epochs=1, runtime=train.Runtime.resolve("cpu"),
+                  on_epoch=transfer.gradual_unfreezing(model, "linear", epochs))
+        return {k: torch.equal(before[k], v) for k, v in model.state_dict().items() if k.endswith("weight")}
+
+    unchanged = first_epoch(3)
+    assert unchanged["conv1.weight"] and unchanged["layer1.0.conv1.weight"] and not unchanged["linear.weight"]
+    assert not first_epoch(1)["conv1.weight"]
+
+
+def test_variants_of_a_recipe_are_run_and_named(small_experiment):
+    cfg = dict(small_experiment, targets=["pacs-photo"], methods=["fine-tune"], keep_confusion=True,
+               variants={"recipe": {}, "smoothed": dict(label_smoothing=0.1), "no warm-up": dict(schedule="cosine")})
+    result = experiments.transfer.run_transfer(cfg, RunState(progress=False))
+    rows = result["metrics"]["rows"]
+    assert [r["variant"] for r in rows] == ["recipe", "smoothed", "no warm-up"]
+    assert [s["variant"] for s in experiments.transfer.summary(result)] == ["recipe", "smoothed", "no warm-up"]
+    assert rows[0]["accuracy"] != rows[1]["accuracy"] or rows[0]["final_train_loss"] != rows[1]["final_train_loss"]
+    for r in rows:  # the sparse confusion counts every test image once
+        assert sum(n for _, _, n in r["confusion"]) == r["test_images"] and 0 <= r["top5"] <= 1

@@ -10,6 +10,8 @@ the control they are measured against:
   learning rate ten times smaller than the new head's (discriminative learning rates), after a
   warm-up (the one-cycle schedule's first fifth); as **fine-tuning with frozen batch norm**, the
   batch-norm layers keep the source's statistics and scales (``timm.layers.freeze_batch_norm_2d``);
+  as **fine-tuning with gradual unfreezing**, the new head trains alone first and the body's stages
+  join it from the top down (:func:`gradual_unfreezing`);
 - **scratch**: the same architecture trained on the target data alone, with the same budget.
 
 Frozen features are computed once per (network weights, data set) and cached on disk under
@@ -24,6 +26,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +37,7 @@ from .metrics import classification_metrics, correct
 from .runs import RunState
 from .runtime import autocast_dtype
 
-METHODS = ("deep probe", "early probe", "fine-tune", "fine-tune, frozen BN", "scratch")
+METHODS = ("deep probe", "early probe", "fine-tune", "fine-tune, frozen BN", "fine-tune, gradual unfreezing", "scratch")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ TARGETS = {t.name: t for t in [
            "product photographs of garments, mostly on plain backgrounds"),
     Target("caltech101", "Caltech-101", "caltech101", "train", "test",
            "photographs of 101 object categories, mostly centred"),
+    # the fine-grained chapter: its test split read once, its validation split to choose with
+    Target("stanford-cars", "Stanford Cars", "stanford_cars", "train", "test",
+           "photographs of 196 car models (make, model and year), a few dozen a class: fine-grained"),
+    Target("stanford-cars-val", "Stanford Cars (validation)", "stanford_cars", "train", "val",
+           "the same, tested on the validation images carved out of the training split"),
     # full profile (ImageNet sources at 224 px): fine-grained targets that torchvision downloads
     Target("cifar10", "CIFAR-10", "cifar10", "train", "test",
            "the source's own data set (for ImageNet sources: ten everyday classes at 32 px, upscaled)"),
@@ -331,13 +339,40 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
 
 # --- fine-tuning and training from scratch ------------------------------------------------------
 
+def gradual_unfreezing(model: nn.Module, head: str, epochs: int) -> Callable[[int], None]:
+    """What ``fit`` calls before each epoch to unfreeze ``model`` gradually (Howard and Ruder 2018): in the
+    first epoch only the new head (the parameters under ``head``) trains; in each later one, more of the
+    body's stages join it from the top down, evenly, so that the last epoch trains every layer. The stages
+    are timm's parameter groups where the network has them (``model.group_matcher``: the stem, each stage
+    of blocks, the last convolution), else its top-level modules; frozen parameters get no gradient, so
+    the optimiser leaves them as they are."""
+    if hasattr(model, "group_matcher"):
+        from timm.models import group_parameters
+
+        groups = list(group_parameters(model, model.group_matcher(coarse=True)).values())
+    else:
+        groups = [[f"{name}.{p}" for p, _ in child.named_parameters()] for name, child in model.named_children()]
+    groups = [names for names in groups if names and not any(n == head or n.startswith(head + ".") for n in names)]
+    params = dict(model.named_parameters())
+
+    def thaw(epoch: int) -> None:
+        stages = len(groups) if epochs == 1 else math.ceil(len(groups) * epoch / (epochs - 1))
+        for rank, names in enumerate(reversed(groups)):  # from the top
+            for name in names:
+                params[name].requires_grad_(rank < stages)
+    return thaw
+
+
 def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: data.ImageTensors, cfg: dict,
                     lr: float, lr_multipliers: dict[str, float] | None, mean: tuple[float, ...],
                     std: tuple[float, ...], seed: int, device: torch.device,
-                    augmentation: data.Augmentation | None = None, flip: bool = True) -> tuple[dict, train.FitResult]:
-    """Train every layer of ``model`` for ``cfg['steps']`` batches (whole epochs, rounded up) and
-    evaluate it. Batches are augmented on the device: random crops (``cfg['crop_padding']``),
-    flips, and ``augmentation`` if given."""
+                    augmentation: data.Augmentation | None = None, flip: bool = True,
+                    unfreeze_below: str | None = None) -> tuple[dict, train.FitResult]:
+    """Train ``model`` for ``cfg['steps']`` batches (whole epochs, rounded up) and evaluate it. Batches
+    are augmented on the device: random crops (``cfg['crop_padding']``), flips, and ``augmentation`` if
+    given. The schedule is ``cfg['schedule']`` (default one-cycle, whose first fifth warms up), the loss
+    cross-entropy with ``cfg['label_smoothing']`` (default none). With ``unfreeze_below`` (the new head's
+    name), the body below it is unfrozen gradually (:func:`gradual_unfreezing`); otherwise every layer trains."""
     batch_size = min(cfg["batch_size"], len(train_set))
     loader = data.DeviceLoader(train_set, batch_size, train=True, device=device, mean=mean, std=std,
                                crop_padding=cfg["crop_padding"], flip=flip, seed=seed, augmentation=augmentation)
@@ -345,10 +380,11 @@ def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: da
     runtime = train.Runtime.resolve(device)
     train.seed_everything(seed)
     optimizer = train.make_optimizer(model, "sgd", lr, cfg["weight_decay"], lr_multipliers=lr_multipliers)
-    schedule = train.make_schedule(optimizer, "onecycle", epochs * len(loader))
+    schedule = train.make_schedule(optimizer, cfg.get("schedule", "onecycle"), epochs * len(loader))
     quiet = RunState(progress=False, verbose=False)  # one short run of many: no checkpoint, no lines
-    fitted = train.fit(model, loader, optimizer, schedule, train.CrossEntropy(), quiet, epochs=epochs,
-                       metrics={"train_accuracy": correct}, runtime=runtime)
+    fitted = train.fit(model, loader, optimizer, schedule, train.CrossEntropy(cfg.get("label_smoothing", 0.0)), quiet,
+                       epochs=epochs, metrics={"train_accuracy": correct}, runtime=runtime,
+                       on_epoch=gradual_unfreezing(model, unfreeze_below, epochs) if unfreeze_below else None)
     test_loader = data.DeviceLoader(test_set, 256, train=False, device=device, mean=mean, std=std)
     return train.evaluate(model, test_loader, runtime=runtime), fitted
 
@@ -375,7 +411,8 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
         return dict(accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], weight_decay=metrics["weight_decay"],
                     features=features["pool"][layer].shape[1])
     train.seed_everything(seed)  # the new head's (or the whole network's) initial weights
-    if method in ("fine-tune", "fine-tune, frozen BN"):
+    unfreeze_below = None
+    if method.startswith("fine-tune") and method in METHODS:
         model = copy.deepcopy(source)
         if method.endswith("frozen BN"):  # running statistics and affine weights stay the source's
             from timm.layers import freeze_batch_norm_2d
@@ -383,13 +420,20 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
             model = freeze_batch_norm_2d(model)
         head = replace_head(model, num_classes)
         lr, multipliers = cfg["finetune_lr"], {head: cfg["head_lr_multiplier"]}
+        if method.endswith("gradual unfreezing"):
+            unfreeze_below = head
     elif method == "scratch":
         model = scratch_network(spec, num_classes)
         lr, multipliers = cfg["scratch_lr"], None
     else:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)} (or '<layer> probe')")
     train_set = pool.subset(idx)
-    metrics, fitted = train_on_target(model, train_set, test, cfg, lr, multipliers, mean, std, seed, device)
-    return dict(accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], epochs=len(fitted.history),
-                images_per_second=round(fitted.images_per_second, 1),
-                final_train_loss=round(fitted.history[-1]["train_loss"], 4))
+    metrics, fitted = train_on_target(model, train_set, test, cfg, lr, multipliers, mean, std, seed, device,
+                                      unfreeze_below=unfreeze_below)
+    out = dict(accuracy=metrics["accuracy"], top5=metrics["top5"], macro_f1=metrics["macro_f1"],
+               epochs=len(fitted.history), images_per_second=round(fitted.images_per_second, 1),
+               final_train_loss=round(fitted.history[-1]["train_loss"], 4),
+               final_train_accuracy=round(fitted.history[-1]["train_accuracy"], 4))
+    if cfg.get("keep_confusion"):  # every (true, predicted, count) that occurred: what a reading of errors needs
+        out["confusion"] = [[i, j, n] for i, row in enumerate(metrics["confusion"]) for j, n in enumerate(row) if n]
+    return out

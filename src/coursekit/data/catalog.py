@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from . import cache
+from .cars import load_stanford_cars
 from .cifar10 import load_cifar10
 from .folders import _spec, load_folder_dataset
 from .mnist import load_mnist
@@ -89,7 +90,7 @@ def load_torchvision_dataset(name: str, split: str, image_size: int = 224, root:
 
 def load_dataset(name: str, split: str, image_size: int, **kwargs) -> ImageTensors:
     """A split of any named data set: ``cifar10`` (``train``/``test``, resized when ``image_size`` is
-    not 32), ``mnist`` (likewise, one channel, 28 pixels), a :data:`~coursekit.data.FOLDER_DATASETS` or a :data:`TORCHVISION_DATASETS` entry."""
+    not 32), ``mnist`` (likewise, one channel, 28 pixels), ``stanford_cars`` (``train``/``val``/``test``), a :data:`~coursekit.data.FOLDER_DATASETS` or a :data:`TORCHVISION_DATASETS` entry."""
     if name == "cifar10":
         if split not in ("train", "test"):
             raise KeyError(f"cifar10 has no split {split!r}; its splits: train, test")
@@ -98,6 +99,8 @@ def load_dataset(name: str, split: str, image_size: int, **kwargs) -> ImageTenso
         if split not in ("train", "test"):
             raise KeyError(f"mnist has no split {split!r}; its splits: train, test")
         return resized(load_mnist(train=split == "train", **kwargs), image_size)
+    if name == "stanford_cars":
+        return load_stanford_cars(split, image_size, **kwargs)
     if name in TORCHVISION_DATASETS:
         return load_torchvision_dataset(name, split, image_size, **kwargs)
     return load_folder_dataset(name, split, image_size, **kwargs)

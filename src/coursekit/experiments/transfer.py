@@ -45,16 +45,22 @@ LITE0_BUDGET = {
 }
 
 
+KEYS = ("source", "target", "size", "method")  # what a run of run_transfer is, besides its seed
+
+
 def run_transfer(cfg: dict, state: RunState) -> dict:
-    """Every method in ``cfg['methods']`` for every source, target, size and seed of ``cfg``.
+    """Every method in ``cfg['methods']`` for every source, target, size and seed of ``cfg``, and, where
+    ``cfg['variants']`` names variants of the recipe (``{"no warm-up": {"schedule": "cosine"}, ...}``), for
+    each of them (each row then names its ``variant``).
 
     Finished runs are kept in the run's ``state``, so an interrupted experiment resumes at the run it
     stopped in (:func:`coursekit.experiments.core.run_plan`). Returns one row per run, and their means over seeds.
     """
     device = profiles.device()
-    plan = [dict(source=spec["name"], target=t, size=size, seed=seed, method=m)
+    variants = cfg.get("variants")
+    plan = [dict(source=spec["name"], target=t, size=size, seed=seed, method=m, **({"variant": v} if variants else {}))
             for spec in cfg["sources"] for t in cfg["targets"] for size in cfg["sizes"]
-            for seed in cfg["seeds"] for m in cfg["methods"]]
+            for seed in cfg["seeds"] for m in cfg["methods"] for v in (variants or [None])]
     sources = {spec["name"]: spec for spec in cfg["sources"]}
     networks: dict = {}   # source name -> (network, mean, std), loaded on first use
     targets: dict = {}    # target name -> (pool, test)
@@ -68,11 +74,13 @@ def run_transfer(cfg: dict, state: RunState) -> dict:
                                                            cfg["test_per_class"], cfg.get("pool_per_class"))
         (source, mean, std), (pool, test) = networks[run["source"]], targets[run["target"]]
         idx = data.stratified_indices(pool.labels, cfg["sizes"][run["size"]], run["seed"], at_most=True)
+        recipe = dict(cfg, **variants[run["variant"]]) if variants else cfg
         outcome = transfer.one_run(run["method"], source, sources[run["source"]], pool, idx, test,
-                          features.setdefault((run["source"], run["target"]), {}), cfg, run["seed"], mean, std, device)
+                          features.setdefault((run["source"], run["target"]), {}), recipe, run["seed"], mean, std, device)
         return dict(train_images=len(idx), test_images=len(test), **outcome)
 
-    rows = run_plan(plan, run_one, state, label=lambda r: f"{r['target']:>14} {r['size']:>5} seed {r['seed']} {r['method']:>11}")
+    rows = run_plan(plan, run_one, state, label=lambda r: f"{r['target']:>14} {r['size']:>5} seed {r['seed']} {r['method']:>11}"
+                                                           + (f" ({r['variant']})" if variants else ""))
     described = {t: dict(train=pool.source, test=test.source, classes=len(pool.classes)) for t, (pool, test) in targets.items()}
     if len(described) < len(cfg["targets"]):  # resumed after every run of a target: describe it all the same
         for t in cfg["targets"]:
@@ -84,7 +92,7 @@ def run_transfer(cfg: dict, state: RunState) -> dict:
     totals = {split: sum(described[t][split]["images"] for t in cfg["targets"]) for split in ("train", "test")}
     trained = [r for r in rows if r["method"] in ("fine-tune", "scratch")]
     return dict(
-        metrics=dict(rows=rows, summary=stats.summarise(rows, ("source", "target", "size", "method"))),
+        metrics=dict(rows=rows, summary=stats.summarise(rows, KEYS + (("variant",) if variants else ()))),
         history=[],
         cost=dict(runs=len(rows), train_seconds=round(sum(r["seconds"] for r in trained), 1)),
         data=dict(train=dict(kind="image-folder", description=f"{names} at {cfg['image_size']} px",
@@ -97,7 +105,8 @@ def run_transfer(cfg: dict, state: RunState) -> dict:
 def summary(result: dict) -> list[dict]:
     """Mean and 95 % interval over seeds of every (source, target, size, method), recomputed from the
     stored rows (the book's one convention, whatever the code that stored them summarised)."""
-    return stats.summarise(result["metrics"]["rows"], ("source", "target", "size", "method"))
+    rows = result["metrics"]["rows"]
+    return stats.summarise(rows, KEYS + (("variant",) if rows and "variant" in rows[0] else ()))
 
 def register_decision(name: str, source: str, recipe: dict, budget: dict[str, dict]) -> None:
     """The decision experiment (PACS photos and sketches, ten or up to 140 images a class) from ``source``."""
