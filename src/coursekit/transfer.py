@@ -85,20 +85,24 @@ TARGETS = {t.name: t for t in [
 # --- data ---------------------------------------------------------------------------------------
 
 def target_data(target: Target, image_size: int, test_per_class: int | None,
-                pool_per_class: int | None = None) -> tuple[data.ImageTensors, data.ImageTensors]:
+                pool_per_class: int | None = None,
+                decode_per_class: int | None = None) -> tuple[data.ImageTensors, data.ImageTensors]:
     """The training pool and the test set of ``target``, as uint8 tensors of ``image_size`` pixels.
 
     Where the data set has no test split, ``test_per_class`` images of each class are held out
     (always with seed 0, so that every run of every method is tested on the same images).
     ``pool_per_class`` keeps at most that many training images of each class (seed 0): the pool
     whose frozen features are computed once and from which every run draws its training set.
+    ``decode_per_class`` decodes at most that many images of each class of each split in the first place
+    (Stanford Cars, whose loader chooses before decoding: the ``ci`` profile's few images in seconds).
     """
-    pool = data.load_dataset(target.dataset, target.train_split, image_size)
+    load = dict(per_class=decode_per_class) if decode_per_class else {}
+    pool = data.load_dataset(target.dataset, target.train_split, image_size, **load)
     if pool_per_class is not None:
         pool = pool.subset(data.stratified_indices(pool.labels, pool_per_class, 0, at_most=True),
                            note=f"a pool of at most {pool_per_class} per class, seed 0")
     if target.test_split is not None:
-        test = data.load_dataset(target.dataset, target.test_split, image_size)
+        test = data.load_dataset(target.dataset, target.test_split, image_size, **load)
         if test_per_class is not None:
             test = test.subset(data.stratified_indices(test.labels, test_per_class, 0, at_most=True),
                                note=f"at most {test_per_class} per class, seed 0")
@@ -120,16 +124,19 @@ def source_network(source: dict) -> tuple[nn.Module, tuple[float, ...], tuple[fl
     ``{"kind": "cifar", "name": "resnet20"}``: the published CIFAR-10 ResNet
     (:func:`coursekit.models.cifar_resnet`); ``{"kind": "imagenet", "name": "resnet50"}``: an
     ImageNet network: ``efficientnet_lite0`` (installed with coursekit), from torchvision, or from timm
-    with a ``timm/`` prefix (:func:`coursekit.models.pretrained`).
+    with a ``timm/`` prefix (:func:`coursekit.models.pretrained`). ``{"kind": "scratch", "name": ...}``: no
+    pretrained network at all (only the method ``scratch`` can use it), inputs normalised as ImageNet's.
     """
     from .models.resnet import PRETRAINED_CIFAR_MEAN, PRETRAINED_CIFAR_STD
 
+    if source["kind"] == "scratch":
+        return None, PRETRAINED_CIFAR_MEAN, PRETRAINED_CIFAR_STD  # ImageNet's statistics
     if source["kind"] == "cifar":
         return models.cifar_resnet(source["name"]), PRETRAINED_CIFAR_MEAN, PRETRAINED_CIFAR_STD
     if source["kind"] == "imagenet":
         model = models.pretrained(source["name"], **source.get("kwargs", {}))
         return model, *models.input_statistics(model)
-    raise ValueError(f"unknown source kind {source['kind']!r}; use 'cifar' or 'imagenet'")
+    raise ValueError(f"unknown source kind {source['kind']!r}; use 'cifar', 'imagenet' or 'scratch'")
 
 
 def scratch_network(source: dict, num_classes: int) -> nn.Module:
@@ -138,7 +145,7 @@ def scratch_network(source: dict, num_classes: int) -> nn.Module:
         return models.timm_module().create_model(source["name"].removeprefix("timm/"), pretrained=False, num_classes=num_classes,
                                  **source.get("kwargs", {}))
     if source["name"] in models.list_models():
-        return models.create(source["name"], num_classes=num_classes)
+        return models.create(source["name"], num_classes=num_classes, **source.get("kwargs", {}))
     from torchvision import models as tvm
 
     return tvm.get_model(source["name"], weights=None, num_classes=num_classes)
@@ -379,7 +386,8 @@ def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: da
     epochs = math.ceil(cfg["steps"] / len(loader))
     runtime = train.Runtime.resolve(device)
     train.seed_everything(seed)
-    optimizer = train.make_optimizer(model, "sgd", lr, cfg["weight_decay"], lr_multipliers=lr_multipliers)
+    optimizer = train.make_optimizer(model, cfg.get("optimizer", "sgd"), lr, cfg["weight_decay"],
+                                     lr_multipliers=lr_multipliers)
     schedule = train.make_schedule(optimizer, cfg.get("schedule", "onecycle"), epochs * len(loader))
     quiet = RunState(progress=False, verbose=False)  # one short run of many: no checkpoint, no lines
     fitted = train.fit(model, loader, optimizer, schedule, train.CrossEntropy(cfg.get("label_smoothing", 0.0)), quiet,
@@ -399,6 +407,8 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
     ``features`` holds the frozen features of the pool and of the test set (computed on first use).
     """
     num_classes = len(pool.classes)
+    if source is None and method != "scratch":
+        raise ValueError(f"{method!r} needs a pretrained network; the source {spec['name']!r} is of kind 'scratch'")
     if method.endswith(" probe"):  # "<layer> probe": a linear probe on spec["layers"][<layer>]
         layer = method.split()[0]
         if layer not in spec["layers"]:
@@ -436,4 +446,28 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
                final_train_accuracy=round(fitted.history[-1]["train_accuracy"], 4))
     if cfg.get("keep_confusion"):  # every (true, predicted, count) that occurred: what a reading of errors needs
         out["confusion"] = [[i, j, n] for i, row in enumerate(metrics["confusion"]) for j, n in enumerate(row) if n]
+    if cfg.get("gradcam") and method == "fine-tune":
+        out["gradcam"] = explained(model, test, mean, std, device, **cfg["gradcam"])
     return out
+
+
+def explained(model: nn.Module, test: data.ImageTensors, mean: tuple[float, ...], std: tuple[float, ...],
+              device: torch.device, layer: str, per_kind: int, grid: int = 16) -> dict:
+    """Where ``model`` looks (:func:`coursekit.diagnostics.grad_cam` on the module ``layer``, for the class
+    it predicts) in the first ``per_kind`` test images it gets right and the first it gets wrong, each
+    map averaged down to ``grid`` x ``grid`` and rounded: small enough to store with the results."""
+    from . import diagnostics
+
+    loader = data.DeviceLoader(test, 256, train=False, device=device, mean=mean, std=std)
+    logits, labels = train.predict(model, loader, device=device)
+    right = (logits.argmax(1) == labels).nonzero().flatten()[:per_kind]
+    wrong = (logits.argmax(1) != labels).nonzero().flatten()[:per_kind]
+    chosen = torch.cat([right, wrong])
+    images = next(iter(data.DeviceLoader(test.subset(chosen), len(chosen), train=False, device=device, mean=mean,
+                                         std=std)))[0] if len(chosen) else None
+    if images is None:
+        return dict(layer=layer, images=[], predicted=[], maps=[])
+    maps, predicted = diagnostics.grad_cam(model, images, model.get_submodule(layer))
+    small = F.adaptive_avg_pool2d(maps[:, None], grid)[:, 0]
+    return dict(layer=layer, images=chosen.tolist(), predicted=predicted.tolist(),
+                maps=[[[round(float(v), 3) for v in row] for row in m] for m in small])

@@ -71,7 +71,7 @@ def run_transfer(cfg: dict, state: RunState) -> dict:
             networks[run["source"]] = transfer.source_network(sources[run["source"]])
         if run["target"] not in targets:
             targets[run["target"]] = transfer.target_data(transfer.TARGETS[run["target"]], cfg["image_size"],
-                                                           cfg["test_per_class"], cfg.get("pool_per_class"))
+                                                           cfg["test_per_class"], cfg.get("pool_per_class"), cfg.get("decode_per_class"))
         (source, mean, std), (pool, test) = networks[run["source"]], targets[run["target"]]
         idx = data.stratified_indices(pool.labels, cfg["sizes"][run["size"]], run["seed"], at_most=True)
         recipe = dict(cfg, **variants[run["variant"]]) if variants else cfg
@@ -86,7 +86,7 @@ def run_transfer(cfg: dict, state: RunState) -> dict:
         for t in cfg["targets"]:
             if t not in described:
                 pool, test = transfer.target_data(transfer.TARGETS[t], cfg["image_size"], cfg["test_per_class"],
-                                                  cfg.get("pool_per_class"))
+                                                  cfg.get("pool_per_class"), cfg.get("decode_per_class"))
                 described[t] = dict(train=pool.source, test=test.source, classes=len(pool.classes))
     names = ", ".join(transfer.TARGETS[t].title for t in cfg["targets"])
     totals = {split: sum(described[t][split]["images"] for t in cfg["targets"]) for split in ("train", "test")}
