@@ -4,8 +4,10 @@ unfreezing, three resolutions), against a ResNet and a ViT trained from scratch;
 kept for the chapter to read (which classes are confused, where the network looks)."""
 from __future__ import annotations
 
+from .. import diagnostics, stats, store
+from ..results import seed_values
 from .core import Experiment, register
-from .transfer import LITE0, LITE0_RECIPE, run_transfer
+from .transfer import LITE0_RECIPE, run_transfer
 
 # The test images are read once, by the experiments below; the rate is chosen on the validation
 # images carved out of the training split (``cars_rates``). Every fine-tuning run gets the same five
@@ -76,5 +78,166 @@ for key, (title, source, recipe) in SCRATCH_NETWORKS.items():
         title=f"Stanford Cars from scratch at 64 px: {title}",
         base=dict(SCRATCH, sources=[source], **recipe), sizes=SCRATCH_BUDGET, runner=run_transfer))
 
-__all__ = ["ABLATION", "BUDGET", "CARS", "EPOCHS", "GRADCAM", "LITE0", "RATE", "RATES", "RESOLUTIONS",
-           "SCRATCH_NETWORKS"]
+
+# --- the readings the chapter's text glues: each returns {glue name: text} --------------------------
+
+TWO_WORD_MAKES = ("AM General", "Aston Martin", "Land Rover")
+
+
+def make_of(name: str) -> str:
+    """The make in a Stanford Cars class name: "Audi" in "Audi TTS Coupe 2012", "Aston Martin" in "Aston
+    Martin Virage Coupe 2012"."""
+    return next((m for m in TWO_WORD_MAKES if name.startswith(m + " ")), name.split()[0])
+
+
+def model_of(name: str) -> str:
+    """The class name without its year: "Audi S4 Sedan" for "Audi S4 Sedan 2012"."""
+    return name.rsplit(" ", 1)[0]
+
+
+def _by_seed(result: dict, **fields) -> dict[int, float]:
+    """Test accuracy (%) by seed of the rows of ``result`` that match ``fields``."""
+    found = seed_values(result["metrics"]["rows"], scale=100, **fields)
+    if not found:
+        raise KeyError(f"{result['experiment']} has no run with {fields}")
+    return found
+
+
+def _accuracy(values: dict[int, float]) -> str:
+    """"61.2 ± 1.3 %" over seeds; "61.2 % (one seed)" for one."""
+    mean, _, half = stats.mean_interval(list(values.values()))
+    return f"{mean:.1f} ± {half:.1f} %" if len(values) > 1 else f"{mean:.1f} % (one seed)"
+
+
+def facts_rates(result: dict) -> dict[str, str]:
+    """The validation accuracy of fine-tuning at each peak rate (one seed), the rate it chooses, and
+    whether the chapter's runs use that rate (:data:`RATE`)."""
+    accs = {v: _by_seed(result, variant=v)[result["config"]["seeds"][0]] for v in result["config"]["variants"]}
+    best = max(accs, key=accs.__getitem__)
+    chosen = float(best)
+    reading = (f"the validation images choose {best}, the rate every fine-tuning run below uses" if chosen == RATE else
+               f"the validation images choose {best}, yet the runs below use {RATE:g}: they must be run again")
+    return {"cars_rate_accs": ", ".join(f"{v}: {a:.1f} %" for v, a in accs.items()), "cars_rate_best": best,
+            "cars_rate_reading": reading, "cars_rate_provenance": store.provenance_line(result)}
+
+
+FIT_WORDS = {"under-fits": "it has not yet learnt its own training images: more epochs would still help",
+             "over-fits": "it has learnt its training images far better than it recognises new ones",
+             "fits": "it fits its training images and recognises new ones nearly as well"}
+
+
+def facts_finetune(result: dict) -> dict[str, str]:
+    """The linear probe, fine-tuning and fine-tuning with gradual unfreezing at 128 px (mean ± 95 % over
+    seeds), chance, fine-tuning's training accuracy and top-5, and the paired differences: fine-tuning
+    against the probe, gradual unfreezing against training every layer from the start."""
+    probe, tuned, gradual = (_by_seed(result, method=m) for m in ("deep probe", "fine-tune",
+                                                                    "fine-tune, gradual unfreezing"))
+    rows = [r for r in result["metrics"]["rows"] if r["method"] == "fine-tune"]
+    train_acc = stats.mean_interval([100 * r["final_train_accuracy"] for r in rows])[0]
+    top5 = stats.mean_interval([100 * r["top5"] for r in rows])[0]
+    classes = result["provenance"]["data"]["targets"]["stanford-cars"]["classes"]
+    return {
+        "cars_probe": _accuracy(probe), "cars_ft": _accuracy(tuned), "cars_gradual": _accuracy(gradual),
+        "cars_chance": f"{100 / classes:.1f} %", "cars_classes": str(classes),
+        "cars_ft_train": f"{train_acc:.1f} %", "cars_ft_top5": f"{top5:.1f} %",
+        "cars_ft_fit": FIT_WORDS[diagnostics.fit_verdict(train_acc, stats.mean_interval(list(tuned.values()))[0])],
+        "cars_ft_vs_probe": stats.word(stats.compare(tuned, probe),
+                                       better="fine-tuning every layer is ahead of the probe by {d:.1f} ± {h:.1f} points",
+                                       worse="the probe is ahead of fine-tuning by {size:.1f} ± {h:.1f} points",
+                                       cannot_tell="the seeds cannot tell fine-tuning from the probe ({d:+.1f} ± "
+                                                   "{h:.1f} points)"),
+        "cars_gradual_reading": stats.word(
+            stats.compare(gradual, tuned),
+            better="unfreezing gradually is ahead of training every layer from the start by {d:.1f} ± {h:.1f} points",
+            worse="unfreezing gradually costs {size:.1f} ± {h:.1f} points against training every layer from the start",
+            cannot_tell="the seeds cannot tell gradual unfreezing from training every layer from the start "
+                        "({d:+.1f} ± {h:.1f} points)"),
+        "cars_ft_provenance": store.provenance_line(result)}
+
+
+def facts_ablation(ablation: dict, finetune: dict) -> dict[str, str]:
+    """What each part of the recipe adds: the full recipe's accuracy minus that of the same run without
+    the part, paired by seed (the same images, order and initial head), for each variant of ``ablation``."""
+    full = _by_seed(finetune, method="fine-tune")
+    parts, clear = [], []
+    for variant in ablation["config"]["variants"]:
+        comparison = stats.compare(full, _by_seed(ablation, variant=variant))
+        parts.append(f"{variant}: {comparison.mean_difference:+.1f} ± {comparison.half_width:.1f}")
+        if comparison.verdict == "better":
+            clear.append(variant.replace("no ", "").replace("one rate for every layer", "a lower rate for the body"))
+    reading = (f"clearly adding to the accuracy: {', '.join(clear)}" if clear else
+               "no part of the recipe clearly adds to the accuracy by itself at this budget")
+    return {"cars_ablation": "; ".join(parts), "cars_ablation_reading": reading,
+            "cars_ablation_provenance": store.provenance_line(ablation)}
+
+
+def facts_resolution(by_pixels: dict[int, dict]) -> dict[str, str]:
+    """Probe and fine-tuning accuracy of the first seed at each resolution (``{pixels: result}``), the
+    training time of fine-tuning at each, and the gain and the cost from the smallest to the largest."""
+    sizes = sorted(by_pixels)
+    seed = lambda r: r["config"]["seeds"][0]  # noqa: E731
+    probe = {p: _by_seed(r, method="deep probe")[seed(r)] for p, r in by_pixels.items()}
+    tuned = {p: _by_seed(r, method="fine-tune")[seed(r)] for p, r in by_pixels.items()}
+    seconds = {p: next(x["seconds"] for x in r["metrics"]["rows"] if x["method"] == "fine-tune" and x["seed"] == seed(r))
+               for p, r in by_pixels.items()}
+    low, high = sizes[0], sizes[-1]
+    return {"cars_res_sizes": ", ".join(f"{p}" for p in sizes),
+            "cars_res_probe": ", ".join(f"{probe[p]:.1f} %" for p in sizes),
+            "cars_res_ft": ", ".join(f"{tuned[p]:.1f} %" for p in sizes),
+            "cars_res_minutes": ", ".join(f"{seconds[p] / 60:.0f}" for p in sizes),
+            "cars_res_gain": f"{tuned[high] - tuned[low]:+.1f} points", "cars_res_cost": f"{seconds[high] / seconds[low]:.1f}",
+            "cars_res_pixels": f"{(high / low) ** 2:.1f}"}
+
+
+def facts_scratch(resnet: dict, vit: dict, finetune: dict) -> dict[str, str]:
+    """The ResNet and the ViT trained from scratch (mean ± 95 % over seeds), as multiples of chance, and
+    fine-tuning's lead over the better of them (paired: the same images and seeds)."""
+    nets = {"ResNet-20": _by_seed(resnet, method="scratch"), "ViT": _by_seed(vit, method="scratch")}
+    classes = finetune["provenance"]["data"]["targets"]["stanford-cars"]["classes"]
+    chance = 100 / classes
+    best = max(nets, key=lambda n: stats.mean_interval(list(nets[n].values()))[0])
+    lead = stats.compare(_by_seed(finetune, method="fine-tune"), nets[best])
+    return {"cars_scratch_resnet": _accuracy(nets["ResNet-20"]), "cars_scratch_vit": _accuracy(nets["ViT"]),
+            "cars_scratch_times": ", ".join(f"{stats.mean_interval(list(v.values()))[0] / chance:.1f}" for v in nets.values()),
+            "cars_scratch_best": best,
+            "cars_scratch_lead": stats.word(lead, better="{d:.1f} ± {h:.1f} points", worse="{d:+.1f} ± {h:.1f} points",
+                                            cannot_tell="{d:+.1f} ± {h:.1f} points (the seeds cannot tell)"),
+            "cars_scratch_epochs": str(SCRATCH_EPOCHS),
+            "cars_scratch_provenance": "; ".join(store.provenance_line(r) for r in (resnet, vit))}
+
+
+def confused_pairs(confusion: list[list[int]], classes: tuple[str, ...] | list[str]) -> list[tuple[str, str, int]]:
+    """The pairs of classes the network confused, both directions counted together, most confused first:
+    ``(class, class, count)`` from a sparse confusion ``[[true, predicted, count], ...]``."""
+    pairs: dict[tuple[int, int], int] = {}
+    for true, predicted, n in confusion:
+        if true != predicted:
+            key = (min(true, predicted), max(true, predicted))
+            pairs[key] = pairs.get(key, 0) + n
+    ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(classes[a], classes[b], n) for (a, b), n in ranked]
+
+
+def facts_errors(result: dict, classes: tuple[str, ...] | list[str], top: int = 3) -> dict[str, str]:
+    """Where fine-tuning's errors fall (its first seed): the most confused pairs, the share of errors that
+    stay within the true class's make against the share that errors spread evenly over the other
+    classes would give, and the makes recognised best and worst (those with at least ten test images)."""
+    row = next(r for r in result["metrics"]["rows"] if r["method"] == "fine-tune" and r["seed"] == result["config"]["seeds"][0])
+    errors = [(t, p, n) for t, p, n in row["confusion"] if t != p]
+    wrong = sum(n for *_, n in errors)
+    same_make = sum(n for t, p, n in errors if make_of(classes[t]) == make_of(classes[p]))
+    makes = [make_of(c) for c in classes]
+    expected = sum(n * (makes.count(makes[t]) - 1) / (len(classes) - 1) for t, _, n in errors)
+    per_make: dict[str, list[int]] = {}
+    for t, p, n in row["confusion"]:
+        right_total = per_make.setdefault(makes[t], [0, 0])
+        right_total[0] += n if t == p else 0
+        right_total[1] += n
+    rated = {m: 100 * r / n for m, (r, n) in per_make.items() if n >= 10}
+    ranked = sorted(rated, key=rated.__getitem__)
+    pairs = confused_pairs(row["confusion"], classes)[:top]
+    return {"cars_err_pairs": "; ".join(f"{a} and {b} ({n})" for a, b, n in pairs),
+            "cars_err_same_make": f"{100 * same_make / wrong:.0f} %" if wrong else "none",
+            "cars_err_expected": f"{100 * expected / wrong:.0f} %" if wrong else "none",
+            "cars_err_best": ", ".join(f"{m} ({rated[m]:.0f} %)" for m in reversed(ranked[-3:])),
+            "cars_err_worst": ", ".join(f"{m} ({rated[m]:.0f} %)" for m in ranked[:3])}

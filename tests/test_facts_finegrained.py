@@ -1,0 +1,120 @@
+"""The fine-grained chapter's readings, on constructed results: every wording, every verdict."""
+from __future__ import annotations
+
+import pytest
+
+from coursekit import experiments
+from coursekit.experiments import finegrained as facts
+
+PROVENANCE = dict(device="CPU test", torch="2.x", git_commit="abc", date="2026-12-03T10:00:00+00:00",
+                  wall_seconds=75.0, data=dict(summary="constructed Stanford Cars runs",
+                                               targets={"stanford-cars": dict(classes=4)}))
+CLASSES = ("Audi S4 Sedan 2007", "Audi S4 Sedan 2012", "Aston Martin Virage Coupe 2012", "Dodge Dakota Club Cab 2007")
+
+
+def row(method: str, seed: int, accuracy: float, variant: str | None = None, **fields) -> dict:
+    found = dict(dict(method=method, seed=seed, accuracy=accuracy, top5=min(1.0, accuracy + 0.2),
+                      final_train_accuracy=0.95, seconds=60.0), **fields)
+    return dict(found, variant=variant) if variant else found
+
+
+def result(name: str, rows: list[dict], **config) -> dict:
+    return dict(experiment=name, profile="quick", provenance=PROVENANCE, metrics=dict(rows=rows),
+                config=dict(dict(seeds=sorted({r["seed"] for r in rows})), **config))
+
+
+def test_makes_and_models_are_read_from_the_names():
+    assert facts.make_of("Aston Martin Virage Coupe 2012") == "Aston Martin" and facts.make_of("AM General Hummer SUV 2000") == "AM General"
+    assert facts.make_of("Audi S4 Sedan 2012") == "Audi" and facts.make_of("Mercedes-Benz E-Class Sedan 2012") == "Mercedes-Benz"
+    assert facts.model_of("Audi S4 Sedan 2012") == "Audi S4 Sedan"
+
+
+def test_the_rate_reading_says_whether_the_runs_use_the_chosen_rate():
+    rates = {f"{lr:g}": acc for lr, acc in zip(facts.RATES, (0.40, 0.55, 0.50))}
+    found = facts.facts_rates(result("cars_rates", [row("fine-tune", 0, a, v) for v, a in rates.items()], variants=rates))
+    assert found["cars_rate_accs"] == "0.0003: 40.0 %, 0.001: 55.0 %, 0.003: 50.0 %" and found["cars_rate_best"] == "0.001"
+    assert found["cars_rate_reading"] == "the validation images choose 0.001, the rate every fine-tuning run below uses"
+    other = dict(rates, **{"0.003": 0.60})
+    found = facts.facts_rates(result("cars_rates", [row("fine-tune", 0, a, v) for v, a in other.items()], variants=other))
+    assert found["cars_rate_reading"].endswith("yet the runs below use 0.001: they must be run again")
+
+
+def finetune(probe=(0.30, 0.31, 0.32), tuned=(0.50, 0.52, 0.54), gradual=(0.49, 0.53, 0.54), **fields) -> dict:
+    rows = [row(m, s, a, **(fields if m == "fine-tune" else {})) for m, accs in
+            (("deep probe", probe), ("fine-tune", tuned), ("fine-tune, gradual unfreezing", gradual))
+            for s, a in enumerate(accs)]
+    return result("cars_finetune", rows)
+
+
+def test_finetune_readings():
+    found = facts.facts_finetune(finetune())
+    assert found["cars_probe"] == "31.0 ± 2.5 %" and found["cars_ft"] == "52.0 ± 5.0 %"
+    assert found["cars_ft_vs_probe"] == "fine-tuning every layer is ahead of the probe by 21.0 ± 2.5 points"
+    assert found["cars_gradual_reading"].startswith("the seeds cannot tell gradual unfreezing")
+    assert found["cars_chance"] == "25.0 %" and found["cars_ft_train"] == "95.0 %" and found["cars_ft_top5"] == "72.0 %"
+    assert found["cars_ft_fit"].startswith("it has learnt its training images far better")
+    worse = facts.facts_finetune(finetune(gradual=(0.45, 0.47, 0.49)))
+    assert worse["cars_gradual_reading"] == ("unfreezing gradually costs 5.0 ± 0.0 points against training every layer "
+                                             "from the start")
+    probe_wins = facts.facts_finetune(finetune(probe=(0.60, 0.61, 0.62)))
+    assert probe_wins["cars_ft_vs_probe"].startswith("the probe is ahead of fine-tuning by 9.0")
+
+
+def test_the_ablation_says_what_each_part_adds():
+    variants = dict(facts.ABLATION)
+    accs = {"one rate for every layer": (0.40, 0.42, 0.44), "no warm-up": (0.50, 0.53, 0.53),
+            "no label smoothing": (0.47, 0.49, 0.51)}
+    ablation = result("cars_ablation", [row("fine-tune", s, a, v) for v, values in accs.items()
+                                        for s, a in enumerate(values)], variants=variants)
+    found = facts.facts_ablation(ablation, finetune())
+    assert found["cars_ablation"] == ("one rate for every layer: +10.0 ± 0.0; no warm-up: +0.0 ± 2.5; "
+                                      "no label smoothing: +3.0 ± 0.0")
+    assert found["cars_ablation_reading"] == "clearly adding to the accuracy: a lower rate for the body, label smoothing"
+    same = result("cars_ablation", [row("fine-tune", s, a, v) for v in variants for s, a in enumerate((0.50, 0.52, 0.54))],
+                  variants=variants)
+    assert facts.facts_ablation(same, finetune())["cars_ablation_reading"].startswith("no part of the recipe")
+
+
+def test_resolution_reads_the_first_seed_and_the_cost():
+    def at(pixels: int, probe: float, tuned: float, seconds: float) -> dict:
+        return result(f"cars_res_{pixels}", [row("deep probe", 0, probe), row("fine-tune", 0, tuned, seconds=seconds)])
+
+    found = facts.facts_resolution({224: at(224, 0.40, 0.70, 1200.0), 128: finetune(), 160: at(160, 0.35, 0.60, 480.0)})
+    assert found["cars_res_sizes"] == "128, 160, 224" and found["cars_res_ft"] == "50.0 %, 60.0 %, 70.0 %"
+    assert found["cars_res_probe"] == "30.0 %, 35.0 %, 40.0 %" and found["cars_res_gain"] == "+20.0 points"
+    assert found["cars_res_cost"] == "20.0" and found["cars_res_pixels"] == "3.1"
+
+
+def test_scratch_against_chance_and_fine_tuning():
+    resnet = result("cars_scratch_resnet", [row("scratch", s, a) for s, a in enumerate((0.30, 0.31, 0.32))])
+    vit = result("cars_scratch_vit", [row("scratch", s, a) for s, a in enumerate((0.26, 0.25, 0.27))])
+    found = facts.facts_scratch(resnet, vit, finetune())
+    assert found["cars_scratch_resnet"] == "31.0 ± 2.5 %" and found["cars_scratch_times"] == "1.2, 1.0"
+    assert found["cars_scratch_best"] == "ResNet-20" and found["cars_scratch_lead"] == "21.0 ± 2.5 points"
+
+
+def test_errors_are_read_by_pair_and_by_make():
+    confusion = [[0, 0, 10], [0, 1, 4], [1, 0, 2], [1, 1, 8], [2, 2, 12], [2, 3, 1], [3, 3, 11], [3, 0, 1]]
+    found = facts.facts_errors(finetune(confusion=confusion), CLASSES)
+    assert found["cars_err_pairs"] == ("Audi S4 Sedan 2007 and Audi S4 Sedan 2012 (6); Audi S4 Sedan 2007 and Dodge "
+                                       "Dakota Club Cab 2007 (1); Aston Martin Virage Coupe 2012 and Dodge Dakota Club "
+                                       "Cab 2007 (1)")
+    # 6 of 8 errors within the make; errors spread evenly would put 6 x 1/3 + 2 x 0 = 2 of 8 there
+    assert found["cars_err_same_make"] == "75 %" and found["cars_err_expected"] == "25 %"
+    assert found["cars_err_worst"] == "Audi (75 %), Dodge (92 %), Aston Martin (92 %)"
+    assert found["cars_err_best"].startswith("Aston Martin (92 %)")
+
+
+def test_the_chapter_runs_use_the_recipe_it_describes():
+    assert experiments.config("cars_finetune", "quick")["finetune_lr"] == facts.RATE
+    assert facts.RATE in facts.RATES
+    assert experiments.config("cars_rates", "quick")["targets"] == ["stanford-cars-val"]  # chosen on validation
+    for name in ("cars_finetune", "cars_ablation", "cars_res_160", "cars_res_224"):
+        assert experiments.config(name, "quick")["steps"] == facts.EPOCHS * facts.BATCHES, name
+    assert experiments.config("cars_res_224", "quick")["image_size"] == 224
+
+
+@pytest.mark.parametrize("name", ["cars_scratch_resnet", "cars_scratch_vit"])
+def test_scratch_runs_train_longer_at_a_quarter_of_the_pixels(name):
+    cfg = experiments.config(name, "quick")
+    assert cfg["image_size"] == 64 and cfg["steps"] == facts.SCRATCH_EPOCHS * facts.BATCHES
