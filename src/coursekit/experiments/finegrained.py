@@ -56,7 +56,8 @@ for pixels in RESOLUTIONS:
         title=f"Stanford Cars from EfficientNet-Lite0 at {pixels} px: linear probe and fine-tuning (one seed)",
         base=dict(CARS, methods=["deep probe", "fine-tune"], image_size=pixels, crop_padding=pixels // 8,
                   keep_confusion=False),
-        sizes=dict(ONE_SEED, quick=dict(ONE_SEED["quick"], image_size=pixels, crop_padding=pixels // 8)),
+        sizes=dict(ONE_SEED, quick=dict(ONE_SEED["quick"], image_size=pixels, crop_padding=pixels // 8),
+                   ci=dict(ONE_SEED["ci"], image_size=pixels // 4, crop_padding=pixels // 32)),
         runner=run_transfer))
 
 # From scratch, at 64 px (a quarter of the pixels: what two CPU cores can train for fifteen epochs): a
@@ -169,6 +170,11 @@ def facts_ablation(ablation: dict, finetune: dict) -> dict[str, str]:
                "no part of the recipe clearly adds to the accuracy by itself at this budget")
     return {"cars_ablation": "; ".join(parts), "cars_ablation_reading": reading,
             "cars_ablation_provenance": store.provenance_line(ablation)}
+
+
+def by_pixels(results: list[dict]) -> dict[int, dict]:
+    """Results of the same recipe at several resolutions, by the side of their inputs in pixels."""
+    return {r["config"]["image_size"]: r for r in results}
 
 
 def facts_resolution(by_pixels: dict[int, dict]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from ..experiments.transfer import summary as experiment_summary
 from .base import image_rows, register
 
 METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune": "#2ca02c",
-                 "fine-tune, frozen BN": "#98df8a", "scratch": "#7f7f7f"}
+                 "fine-tune, frozen BN": "#98df8a", "fine-tune, gradual unfreezing": "#17becf", "scratch": "#7f7f7f"}
 
 
 def transfer_comparison(result: dict) -> Figure:

@@ -1,0 +1,168 @@
+"""Figures of chapter "finegrained": the classes a network confuses, every way to train it with the
+spread over seeds, accuracy against resolution and cost, accuracy by make, and where it looks."""
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from ..experiments import finegrained as fg
+from .base import register
+from .transfer import METHOD_COLORS
+
+
+def confusable_classes(images, pairs: list[tuple[str, str, int]], per_class: int = 3) -> Figure:
+    """For each pair of classes ``(a, b, count)`` (:func:`coursekit.experiments.finegrained.confused_pairs`),
+    ``per_class`` images of ``a`` beside ``per_class`` of ``b`` (seed 0), from ``images``
+    (an :class:`~coursekit.data.ImageTensors`)."""
+    from .. import data
+
+    fig, axes = plt.subplots(len(pairs), 2 * per_class, figsize=(1.6 * 2 * per_class, 1.45 * len(pairs) + 0.3),
+                             squeeze=False)
+    for row, (a, b, count) in enumerate(pairs):
+        for side, name in enumerate((a, b)):
+            label = images.classes.index(name)
+            members = (images.labels == label).nonzero().flatten()
+            chosen = members[data.stratified_indices(images.labels[members], per_class, seed=0, at_most=True)]
+            for k in range(per_class):
+                ax = axes[row, side * per_class + k]
+                if k < len(chosen):
+                    ax.imshow(images.images[chosen[k]].permute(1, 2, 0).numpy())
+                ax.axis("off")
+            axes[row, side * per_class].set_title(f"{name}", fontsize=7, loc="left")
+        axes[row, 0].text(-0.08, 0.5, f"{count}×", transform=axes[row, 0].transAxes, ha="right", va="center",
+                          fontsize=8, color="#d62728")
+    fig.suptitle("The pairs of classes fine-tuning confused most (red: how often, both ways)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def cars_methods(results: dict[str, dict]) -> Figure:
+    """Test accuracy of every way to train on Stanford Cars (``{label: (result, method, variant)}``
+    flattened as ``{label: result}`` with the method in the label's result rows): a dot per seed, the mean
+    and its 95 % interval, chance as a line."""
+    from .. import stats
+    from ..results import seed_values
+
+    fig, ax = plt.subplots(figsize=(6.6, 0.42 * len(results) + 1.2))
+    classes = None
+    for y, (label, (result, method)) in enumerate(results.items()):
+        values = list(seed_values(result["metrics"]["rows"], scale=100, method=method).values())
+        mean, _, half = stats.mean_interval(values)
+        color = METHOD_COLORS.get(method, "#7f7f7f")
+        ax.errorbar(mean, y, xerr=half if half else None, fmt="o", color=color, capsize=3)
+        ax.scatter(values, [y] * len(values), s=10, color=color, alpha=0.4, lw=0)
+        ax.annotate(f"{mean:.1f} %", (mean, y), textcoords="offset points", xytext=(6, 5), fontsize=7, color=color)
+        classes = classes or result["provenance"]["data"]["targets"]["stanford-cars"]["classes"]
+    ax.axvline(100 / classes, color="#d62728", ls=":", lw=1, label=f"chance (1 in {classes})")
+    ax.set_yticks(range(len(results)), list(results), fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel="test accuracy (%)", xlim=(0, 100), title="Stanford Cars: from scratch, probed, fine-tuned")
+    ax.title.set_fontsize(9.5)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(frameon=False, fontsize=7.5, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def resolution_cost(by_pixels: dict[int, dict]) -> Figure:
+    """Probe and fine-tuning accuracy (first seed) against the input's side in pixels, and fine-tuning's
+    training minutes beside it."""
+    from ..results import seed_values
+
+    sizes = sorted(by_pixels)
+    fig, (ax, cost) = plt.subplots(1, 2, figsize=(8.4, 3.2))
+    for method in ("deep probe", "fine-tune"):
+        accs = [seed_values(by_pixels[p]["metrics"]["rows"], scale=100, method=method)[by_pixels[p]["config"]["seeds"][0]]
+                for p in sizes]
+        ax.plot(sizes, accs, "o-", color=METHOD_COLORS[method], label=method)
+        for p, a in zip(sizes, accs):
+            ax.annotate(f"{a:.1f}", (p, a), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+    minutes = [next(r["seconds"] for r in experiment_rows(by_pixels[p], "fine-tune")) / 60 for p in sizes]
+    cost.bar([str(p) for p in sizes], minutes, color=METHOD_COLORS["fine-tune"])
+    ax.set(xlabel="input side (pixels)", ylabel="test accuracy (%)", title="Accuracy (first seed)", xticks=sizes)
+    cost.set(xlabel="input side (pixels)", ylabel="minutes", title="Fine-tuning's training time on this machine")
+    for a in (ax, cost):
+        a.title.set_fontsize(9.5)
+        a.grid(axis="y", alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def experiment_rows(result: dict, method: str) -> list[dict]:
+    """The rows of ``result``'s first seed trained with ``method``."""
+    seed = result["config"]["seeds"][0]
+    return [r for r in result["metrics"]["rows"] if r["method"] == method and r["seed"] == seed]
+
+
+def make_accuracy(result: dict, classes: tuple[str, ...] | list[str], least: int = 10) -> Figure:
+    """Fine-tuning's test accuracy (first seed) by make, for the makes with at least ``least`` test
+    images, worst first, each bar labelled with its number of test images."""
+    per_make: dict[str, list[int]] = {}
+    for true, predicted, n in experiment_rows(result, "fine-tune")[0]["confusion"]:
+        counts = per_make.setdefault(fg.make_of(classes[true]), [0, 0])
+        counts[0] += n if true == predicted else 0
+        counts[1] += n
+    shown = sorted(((100 * r / n, m, n) for m, (r, n) in per_make.items() if n >= least))
+    fig, ax = plt.subplots(figsize=(7.2, 0.2 * len(shown) + 1.0))
+    ax.barh(range(len(shown)), [a for a, _, _ in shown], color=METHOD_COLORS["fine-tune"])
+    for y, (a, _, n) in enumerate(shown):
+        ax.text(a + 1, y, f"{a:.0f} % of {n}", va="center", fontsize=6.5)
+    ax.set_yticks(range(len(shown)), [m for _, m, _ in shown], fontsize=7)
+    ax.set(xlabel="test accuracy (%)", xlim=(0, 110), title="Fine-tuning's accuracy by make (first seed)")
+    ax.title.set_fontsize(9.5)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def where_it_looks(result: dict, test) -> Figure:
+    """The Grad-CAM maps stored with the fine-tuning run of the first seed: test images it got right
+    (top) and wrong (bottom), each titled with the prediction (and, when wrong, the truth)."""
+    import torch
+    import torch.nn.functional as F
+
+    found = experiment_rows(result, "fine-tune")[0]["gradcam"]
+    count = len(found["images"])
+    right = [i for i, (k, p) in enumerate(zip(found["images"], found["predicted"])) if int(test.labels[k]) == p]
+    wrong = [i for i in range(count) if i not in right]
+    columns = max(len(right), len(wrong), 1)
+    fig, axes = plt.subplots(2, columns, figsize=(1.7 * columns, 4.4), squeeze=False)
+    side = test.images.shape[-1]
+    for row, chosen in enumerate((right, wrong)):
+        for col in range(columns):
+            ax = axes[row, col]
+            ax.axis("off")
+            if col >= len(chosen):
+                continue
+            i = chosen[col]
+            k, predicted = found["images"][i], found["predicted"][i]
+            cam = F.interpolate(torch.tensor(found["maps"][i])[None, None], size=(side, side), mode="bilinear",
+                                align_corners=False)[0, 0]
+            ax.imshow(test.images[k].permute(1, 2, 0).numpy())
+            ax.imshow(cam.numpy(), cmap="jet", alpha=0.4, vmin=0, vmax=1)
+            said = textwrap.fill(test.classes[predicted], 24)
+            title = said if row == 0 else f"{said}\n(true: {textwrap.fill(test.classes[int(test.labels[k])], 24)})"
+            ax.set_title(title, fontsize=5.5, color="black" if row == 0 else "#d62728")
+    axes[0, 0].text(-0.1, 0.5, "right", transform=axes[0, 0].transAxes, rotation=90, ha="right", va="center", fontsize=8)
+    axes[1, 0].text(-0.1, 0.5, "wrong", transform=axes[1, 0].transAxes, rotation=90, ha="right", va="center", fontsize=8)
+    fig.suptitle(f"Grad-CAM of the fine-tuned network ({found['layer']}): where the evidence for its answer lies",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _methods(rs: list[dict]) -> dict[str, tuple[dict, str]]:
+    resnet, vit, tuned = rs
+    return {"ResNet-20 from scratch (64 px)": (resnet, "scratch"), "ViT from scratch (64 px)": (vit, "scratch"),
+            "ImageNet Lite0, linear probe": (tuned, "deep probe"), "ImageNet Lite0, fine-tuned": (tuned, "fine-tune"),
+            "fine-tuned, gradual unfreezing": (tuned, "fine-tune, gradual unfreezing")}
+
+
+register("cars-methods", "finegrained", ("cars_scratch_resnet", "cars_scratch_vit", "cars_finetune"),
+         lambda rs: cars_methods(_methods(rs)), "Stanford Cars: every way to train, over seeds")
+register("cars-resolution", "finegrained", ("cars_finetune", *(f"cars_res_{p}" for p in fg.RESOLUTIONS)),
+         lambda rs: resolution_cost(fg.by_pixels(rs)),
+         "Stanford Cars: accuracy and cost against resolution")
