@@ -118,3 +118,19 @@ def test_the_chapter_runs_use_the_recipe_it_describes():
 def test_scratch_runs_train_longer_at_a_quarter_of_the_pixels(name):
     cfg = experiments.config(name, "quick")
     assert cfg["image_size"] == 64 and cfg["steps"] == facts.SCRATCH_EPOCHS * facts.BATCHES
+
+
+def test_data_facts_and_look_alikes():
+    import torch
+
+    from coursekit import data
+
+    def split(labels: list[int], note: str = "") -> data.ImageTensors:
+        return data.ImageTensors(torch.zeros(len(labels), 3, 2, 2, dtype=torch.uint8), torch.tensor(labels), CLASSES,
+                                 dict(split=note) if note else {})
+
+    assert facts.look_alikes(CLASSES) == [("Audi S4 Sedan 2007", "Audi S4 Sedan 2012")]
+    found = facts.facts_data(split([0, 0, 1, 1, 1, 2, 3, 3, 3, 3]), split([0, 1]), split([0, 1, 2, 3], "carved"))
+    assert found["cars_per_class"] == "1 to 4 (median 3)" and found["cars_n_train"] == "10"
+    assert found["cars_makes"] == "3" and found["cars_split"] == "carved" and found["cars_year_pairs"] == "1"
+    assert found["cars_year_example"] == "Audi S4 Sedan 2007 and Audi S4 Sedan 2012"

@@ -247,3 +247,28 @@ def facts_errors(result: dict, classes: tuple[str, ...] | list[str], top: int = 
             "cars_err_expected": f"{100 * expected / wrong:.0f} %" if wrong else "none",
             "cars_err_best": ", ".join(f"{m} ({rated[m]:.0f} %)" for m in reversed(ranked[-3:])),
             "cars_err_worst": ", ".join(f"{m} ({rated[m]:.0f} %)" for m in ranked[:3])}
+
+
+def look_alikes(classes: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
+    """Pairs of classes that differ only by their year ("Audi S4 Sedan 2007" and "Audi S4 Sedan 2012"):
+    the hardest kind of fine-grained pair, read from the names alone."""
+    by_model: dict[str, list[str]] = {}
+    for name in classes:
+        by_model.setdefault(model_of(name), []).append(name)
+    return [(names[0], names[1]) for names in by_model.values() if len(names) > 1]
+
+
+def facts_data(train_set, val, test) -> dict[str, str]:
+    """The splits the chapter reads (:class:`~coursekit.data.ImageTensors`): classes, images per split,
+    the fewest, median and most training images a class, how the split was made, and the pairs of
+    classes that differ only by their year."""
+    import torch
+
+    counts = torch.bincount(train_set.labels, minlength=len(train_set.classes)).sort().values
+    pairs = look_alikes(train_set.classes)
+    return {"cars_n_classes": str(len(train_set.classes)), "cars_n_train": f"{len(train_set):,}",
+            "cars_n_val": f"{len(val):,}", "cars_n_test": f"{len(test):,}",
+            "cars_per_class": f"{int(counts[0])} to {int(counts[-1])} (median {int(counts[len(counts) // 2])})",
+            "cars_makes": str(len({make_of(c) for c in train_set.classes})),
+            "cars_split": test.source.get("split", "the official test split"),
+            "cars_year_pairs": str(len(pairs)), "cars_year_example": " and ".join(pairs[0]) if pairs else "none"}
