@@ -134,3 +134,12 @@ def test_data_facts_and_look_alikes():
     assert found["cars_per_class"] == "1 to 4 (median 3)" and found["cars_n_train"] == "10"
     assert found["cars_makes"] == "3" and found["cars_split"] == "carved" and found["cars_year_pairs"] == "1"
     assert found["cars_year_example"] == "Audi S4 Sedan 2007 and Audi S4 Sedan 2012"
+
+
+def test_method_rows_and_the_full_only_note(monkeypatch):
+    assert facts.method_rows(dict(finetune(), config=dict(methods=["deep probe", "fine-tune"], seeds=[0, 1, 2]))) == [
+        ["deep probe", "31.0 ± 2.5 %"], ["fine-tune", "52.0 ± 5.0 %"]]
+    result, note = facts.full_only("cars_vit_pretrained", "quick")
+    assert result is None and note.startswith("> **Not run in the `quick` profile:** this needs the ViT's weights")
+    cfg = experiments.config("cars_vit_pretrained", "full")
+    assert cfg["layer_decay"] == 0.75 and cfg["optimizer"] == "adamw" and cfg["image_size"] == 224

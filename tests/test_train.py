@@ -321,3 +321,19 @@ def test_a_range_test_reads_the_descent_not_the_noise_at_its_start():
     found = diagnostics.read_range_test(lrs, smoothed)
     assert found["minimum"] == lrs[79]
     assert 3e-3 < found["suggestion"] < 3e-2
+
+
+def test_layer_decay_lowers_the_rate_layer_by_layer_below_the_head():
+    model = models.timm_module().create_model("vit_tiny_patch16_224", pretrained=False, num_classes=3, img_size=32,
+                                              patch_size=8, depth=3)
+    opt = train.make_optimizer(model, "adamw", 1e-3, 0.05, layer_decay=0.5)
+    rate = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert rate[id(named["head.weight"])] == pytest.approx(1e-3)
+    assert rate[id(named["blocks.2.attn.qkv.weight"])] == pytest.approx(5e-4)  # one layer below the head
+    assert rate[id(named["blocks.0.attn.qkv.weight"])] == pytest.approx(1.25e-4)
+    assert rate[id(named["patch_embed.proj.weight"])] == pytest.approx(6.25e-5)  # the embedding: the lowest
+    decayed = {id(p): g["weight_decay"] for g in opt.param_groups for p in g["params"]}
+    assert decayed[id(named["pos_embed"])] == 0 and decayed[id(named["blocks.0.attn.qkv.weight"])] == 0.05
+    with pytest.raises(ValueError, match="not both"):
+        train.make_optimizer(model, "adamw", 1e-3, 0.05, lr_multipliers={"head": 10}, layer_decay=0.5)

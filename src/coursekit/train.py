@@ -40,22 +40,40 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
-                   momentum: float = 0.9, lr_multipliers: dict[str, float] | None = None) -> torch.optim.Optimizer:
-    """SGD with Nesterov momentum, or AdamW. Norm and bias parameters get no weight decay.
-
-    ``lr_multipliers`` maps a parameter-name prefix to a factor on ``lr`` (discriminative learning
-    rates: ``{"fc": 10}`` trains a new head ten times faster than the pretrained body).
-    """
-    multipliers = lr_multipliers or {}
+def _multiplied_groups(model: nn.Module, lr: float, weight_decay: float, multipliers: dict[str, float]) -> list[dict]:
+    """Parameter groups by (rate factor, decayed or not): norm and bias parameters get no weight decay."""
     groups: dict[tuple[float, bool], list] = {}
     for pname, p in model.named_parameters():
         if not p.requires_grad:
             continue
         factor = next((f for prefix, f in multipliers.items() if pname.startswith(prefix)), 1.0)
         groups.setdefault((factor, p.ndim > 1), []).append(p)
-    param_groups = [dict(params=params, lr=lr * factor, weight_decay=weight_decay if decay else 0.0)
-                    for (factor, decay), params in groups.items()]
+    return [dict(params=params, lr=lr * factor, weight_decay=weight_decay if decay else 0.0)
+            for (factor, decay), params in groups.items()]
+
+
+def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
+                   momentum: float = 0.9, lr_multipliers: dict[str, float] | None = None,
+                   layer_decay: float | None = None) -> torch.optim.Optimizer:
+    """SGD with Nesterov momentum, or AdamW. Norm and bias parameters get no weight decay.
+
+    ``lr_multipliers`` maps a parameter-name prefix to a factor on ``lr`` (discriminative learning
+    rates: ``{"fc": 10}`` trains a new head ten times faster than the pretrained body). ``layer_decay``
+    (a timm network's, e.g. 0.75) gives each layer the rate of the one above it times ``layer_decay``,
+    from the full rate at the head down to the patch embedding (timm's ``param_groups_layer_decay``):
+    a ViT's usual fine-tuning recipe. The two cannot be combined.
+    """
+    if layer_decay is not None:
+        if lr_multipliers:
+            raise ValueError("give lr_multipliers or layer_decay, not both: layer decay sets every layer's rate")
+        from timm.optim import param_groups_layer_decay
+
+        skip = model.no_weight_decay() if hasattr(model, "no_weight_decay") else ()
+        param_groups = param_groups_layer_decay(model, weight_decay, no_weight_decay_list=skip, layer_decay=layer_decay)
+        for group in param_groups:
+            group["lr"] = lr * group.pop("lr_scale")
+    else:
+        param_groups = _multiplied_groups(model, lr, weight_decay, lr_multipliers or {})
     if name == "sgd":
         return torch.optim.SGD(param_groups, lr=lr, momentum=momentum, nesterov=momentum > 0)
     if name == "adamw":

@@ -386,8 +386,9 @@ def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: da
     epochs = math.ceil(cfg["steps"] / len(loader))
     runtime = train.Runtime.resolve(device)
     train.seed_everything(seed)
+    layer_decay = cfg.get("layer_decay")
     optimizer = train.make_optimizer(model, cfg.get("optimizer", "sgd"), lr, cfg["weight_decay"],
-                                     lr_multipliers=lr_multipliers)
+                                     lr_multipliers=None if layer_decay else lr_multipliers, layer_decay=layer_decay)
     schedule = train.make_schedule(optimizer, cfg.get("schedule", "onecycle"), epochs * len(loader))
     quiet = RunState(progress=False, verbose=False)  # one short run of many: no checkpoint, no lines
     fitted = train.fit(model, loader, optimizer, schedule, train.CrossEntropy(cfg.get("label_smoothing", 0.0)), quiet,

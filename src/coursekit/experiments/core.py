@@ -291,3 +291,12 @@ def profile_cost(name: str, profile: str) -> str:
     seeds = f" x {len(cfg['seeds'])} seeds" if len(cfg.get("seeds", ())) > 1 else ""
     return f"{epochs} epoch{'' if epochs == 1 else 's'} x {images}{seeds}"
 
+
+
+def full_only(name: str, why: str, profile: str | None = None) -> tuple[dict | None, str]:
+    """A ``full``-only experiment: in the ``full`` profile its result (run or loaded) and no note; in any
+    other, no result and the note (Markdown) that says ``why`` it is not run and how to see it."""
+    profile = profiles.current(profile)
+    if profile == "full":
+        return run(name, profile), ""
+    return None, f"> **Not run in the `{profile}` profile:** {why}"

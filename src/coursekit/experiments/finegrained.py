@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .. import diagnostics, stats, store
 from ..results import seed_values
+from . import core
 from .core import Experiment, register
 from .transfer import LITE0_RECIPE, run_transfer
 
@@ -78,6 +79,25 @@ for key, (title, source, recipe) in SCRATCH_NETWORKS.items():
         name=f"cars_scratch_{key}", chapter="finegrained",
         title=f"Stanford Cars from scratch at 64 px: {title}",
         base=dict(SCRATCH, sources=[source], **recipe), sizes=SCRATCH_BUDGET, runner=run_transfer))
+
+# full profile only: a ViT-S/16 pretrained on ImageNet-21k (and fine-tuned on ImageNet-1k, AugReg),
+# probed and fine-tuned the way ViTs are: AdamW, warm-up, label smoothing, and a rate that shrinks by
+# a quarter from each block to the one below it (layer-wise rate decay) instead of one rate for the body.
+VIT_SOURCE = dict(kind="imagenet", name="timm/vit_small_patch16_224.augreg_in21k_ft_in1k", layers=dict(deep="pre_logits"))
+register(Experiment(
+    name="cars_vit_pretrained", chapter="finegrained", profiles=("full",),
+    title="Stanford Cars from a ViT-S/16 pretrained on ImageNet-21k: probe, and fine-tuning with layer-wise rate decay",
+    base=dict(CARS, sources=[VIT_SOURCE], methods=["deep probe", "fine-tune"], optimizer="adamw", finetune_lr=1e-4,
+              weight_decay=0.05, layer_decay=0.75, keep_confusion=False),
+    sizes={"full": dict(BUDGET["full"])}, runner=run_transfer))
+NOT_RUN = {"cars_vit_pretrained": "this needs the ViT's weights from the Hugging Face hub and a GPU (fine-tuning at 224 "
+                                  "pixels). Run `coursekit regenerate --profile full --experiment cars_vit_pretrained` "
+                                  "on a GPU and build the book with `make book BOOK_PROFILE=full` to see it here."}
+
+
+def full_only(name: str, profile: str | None = None) -> tuple[dict | None, str]:
+    """A ``full``-only experiment of this chapter (:func:`coursekit.experiments.core.full_only`)."""
+    return core.full_only(name, NOT_RUN[name], profile)
 
 
 # --- the readings the chapter's text glues: each returns {glue name: text} --------------------------
@@ -272,3 +292,8 @@ def facts_data(train_set, val, test) -> dict[str, str]:
             "cars_makes": str(len({make_of(c) for c in train_set.classes})),
             "cars_split": test.source.get("split", "the official test split"),
             "cars_year_pairs": str(len(pairs)), "cars_year_example": " and ".join(pairs[0]) if pairs else "none"}
+
+
+def method_rows(result: dict) -> list[list[str]]:
+    """``[method, test accuracy over seeds]`` for each method of ``result``: a table's rows."""
+    return [[method, _accuracy(_by_seed(result, method=method))] for method in result["config"]["methods"]]

@@ -387,9 +387,5 @@ NOT_RUN = {
 
 
 def full_only(name: str, profile: str | None = None) -> tuple[dict | None, str]:
-    """A ``full``-only experiment: in the ``full`` profile its result (run or loaded) and no note; in any
-    other, no result and the note (Markdown) that says why and how to see it."""
-    profile = profiles.current(profile)
-    if profile == "full":
-        return core.run(name, profile), ""
-    return None, f"> **Not run in the `{profile}` profile:** {NOT_RUN[name]}"
+    """A ``full``-only experiment of this chapter (:func:`coursekit.experiments.core.full_only`)."""
+    return core.full_only(name, NOT_RUN[name], profile)

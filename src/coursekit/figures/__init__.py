@@ -34,7 +34,14 @@ from .detection import (
     scene_gallery,
 )
 from .fewshot import ablation_bars, augmentation_gallery, shots_curves
-from .finegrained import cars_methods, confusable_classes, make_accuracy, resolution_cost, where_it_looks
+from .finegrained import (
+    cars_methods,
+    confusable_classes,
+    make_accuracy,
+    position_interpolation,
+    resolution_cost,
+    where_it_looks,
+)
 from .pretrained import model_zoo, top5_predictions, zoo_table
 from .transfer import transfer_comparison
 from .vit import attention_geometry, attention_maps, data_efficiency, lr_range_tests, patches
@@ -43,5 +50,5 @@ __all__ = ["FIGURES", "MissingResult", "NamedFigure", "ablation_bars", "add_foot
            "attention_maps", "augmentation_gallery", "cars_methods", "compare_learning_curves", "confusable_classes", "confusion_matrices",
            "confusion_matrix", "data_efficiency", "degradation", "detections", "detector_curves", "detector_results", "draw", "examples", "export", "ilsvrc_table",
            "ilsvrc_top5", "ilsvrc_winners", "image_rows", "iou_and_nms", "faster_rcnn_pipeline", "learning_curves", "lenet_mistakes", "lr_range_tests", "make_accuracy", "model_zoo",
-           "patches", "photo_detections", "register", "resolution_cost", "scene_gallery", "shots_curves", "top5_predictions", "transfer_comparison",
+           "patches", "photo_detections", "position_interpolation", "register", "resolution_cost", "scene_gallery", "shots_curves", "top5_predictions", "transfer_comparison",
            "where_it_looks", "zoo_table"]

@@ -154,6 +154,35 @@ def where_it_looks(result: dict, test) -> Figure:
     return fig
 
 
+def position_interpolation(side: int = 14, new_side: int = 24, dim: int = 96) -> Figure:
+    """Why a ViT can be fine-tuned at another resolution: its ``side`` x ``side`` grid of position
+    embeddings is resampled (bicubic, timm's ``resample_abs_pos_embed``) to ``new_side`` x ``new_side``,
+    the grid that the larger image's patches make. Shown on 2-D sine-cosine embeddings, a stand-in for
+    learned ones, which are smooth across the grid in the same way: one channel as an image, and how
+    similar (cosine) each position's embedding is to that of the position at a third of the way across."""
+    import torch.nn.functional as F
+    from timm.layers import build_sincos2d_pos_embed, resample_abs_pos_embed
+
+    before = build_sincos2d_pos_embed([side, side], dim, temperature=100.0)[None]  # (1, side^2, dim)
+    after = resample_abs_pos_embed(before, [new_side, new_side], [side, side], num_prefix_tokens=0)
+    fig, axes = plt.subplots(2, 2, figsize=(6.2, 6.0))
+    for col, (grid, n) in enumerate(((before, side), (after, new_side))):
+        axes[0, col].imshow(grid[0, :, dim // 2 + 3].view(n, n).numpy(), cmap="coolwarm")
+        axes[0, col].set_title(f"one channel of the embeddings, {n} x {n}", fontsize=8)
+        anchor = (n // 3) * n + n // 3
+        similarity = F.cosine_similarity(grid[0], grid[0, anchor][None], dim=1).view(n, n)
+        axes[1, col].imshow(similarity.numpy(), cmap="viridis", vmin=-1, vmax=1)
+        axes[1, col].plot(n // 3, n // 3, "r+", ms=10)
+        axes[1, col].set_title(f"similarity to the marked position, {n} x {n}", fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"Position embeddings resampled from {side} x {side} to {new_side} x {new_side} patches\n"
+                 f"({side * 16} to {new_side * 16} pixels with 16-pixel patches)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def _methods(rs: list[dict]) -> dict[str, tuple[dict, str]]:
     resnet, vit, tuned = rs
     return {"ResNet-20 from scratch (64 px)": (resnet, "scratch"), "ViT from scratch (64 px)": (vit, "scratch"),
@@ -161,6 +190,8 @@ def _methods(rs: list[dict]) -> dict[str, tuple[dict, str]]:
             "fine-tuned, gradual unfreezing": (tuned, "fine-tune, gradual unfreezing")}
 
 
+register("cars-position-interpolation", "finegrained", (), lambda rs: position_interpolation(),
+         "A ViT's position embeddings resampled to a larger grid")
 register("cars-methods", "finegrained", ("cars_scratch_resnet", "cars_scratch_vit", "cars_finetune"),
          lambda rs: cars_methods(_methods(rs)), "Stanford Cars: every way to train, over seeds")
 register("cars-resolution", "finegrained", ("cars_finetune", *(f"cars_res_{p}" for p in fg.RESOLUTIONS)),
