@@ -17,6 +17,7 @@ The modules, each importing only those above it:
 - ``scenes``: detection scenes built from MNIST digits (several digits per canvas, with their boxes);
 - ``folders``: the labelled image folders (:data:`FOLDER_DATASETS`): splits, downloads;
 - ``cars``: Stanford Cars, its labels and its splits carved per class;
+- ``utkface``: UTKFace's faces, their ages (the labels), genders and races read from the file names;
 - ``catalog``: torchvision's data sets and :func:`load_dataset`, which names them all;
 - ``loader``: :class:`DeviceLoader` and a worker-based loader for large images.
 """
@@ -34,18 +35,21 @@ from .tensors import (
     DataNotFoundError,
     ImageTensors,
     cache_root,
+    carve,
     data_root,
     fingerprint,
     resized,
     stratified_indices,
     stratified_subset,
 )
+from .utkface import load_utkface, utkface_attributes
 
 __all__ = [
     "Augmentation", "BadDataError", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataNotFoundError",
     "DeviceLoader", "FOLDER_DATASETS", "FolderDataset", "IMAGE_SUFFIXES", "ImageTensors", "TORCHVISION_DATASETS",
-    "TorchvisionDataset", "cache_root", "data_root", "fingerprint", "image_folder_files", "image_folder_loader",
+    "TorchvisionDataset", "cache_root", "carve", "data_root", "fingerprint", "image_folder_files", "image_folder_loader",
     "MNIST_CLASSES", "MNIST_MEAN", "MNIST_STD", "Scenes", "centred_digits", "load_mnist", "make_scenes", "padded",
     "load_cifar10", "load_dataset", "load_stanford_cars", "load_folder_dataset", "load_torchvision_dataset", "read_image_folder",
-    "read_images", "resized", "split_lists", "stratified_indices", "stratified_subset",
+    "load_utkface", "read_images", "resized", "split_lists", "stratified_indices", "stratified_subset",
+    "utkface_attributes",
 ]

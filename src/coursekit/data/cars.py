@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from . import cache, decode
-from .tensors import BadDataError, DataNotFoundError, ImageTensors, data_root, stratified_indices
+from .tensors import BadDataError, DataNotFoundError, ImageTensors, carve, data_root, stratified_indices
 
 FOLDER = "stanford_cars"
 SPLITS = ("train", "val", "test")
@@ -50,29 +50,6 @@ def read_labels(base: Path, split: str = "train") -> tuple[list[tuple[Path, int]
         raise BadDataError(f"{len(missing)} images listed in {table} are missing, e.g. {missing[0]}.\n"
                            "Fix it: unpack the data set again.")
     return pairs, classes
-
-
-def carve(labels: list[int], shares: dict[str, float], seed: int = 0) -> dict[str, list[int]]:
-    """Indices of ``labels`` split per class, seeded: each share of ``shares`` (rounded, at least one image
-    a class) carved off each class in turn, the rest for ``"train"``. The same labels, shares and seed give
-    the same split on every machine."""
-    g = torch.Generator().manual_seed(seed)
-    out: dict[str, list[int]] = {name: [] for name in ("train", *shares)}
-    by_class: dict[int, list[int]] = {}
-    for i, label in enumerate(labels):
-        by_class.setdefault(label, []).append(i)
-    for label in sorted(by_class):
-        members = by_class[label]
-        order = [members[i] for i in torch.randperm(len(members), generator=g).tolist()]
-        start = 0
-        for name, share in shares.items():
-            n = max(1, round(share * len(members)))
-            out[name] += order[start:start + n]
-            start += n
-        if start >= len(members):
-            raise ValueError(f"class {label} has {len(members)} images, too few for shares {shares} and training")
-        out["train"] += order[start:]
-    return {name: sorted(idx) for name, idx in out.items()}
 
 
 def load_stanford_cars(split: str, image_size: int = 128, root: str | Path | None = None, seed: int = 0,

@@ -109,6 +109,29 @@ def stratified_indices(labels: torch.Tensor, per_class: int | None, seed: int = 
     return torch.cat(chosen).sort().values
 
 
+def carve(labels: list[int], shares: dict[str, float], seed: int = 0) -> dict[str, list[int]]:
+    """Indices of ``labels`` split per class, seeded: each share of ``shares`` (rounded, at least one image
+    a class) carved off each class in turn, the rest for ``"train"``. The same labels, shares and seed give
+    the same split on every machine."""
+    g = torch.Generator().manual_seed(seed)
+    out: dict[str, list[int]] = {name: [] for name in ("train", *shares)}
+    by_class: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_class.setdefault(label, []).append(i)
+    for label in sorted(by_class):
+        members = by_class[label]
+        order = [members[i] for i in torch.randperm(len(members), generator=g).tolist()]
+        start = 0
+        for name, share in shares.items():
+            n = max(1, round(share * len(members)))
+            out[name] += order[start:start + n]
+            start += n
+        if start >= len(members):
+            raise ValueError(f"class {label} has {len(members)} images, too few for shares {shares} and training")
+        out["train"] += order[start:]
+    return {name: sorted(idx) for name, idx in out.items()}
+
+
 def stratified_subset(data: ImageTensors, per_class: int | None, seed: int = 0) -> ImageTensors:
     """A deterministic class-balanced subset with ``per_class`` images per class."""
     if per_class is None:
