@@ -156,3 +156,9 @@ def test_a_detector_is_headlined_by_its_map():
     assert store.headline(dict(metrics=dict(map_50=0.9, map=0.6))) == "mAP@0.5 0.900"
     classifier = [dict(seed=s, metrics=dict(accuracy=a)) for s, a in enumerate([0.5, 0.6, 0.7])]
     assert store.headline(dict(metrics={}, seeds=classifier)) == "accuracy 60.0 ± 24.8 % (3 seeds)"
+
+
+def test_an_age_regressor_is_headlined_by_its_mae():
+    seeds = [dict(seed=i, metrics=dict(mae=m, cs5=0.4), history=[], cost={}) for i, m in enumerate((7.0, 7.5, 8.0))]
+    assert store.headline(dict(metrics=dict(mae=7.0), seeds=seeds)) == "MAE 7.50 ± 1.24 years (3 seeds)"
+    assert store.headline(dict(metrics=dict(mae=15.18, penalty=10.0))) == "MAE 15.18 years"

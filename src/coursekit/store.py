@@ -224,19 +224,25 @@ def provenance_line(result: dict) -> str:
             f"data: {describe_data(result)}" + (f" · {busy_note(result)}" if busy_note(result) else ""))
 
 
+# What a result is summed up by, the first that its metrics hold: (metric, scale, name, unit, digits).
+HEADLINES = (("accuracy", 100, "accuracy", " %", 1), ("map_50", 1, "mAP@0.5", "", 3), ("mae", 1, "MAE", " years", 2))
+
+
 def headline(result: dict) -> str:
-    """The result in a few words: its accuracy, the number of runs of a multi-run experiment, or what it measured."""
+    """The result in a few words: its accuracy (a detector's mAP@0.5, an age regressor's MAE), the number
+    of runs of a multi-run experiment, or what it measured."""
     metrics = result["metrics"]
     if result.get("seeds"):
         view = RunResult.from_dict(result)
-        detector = "accuracy" not in view.seeds[0].metrics  # a detector's headline is its mAP@0.5
-        key, scale, name, unit, digits = ("map_50", 1, "mAP@0.5", "", 3) if detector else ("accuracy", 100, "accuracy", " %", 1)
-        mean, half = view.interval(key, scale)
-        return f"{name} {mean:.{digits}f} ± {half:.{digits}f}{unit} ({len(view)} seeds)"
-    if "accuracy" in metrics:
-        return f"accuracy {100 * metrics['accuracy']:.1f} %"
-    if "map_50" in metrics:
-        return f"mAP@0.5 {metrics['map_50']:.3f}"
+        found = next((h for h in HEADLINES if h[0] in view.seeds[0].metrics), None)
+        if found is not None:
+            key, scale, name, unit, digits = found
+            mean, half = view.interval(key, scale)
+            return f"{name} {mean:.{digits}f} ± {half:.{digits}f}{unit} ({len(view)} seeds)"
+    found = next((h for h in HEADLINES if h[0] in metrics), None)
+    if found is not None:
+        key, scale, name, unit, digits = found
+        return f"{name} {scale * metrics[key]:.{digits}f}{unit}"
     if "rows" in metrics:
         return f"{len(metrics['rows'])} runs"
     return ", ".join(metrics)

@@ -91,22 +91,39 @@ def _faces(root: Path) -> list[Face]:
     return faces
 
 
-def load_utkface(split: str, image_size: int = 96, root: str | Path | None = None, seed: int = 0) -> ImageTensors:
+def at_most(faces: list[Face], per_band: int | None) -> list[Face]:
+    """The first ``per_band`` faces of each five-year band of age (all with ``None``), in their order."""
+    if per_band is None:
+        return faces
+    kept: dict[int, int] = {}
+    chosen = []
+    for face in faces:
+        band = min(face.age, OLDEST) // BAND
+        if kept.get(band, 0) < per_band:
+            kept[band] = kept.get(band, 0) + 1
+            chosen.append(face)
+    return chosen
+
+
+def load_utkface(split: str, image_size: int = 96, root: str | Path | None = None, seed: int = 0,
+                 per_band: int | None = None) -> ImageTensors:
     """One split of UTKFace as uint8 tensors of ``image_size`` pixels whose labels are the ages; the
-    gender and race of the same faces, in the same order, come from :func:`utkface_attributes`."""
+    gender and race of the same faces, in the same order, come from :func:`utkface_attributes`. With
+    ``per_band``, at most that many faces of each five-year band, chosen before decoding."""
     root = Path(root) if root is not None else data_root()
-    key = (f"{root.resolve()}/{FOLDER}/{split}@{image_size}/seed{seed}", True)
+    key = (f"{root.resolve()}/{FOLDER}/{split}@{image_size}/seed{seed}/{per_band}", True)
     if key in cache._LOADED:
         return cache._LOADED[key]
-    chosen = split_faces(_faces(root), split, seed)
+    chosen = at_most(split_faces(_faces(root), split, seed), per_band)
     folder = root / FOLDER / IMAGES
     how = (f"the {split} part of the faces whose names parse, carved per {BAND}-year band of age "
            f"({100 * (1 - sum(SHARES.values())):.0f} % train, "
-           + ", ".join(f"{100 * v:.0f} % {k}" for k, v in SHARES.items()) + f", seed {seed})")
+           + ", ".join(f"{100 * v:.0f} % {k}" for k, v in SHARES.items()) + f", seed {seed})"
+           + (f"; at most {per_band} a band" if per_band else ""))
     source = dict(kind="utkface", path=str(folder), split=how)
     stats = cache.stats((f.path for f in chosen), folder)
     ages = tuple(str(a) for a in range(117))  # a label is the age itself
-    data = cache.cached(root, f"{FOLDER}-{split}-{image_size}px-seed{seed}",
+    data = cache.cached(root, f"{FOLDER}-{split}-{image_size}px-seed{seed}-{per_band or 'all'}",
                         dict(source, files=stats, image_size=image_size),
                         lambda: decode.read_images([(f.path, f.age) for f in chosen], ages, image_size, source))
     data.source["description"] = f"UTKFace ({how}), {image_size} px"
@@ -114,10 +131,11 @@ def load_utkface(split: str, image_size: int = 96, root: str | Path | None = Non
     return data
 
 
-def utkface_attributes(split: str, root: str | Path | None = None, seed: int = 0) -> dict[str, torch.Tensor]:
+def utkface_attributes(split: str, root: str | Path | None = None, seed: int = 0,
+                       per_band: int | None = None) -> dict[str, torch.Tensor]:
     """The age, gender and race of the faces of ``split``, in the order of :func:`load_utkface`."""
     root = Path(root) if root is not None else data_root()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # load_utkface has said which names do not parse
-        chosen = split_faces(_faces(root), split, seed)
+        chosen = at_most(split_faces(_faces(root), split, seed), per_band)
     return {name: torch.tensor([getattr(f, name) for f in chosen]) for name in ("age", "gender", "race")}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from ..store import provenance_line
 
 # isort: off
-from . import intro, classic, pretrained, transfer, fewshot, vit, detection, finegrained  # noqa: F401  (registered in book order)
+from . import intro, classic, pretrained, transfer, fewshot, vit, detection, finegrained, ages  # noqa: F401  (registered in book order)
 # isort: on
 from .core import EXPERIMENTS, Experiment, config, get, load, network, profile_cost, register, run, run_plan
 
 __all__ = ["EXPERIMENTS", "Experiment", "config", "get", "load", "network", "profile_cost", "provenance_line",
-           "register", "run", "run_plan", "classic", "detection", "fewshot", "finegrained", "intro", "pretrained", "transfer", "vit"]
+           "register", "run", "run_plan", "ages", "classic", "detection", "fewshot", "finegrained", "intro", "pretrained", "transfer", "vit"]
