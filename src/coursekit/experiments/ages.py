@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import data, models, profiles, regression, train, transfer
+from .. import data, models, profiles, regression, stats, train, transfer
 from ..runs import RunState
 from .core import Experiment, over_seeds, register
 
@@ -121,3 +121,93 @@ register(Experiment(
     title="A ridge regression on the frozen ImageNet features of EfficientNet-Lite0 (96 px)",
     base=dict(source=LITE0, image_size=96, penalties=[0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0]),
     sizes={"ci": dict(per_band=2), "quick": dict(), "full": dict()}, runner=ridge_on_features))
+
+
+# --- the readings the chapter's text glues: each returns {glue name: text} --------------------------
+
+def _maes(result: dict, key: str = "mae") -> dict[int, float]:
+    """A measure of ``result`` by seed (one value, as seed 0, for a run without seeds: the ridge)."""
+    if result.get("seeds"):
+        return {s["seed"]: s["metrics"][key] for s in result["seeds"]}
+    return {0: result["metrics"][key]}
+
+
+def _years(values: dict[int, float], unit: str = " years", scale: float = 1, digits: int = 1) -> str:
+    """ "7.1 ± 0.3 years" over seeds, "7.1 years (one run)" for one."""
+    mean, _, half = stats.mean_interval([scale * v for v in values.values()])
+    return f"{mean:.{digits}f} ± {half:.{digits}f}{unit}" if len(values) > 1 else f"{mean:.{digits}f}{unit} (one run)"
+
+
+def facts_baseline(train_ages: torch.Tensor, test_ages: torch.Tensor) -> dict[str, str]:
+    """The median training age and what saying it for every test face scores: the floor to beat."""
+    base = regression.median_baseline(train_ages, test_ages)
+    return {"ages_median": f"{float(train_ages.float().median()):.0f}", "ages_base_mae": f"{base['mae']:.1f} years",
+            "ages_base_cs5": f"{100 * base['cs5']:.0f} %", "ages_base_groups": f"{100 * base['group_accuracy']:.0f} %"}
+
+
+def facts_heads(by_head: dict[str, dict]) -> dict[str, str]:
+    """The four heads on the same network (``{head: result}``, the same seeds and images): MAE, CS(5) and
+    group accuracy of each over seeds, the head with the lowest MAE, and each head's MAE against L1's,
+    paired by seed."""
+    facts = {}
+    for head, result in by_head.items():
+        key = head.replace("-", "_")
+        facts[f"ages_{key}_mae"] = _years(_maes(result))
+        facts[f"ages_{key}_cs5"] = _years(_maes(result, "cs5"), " %", 100, 0)
+        facts[f"ages_{key}_groups"] = _years(_maes(result, "group_accuracy"), " %", 100, 0)
+    mean = {h: stats.mean_interval(list(_maes(r).values()))[0] for h, r in by_head.items()}
+    best = min(mean, key=mean.__getitem__)
+    versus = []
+    for head, result in by_head.items():
+        if head == "l1":
+            continue
+        c = stats.compare(_maes(result), _maes(by_head["l1"]))  # "better" here is a higher error
+        versus.append(stats.word(c, better=f"{head} {{size:.1f}} ± {{h:.1f}} years worse",
+                                 worse=f"{head} {{size:.1f}} ± {{h:.1f}} years better",
+                                 cannot_tell=f"{head} not clearly different ({{d:+.1f}} ± {{h:.1f}})"))
+    return {**facts, "ages_best_head": best, "ages_heads_vs_l1": "; ".join(versus)}
+
+
+def facts_networks(networks: dict[str, dict]) -> dict[str, str]:
+    """MAE of each network (``{label: result}``) over seeds, and the lowest."""
+    mean = {label: stats.mean_interval(list(_maes(r).values()))[0] for label, r in networks.items()}
+    best = min(mean, key=mean.__getitem__)
+    return {"ages_networks": "; ".join(f"{label}: {_years(_maes(r))}" for label, r in networks.items()),
+            "ages_best_network": best, "ages_best_network_mae": _years(_maes(networks[best]))}
+
+
+def group_errors(result: dict, truth: torch.Tensor, groups: torch.Tensor) -> dict[int, dict[int, float]]:
+    """The MAE of each group (``groups``: one group index per test face) by seed: ``{group: {seed: MAE}}``."""
+    runs = result["seeds"] if result.get("seeds") else [dict(seed=0, metrics=result["metrics"])]
+    out: dict[int, dict[int, float]] = {}
+    for run in runs:
+        error = (torch.tensor(run["metrics"]["predicted"]) - truth.float()).abs()
+        for g in groups.unique().tolist():
+            out.setdefault(g, {})[run["seed"]] = float(error[groups == g].mean())
+    return out
+
+
+def facts_fairness(result: dict, attributes: dict[str, torch.Tensor], train_attributes: dict[str, torch.Tensor]
+                   ) -> dict[str, str]:
+    """Who the errors fall on: the MAE of each gender and race group of the data set's coding (mean ± 95 %
+    over seeds), each group's share of the training faces, and whether the group with the fewest training
+    faces has a clearly higher MAE than the group with the most (paired by seed)."""
+    facts = {}
+    for name, labels in (("gender", data.utkface.GENDERS), ("race", data.utkface.RACES)):
+        errors = group_errors(result, attributes["age"], attributes[name])
+        share = {g: float((train_attributes[name] == g).float().mean()) for g in errors}
+        facts[f"ages_by_{name}"] = "; ".join(f"{labels[g]}: {_years(v)} ({100 * share[g]:.0f} % of training faces)"
+                                             for g, v in sorted(errors.items()))
+        rare, common = min(share, key=share.__getitem__), max(share, key=share.__getitem__)
+        facts[f"ages_{name}_reading"] = stats.word(
+            stats.compare(errors[rare], errors[common]),
+            better=f"the {labels[rare]} faces, the fewest in training, are aged {{size:.1f}} ± {{h:.1f}} years worse "
+                   f"than the {labels[common]} faces, the most",
+            worse=f"the {labels[rare]} faces, the fewest in training, are aged {{size:.1f}} ± {{h:.1f}} years better "
+                  f"than the {labels[common]} faces, the most: the imbalance alone does not predict the errors",
+            cannot_tell=f"the seeds cannot tell the {labels[rare]} faces, the fewest in training, from the "
+                        f"{labels[common]} faces, the most ({{d:+.1f}} ± {{h:.1f}} years)")
+    bands = regression.age_groups(attributes["age"])
+    by_band = group_errors(result, attributes["age"], bands)
+    facts["ages_by_band"] = "; ".join(f"{regression.group_names()[g]}: {_years(v)}" for g, v in sorted(by_band.items()))
+    return facts
