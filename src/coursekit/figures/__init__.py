@@ -6,8 +6,9 @@ the book shows, so that ``coursekit figures`` exports them all for slides.
 from __future__ import annotations
 
 # isort: off
-from . import intro, classic, pretrained, transfer, fewshot, vit, detection, finegrained, diagrams  # noqa: F401  (registered in book order)
+from . import intro, classic, pretrained, transfer, fewshot, vit, detection, finegrained, ages, diagrams  # noqa: F401  (registered in book order)
 # isort: on
+from .ages import data_spread, errors_by_group, predicted_against_true, worst_errors
 from .base import (
     FIGURES,
     MissingResult,
@@ -47,7 +48,8 @@ from .transfer import transfer_comparison
 from .vit import attention_geometry, attention_maps, data_efficiency, lr_range_tests, patches
 
 __all__ = ["FIGURES", "MissingResult", "NamedFigure", "ablation_bars", "add_footer", "architecture", "attention_geometry",
-           "attention_maps", "augmentation_gallery", "cars_methods", "compare_learning_curves", "confusable_classes", "confusion_matrices",
+           "attention_maps", "augmentation_gallery", "data_spread", "errors_by_group", "predicted_against_true",
+           "worst_errors", "cars_methods", "compare_learning_curves", "confusable_classes", "confusion_matrices",
            "confusion_matrix", "data_efficiency", "degradation", "detections", "detector_curves", "detector_results", "draw", "examples", "export", "ilsvrc_table",
            "ilsvrc_top5", "ilsvrc_winners", "image_rows", "iou_and_nms", "faster_rcnn_pipeline", "learning_curves", "lenet_mistakes", "lr_range_tests", "make_accuracy", "model_zoo",
            "patches", "photo_detections", "position_interpolation", "register", "resolution_cost", "scene_gallery", "shots_curves", "top5_predictions", "transfer_comparison",

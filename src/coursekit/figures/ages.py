@@ -1,0 +1,99 @@
+"""Figures of chapter "ages": the spread of ages and groups in the data, predicted against true age,
+the worst errors with their faces, and the errors by group with the spread over seeds."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from ..experiments import ages as experiment
+from .base import register
+
+
+def data_spread(attributes: dict) -> Figure:
+    """The training faces' ages (a histogram) and their shares of the data set's gender and race groups."""
+    from ..data.utkface import GENDERS, RACES
+
+    fig, (ax_age, ax_group) = plt.subplots(1, 2, figsize=(9.0, 3.0), gridspec_kw=dict(width_ratios=(2, 1)))
+    ax_age.hist(attributes["age"].numpy(), bins=range(0, 120, 2), color="#1f77b4")
+    ax_age.set(xlabel="age (years)", ylabel="training faces", title="Ages")
+    shares = [(GENDERS[g], float((attributes["gender"] == g).float().mean())) for g in range(len(GENDERS))]
+    shares += [(RACES[r], float((attributes["race"] == r).float().mean())) for r in range(len(RACES))]
+    ax_group.barh(range(len(shares)), [100 * s for _, s in shares], color=["#7f7f7f"] * 2 + ["#ff7f0e"] * 5)
+    ax_group.set_yticks(range(len(shares)), [n for n, _ in shares], fontsize=8)
+    ax_group.invert_yaxis()
+    ax_group.set(xlabel="% of training faces", title="Gender and race (the data set's coding)")
+    for ax in (ax_age, ax_group):
+        ax.title.set_fontsize(9.5)
+        ax.grid(axis="x" if ax is ax_group else "y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def predicted_against_true(result: dict, truth) -> Figure:
+    """Every test face's predicted age against its true age (first seed), with the diagonal where they agree
+    and the band of five years on either side (CS(5) counts the faces inside it)."""
+    import torch
+
+    predicted = torch.tensor(result["metrics"]["predicted"])
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    ax.scatter(truth.numpy(), predicted.numpy(), s=4, alpha=0.35, lw=0, color="#1f77b4")
+    top = 100
+    ax.plot([0, top], [0, top], color="#d62728", lw=1, label="predicted = true")
+    ax.fill_between([0, top], [-5, top - 5], [5, top + 5], color="#d62728", alpha=0.08, label="within 5 years")
+    mae = float((predicted - truth.float()).abs().mean())
+    ax.set(xlabel="true age (years)", ylabel="predicted age (years)", xlim=(0, top), ylim=(0, top),
+           title=f"{result['title']}\n(first seed: MAE {mae:.1f} years)")
+    ax.title.set_fontsize(8.5)
+    ax.legend(frameon=False, fontsize=7.5, loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def worst_errors(result: dict, faces, count: int = 8) -> Figure:
+    """The ``count`` test faces whose predicted age (first seed) is furthest from the true one."""
+    import torch
+
+    predicted = torch.tensor(result["metrics"]["predicted"])
+    error = (predicted - faces.labels.float()).abs()
+    worst = error.argsort(descending=True)[:count]
+    fig, axes = plt.subplots(1, count, figsize=(1.25 * count, 1.8), squeeze=False)
+    for ax, i in zip(axes[0], worst.tolist()):
+        ax.imshow(faces.images[i].permute(1, 2, 0).numpy())
+        ax.set_title(f"true {int(faces.labels[i])}\nsaid {float(predicted[i]):.0f}", fontsize=7)
+        ax.axis("off")
+    fig.suptitle("The largest errors (first seed)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def errors_by_group(result: dict, attributes: dict, name: str, labels: list[str] | tuple[str, ...]) -> Figure:
+    """MAE of each group of ``attributes[name]`` (mean over seeds with its 95 % interval, a dot per seed)."""
+    from .. import stats
+
+    errors = experiment.group_errors(result, attributes["age"], attributes[name])
+    fig, ax = plt.subplots(figsize=(5.8, 0.38 * len(errors) + 1.1))
+    for y, (g, by_seed) in enumerate(sorted(errors.items())):
+        values = list(by_seed.values())
+        mean, _, half = stats.mean_interval(values)
+        ax.errorbar(mean, y, xerr=half if half else None, fmt="o", color="#1f77b4", capsize=3)
+        ax.scatter(values, [y] * len(values), s=10, alpha=0.4, color="#1f77b4", lw=0)
+        count = int((attributes[name] == g).sum())
+        ax.annotate(f"{mean:.1f} ({count} faces)", (mean, y), textcoords="offset points", xytext=(6, 5), fontsize=7)
+    ax.set_yticks(range(len(errors)), [labels[g] for g in sorted(errors)], fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel="mean absolute error (years)", xlim=(0, None), title=f"Errors by {name} (test faces)")
+    ax.title.set_fontsize(9.5)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+register("ages-heads", "ages", tuple(f"ages_cnn_{h}" for h in ("l1", "log_l1", "groups", "coral")),
+         lambda rs: predicted_against_true(rs[0], _test_ages()), "Predicted against true age, L1 head")
+
+
+def _test_ages():
+    from .. import data
+
+    return data.utkface_attributes("test")["age"]
