@@ -190,6 +190,24 @@ def measure_training_step(model: nn.Module, batch_size: int, image_size: int, *,
                 precision=str(rt.amp_dtype).replace("torch.", "") if rt.amp_dtype else "float32")
 
 
+def saved_for_backward_mb(model: nn.Module, images: torch.Tensor, amp: bool = False) -> float:
+    """The memory (MB) that one training forward pass of ``model`` on ``images`` keeps for the backward
+    pass: every tensor autograd saves, each storage counted once. It grows with the batch, halves with
+    16-bit activations (``amp``) and shrinks with gradient checkpointing, on any device."""
+    rt = Runtime.resolve(images.device, amp=amp)
+    seen: dict[tuple, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        seen[(storage.data_ptr(), t.device.type)] = storage.nbytes()
+        return t
+
+    model.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), rt.autocast():
+        model(images)
+    return sum(seen.values()) / 2 ** 20
+
+
 def grad_cam(model: nn.Module, images: torch.Tensor, layer: nn.Module,
              classes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Grad-CAM (Selvaraju et al. 2017): where in each image the evidence for a class lies, as seen

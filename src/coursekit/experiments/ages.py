@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import data, models, profiles, regression, stats, train, transfer
+from .. import data, diagnostics, models, profiles, regression, stats, train, transfer
 from ..runs import RunState
 from .core import Experiment, over_seeds, register
 
@@ -211,3 +211,37 @@ def facts_fairness(result: dict, attributes: dict[str, torch.Tensor], train_attr
     by_band = group_errors(result, attributes["age"], bands)
     facts["ages_by_band"] = "; ".join(f"{regression.group_names()[g]}: {_years(v)}" for g, v in sorted(by_band.items()))
     return facts
+
+
+def memory_study(cfg: dict, state: RunState) -> dict:
+    """What the student tried against running out of memory, measured on the device at hand for the small
+    CNN classifying the eight groups: for each setting (batch size, 16-bit autocast, gradient checkpointing),
+    the memory one forward pass keeps for the backward pass (:func:`coursekit.diagnostics.saved_for_backward_mb`),
+    training throughput, and on a GPU the peak memory CUDA allocated."""
+    device = profiles.device()
+    rows = []
+    for setting in cfg["settings"]:
+        train.seed_everything(0)
+        model = models.create(cfg["model"], num_classes=len(regression.GROUP_STARTS)).to(device)
+        model.set_grad_checkpointing(setting["checkpointing"])
+        images = torch.randn(setting["batch_size"], 3, cfg["image_size"], cfg["image_size"],
+                             generator=torch.Generator().manual_seed(0)).to(device)
+        saved = diagnostics.saved_for_backward_mb(model, images, amp=setting["amp"])
+        step = diagnostics.measure_training_step(model, setting["batch_size"], cfg["image_size"], amp=setting["amp"],
+                                                 steps=cfg["steps"], warmup=cfg["warmup"],
+                                                 num_classes=len(regression.GROUP_STARTS), device=device)
+        rows.append(dict(setting, saved_mb=round(saved, 2), **step))
+    return dict(metrics=dict(rows=rows), history=[], cost=dict(runs=len(rows)),
+                data=dict(summary=f"random tensors of 3 x {cfg['image_size']} x {cfg['image_size']} "
+                                  "(the memory and time of a step do not depend on the pixels)"))
+
+
+MEMORY_SETTINGS = ([dict(batch_size=b, amp=False, checkpointing=False) for b in (32, 64, 128, 256)]
+                   + [dict(batch_size=128, amp=amp, checkpointing=ckpt) for amp, ckpt in ((True, False), (False, True),
+                                                                                         (True, True))])
+register(Experiment(
+    name="ages_memory", chapter="ages",
+    title="The small CNN's training step: batch size, 16-bit autocast and gradient checkpointing",
+    base=dict(model="small_cnn", image_size=96, settings=MEMORY_SETTINGS, steps=10, warmup=3),
+    sizes={"ci": dict(image_size=32, steps=1, warmup=1), "quick": dict(), "full": dict(steps=30, warmup=5)},
+    runner=memory_study))

@@ -37,10 +37,20 @@ class SmallCNN(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.num_features = c
         self.fc = nn.Linear(c, num_classes)
+        self.grad_checkpointing = False
         init_weights(self)  # Kaiming-normal convolutions (He et al., 2015); BN starts as the identity
 
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Keep only each stage's input for the backward pass and recompute the rest there (timm's seam)."""
+        self.grad_checkpointing = enable
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, H, W) to the last feature map (N, num_features, H/8, W/8)."""
+        """Images (N, 3, H, W) to the last feature map (N, num_features, H/8, W/8); with gradient
+        checkpointing, in three segments whose insides are recomputed in the backward pass."""
+        if self.grad_checkpointing and torch.is_grad_enabled():
+            from torch.utils.checkpoint import checkpoint_sequential
+
+            return checkpoint_sequential(self.features, 3, x, use_reentrant=False)
         return self.features(x)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
