@@ -224,3 +224,18 @@ def test_an_offline_copy_of_weights_is_checked_too(tmp_path):
     path.write_bytes(bytes(content))
     with pytest.raises(pt.WeightsDamagedError, match=re.escape(str(path))):
         pt.read_weights(path)
+
+
+def test_a_16_bit_png_is_read_as_8_bits_and_an_animation_is_refused_by_name(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    deep = tmp_path / "deep.png"
+    Image.fromarray((np.arange(16 * 16).reshape(16, 16) * 257).astype(np.uint16)).save(deep)  # 16 bits a pixel
+    image = data.read_images([(deep, 0)], ("a",), 8).images
+    assert image.dtype == torch.uint8 and int(image.max()) > 100
+    moving = tmp_path / "moving.jpg"  # a GIF named like a photo
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ("red", "blue", "green")]
+    frames[0].save(moving, format="GIF", save_all=True, append_images=frames[1:])
+    with pytest.raises(data.BadDataError, match=r"moving.jpg is an animation of 3 frames"):
+        data.read_images([(moving, 0)], ("a",), 8)

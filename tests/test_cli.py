@@ -223,3 +223,25 @@ def test_figures_without_a_format_says_which_there_are(tmp_path, capsys, formats
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "choose from png, svg, pdf" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sigterm_stops_a_command_as_ctrl_c_does(monkeypatch, capsys):
+    """A batch system's stop (SIGTERM) reaches the run as KeyboardInterrupt, so fit saves its state."""
+    import signal
+    import time
+
+    seen = []
+
+    def stopped(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the signal arrives here
+        except KeyboardInterrupt:
+            seen.append("interrupted")
+            raise
+
+    monkeypatch.setattr(experiments, "run", stopped)
+    before = signal.getsignal(signal.SIGTERM)
+    assert cli.main(["regenerate", "--profile", "ci", "--experiment", "intro_cnn"]) == 130
+    assert seen == ["interrupted"] and "interrupted" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back

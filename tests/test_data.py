@@ -163,32 +163,50 @@ def test_folder_dataset_errors(tmp_path, monkeypatch):
         data.load_folder_dataset("mnist", "train", root=tmp_path)
 
 
+def served_zip(path, top: str, image_folder, classes=("hat", "shirt"), splits=("train", "validation", "test")):
+    """A zip archive at ``path`` that unpacks to ``top/<split>/<class>/*.png``, as the real archive does."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for split in splits:
+            for c in classes:
+                for image in sorted((image_folder / "dog").iterdir())[:2]:
+                    archive.write(image, f"{top}/{split}/{c}/{image.name}")
+    return path
+
+
 def test_folder_dataset_download_unpacks_and_renames(tmp_path, image_folder, monkeypatch):
-    import torchvision.datasets.utils as tv_utils
+    """The real download code on a file:// archive: the tree under its usual name, nothing else left."""
+    import dataclasses
 
-    calls = []
+    archive = served_zip(tmp_path / "master.zip", "clothing-dataset-small-master", image_folder)
+    spec = data.FOLDER_DATASETS["clothing-small"]
+    monkeypatch.setitem(data.FOLDER_DATASETS, "clothing-small", dataclasses.replace(spec, url=archive.as_uri()))
+    root = tmp_path / "data"
+    ds = data.load_folder_dataset("clothing-small", "validation", image_size=8, root=root, download=True)
+    assert ds.classes == ("hat", "shirt") and (root / "clothing-small" / "test" / "hat").is_dir()
+    assert sorted(p.name for p in root.iterdir() if p.name != "decoded") == ["clothing-small"]  # no archive, no temp
 
-    def fake_download(url, download_root, extract_root, remove_finished):  # what the archive unpacks to
-        calls.append(url)
-        from pathlib import Path
-        make_tree(Path(extract_root) / "clothing-dataset-small-master", classes=("hat", "shirt"),
-                  splits=("train", "validation", "test"), image_folder=image_folder)
 
-    monkeypatch.setattr(tv_utils, "download_and_extract_archive", fake_download)
-    ds = data.load_folder_dataset("clothing-small", "validation", image_size=8, root=tmp_path, download=True)
-    assert calls == [data.FOLDER_DATASETS["clothing-small"].url]
-    assert ds.classes == ("hat", "shirt") and (tmp_path / "clothing-small" / "test" / "hat").is_dir()
+def test_an_archive_that_does_not_unpack_is_named_with_the_fix(tmp_path, monkeypatch):
+    """An archive left half-written by an interrupted download is not taken for the data set."""
+    left = tmp_path / "hymenoptera_data.zip"
+    left.write_bytes(b"PK\x03\x04 only the start of a zip")
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.load_folder_dataset("hymenoptera", "train", root=tmp_path, download=True)
+    message = str(err.value)
+    assert f"{left} does not unpack" in message and f"delete {left}" in message
+    assert not (tmp_path / "hymenoptera_data").exists()  # nothing half-unpacked is left
 
 
 def test_failed_folder_download_is_reported(tmp_path, monkeypatch):
-    import torchvision.datasets.utils as tv_utils
-
     def offline(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(tv_utils, "download_and_extract_archive", offline)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     with pytest.raises(data.DataNotFoundError, match="the download failed: URLError"):
         data.load_folder_dataset("hymenoptera", "train", root=tmp_path, download=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(not (data.data_root() / "hymenoptera_data").is_dir(), reason="no hymenoptera_data under COURSEKIT_DATA")
@@ -371,3 +389,17 @@ def test_a_read_only_data_folder_is_read_without_writing_into_it(tmp_path, image
             folder.chmod(0o755)
     assert len(caltech) == 6 and "seeded 2/3 : 1/3 split" in caltech.source["split"] and len(bees) == 8
     assert not (tmp_path / "caltech101" / "train.txt").exists() and not (tmp_path / "decoded").exists()
+
+
+def test_a_partial_torchvision_folder_does_not_hide_the_offline_copy(tmp_path, image_folder, counted_decoder):
+    """An empty cifar-10-batches-py/ (an interrupted extraction) beside a complete ImageFolder copy: the
+    copy is read; with no copy, the error says the folder is incomplete and what to do."""
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    (tmp_path / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"half")
+    make_cifar10(tmp_path, image_folder)
+    found = data.load_cifar10(train=False, root=tmp_path, download=False)
+    assert found.source["description"] == "ImageFolder copy of CIFAR-10 (test)"
+    bare = tmp_path / "bare"
+    (bare / "cifar-10-batches-py").mkdir(parents=True)
+    with pytest.raises(data.DataNotFoundError, match=r"incomplete, without data_batch_1, .*test_batch.*delete it"):
+        data.load_cifar10(train=False, root=bare, download=False)

@@ -458,3 +458,9 @@ def test_label_accuracy_uses_the_best_detection():
     ]
     assert detection.label_accuracy(found, s) == 0.5
     assert detection.label_accuracy(found[:1], hand_scenes(boxes=[[[0, 0, 9, 9]]], labels=[[3]])) == 1.0
+
+
+def test_scenes_without_a_box_have_nothing_to_score():
+    empty = hand_scenes(boxes=[[], []], labels=[[], []])
+    with pytest.raises(ValueError, match="the 2 scenes hold no true box, so there is nothing to score"):
+        detection.mean_average_precision([predictions([], []), predictions([], [])], empty)

@@ -1,5 +1,7 @@
+import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -64,7 +66,8 @@ def test_a_changed_configuration_trains_anew(results_store, monkeypatch):
     experiments.run("intro_cnn", "quick", verbose=False)
     path = results / "intro_cnn.quick.json"
     stored = json.loads(path.read_text())
-    stored["config_hash"] = "0" * 12  # as if made with another configuration
+    stored["config"]["epochs"] += 1  # made with another configuration (its hash made from it, as a run makes it)
+    stored["config_hash"] = store.config_hash(stored["config"])
     path.write_text(json.dumps(stored))
     assert experiments.load("intro_cnn", "quick") is None
     assert experiments.load("intro_cnn", "quick", any_config=True) is not None
@@ -137,13 +140,18 @@ def test_settings_table_lists_what_profiles_change():
 
 
 def test_every_experiment_has_a_current_quick_result_in_the_repository():
-    """The book shows stored `quick` results: each must exist and match today's configuration.
+    """The book shows stored `quick` results: each experiment of a chapter in the table of contents must
+    have one that matches today's configuration (a chapter drafted outside it joins with its results).
 
     When this fails, run `coursekit regenerate --profile quick --experiment NAME` and commit results/.
     """
+    from coursekit import book
+
     repo_results = store.repository_root() / "results"
+    shown = {path.stem for path in book.chapters(store.repository_root())}
+    assert {"intro", "classic", "vit"} <= shown
     for name, experiment in experiments.EXPERIMENTS.items():
-        if "quick" not in experiment.profiles:
+        if "quick" not in experiment.profiles or experiment.chapter not in shown:
             continue
         path = repo_results / f"{name}.quick.json"
         assert path.is_file(), f"no stored quick result for {name}"
@@ -237,3 +245,31 @@ def test_runs_shared_by_two_experiments_agree(a, where_a, b, where_b):
     assert va.keys() == vb.keys() and len(va) >= 3
     apart = {s: round(100 * (va[s] - vb[s]), 2) for s in va if abs(va[s] - vb[s]) > 0.001}
     assert not apart, f"{a} and {b} store different accuracies for the same runs (points, by seed): {apart}"
+
+
+@pytest.mark.parametrize("key, value, says", [("epochs", "2", "epochs is '2', but must be a whole number of at least 1"),
+                                              ("lr", "fast", "lr is 'fast', but must be a positive number"),
+                                              ("train_per_class", -3, "train_per_class is -3, but must be a whole number"),
+                                              ("seeds", [], "seeds is [], but must be a non-empty list")])
+def test_a_configuration_that_cannot_be_right_is_refused_before_training(results_store, monkeypatch, key, value, says):
+    _, calls = results_store
+    exp = experiments.get("intro_cnn")
+    base = dict(exp.base, **{key: value})
+    monkeypatch.setitem(experiments.EXPERIMENTS, "intro_cnn", dataclasses.replace(exp, base=base, sizes={
+        p: {k: v for k, v in sizes.items() if k != key} for p, sizes in exp.sizes.items()}))
+    with pytest.raises(ValueError, match=re.escape(says)):
+        experiments.run("intro_cnn", "quick", verbose=False)
+    assert calls == []
+
+
+def test_every_registered_configuration_passes_the_checks():
+    for name, exp in experiments.EXPERIMENTS.items():
+        for profile in exp.profiles:
+            experiments.core.check_config(name, experiments.config(name, profile))
+
+
+def test_a_misspelt_model_argument_is_named():
+    from coursekit import models
+
+    with pytest.raises(TypeError, match=r"small_cnn takes no argument 'widht'.*check its spelling"):
+        models.create("small_cnn", widht=8)

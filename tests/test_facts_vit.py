@@ -81,6 +81,10 @@ def test_same_budget_on_the_stored_runs(quick):
     else:
         assert found["vit_same_reading"].startswith("the seeds cannot tell the two apart")
     assert found["vit_same_provenance"].count("vs_") == 2
+    largest = quick[f"vs_resnet20_{facts.SIZES[-1]}"], quick[f"vs_vit_{facts.SIZES[-1]}"]
+    timed = facts.facts_same_budget(resnet, vit, largest)
+    speeds = [RunResult.from_dict(r).training_speed() for r in largest]
+    assert timed["vit_same_speed"] == f"{speeds[0] / speeds[1]:.1f}" and timed["vit_speed_images"] == "10,000"
 
 
 def test_data_efficiency_on_the_stored_runs(quick):

@@ -18,7 +18,8 @@ def fake_result(epochs=3):
                     test_accuracy=0.28 * e / epochs, lr=0.1, seconds=1.0, images_per_second=100.0)
                for e in range(1, epochs + 1)]
     classes = [f"class{i}" for i in range(3)]
-    return dict(experiment="intro_cnn", title="A test", profile="quick", chapter="intro", config={},
+    return dict(experiment="intro_cnn", title="A test", profile="quick", chapter="intro",
+                config=experiments.config("intro_cnn", "quick"),
                 config_hash=store.config_hash(experiments.config("intro_cnn", "quick")),
                 metrics=dict(accuracy=0.6, top5=1.0, macro_f1=0.55, loss=1.0, classes=classes,
                              confusion=[[5, 1, 0], [2, 3, 1], [0, 1, 4]], images=17),
@@ -819,6 +820,16 @@ def check_lite0_views(monkeypatch):
     titles = [ax.get_title() for ax in fig.axes[:6]]
     assert [t.split("(true: ")[1].rstrip(")") for t in titles] == ["class0", "class1"] * 3  # the classes in turn
     assert all(t.split("\n")[0] in network.weights.meta["categories"] for t in titles)  # ImageNet's names
+
+
+@content("cars-position-interpolation")
+def check_position_interpolation(monkeypatch):
+    fig = draw("cars-position-interpolation", [])
+    grids = [shown(ax)[0] for ax in fig.axes]
+    assert [g.shape for g in grids] == [(14, 14), (24, 24), (14, 14), (24, 24)]
+    for similarity, side in ((grids[2], 14), (grids[3], 24)):  # each position is most like itself
+        assert similarity[side // 3, side // 3] == pytest.approx(1.0) and similarity.max() == pytest.approx(1.0)
+    assert "14 x 14 to 24 x 24" in fig.get_suptitle()
 
 
 def test_every_registered_figure_has_a_check_of_its_content():

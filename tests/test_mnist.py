@@ -150,7 +150,8 @@ def test_load_dataset_names_mnist(tmp_path):
 def test_torchvision_files_come_first(tmp_path, fake_mnist):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    (raw / "t10k-images-idx3-ubyte").write_bytes(b"\0")
+    for name in mnist.missing_raw_files(raw):  # all four of torchvision's files
+        (raw / name).write_bytes(b"\0")
     mnist_tree(tmp_path, "test", per_digit=1)  # also there: torchvision's files win
     ds = data.load_mnist(train=False, root=tmp_path, download=False)
     assert fake_mnist.calls == [dict(root=str(tmp_path), train=False, download=False)]
@@ -169,6 +170,21 @@ def test_an_empty_raw_folder_falls_through_to_the_png_tree(tmp_path, fake_mnist)
     mnist_tree(tmp_path, "test", per_digit=1)
     ds = data.load_mnist(train=False, root=tmp_path, download=False)
     assert ds.source["kind"] == "image-folder" and fake_mnist.calls == []
+
+
+def test_a_partial_raw_folder_falls_through_to_the_png_tree_and_is_named(tmp_path, fake_mnist):
+    """An interrupted extraction leaves some of torchvision's files: not a copy to read."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "t10k-images-idx3-ubyte").write_bytes(b"\0")
+    mnist_tree(tmp_path, "test", per_digit=1)
+    assert data.load_mnist(train=False, root=tmp_path, download=False).source["kind"] == "image-folder"
+    assert fake_mnist.calls == []
+    bare = tmp_path / "bare"
+    (bare / "MNIST" / "raw").mkdir(parents=True)
+    (bare / "MNIST" / "raw" / "t10k-images-idx3-ubyte").write_bytes(b"\0")
+    with pytest.raises(data.DataNotFoundError, match=r"incomplete, without train-images-idx3-ubyte"):
+        data.load_mnist(train=False, root=bare, download=False)
 
 
 def test_download_when_allowed(tmp_path, fake_mnist):

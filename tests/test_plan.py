@@ -158,7 +158,8 @@ def test_chapters_show_a_stored_full_result_beside_the_quick_one_or_say_there_is
     monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path))
     note = tables.full_beside(["intro_cnn", "intro_fast"], "quick")
     assert note.startswith("> **On a GPU (`full` profile):** no result of `intro_cnn`, `intro_fast` is stored yet.")
-    full = dict(fake_result(), profile="full", config_hash=store.config_hash(experiments.config("intro_cnn", "full")),
+    full = dict(fake_result(), profile="full", config=experiments.config("intro_cnn", "full"),
+                config_hash=store.config_hash(experiments.config("intro_cnn", "full")),
                 provenance=dict(fake_result()["provenance"], device="NVIDIA H200"))
     (tmp_path / "intro_cnn.full.json").write_text(json.dumps(full))
     shown = tables.full_beside(["intro_cnn", "intro_fast"], "quick")
@@ -172,3 +173,15 @@ def test_the_headline_of_a_result_over_seeds_is_its_mean_and_interval():
 
     seeds = [dict(seed=i, metrics=dict(accuracy=a)) for i, a in enumerate((0.80, 0.81, 0.82))]
     assert store.headline(dict(metrics=dict(accuracy=0.8), seeds=seeds)) == "accuracy 81.0 ± 2.5 % (3 seeds)"
+
+
+def test_a_plan_with_a_failed_experiment_exits_non_zero(monkeypatch, capsys):
+    """A script (the GPU window's, CI) must be able to tell a wasted window: any failure is rc 1."""
+    steps = [plan.Step("intro_fast", "done", "accuracy 60 %", 5.0),
+             plan.Step("classic_resnet", "failed", "DataNotFoundError: CIFAR-10 was not found", 1.0)]
+    monkeypatch.setattr(plan, "run", lambda *args, **kwargs: steps)
+    assert cli.main(["regenerate", "--profile", "ci", "--plan", "gpu"]) == 1
+    captured = capsys.readouterr()
+    assert "1 of the plan's experiments failed: classic_resnet" in captured.err and "1 done, 1 failed" in captured.out
+    monkeypatch.setattr(plan, "run", lambda *args, **kwargs: steps[:1])
+    assert cli.main(["regenerate", "--profile", "ci", "--plan", "gpu"]) == 0

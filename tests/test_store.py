@@ -162,3 +162,44 @@ def test_an_age_regressor_is_headlined_by_its_mae():
     seeds = [dict(seed=i, metrics=dict(mae=m, cs5=0.4), history=[], cost={}) for i, m in enumerate((7.0, 7.5, 8.0))]
     assert store.headline(dict(metrics=dict(mae=7.0), seeds=seeds)) == "MAE 7.50 ± 1.24 years (3 seeds)"
     assert store.headline(dict(metrics=dict(mae=15.18, penalty=10.0))) == "MAE 15.18 years"
+
+
+def test_a_field_of_the_wrong_type_is_named(results):
+    broken = fake_result()
+    broken["provenance"]["wall_seconds"] = None
+    broken["metrics"] = [0.5]
+    (results / "intro_cnn.quick.json").write_text(json.dumps(broken))
+    with pytest.raises(store.BadResultError) as caught:
+        store.read_result("intro_cnn", "quick")
+    message = str(caught.value)
+    assert "metrics is [0.5], not an object" in message and "provenance.wall_seconds is null, not a number" in message
+    assert str(results / "intro_cnn.quick.json") in message and FIX in message
+
+
+def test_a_configuration_edited_by_hand_is_noticed(results):
+    edited = fake_result()
+    edited["config"] = dict(edited.get("config", {}), epochs=160)
+    edited["config_hash"] = fake_result()["config_hash"]  # the hash kept, the configuration changed
+    (results / "intro_cnn.quick.json").write_text(json.dumps(edited))
+    with pytest.raises(store.BadResultError, match=r"its configuration does not give its config_hash"):
+        store.read_result("intro_cnn", "quick")
+    edited["config_hash"] = store.config_hash(edited["config"])
+    (results / "intro_cnn.quick.json").write_text(json.dumps(edited))
+    assert store.read_result("intro_cnn", "quick")["config"]["epochs"] == 160
+
+
+def test_a_results_folder_that_is_a_file_is_refused_before_training(tmp_path, monkeypatch):
+    from coursekit import experiments
+
+    (tmp_path / "results").write_text("not a folder")
+    monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "cache"))
+    calls = []
+    exp = experiments.get("intro_cnn")
+    monkeypatch.setitem(experiments.EXPERIMENTS, "intro_cnn", experiments.Experiment(
+        exp.name, exp.title, exp.chapter, exp.base, exp.sizes, lambda cfg, state: calls.append(cfg)))
+    with pytest.raises(NotADirectoryError, match=r"the results folder .*results is a file.*COURSEKIT_RESULTS"):
+        experiments.run("intro_cnn", "quick", verbose=False)
+    assert calls == []  # nothing trained
+    monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path / "new" / "results"))
+    assert store.check_results_dir() == tmp_path / "new" / "results" and (tmp_path / "new" / "results").is_dir()

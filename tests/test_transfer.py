@@ -139,6 +139,23 @@ def test_features_are_keyed_by_the_networks_weights_and_the_data(tmp_path, monke
     assert len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 3
 
 
+def test_features_of_a_pool_with_one_photo_replaced_are_computed_anew(tmp_path, monkeypatch):
+    """A pool of 600 images where one that a sample of every second or third would skip is replaced: the
+    cached features of the old photo must not be served for the new one."""
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "cache"))
+    model = models.create("resnet20").eval()
+    images = torch.randint(0, 256, (600, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    pool = data.ImageTensors(images, torch.zeros(600, dtype=torch.long), ("a",), {})
+    args = (model, pool, dict(name="resnet20"), dict(deep="avgpool"), 4, (0.5,) * 3, (0.25,) * 3, torch.device("cpu"))
+    first = transfer.cached_features(*args)
+    replaced = images.clone()
+    replaced[1] = 255 - replaced[1]  # photo/dog/<one file> replaced by another photo
+    changed = data.ImageTensors(replaced, pool.labels, ("a",), {})
+    assert data.fingerprint(replaced, pool.labels) != data.fingerprint(images, pool.labels)
+    second = transfer.cached_features(model, changed, *args[2:])
+    assert not torch.equal(second["deep"][1], first["deep"][1]) and torch.equal(second["deep"][2], first["deep"][2])
+
+
 def test_the_weights_digest_sees_every_weight():
     model = models.create("resnet20")
     digest = transfer.weights_digest(model)

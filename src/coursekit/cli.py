@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import signal
 import sys
 
 from . import data, experiments, figures, plan, profiles, store
@@ -68,7 +69,13 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
             print(error, file=sys.stderr)
             return 2
         print(profiles.banner(profile))
-        print(plan.report(plan.run(args.plan, profile, limit, force=args.force)))
+        steps = plan.run(args.plan, profile, limit, force=args.force)
+        print(plan.report(steps))
+        failed = [s.name for s in steps if s.status == "failed"]
+        if failed:  # a script (the GPU window's, CI) must be able to tell a wasted window
+            print(f"{len(failed)} of the plan's experiments failed: {', '.join(failed)} (their lines above say why)",
+                  file=sys.stderr)
+            return 1
         return 0
     if args.experiment:
         names = [experiments.get(args.experiment).name]
@@ -192,8 +199,10 @@ def error_message(error: Exception) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command. An error it expects (missing data, a bad stored result, a full disk, ...) is
-    reported as one line, ``coursekit <command>: <message>``, without a traceback, and exits 1."""
+    reported as one line, ``coursekit <command>: <message>``, without a traceback, and exits 1. A
+    SIGTERM (a batch system's stop, ``kill``) is handled as Ctrl-C: the run's state and time are saved."""
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _stop_as_interrupt)
     try:
         return args.func(args)
     except (OSError, RuntimeError, LookupError, ValueError) as err:  # store.BadResultError is a ValueError
@@ -202,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 if __name__ == "__main__":

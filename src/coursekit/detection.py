@@ -107,9 +107,13 @@ def mean_average_precision(predictions: list[dict], scenes: Scenes) -> dict:
     """COCO's average precision of ``predictions`` on ``scenes``, by torchmetrics' ``MeanAveragePrecision``
     (pycocotools): ``map`` (averaged over IoU thresholds 0.5, 0.55, ..., 0.95), ``map_50``, ``map_75``,
     ``mar_100`` (recall with up to 100 detections per image) and ``ap_per_class`` (by class index, over
-    the IoU thresholds; None for a class absent from the scenes)."""
+    the IoU thresholds; None for a class absent from the scenes). Scenes without a single true box have
+    nothing to score: a :class:`ValueError` says so, where COCO's code would report -1."""
     from torchmetrics.detection import MeanAveragePrecision
 
+    if not any(len(b) for b in scenes.boxes):
+        raise ValueError(f"the {len(scenes.boxes)} scenes hold no true box, so there is nothing to score: average "
+                         "precision needs at least one object (make scenes with digits in them)")
     metric = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=True, backend="pycocotools")
     metric.update(predictions, [dict(boxes=b, labels=lab) for b, lab in zip(scenes.boxes, scenes.labels)])
     scores = metric.compute()

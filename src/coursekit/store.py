@@ -53,6 +53,23 @@ def results_dir() -> Path:
     return root / "results" if root else Path.cwd() / "results"
 
 
+def check_results_dir() -> Path:
+    """The results folder (:func:`results_dir`), made if missing, after checking that results can be
+    written there: a clear error now rather than after the training it would store."""
+    directory = results_dir()
+    fix = "point COURSEKIT_RESULTS at a folder that can be written (it is made if missing), or unset it"
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"the results folder {directory} is a file, so no result could be stored there. "
+                                 f"Fix it: {fix}.")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(f"the results folder {directory} could not be made ({error}). Fix it: {fix}.") from error
+    if not os.access(directory, os.W_OK):
+        raise PermissionError(f"the results folder {directory} cannot be written. Fix it: {fix}.")
+    return directory
+
+
 def result_path(name: str, profile: str) -> Path:
     return results_dir() / f"{name}.{profile}.json"
 
@@ -83,7 +100,34 @@ def read_result_file(path: Path) -> dict:
         missing += [f"provenance.{key}" for key in PROVENANCE_KEYS if key not in result["provenance"]]
     if missing:
         raise BadResultError(f"{path} is missing the keys {', '.join(missing)}; {_fix(path)}")
+    wrong = [f"{where} is {json.dumps(value)}, not {kind}" for where, value, kind in _typed_fields(result)
+             if not _is(value, kind)]
+    if wrong:
+        raise BadResultError(f"{path} holds values of the wrong type: {'; '.join(wrong)}; {_fix(path)}")
+    if "config" in result and config_hash(result["config"]) != result["config_hash"]:
+        raise BadResultError(f"{path}: its configuration does not give its config_hash {result['config_hash']} "
+                             f"(the file was edited, or copied from elsewhere): its numbers may not be what the "
+                             f"configuration says; {_fix(path)}")
     return result
+
+
+# The fields a reader of a result relies on, and their JSON types.
+FIELD_TYPES = {"experiment": "a string", "profile": "a string", "chapter": "a string", "config_hash": "a string",
+               "config": "an object", "metrics": "an object", "provenance": "an object"}
+PROVENANCE_TYPES = {"device": "a string", "date": "a string", "wall_seconds": "a number"}
+
+
+def _typed_fields(result: dict) -> list[tuple[str, object, str]]:
+    fields = [(key, result[key], kind) for key, kind in FIELD_TYPES.items() if key in result]
+    if isinstance(result["provenance"], dict):
+        fields += [(f"provenance.{key}", result["provenance"][key], kind) for key, kind in PROVENANCE_TYPES.items()]
+    return fields
+
+
+def _is(value: object, kind: str) -> bool:
+    if kind == "a number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, {"a string": str, "an object": dict}[kind])
 
 
 def _fix(path: Path) -> str:

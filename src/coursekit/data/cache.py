@@ -23,7 +23,7 @@ import torch
 from .. import files
 from .tensors import ImageTensors
 
-FORMAT = 1  # raise when the layout of a cache file or the decoding changes
+FORMAT = 2  # raise when the layout of a cache file or the decoding changes (2: fingerprints of every image)
 
 # Data sets already read in this process, by (root, name, split and size): treat them as read-only.
 _LOADED: dict[tuple[str, bool], ImageTensors] = {}

@@ -53,11 +53,21 @@ def _from_torchvision_cifar10(root: Path, train: bool, download: bool) -> ImageT
         path=str(root / CIFAR10.base_folder), images=len(y), fingerprint=fingerprint(x, y)))
 
 
+def missing_batches(folder: Path) -> list[str]:
+    """The files of torchvision's CIFAR-10 that ``folder`` lacks (all of them when it is not there): a
+    folder left by an interrupted extraction is not a copy to read."""
+    from torchvision.datasets import CIFAR10
+
+    needed = [name for name, _ in CIFAR10.train_list + CIFAR10.test_list] + [CIFAR10.meta["filename"]]
+    return [name for name in needed if not (folder / name).is_file()]
+
+
 def _read_cifar10(train: bool, root: Path, download: bool | None) -> ImageTensors:
     split = "train" if train else "test"
     torchvision_dir = root / TORCHVISION_FOLDER
     folder = root / "cifar10" / split
-    if torchvision_dir.is_dir():
+    lacking = missing_batches(torchvision_dir)
+    if not lacking:
         batches = cache.stats(sorted(p for p in torchvision_dir.iterdir() if p.is_file()), torchvision_dir)
         return cache.cached(root, f"cifar10-{split}", dict(kind="torchvision", train=train, files=batches),
                             lambda: _from_torchvision_cifar10(root, train, download=False))
@@ -70,5 +80,8 @@ def _read_cifar10(train: bool, root: Path, download: bool | None) -> ImageTensor
         return data
     return download_or_explain(
         f"CIFAR-10 ({split})", root, download, lambda: _from_torchvision_cifar10(root, train, download=True),
-        [f"torchvision's files in {torchvision_dir}", f"an ImageFolder tree in {folder}/<class>/*.jpg"],
+        [f"torchvision's files in {torchvision_dir}" + (
+            f" (the folder is there but incomplete, without {', '.join(lacking)}: delete it, or let the download "
+            "replace it)" if torchvision_dir.is_dir() else ""),
+         f"an ImageFolder tree in {folder}/<class>/*.jpg"],
         f"unpack a copy so that {folder}/airplane/... exists")

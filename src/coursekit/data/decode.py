@@ -36,6 +36,17 @@ def no_images_error(folder: Path, empty: list[str]) -> BadDataError:
         f"to the data set, or download the data set again.")
 
 
+def eight_bit_still(img: torch.Tensor, path: str | Path) -> torch.Tensor:
+    """A decoded image as one 8-bit picture: a 16-bit PNG scaled to 8 bits; an animated image (several
+    frames, whatever its name says) refused with its name."""
+    if img.ndim == 4:
+        raise BadDataError(f"the image {path} is an animation of {img.shape[0]} frames, not a still picture.\n"
+                           "Fix it: delete that file or replace it with one frame saved as JPEG or PNG.")
+    if img.dtype == torch.uint16:
+        img = (img.to(torch.int32) * 255 + 32767).div(65535, rounding_mode="floor").to(torch.uint8)
+    return img
+
+
 def undecodable_error(path: str | Path, err: Exception) -> BadDataError:
     """The error for an image file that the decoder refused with ``err``."""
     return BadDataError(
@@ -101,6 +112,7 @@ def read_images(files: list[tuple[str | Path, int]], classes: tuple[str, ...], i
                 img = decode_image(read_file(str(path)), mode=ImageReadMode.GRAY if grey else ImageReadMode.RGB)
             except RuntimeError as err:  # torchvision's message does not say which file
                 raise undecodable_error(path, err) from err
+            img = eight_bit_still(img, path)
             if image_size is not None and tuple(img.shape[-2:]) != (image_size, image_size):
                 img = (TF.center_crop(TF.resize(img, image_size, antialias=True), [image_size, image_size]) if crop
                        else TF.resize(img, [image_size, image_size], antialias=True))

@@ -148,18 +148,41 @@ def fetch_mirror(dataset: FolderDataset, root: Path) -> None:
         archive.parent.rmdir()
 
 
-def _fetch(dataset: FolderDataset, root: Path) -> None:
-    """Download and unpack ``dataset`` into ``root``: its pinned :class:`Mirror`, or its archive by
-    torchvision's downloader (progress bar, retries)."""
-    from torchvision.datasets.utils import download_and_extract_archive
+def fetch_archive(dataset: FolderDataset, root: Path) -> None:
+    """Download ``dataset.url`` into ``root`` (torch's downloader writes a temporary file and moves it into
+    place only when it is complete, so an interrupted download leaves no archive behind), unpack it into a
+    temporary folder and move what it holds to ``root/<dataset.folder>`` only when complete. An archive
+    that does not unpack (damaged, or left by an older downloader that was interrupted) is refused with
+    its name and the fix."""
+    import tarfile
+    import tempfile
+    import urllib.parse
+    import zipfile
 
+    from torchvision.datasets.utils import extract_archive
+
+    archive = root / Path(urllib.parse.urlparse(dataset.url).path).name
+    if not archive.is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(dataset.url, str(archive), progress=show_progress())
+    with tempfile.TemporaryDirectory(dir=root, prefix=f".{dataset.folder}.") as tmp:
+        try:
+            extract_archive(str(archive), tmp)
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as err:
+            raise BadDataError(f"{archive} does not unpack ({type(err).__name__}: {err}): it is damaged or incomplete, "
+                               f"perhaps from an interrupted download. Fix it: delete {archive} and load the data set "
+                               "again to download it anew.") from err
+        (Path(tmp) / (dataset.extracted or dataset.folder)).rename(root / dataset.folder)
+    archive.unlink()
+
+
+def _fetch(dataset: FolderDataset, root: Path) -> None:
+    """Download and unpack ``dataset`` into ``root``: its pinned :class:`Mirror`, or its archive
+    (:func:`fetch_archive`)."""
     if dataset.mirror:
         fetch_mirror(dataset, root)
-        return
-    download_and_extract_archive(dataset.url, download_root=str(root), extract_root=str(root),
-                                 remove_finished=True)
-    if dataset.extracted and dataset.extracted != dataset.folder:
-        (root / dataset.extracted).rename(root / dataset.folder)  # the unpacked tree under its usual name
+    else:
+        fetch_archive(dataset, root)
 
 
 def split_lists(images: Path, classes: tuple[str, ...], train_fraction: float = 2 / 3,

@@ -49,11 +49,22 @@ def _from_torchvision_mnist(root: Path, train: bool, download: bool) -> ImageTen
         path=str(root / TORCHVISION_FOLDER), images=len(y), fingerprint=fingerprint(x, y)))
 
 
+# The four files torchvision's MNIST reads from <root>/MNIST/raw, unpacked.
+RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def missing_raw_files(raw: Path) -> list[str]:
+    """The files of torchvision's MNIST that ``raw`` lacks (all of them when it is not there): a folder
+    left by an interrupted extraction is not a copy to read."""
+    return [name for name in RAW_FILES if not (raw / name).is_file()]
+
+
 def _read_mnist(train: bool, root: Path, download: bool | None) -> ImageTensors:
     split = "train" if train else "test"
     raw = root / TORCHVISION_FOLDER / "raw"
     folder = root / "mnist" / split
-    if raw.is_dir() and any(raw.iterdir()):
+    lacking = missing_raw_files(raw)
+    if not lacking:
         return _from_torchvision_mnist(root, train, download=False)
     if folder.is_dir():
         files, names = decode.image_folder_files(folder, classes=MNIST_CLASSES)
@@ -64,7 +75,10 @@ def _read_mnist(train: bool, root: Path, download: bool | None) -> ImageTensors:
         return data
     return download_or_explain(
         f"MNIST ({split})", root, download, lambda: _from_torchvision_mnist(root, train, download=True),
-        [f"torchvision's files in {raw}", f"an ImageFolder tree in {folder}/<digit>/*.png"],
+        [f"torchvision's files in {raw}" + (
+            f" (the folder is there but incomplete, without {', '.join(lacking)}: delete it, or let the download "
+            "replace it)" if raw.is_dir() else ""),
+         f"an ImageFolder tree in {folder}/<digit>/*.png"],
         f"unpack a copy so that {folder}/0/... exists")
 
 

@@ -135,6 +135,41 @@ def _refuse_training(name: str, profile: str, outdated: bool) -> None:
                           "and commit the result.")
 
 
+# What the common keys of a configuration must hold: (test, what it must be).
+def _positive_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+CONFIG_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "epochs": (_positive_int, "a whole number of at least 1"),
+    "steps": (_positive_int, "a whole number of at least 1"),
+    "batch_size": (_positive_int, "a whole number of at least 1"),
+    "image_size": (_positive_int, "a whole number of pixels, at least 1"),
+    "train_per_class": (lambda v: v is None or _positive_int(v), "a whole number of at least 1, or None (all)"),
+    "test_per_class": (lambda v: v is None or _positive_int(v), "a whole number of at least 1, or None (all)"),
+    "lr": (lambda v: _number(v) and v > 0, "a positive number"),
+    "weight_decay": (lambda v: _number(v) and v >= 0, "a number of at least 0"),
+    "label_smoothing": (lambda v: _number(v) and 0 <= v < 1, "a number from 0 up to (not including) 1"),
+    "seeds": (lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(s, int) for s in v),
+              "a non-empty list of whole numbers"),
+    "model_args": (lambda v: isinstance(v, dict), "a dictionary of the network's arguments"),
+}
+
+
+def check_config(name: str, cfg: dict) -> None:
+    """Refuse, before any training, a configuration whose common keys (:data:`CONFIG_RULES`) hold what
+    cannot be right (``epochs="2"``, ``lr="fast"``, ``train_per_class=-3``), naming each key."""
+    wrong = [f"{key} is {value!r}, but must be {what}" for key, (ok, what) in CONFIG_RULES.items()
+             if key in cfg and not ok(value := cfg[key])]
+    if wrong:
+        raise ValueError(f"the configuration of {name} cannot be trained: {'; '.join(wrong)}. Fix it where the "
+                         "experiment is defined (coursekit/experiments/), or in the dictionary you passed.")
+
+
 def run(name: str, profile: str | None = None, *, force: bool = False, verbose: bool = True,
         deadline: float | None = None) -> dict:
     """The result of experiment ``name``: loaded from the store if there, else trained and stored.
@@ -150,6 +185,7 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
                          f"it needs what they assume (a GPU, pretrained weights from a hub); "
                          f"run `coursekit regenerate --profile {experiment.profiles[-1]} --experiment {name}`")
     cfg = experiment.config(profile)
+    check_config(name, cfg)
     cfg_hash = store.config_hash(cfg)
     if not force and profile != "ci":
         stored = load(name, profile)
@@ -159,6 +195,8 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
         _refuse_training(name, profile, outdated)
         if verbose and outdated:
             print(f"{name}: the stored {profile} result was made with another configuration; training anew")
+    if profile != "ci":
+        store.check_results_dir()  # before minutes of training, not after
     if verbose:
         print(f"{name}: training under the {profile} profile on {profiles.device_name()}")
     state = RunState(checkpoint=None if profile == "ci" else checkpoint_path(name, profile, cfg_hash),
@@ -280,6 +318,10 @@ def run_plan(plan: list[dict], run_one: Callable[[dict], dict], state: RunState,
 def profile_cost(name: str, profile: str) -> str:
     """A rough size of ``name`` under ``profile``: epochs x training images, or its runs' size."""
     cfg = config(name, profile)
+    if "settings" in cfg:  # measurements of a training step
+        return f"{len(cfg['settings'])} settings of {cfg['steps']} timed steps"
+    if "penalties" in cfg:  # a regression on frozen features, solved in closed form
+        return "frozen features and a ridge regression"
     if "steps" in cfg:  # experiments of many runs (transfer, few-shot) and range tests
         return f"runs of {cfg['steps']} batches of {cfg['batch_size']}"
     if "episodes" in cfg:

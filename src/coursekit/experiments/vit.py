@@ -213,14 +213,18 @@ def facts_recipe() -> dict[str, str]:
             "vs_pool": f"{core.config('vs_lite0', 'quick')['pool_per_class']:,}"}
 
 
-def facts_same_budget(resnet: dict, vit: dict) -> dict[str, str]:
+def facts_same_budget(resnet: dict, vit: dict, timed: tuple[dict, dict] | None = None) -> dict[str, str]:
     """ResNet-20 against the ViT on the same images and budget: accuracies over seeds, the paired
-    difference and whether the seeds tell them apart, the ratio of their parameters and throughputs."""
+    difference and whether the seeds tell them apart, the ratio of their parameters, and that of their
+    throughputs, read from the runs ``timed`` when given (the largest set's, ResNet's then the ViT's:
+    the longest epochs, each run alone on the machine) and otherwise from these."""
     reading = stats.word(_paired(resnet, vit), better="the ResNet is ahead by {d:.1f} ± {h:.1f} points",
                          worse="the ViT is ahead by {size:.1f} ± {h:.1f} points",
                          cannot_tell="the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points)")
-    speed = [RunResult.from_dict(r).training_speed() for r in (resnet, vit)]
+    timed = timed or (resnet, vit)
+    speed = [RunResult.from_dict(r).training_speed() for r in timed]
     return {"vit_same_resnet": _accuracy(resnet), "vit_same_vit": _accuracy(vit),
+            "vit_speed_images": f"{timed[0]['provenance']['data'].get('train', {}).get('images', 0):,}",
             "vit_same_params": f"{vit['cost']['parameters'] / resnet['cost']['parameters']:.1f}",
             "vit_same_speed": f"{speed[0] / speed[1]:.1f}",
             "vit_same_provenance": "; ".join(store.provenance_line(x) for x in (resnet, vit)),

@@ -6,7 +6,6 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..experiments import ages as experiment
-from .base import register
 
 
 def data_spread(attributes: dict) -> Figure:
@@ -87,13 +86,3 @@ def errors_by_group(result: dict, attributes: dict, name: str, labels: list[str]
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
-
-
-register("ages-heads", "ages", tuple(f"ages_cnn_{h}" for h in ("l1", "log_l1", "groups", "coral")),
-         lambda rs: predicted_against_true(rs[0], _test_ages()), "Predicted against true age, L1 head")
-
-
-def _test_ages():
-    from .. import data
-
-    return data.utkface_attributes("test")["age"]

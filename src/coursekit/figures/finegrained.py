@@ -183,17 +183,5 @@ def position_interpolation(side: int = 14, new_side: int = 24, dim: int = 96) ->
     return fig
 
 
-def _methods(rs: list[dict]) -> dict[str, tuple[dict, str]]:
-    resnet, vit, tuned = rs
-    return {"ResNet-20 from scratch (64 px)": (resnet, "scratch"), "ViT from scratch (64 px)": (vit, "scratch"),
-            "ImageNet Lite0, linear probe": (tuned, "deep probe"), "ImageNet Lite0, fine-tuned": (tuned, "fine-tune"),
-            "fine-tuned, gradual unfreezing": (tuned, "fine-tune, gradual unfreezing")}
-
-
 register("cars-position-interpolation", "finegrained", (), lambda rs: position_interpolation(),
          "A ViT's position embeddings resampled to a larger grid")
-register("cars-methods", "finegrained", ("cars_scratch_resnet", "cars_scratch_vit", "cars_finetune"),
-         lambda rs: cars_methods(_methods(rs)), "Stanford Cars: every way to train, over seeds")
-register("cars-resolution", "finegrained", ("cars_finetune", *(f"cars_res_{p}" for p in fg.RESOLUTIONS)),
-         lambda rs: resolution_cost(fg.by_pixels(rs)),
-         "Stanford Cars: accuracy and cost against resolution")

@@ -35,7 +35,19 @@ def create(name: str, num_classes: int | None = None, **kwargs) -> nn.Module:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
     if num_classes is not None:
         kwargs["num_classes"] = num_classes
-    return _REGISTRY[name](**kwargs)
+    try:
+        return _REGISTRY[name](**kwargs)
+    except TypeError as err:  # a misspelt argument: say which, and what the builder takes
+        import inspect
+        import re
+
+        bad = re.search(r"unexpected keyword argument '(\w+)'", str(err))
+        if bad is None:
+            raise
+        builder = _REGISTRY[name]
+        raise TypeError(f"{name} takes no argument {bad[1]!r} (from model_args or models.create's keywords); "
+                        f"check its spelling: {name}{inspect.signature(builder)} "
+                        f"builds {builder.__module__}") from err
 
 
 def list_models() -> list[str]:
