@@ -112,8 +112,8 @@ def test_a_stored_network_is_checked_against_its_result(tmp_path, monkeypatch):
     info = store.save_network(weights, "fewshot_backbone", "quick")
     assert info["file"] == "fewshot_backbone.quick.pt" and len(info["sha256"]) == 64
     cfg = experiments.config("fewshot_backbone", "quick")
-    result = dict(fake_result(), experiment="fewshot_backbone", chapter="fewshot", config_hash=store.config_hash(cfg),
-                  network=info)
+    result = dict(fake_result(), experiment="fewshot_backbone", chapter="fewshot", config=cfg,
+                  config_hash=store.config_hash(cfg), network=info)
     (tmp_path / "fewshot_backbone.quick.json").write_text(json.dumps(result))
     experiments.core._NETWORKS.clear()
     assert torch.equal(experiments.network("fewshot_backbone", "quick")["w"], weights["w"])

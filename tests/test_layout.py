@@ -11,7 +11,7 @@ PACKAGE = Path(coursekit.__file__).parent
 # The order of ARCHITECTURE.md: a module may import only modules of an earlier layer (or its own
 # package's earlier modules). Names are dotted paths under coursekit; a package stands for its modules.
 LAYERS = [
-    {"files", "metrics", "profiles", "stats"},
+    {"files", "metrics", "profiles", "regression", "stats"},
     {"augment", "results", "runs", "runtime"},
     {"data"},
     {"models"},

@@ -343,7 +343,7 @@ def trainable(model) -> set[str]:
 
 def test_gradual_unfreezing_thaws_the_body_from_the_top_down():
     model = models.timm_module().create_model("efficientnet_lite0", pretrained=False, num_classes=5)
-    thaw = transfer.gradual_unfreezing(model, "classifier", epochs=5)
+    thaw = train.gradual_unfreezing(model, "classifier", epochs=5)
     seen = []
     for epoch in range(5):
         thaw(epoch)
@@ -354,7 +354,7 @@ def test_gradual_unfreezing_thaws_the_body_from_the_top_down():
     assert "conv_head.weight" in seen[1] and not any(n.startswith("blocks.0.") for n in seen[1])  # the top first
     assert not any(n.startswith("conv_stem") for n in seen[3]) and "conv_stem.weight" in seen[4]
     cifar = models.create("resnet20", num_classes=3)  # no timm groups: its top-level modules
-    thaw = transfer.gradual_unfreezing(cifar, "linear", epochs=2)
+    thaw = train.gradual_unfreezing(cifar, "linear", epochs=2)
     thaw(0)
     assert trainable(cifar) == {"linear.weight", "linear.bias"}
 
@@ -371,7 +371,7 @@ def test_a_frozen_stage_does_not_move_while_it_is_frozen():
         before = copy.deepcopy(model.state_dict())
         train.fit(model, loader, optimizer, train.make_schedule(optimizer, "constant", len(loader)), train.CrossEntropy(),
                   RunState(progress=False, verbose=False), epochs=1, runtime=train.Runtime.resolve("cpu"),
-                  on_epoch=transfer.gradual_unfreezing(model, "linear", epochs))
+                  on_epoch=train.gradual_unfreezing(model, "linear", epochs))
         return {k: torch.equal(before[k], v) for k, v in model.state_dict().items() if k.endswith("weight")}
 
     unchanged = first_epoch(3)

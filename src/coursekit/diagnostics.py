@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data import DeviceLoader, ImageTensors
 from .runtime import Runtime, peak_memory
-from .train import Batches, make_optimizer
+from .train import Batches, make_optimizer, predict
 
 
 def lr_find(model: nn.Module, loader: Batches, *, start_lr: float = 1e-6, end_lr: float = 10.0, steps: int = 100,
@@ -232,3 +233,23 @@ def grad_cam(model: nn.Module, images: torch.Tensor, layer: nn.Module,
     cam = F.interpolate(cam, size=images.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
     peak = cam.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1)
     return cam / peak, classes
+
+
+def right_and_wrong(model: nn.Module, test: ImageTensors, mean: tuple[float, ...], std: tuple[float, ...],
+                    device: torch.device, layer: str, per_kind: int, grid: int = 16) -> dict:
+    """Where ``model`` looks (:func:`coursekit.diagnostics.grad_cam` on the module ``layer``, for the class
+    it predicts) in the first ``per_kind`` test images it gets right and the first it gets wrong, each
+    map averaged down to ``grid`` x ``grid`` and rounded: small enough to store with the results."""
+    loader = DeviceLoader(test, 256, train=False, device=device, mean=mean, std=std)
+    logits, labels = predict(model, loader, device=device)
+    right = (logits.argmax(1) == labels).nonzero().flatten()[:per_kind]
+    wrong = (logits.argmax(1) != labels).nonzero().flatten()[:per_kind]
+    chosen = torch.cat([right, wrong])
+    images = next(iter(DeviceLoader(test.subset(chosen), len(chosen), train=False, device=device, mean=mean,
+                                         std=std)))[0] if len(chosen) else None
+    if images is None:
+        return dict(layer=layer, images=[], predicted=[], maps=[])
+    maps, predicted = grad_cam(model, images, model.get_submodule(layer))
+    small = F.adaptive_avg_pool2d(maps[:, None], grid)[:, 0]
+    return dict(layer=layer, images=chosen.tolist(), predicted=predicted.tolist(),
+                maps=[[[round(float(v), 3) for v in row] for row in m] for m in small])

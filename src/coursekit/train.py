@@ -14,6 +14,7 @@ precision. ``evaluate`` returns accuracy, top-5, macro-F1, loss and the confusio
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -373,3 +374,27 @@ def evaluate(model: nn.Module, loader: Batches, **kwargs) -> dict:
     """Accuracy, top-5, macro-F1, loss and confusion matrix of ``model`` on ``loader``."""
     logits, labels = predict(model, loader, **kwargs)
     return classification_metrics(logits, labels)
+
+
+def gradual_unfreezing(model: nn.Module, head: str, epochs: int) -> Callable[[int], None]:
+    """What ``fit`` calls before each epoch to unfreeze ``model`` gradually (Howard and Ruder 2018): in the
+    first epoch only the new head (the parameters under ``head``) trains; in each later one, more of the
+    body's stages join it from the top down, evenly, so that the last epoch trains every layer. The stages
+    are timm's parameter groups where the network has them (``model.group_matcher``: the stem, each stage
+    of blocks, the last convolution), else its top-level modules; frozen parameters get no gradient, so
+    the optimiser leaves them as they are."""
+    if hasattr(model, "group_matcher"):
+        from timm.models import group_parameters
+
+        groups = list(group_parameters(model, model.group_matcher(coarse=True)).values())
+    else:
+        groups = [[f"{name}.{p}" for p, _ in child.named_parameters()] for name, child in model.named_children()]
+    groups = [names for names in groups if names and not any(n == head or n.startswith(head + ".") for n in names)]
+    params = dict(model.named_parameters())
+
+    def thaw(epoch: int) -> None:
+        stages = len(groups) if epochs == 1 else math.ceil(len(groups) * epoch / (epochs - 1))
+        for rank, names in enumerate(reversed(groups)):  # from the top
+            for name in names:
+                params[name].requires_grad_(rank < stages)
+    return thaw

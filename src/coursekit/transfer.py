@@ -11,7 +11,7 @@ the control they are measured against:
   warm-up (the one-cycle schedule's first fifth); as **fine-tuning with frozen batch norm**, the
   batch-norm layers keep the source's statistics and scales (``timm.layers.freeze_batch_norm_2d``);
   as **fine-tuning with gradual unfreezing**, the new head trains alone first and the body's stages
-  join it from the top down (:func:`gradual_unfreezing`);
+  join it from the top down (:func:`coursekit.train.gradual_unfreezing`);
 - **scratch**: the same architecture trained on the target data alone, with the same budget.
 
 Frozen features are computed once per (network weights, data set) and cached on disk under
@@ -26,14 +26,14 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import __version__, data, files, models, profiles, train
+from . import __version__, data, diagnostics, files, models, profiles, train
 from .metrics import classification_metrics, correct
+from .models import classifier_name, replace_head  # noqa: F401 (used here, and by chapters as transfer's)
 from .runs import RunState
 from .runtime import autocast_dtype
 
@@ -149,46 +149,6 @@ def scratch_network(source: dict, num_classes: int) -> nn.Module:
     from torchvision import models as tvm
 
     return tvm.get_model(source["name"], weights=None, num_classes=num_classes)
-
-
-# Where torchvision's own networks keep their classifier (they have no ``reset_classifier``): the
-# first of these attributes that the network has; in an ``nn.Sequential`` (AlexNet, VGG, MobileNet,
-# EfficientNet, ConvNeXt, the ViT's ``heads``), its last linear layer.
-TORCHVISION_CLASSIFIERS = ("fc", "classifier", "heads", "head")
-
-
-def classifier_name(model: nn.Module) -> str:
-    """The module name of ``model``'s classifier, which prefixes its parameters' names (the key for
-    :func:`coursekit.train.make_optimizer`'s ``lr_multipliers``): ``"linear"`` for a CIFAR ResNet."""
-    if hasattr(model, "get_classifier"):  # coursekit and timm networks
-        head = model.get_classifier()
-        return next(name for name, m in model.named_modules() if m is head)
-    for attr in TORCHVISION_CLASSIFIERS:
-        module = getattr(model, attr, None)
-        if isinstance(module, nn.Linear):
-            return attr
-        if isinstance(module, nn.Sequential):
-            linear = [name for name, m in module.named_children() if isinstance(m, nn.Linear)]
-            if linear:
-                return f"{attr}.{linear[-1]}"
-    raise ValueError(f"found no linear classifier in {type(model).__name__} (looked for "
-                     f"{', '.join(TORCHVISION_CLASSIFIERS)}); give it get_classifier and reset_classifier")
-
-
-def replace_head(model: nn.Module, num_classes: int) -> str:
-    """Give ``model`` a new, randomly initialised classifier for ``num_classes``; return its name.
-
-    coursekit and timm networks do it themselves (``reset_classifier``); in torchvision's the linear
-    layer that :func:`classifier_name` finds is replaced by a new one with the same inputs.
-    """
-    if hasattr(model, "reset_classifier"):
-        model.reset_classifier(num_classes)
-        return classifier_name(model)
-    name = classifier_name(model)
-    parent, _, attr = name.rpartition(".")
-    owner = model.get_submodule(parent)
-    setattr(owner, attr, nn.Linear(getattr(owner, attr).in_features, num_classes))
-    return name
 
 
 # --- frozen features and linear probes ----------------------------------------------------------
@@ -346,30 +306,6 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
 
 # --- fine-tuning and training from scratch ------------------------------------------------------
 
-def gradual_unfreezing(model: nn.Module, head: str, epochs: int) -> Callable[[int], None]:
-    """What ``fit`` calls before each epoch to unfreeze ``model`` gradually (Howard and Ruder 2018): in the
-    first epoch only the new head (the parameters under ``head``) trains; in each later one, more of the
-    body's stages join it from the top down, evenly, so that the last epoch trains every layer. The stages
-    are timm's parameter groups where the network has them (``model.group_matcher``: the stem, each stage
-    of blocks, the last convolution), else its top-level modules; frozen parameters get no gradient, so
-    the optimiser leaves them as they are."""
-    if hasattr(model, "group_matcher"):
-        from timm.models import group_parameters
-
-        groups = list(group_parameters(model, model.group_matcher(coarse=True)).values())
-    else:
-        groups = [[f"{name}.{p}" for p, _ in child.named_parameters()] for name, child in model.named_children()]
-    groups = [names for names in groups if names and not any(n == head or n.startswith(head + ".") for n in names)]
-    params = dict(model.named_parameters())
-
-    def thaw(epoch: int) -> None:
-        stages = len(groups) if epochs == 1 else math.ceil(len(groups) * epoch / (epochs - 1))
-        for rank, names in enumerate(reversed(groups)):  # from the top
-            for name in names:
-                params[name].requires_grad_(rank < stages)
-    return thaw
-
-
 def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: data.ImageTensors, cfg: dict,
                     lr: float, lr_multipliers: dict[str, float] | None, mean: tuple[float, ...],
                     std: tuple[float, ...], seed: int, device: torch.device,
@@ -379,7 +315,7 @@ def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: da
     are augmented on the device: random crops (``cfg['crop_padding']``), flips, and ``augmentation`` if
     given. The schedule is ``cfg['schedule']`` (default one-cycle, whose first fifth warms up), the loss
     cross-entropy with ``cfg['label_smoothing']`` (default none). With ``unfreeze_below`` (the new head's
-    name), the body below it is unfrozen gradually (:func:`gradual_unfreezing`); otherwise every layer trains."""
+    name), the body below it is unfrozen gradually (:func:`coursekit.train.gradual_unfreezing`); otherwise every layer trains."""
     batch_size = min(cfg["batch_size"], len(train_set))
     loader = data.DeviceLoader(train_set, batch_size, train=True, device=device, mean=mean, std=std,
                                crop_padding=cfg["crop_padding"], flip=flip, seed=seed, augmentation=augmentation)
@@ -393,7 +329,7 @@ def train_on_target(model: nn.Module, train_set: data.ImageTensors, test_set: da
     quiet = RunState(progress=False, verbose=False)  # one short run of many: no checkpoint, no lines
     fitted = train.fit(model, loader, optimizer, schedule, train.CrossEntropy(cfg.get("label_smoothing", 0.0)), quiet,
                        epochs=epochs, metrics={"train_accuracy": correct}, runtime=runtime,
-                       on_epoch=gradual_unfreezing(model, unfreeze_below, epochs) if unfreeze_below else None)
+                       on_epoch=train.gradual_unfreezing(model, unfreeze_below, epochs) if unfreeze_below else None)
     test_loader = data.DeviceLoader(test_set, 256, train=False, device=device, mean=mean, std=std)
     return train.evaluate(model, test_loader, runtime=runtime), fitted
 
@@ -448,27 +384,5 @@ def one_run(method: str, source: nn.Module, spec: dict, pool: data.ImageTensors,
     if cfg.get("keep_confusion"):  # every (true, predicted, count) that occurred: what a reading of errors needs
         out["confusion"] = [[i, j, n] for i, row in enumerate(metrics["confusion"]) for j, n in enumerate(row) if n]
     if cfg.get("gradcam") and method == "fine-tune":
-        out["gradcam"] = explained(model, test, mean, std, device, **cfg["gradcam"])
+        out["gradcam"] = diagnostics.right_and_wrong(model, test, mean, std, device, **cfg["gradcam"])
     return out
-
-
-def explained(model: nn.Module, test: data.ImageTensors, mean: tuple[float, ...], std: tuple[float, ...],
-              device: torch.device, layer: str, per_kind: int, grid: int = 16) -> dict:
-    """Where ``model`` looks (:func:`coursekit.diagnostics.grad_cam` on the module ``layer``, for the class
-    it predicts) in the first ``per_kind`` test images it gets right and the first it gets wrong, each
-    map averaged down to ``grid`` x ``grid`` and rounded: small enough to store with the results."""
-    from . import diagnostics
-
-    loader = data.DeviceLoader(test, 256, train=False, device=device, mean=mean, std=std)
-    logits, labels = train.predict(model, loader, device=device)
-    right = (logits.argmax(1) == labels).nonzero().flatten()[:per_kind]
-    wrong = (logits.argmax(1) != labels).nonzero().flatten()[:per_kind]
-    chosen = torch.cat([right, wrong])
-    images = next(iter(data.DeviceLoader(test.subset(chosen), len(chosen), train=False, device=device, mean=mean,
-                                         std=std)))[0] if len(chosen) else None
-    if images is None:
-        return dict(layer=layer, images=[], predicted=[], maps=[])
-    maps, predicted = diagnostics.grad_cam(model, images, model.get_submodule(layer))
-    small = F.adaptive_avg_pool2d(maps[:, None], grid)[:, 0]
-    return dict(layer=layer, images=chosen.tolist(), predicted=predicted.tolist(),
-                maps=[[[round(float(v), 3) for v in row] for row in m] for m in small])

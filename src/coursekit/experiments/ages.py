@@ -120,7 +120,8 @@ register(Experiment(
     name="ages_lite0_ridge", chapter="ages",
     title="A ridge regression on the frozen ImageNet features of EfficientNet-Lite0 (96 px)",
     base=dict(source=LITE0, image_size=96, penalties=[0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0]),
-    sizes={"ci": dict(per_band=2), "quick": dict(), "full": dict()}, runner=ridge_on_features))
+    sizes={"ci": dict(per_band=2), "quick": dict(per_band=None), "full": dict(per_band=None)},  # None: every face
+    runner=ridge_on_features))
 
 
 # --- the readings the chapter's text glues: each returns {glue name: text} --------------------------
@@ -243,5 +244,6 @@ register(Experiment(
     name="ages_memory", chapter="ages",
     title="The small CNN's training step: batch size, 16-bit autocast and gradient checkpointing",
     base=dict(model="small_cnn", image_size=96, settings=MEMORY_SETTINGS, steps=10, warmup=3),
-    sizes={"ci": dict(image_size=32, steps=1, warmup=1), "quick": dict(), "full": dict(steps=30, warmup=5)},
+    sizes={"ci": dict(image_size=32, steps=1, warmup=1), "quick": dict(steps=10, warmup=3),
+           "full": dict(steps=30, warmup=5)},
     runner=memory_study))

@@ -25,11 +25,22 @@ from . import (  # register their builders
     vit,
     weights,
 )
-from .registry import count_macs, count_parameters, create, init_weights, list_models, new_classifier, register
+from .registry import (
+    classifier_name,
+    count_macs,
+    count_parameters,
+    create,
+    init_weights,
+    list_models,
+    new_classifier,
+    register,
+    replace_head,
+)
 from .weights import WeightsUnavailableError, cifar_resnet, input_statistics, pretrained, timm_module
 
 __all__ = [
-    "count_macs", "count_parameters", "create", "init_weights", "list_models", "new_classifier", "register",
+    "classifier_name", "count_macs", "count_parameters", "create", "init_weights", "list_models", "new_classifier",
+    "register", "replace_head",
     "WeightsUnavailableError", "cifar_resnet", "input_statistics", "pretrained", "timm_module",
     "alexnet", "detector", "fastcifar", "inception", "lenet", "resnet", "small", "vgg", "vit", "weights",
 ]

@@ -106,3 +106,43 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -
         model(x)
     model.train(was_training)
     return counter.get_total_flops() // 2
+
+
+# Where torchvision's own networks keep their classifier (they have no ``reset_classifier``): the
+# first of these attributes that the network has; in an ``nn.Sequential`` (AlexNet, VGG, MobileNet,
+# EfficientNet, ConvNeXt, the ViT's ``heads``), its last linear layer.
+TORCHVISION_CLASSIFIERS = ("fc", "classifier", "heads", "head")
+
+
+def classifier_name(model: nn.Module) -> str:
+    """The module name of ``model``'s classifier, which prefixes its parameters' names (the key for
+    :func:`coursekit.train.make_optimizer`'s ``lr_multipliers``): ``"linear"`` for a CIFAR ResNet."""
+    if hasattr(model, "get_classifier"):  # coursekit and timm networks
+        head = model.get_classifier()
+        return next(name for name, m in model.named_modules() if m is head)
+    for attr in TORCHVISION_CLASSIFIERS:
+        module = getattr(model, attr, None)
+        if isinstance(module, nn.Linear):
+            return attr
+        if isinstance(module, nn.Sequential):
+            linear = [name for name, m in module.named_children() if isinstance(m, nn.Linear)]
+            if linear:
+                return f"{attr}.{linear[-1]}"
+    raise ValueError(f"found no linear classifier in {type(model).__name__} (looked for "
+                     f"{', '.join(TORCHVISION_CLASSIFIERS)}); give it get_classifier and reset_classifier")
+
+
+def replace_head(model: nn.Module, num_classes: int) -> str:
+    """Give ``model`` a new, randomly initialised classifier for ``num_classes``; return its name.
+
+    coursekit and timm networks do it themselves (``reset_classifier``); in torchvision's the linear
+    layer that :func:`classifier_name` finds is replaced by a new one with the same inputs.
+    """
+    if hasattr(model, "reset_classifier"):
+        model.reset_classifier(num_classes)
+        return classifier_name(model)
+    name = classifier_name(model)
+    parent, _, attr = name.rpartition(".")
+    owner = model.get_submodule(parent)
+    setattr(owner, attr, nn.Linear(getattr(owner, attr).in_features, num_classes))
+    return name
