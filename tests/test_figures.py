@@ -844,3 +844,15 @@ def test_figure_content(check, monkeypatch):
         check(monkeypatch)
     finally:
         plt.close("all")
+
+
+def test_an_export_says_which_results_are_stale_and_which_are_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_RESULTS", str(tmp_path / "results"))
+    old = fake_result()
+    old["config"] = dict(old["config"], epochs=old["config"]["epochs"] + 1)  # made with another configuration
+    old["config_hash"] = store.config_hash(old["config"])
+    store.save_result(old)
+    _, skipped = figures.export(tmp_path / "out", ("png",), profile="quick",
+                                names=["intro-learning-curves", "classic-learning-curves"])
+    assert skipped["intro-learning-curves"] == "the stored result of intro_cnn is stale (made with another configuration)"
+    assert skipped["classic-learning-curves"].startswith("no stored result of ")

@@ -115,7 +115,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
     for name, why in skipped.items():
         spec = figures.FIGURES[name]
         hint = (f"run `coursekit regenerate --profile {profiles.current(args.profile)} --chapter {spec.chapter}`"
-                if why.startswith("no stored result") else "run `coursekit data`, or place the data set offline")
+                if why.startswith(("no stored result", "the stored result")) else
+                "run `coursekit data`, or place the data set offline")
         print(f"skipped {name}: {why} ({hint})", file=sys.stderr)
     return 0 if written or not skipped else 1
 

@@ -213,6 +213,15 @@ def _stored(spec: NamedFigure, profile: str | None) -> tuple[list[dict | None], 
     return results, [e for e, r in zip(spec.experiments, results) if r is None]
 
 
+def _why_missing(missing: list[str], profile: str | None) -> str:
+    """Why results are missing: none stored, or stored but made with another configuration (stale)."""
+    stale = [e for e in missing if experiments.load(e, profile, any_config=True) is not None]
+    absent = [e for e in missing if e not in stale]
+    parts = ([f"no stored result of {', '.join(absent)}"] if absent else []) + (
+        [f"the stored result of {', '.join(stale)} is stale (made with another configuration)"] if stale else [])
+    return "; ".join(parts)
+
+
 def draw(name: str, profile: str | None = None, results: list[dict] | None = None) -> Figure:
     """Draw the named figure from ``results`` (its experiments' results, in order: what a chapter that has
     just computed them hands it) or else from the stored results. A figure never trains: where a result is
@@ -255,7 +264,7 @@ def export(out_dir: str | Path, formats: tuple[str, ...] = ("png",), profile: st
         spec = FIGURES[name]
         results, missing = _stored(spec, profile)
         if missing:
-            skipped[name] = f"no stored result of {', '.join(missing)}"
+            skipped[name] = _why_missing(missing, profile)
             continue
         try:
             fig = add_footer(spec.draw(results), *results)  # a figure on a slide says which run it shows
