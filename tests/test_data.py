@@ -283,8 +283,10 @@ def make_cifar10(root, image_folder):
 
 
 @pytest.fixture
-def counted_decoder(monkeypatch):
-    """Counts the decodings of image files; a fresh process is simulated by clearing the memory."""
+def counted_decoder(monkeypatch, tmp_path):
+    """Counts the decodings of image files; a fresh process is simulated by clearing the memory. The
+    decoded data go to a cache folder of the test's own."""
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "cache"))
     calls = []
     decode = data.decode.read_images
 
@@ -308,7 +310,8 @@ def test_a_second_process_reads_decoded_cifar10_from_the_cache(tmp_path, image_f
     make_cifar10(tmp_path, image_folder)
     first = data.load_cifar10(train=False, root=tmp_path)
     assert len(counted_decoder) == 1
-    assert [p.parent for p in tmp_path.rglob("*.pt")] == [tmp_path / "decoded"]  # under the data root
+    assert [p.parent for p in tmp_path.rglob("*.pt")] == [data.cache.folder(tmp_path)]  # in the cache, not the data
+    assert data.cache.folder(tmp_path).is_relative_to(tmp_path / "cache") and not (tmp_path / "decoded").exists()
     data.cache._LOADED.clear()
 
     def fail(*args, **kwargs):
@@ -337,13 +340,13 @@ def test_a_changed_source_is_decoded_anew(tmp_path, image_folder, counted_decode
     data.cache._LOADED.clear()
     more = data.load_cifar10(train=True, root=tmp_path)
     assert len(counted_decoder) == 3 and len(more) == len(first) + 1 and more.source["images"] == 41
-    assert len(list((tmp_path / "decoded").glob("cifar10-train-*.pt"))) == 1  # the stale file is gone
+    assert len(list(data.cache.folder(tmp_path).glob("cifar10-train-*.pt"))) == 1  # the stale file is gone
 
 
 def test_a_corrupt_cache_is_decoded_again_and_replaced(tmp_path, image_folder, counted_decoder):
     make_cifar10(tmp_path, image_folder)
     first = data.load_cifar10(train=False, root=tmp_path)
-    (cached,) = (tmp_path / "decoded").glob("cifar10-test-*.pt")
+    (cached,) = data.cache.folder(tmp_path).glob("cifar10-test-*.pt")
     cached.write_bytes(cached.read_bytes()[:1000])  # cut short, as by a full disk
     data.cache._LOADED.clear()
     with pytest.warns(UserWarning, match="could not be read"):
@@ -361,7 +364,7 @@ def test_folder_datasets_are_cached_per_image_size(tmp_path, image_folder, count
     assert same(again, first) and len(counted_decoder) == 1
     small = data.load_folder_dataset("caltech101", "train", image_size=4, root=tmp_path, download=False)
     assert small.images.shape[-1] == 4 and len(counted_decoder) == 2
-    assert len(list((tmp_path / "decoded").glob("caltech101-train-*.pt"))) == 2
+    assert len(list(data.cache.folder(tmp_path).glob("caltech101-train-*.pt"))) == 2
 
 
 def test_the_cache_can_be_switched_off(tmp_path, image_folder, counted_decoder, monkeypatch):
@@ -370,7 +373,7 @@ def test_the_cache_can_be_switched_off(tmp_path, image_folder, counted_decoder, 
     data.load_cifar10(train=False, root=tmp_path)
     data.cache._LOADED.clear()
     data.load_cifar10(train=False, root=tmp_path)
-    assert len(counted_decoder) == 2 and not (tmp_path / "decoded").exists()
+    assert len(counted_decoder) == 2 and not data.cache.folder(tmp_path).exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
@@ -388,7 +391,7 @@ def test_a_read_only_data_folder_is_read_without_writing_into_it(tmp_path, image
         for folder in folders:
             folder.chmod(0o755)
     assert len(caltech) == 6 and "seeded 2/3 : 1/3 split" in caltech.source["split"] and len(bees) == 8
-    assert not (tmp_path / "caltech101" / "train.txt").exists() and not (tmp_path / "decoded").exists()
+    assert not (tmp_path / "caltech101" / "train.txt").exists() and not data.cache.folder(tmp_path).exists()
 
 
 def test_a_partial_torchvision_folder_does_not_hide_the_offline_copy(tmp_path, image_folder, counted_decoder):

@@ -113,9 +113,10 @@ def test_a_loaded_set_is_kept_in_memory(tmp_path):
 
 def test_the_disk_cache_returns_the_same_digits(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSEKIT_DATA_CACHE", "1")
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "cache"))
     mnist_tree(tmp_path, "test", per_digit=1)
     first = data.load_mnist(train=False, root=tmp_path, download=False)
-    assert len(list((tmp_path / "decoded").glob("mnist-test-*.pt"))) == 1
+    assert len(list(cache.folder(tmp_path).glob("mnist-test-*.pt"))) == 1
     cache._LOADED.clear()
 
     def fail(*args, **kwargs):

@@ -11,7 +11,7 @@ The modules, each importing only those above it:
 - ``tensors``: :class:`ImageTensors`, its content :func:`fingerprint`, subsets, resizing, :func:`data_root`,
   and the errors :class:`DataNotFoundError` (missing) and :class:`BadDataError` (damaged or inconsistent);
 - ``decode``: image files and ``ImageFolder`` trees decoded into tensors;
-- ``cache``: decoded data sets kept on disk under ``$COURSEKIT_DATA/decoded/`` (and in memory);
+- ``cache``: decoded data sets kept on disk under ``$COURSEKIT_CACHE/decoded/`` (and in memory);
 - ``cifar10``: CIFAR-10 from torchvision's files, an offline copy, or a download;
 - ``mnist``: MNIST likewise, as one-channel digits;
 - ``scenes``: detection scenes built from MNIST digits (several digits per canvas, with their boxes);

@@ -1,7 +1,7 @@
 """Decoded data sets kept on disk, and in memory for the rest of a process.
 
 Decoding the 60,000 JPEGs of the offline CIFAR-10 takes seconds that every process would pay
-again. The decoded uint8 tensors are therefore saved once under ``$COURSEKIT_DATA/decoded/``
+again. The decoded uint8 tensors are therefore saved once under ``$COURSEKIT_CACHE/decoded/``
 (one file per data set, split and image size), keyed by a hash of what determines them: the
 names, sizes and modification times of the source files (read without decoding), the decoding
 parameters, the provenance and the decoder's version. A changed source gets a new key and is
@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import torch
 
 from .. import files
-from .tensors import ImageTensors
+from .tensors import ImageTensors, cache_root
 
 FORMAT = 2  # raise when the layout of a cache file or the decoding changes (2: fingerprints of every image)
 
@@ -35,8 +35,9 @@ def enabled() -> bool:
 
 
 def folder(root: Path) -> Path:
-    """Where decoded data sets are kept: ``<data root>/decoded``."""
-    return Path(root) / "decoded"
+    """Where the decoded data sets of the data folder ``root`` are kept: under ``$COURSEKIT_CACHE/decoded``,
+    one folder per data folder, never in the data folder itself (it may be a lab's read-only copy)."""
+    return cache_root() / "decoded" / hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:12]
 
 
 def stats(paths: Iterable[str | Path], base: Path) -> list[tuple[str, int, int]]:
