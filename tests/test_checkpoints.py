@@ -242,3 +242,15 @@ def test_the_fewshot_backbone_follows_the_profile_being_run(folders, monkeypatch
     experiments.run("fewshot_episodes", "ci", verbose=False)
     assert seen == ["ci"]
     assert fewshot.backbone_weights()["w"] == "quick"  # outside a run: $COURSEKIT_PROFILE
+
+
+def test_a_checkpoint_of_another_network_is_refused_by_name(tmp_path):
+    """A checkpoint left by another configuration (a wider network) is named, with the fix, not a bare
+    size-mismatch error."""
+    path = tmp_path / "run.pt"
+    wide = models.create("small_cnn", num_classes=3, width=8)
+    fit(wide, loaders(blobs())[0], 1, state=RunState(checkpoint=path, progress=False, verbose=False))
+    narrow = models.create("small_cnn", num_classes=3, width=4)
+    with pytest.raises(RuntimeError, match=rf"the checkpoint {re.escape(str(path))} holds the state of another network "
+                                           r"or configuration \(.*\); delete it to start afresh"):
+        fit(narrow, loaders(blobs())[0], 2, state=RunState(checkpoint=path, progress=False, verbose=False))

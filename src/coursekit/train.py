@@ -26,7 +26,7 @@ from torch import nn
 
 from . import files
 from .metrics import classification_metrics
-from .runs import RunState
+from .runs import _FIX, RunState
 from .runtime import Runtime, peak_memory
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -172,8 +172,13 @@ class Checkpoint:
         except Exception as error:  # empty, cut short, or not a checkpoint at all
             raise self.state.unreadable(path, error) from error
         self.state.check_identity(saved.get("identity"), path)
-        self.model.load_state_dict(saved["model"])
-        self.optimizer.load_state_dict(saved["optimizer"])
+        try:
+            self.model.load_state_dict(saved["model"])
+            self.optimizer.load_state_dict(saved["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:  # another network's, or another configuration's
+            first = str(error).strip().splitlines()[0]
+            raise RuntimeError(f"the checkpoint {path} holds the state of another network or configuration "
+                               f"({first}); {_FIX}") from error
         self.scheduler.load_state_dict(saved["scheduler"])
         self.scaler.load_state_dict(saved["scaler"])
         if saved.get("loader") is not None:
