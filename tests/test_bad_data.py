@@ -239,3 +239,23 @@ def test_a_16_bit_png_is_read_as_8_bits_and_an_animation_is_refused_by_name(tmp_
     frames[0].save(moving, format="GIF", save_all=True, append_images=frames[1:])
     with pytest.raises(data.BadDataError, match=r"moving.jpg is an animation of 3 frames"):
         data.read_images([(moving, 0)], ("a",), 8)
+
+
+def test_a_stalled_download_times_out_and_names_the_address(tmp_path, monkeypatch):
+    import socket
+
+    from coursekit import files
+
+    seen = []
+
+    def stalls(url, dst, hash_prefix=None, progress=True):
+        seen.append(socket.getdefaulttimeout())
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", stalls)
+    before = socket.getdefaulttimeout()
+    with pytest.raises(TimeoutError, match=r"the download of https://example.org/a.zip stalled: nothing arrived for 5 s"):
+        files.download("https://example.org/a.zip", tmp_path / "a.zip", timeout=5)
+    assert seen == [5] and socket.getdefaulttimeout() == before  # set for the download only
+    with pytest.raises(data.DataNotFoundError, match=r"the download failed: TimeoutError: the download of .* stalled"):
+        data.load_folder_dataset("hymenoptera", "train", root=tmp_path, download=True)

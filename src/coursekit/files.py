@@ -1,4 +1,4 @@
-"""Files on disk: one atomic write for everything coursekit writes.
+"""Files on disk: one atomic write for everything coursekit writes, and one download with a time-out.
 
 Results, stored networks, training checkpoints, feature caches, decoded data sets, figures and
 notebook twins are all written through :func:`atomic_write`: the content goes to a temporary file
@@ -73,3 +73,30 @@ def torch_save(obj: Any, path: str | Path) -> Path:
     with atomic_write(path) as tmp:
         torch.save(obj, tmp)
     return Path(path)
+
+
+DOWNLOAD_TIMEOUT = 60.0  # seconds without a byte before a download is given up
+
+
+def download(url: str, path: str | Path, *, hash_prefix: str | None = None, progress: bool = False,
+             timeout: float = DOWNLOAD_TIMEOUT) -> Path:
+    """Download ``url`` to ``path`` with torch's downloader (into a temporary file, moved into place only
+    when complete and, with ``hash_prefix``, checked), giving up when the connection stalls for
+    ``timeout`` seconds, with a :class:`TimeoutError` that names the address, instead of hanging."""
+    import socket
+    import urllib.error
+
+    import torch
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        torch.hub.download_url_to_file(url, str(path), hash_prefix, progress=progress)
+    except (TimeoutError, urllib.error.URLError) as err:
+        if isinstance(err, TimeoutError) or isinstance(getattr(err, "reason", None), TimeoutError):
+            raise TimeoutError(f"the download of {url} stalled: nothing arrived for {timeout:.0f} s") from err
+        raise
+    finally:
+        socket.setdefaulttimeout(previous)
+    return Path(path)
+

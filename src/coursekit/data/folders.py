@@ -135,7 +135,7 @@ def fetch_mirror(dataset: FolderDataset, root: Path) -> None:
     archive = root / "downloads" / f"{dataset.name}-{mirror.sha256[:12]}{Path(mirror.url.split('?')[0]).suffix}"
     if not archive.is_file():
         archive.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(mirror.url, str(archive), hash_prefix=mirror.sha256, progress=show_progress())
+        disk.download(mirror.url, archive, hash_prefix=mirror.sha256, progress=show_progress())
     with tempfile.TemporaryDirectory(dir=root, prefix=f".{dataset.folder}.") as tmp:
         UNPACK[mirror.unpack](archive, Path(tmp))
         final = root / dataset.folder
@@ -164,7 +164,7 @@ def fetch_archive(dataset: FolderDataset, root: Path) -> None:
     archive = root / Path(urllib.parse.urlparse(dataset.url).path).name
     if not archive.is_file():
         root.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(dataset.url, str(archive), progress=show_progress())
+        disk.download(dataset.url, archive, progress=show_progress())
     with tempfile.TemporaryDirectory(dir=root, prefix=f".{dataset.folder}.") as tmp:
         try:
             extract_archive(str(archive), tmp)

@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from .. import files
 from ..profiles import show_progress
 from .registry import create
 from .resnet import load_cifar_resnet_weights
@@ -137,7 +138,7 @@ def load_weights(url: str, progress: bool | None = None) -> dict:
         progress = show_progress() if progress is None else progress
         try:  # torch checks the hash before it moves the finished download into place
             path.parent.mkdir(parents=True, exist_ok=True)
-            torch.hub.download_url_to_file(url, str(path), hash_in_name(path.name), progress=progress)
+            files.download(url, path, hash_prefix=hash_in_name(path.name), progress=progress)
         except (urllib.error.URLError, OSError, RuntimeError) as err:  # RuntimeError: a wrong hash
             raise _unavailable(url, err) from err
     return read_weights(path)
