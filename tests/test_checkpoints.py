@@ -225,6 +225,22 @@ def test_the_wall_time_adds_up_over_resumes(tiny, monkeypatch):
     assert list(checkpoint.parent.iterdir()) == []  # the seconds kept beside the checkpoint went with it
 
 
+def test_the_seconds_of_a_deleted_checkpoint_do_not_count(tiny, monkeypatch):
+    """Deleting the checkpoint (as the message about a broken one says) starts afresh: the time the deleted
+    attempt spent is not added to the next run's."""
+    moved = [0.0]
+    real = time.perf_counter
+    monkeypatch.setattr(time, "perf_counter", lambda: real() + moved[0])
+    tiny.sleep = lambda seconds: moved.__setitem__(0, moved[0] + seconds)
+    tiny.pause = 600.0
+    checkpoint = interrupted(tiny)
+    assert checkpoint.with_suffix(".wall.json").is_file()
+    checkpoint.unlink()
+    tiny.pause = 0.0
+    result = experiments.run(NAME, "quick", verbose=False)
+    assert tiny.calls[-1] == (checkpoint, False) and result["provenance"]["wall_seconds"] < 300.0
+
+
 # --- 6. dependencies follow the profile being run (the state's), not $COURSEKIT_PROFILE -------------
 
 def test_the_fewshot_backbone_follows_the_profile_being_run(folders, monkeypatch):

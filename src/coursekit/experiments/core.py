@@ -232,7 +232,11 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
 
 def _call_runner(experiment: Experiment, cfg: dict, state: RunState) -> tuple[dict, float]:
     """The runner's output, and the wall seconds of every attempt at it (an interrupted attempt keeps
-    its seconds beside the checkpoint)."""
+    its seconds beside the checkpoint; once the checkpoint and the rest of that attempt's state are gone,
+    deleted as an error message suggests, its seconds are stale and go too)."""
+    wall = state.progress_path("wall")
+    if wall is not None and wall.is_file() and all(path == wall for path in state.files()):
+        wall.unlink()  # nothing left to resume: those seconds belong to no run
     earlier = state.read_progress("wall").get("seconds", 0.0)
     tick = time.perf_counter()
     try:
