@@ -270,3 +270,35 @@ def test_a_checkpoint_of_another_network_is_refused_by_name(tmp_path):
     with pytest.raises(RuntimeError, match=rf"the checkpoint {re.escape(str(path))} holds the state of another network "
                                            r"or configuration \(.*\); delete it to start afresh"):
         fit(narrow, loaders(blobs())[0], 2, state=RunState(checkpoint=path, progress=False, verbose=False))
+
+
+# --- 7. a result made from a stored network is stale once that network changes -------------------------
+
+def test_a_result_made_from_a_network_that_changed_is_stale(folders, monkeypatch, capsys):
+    from coursekit import cli
+
+    def backbone(cfg, state):
+        return dict(metrics=dict(accuracy=1.0), history=[], cost={}, data=dict(summary="nothing"),
+                    state_dict={"w": torch.full((2,), float(cfg["value"]))})
+
+    def user(cfg, state):
+        weights = experiments.network("test_backbone", state.profile)
+        return dict(metrics=dict(accuracy=float(weights["w"][0])), history=[], cost={}, data=dict(summary="nothing"))
+
+    for name, runner in (("test_backbone", backbone), ("test_user", user)):
+        monkeypatch.setitem(core.EXPERIMENTS, name, core.Experiment(name, name, "test", dict(value=1), {}, runner))
+    monkeypatch.setattr(core, "_NETWORKS", {})
+    first = experiments.run("test_user", "quick", verbose=False)
+    made_from = first["provenance"]["inputs"]["test_backbone"]
+    assert made_from == dict(config_hash=store.read_result("test_backbone", "quick")["config_hash"],
+                             sha256=store.read_result("test_backbone", "quick")["network"]["sha256"])
+    assert experiments.load("test_user", "quick") == first
+    core.EXPERIMENTS["test_backbone"] = dataclasses.replace(core.EXPERIMENTS["test_backbone"], base=dict(value=2))
+    monkeypatch.setattr(core, "_NETWORKS", {})
+    experiments.run("test_backbone", "quick", verbose=False)  # the backbone retrained with another configuration
+    assert core.changed_inputs(first) == ["test_backbone"] and experiments.load("test_user", "quick") is None
+    monkeypatch.setattr(cli, "experiments", experiments)
+    assert cli.main(["list"]) == 0
+    assert "(stale: made from test_backbone, which changed since)" in capsys.readouterr().out
+    again = experiments.run("test_user", "quick", verbose=False)
+    assert again["metrics"]["accuracy"] == 2.0 and not core.changed_inputs(again)

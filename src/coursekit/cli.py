@@ -31,10 +31,12 @@ def cmd_list(args: argparse.Namespace) -> int:
             result = stored.get((name, profile))
             if result is not None:
                 current = result["config_hash"] == store.config_hash(experiments.config(name, profile))
+                changed = experiments.core.changed_inputs(result)
                 p = result["provenance"]
                 line += (f"  | stored {p['date'][:16]} on {p['device']}, {store.duration(p['wall_seconds'])}, "
                          f"{store.headline(result)}"
-                         + ("" if current else "  (stale: configuration changed)"))
+                         + ("" if current else "  (stale: configuration changed)")
+                         + (f"  (stale: made from {', '.join(changed)}, which changed since)" if changed else ""))
             elif profile != "ci":
                 line += "  | not stored"
             print(line)

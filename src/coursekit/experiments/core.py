@@ -120,7 +120,8 @@ def load(name: str, profile: str | None = None, *, any_config: bool = False) -> 
     if profile == "ci":
         return None
     result = store.read_result(name, profile)
-    if result is None or (not any_config and result.get("config_hash") != store.config_hash(config(name, profile))):
+    if result is None or (not any_config and (result.get("config_hash") != store.config_hash(config(name, profile))
+                                              or changed_inputs(result))):
         return None
     return result
 
@@ -128,8 +129,8 @@ def load(name: str, profile: str | None = None, *, any_config: bool = False) -> 
 def _refuse_training(name: str, profile: str, outdated: bool) -> None:
     """With ``$COURSEKIT_REQUIRE_STORED=1`` (the test build of the book) a missing or outdated result is an error."""
     if os.environ.get("COURSEKIT_REQUIRE_STORED") == "1":
-        what = (f"the stored {profile} result was made with another configuration" if outdated
-                else f"no {profile} result is stored")
+        what = (f"the stored {profile} result was made with another configuration, or from inputs that changed "
+                "since" if outdated else f"no {profile} result is stored")
         raise LookupError(f"{name}: {what} in {store.results_dir()}, and COURSEKIT_REQUIRE_STORED=1 forbids "
                           f"training here. Run `coursekit regenerate --profile {profile} --experiment {name}` "
                           "and commit the result.")
@@ -194,7 +195,8 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
         outdated = load(name, profile, any_config=True) is not None
         _refuse_training(name, profile, outdated)
         if verbose and outdated:
-            print(f"{name}: the stored {profile} result was made with another configuration; training anew")
+            print(f"{name}: the stored {profile} result was made with another configuration, or from inputs that "
+                  "have changed since; training anew")
     if profile != "ci":
         store.check_results_dir()  # before minutes of training, not after
     if verbose:
@@ -208,13 +210,18 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
         started = dt.datetime.now(dt.timezone.utc)
         where = store.provenance(profiles.device())  # the code as it was when the run started
         load_start = store.machine_load()  # what else ran beside it: speed figures depend on it
-        output, wall_seconds = _call_runner(experiment, cfg, state)
+        _INPUTS.append({})
+        try:
+            output, wall_seconds = _call_runner(experiment, cfg, state)
+        finally:
+            inputs = _INPUTS.pop()
         result = dict(
             experiment=name, title=experiment.title, chapter=experiment.chapter, profile=profile,
             config=cfg, config_hash=cfg_hash, metrics=output["metrics"], history=output["history"],
             cost=output["cost"],
             provenance=dict(where, data=output["data"], date=started.isoformat(timespec="seconds"),
-                            wall_seconds=round(wall_seconds, 1), load_start=load_start, load_end=store.machine_load()),
+                            wall_seconds=round(wall_seconds, 1), load_start=load_start, load_end=store.machine_load(),
+                            **({"inputs": inputs} if inputs else {})),
         )
         network = output.pop("state_dict", None)
         result.update({k: v for k, v in output.items() if k not in ("metrics", "history", "cost", "data")})
@@ -255,11 +262,32 @@ def network(name: str, profile: str | None = None) -> dict:
     by :func:`run`. A runner passes its own ``state.profile``, so that a dependency follows the experiment
     that needs it (``regenerate --profile full`` uses the ``full`` backbone)."""
     profile = profiles.current(profile)
+    result = None
     if (name, profile) not in _NETWORKS:
         result = run(name, profile)
         if (name, profile) not in _NETWORKS:  # the result came from the store: so must the weights
             _NETWORKS[(name, profile)] = store.load_network(result)
+    if _INPUTS and profile != "ci":  # a run is using it: its result records which network it was
+        found = result or load(name, profile)
+        if found is not None and "network" in found:
+            _INPUTS[-1][name] = dict(config_hash=found["config_hash"], sha256=found["network"]["sha256"])
     return _NETWORKS[(name, profile)]
+
+
+# The inputs (stored networks) that the runs in progress have read, innermost last: {experiment: identity}.
+_INPUTS: list[dict[str, dict]] = []
+
+
+def changed_inputs(result: dict) -> list[str]:
+    """The experiments among ``result``'s recorded inputs whose stored network is no longer the one it was
+    made from (another configuration, other weights, or none stored): a result made from them is stale."""
+    changed = []
+    for name, made_from in result["provenance"].get("inputs", {}).items():
+        now = store.read_result(name, result["profile"])
+        if now is None or now["config_hash"] != made_from["config_hash"] or \
+                now.get("network", {}).get("sha256") != made_from["sha256"]:
+            changed.append(name)
+    return changed
 
 
 # --- experiments repeated over seeds --------------------------------------------------------------
