@@ -4,6 +4,7 @@ experiment's dependencies (the few-shot backbone) follow."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import time
 
@@ -239,6 +240,22 @@ def test_the_seconds_of_a_deleted_checkpoint_do_not_count(tiny, monkeypatch):
     tiny.pause = 0.0
     result = experiments.run(NAME, "quick", verbose=False)
     assert tiny.calls[-1] == (checkpoint, False) and result["provenance"]["wall_seconds"] < 300.0
+
+
+def test_the_wall_time_is_on_disk_while_the_run_goes_so_a_kill_keeps_it(tiny, monkeypatch):
+    """A SIGKILL cannot be caught: the run's seconds are written beside its checkpoint as it goes."""
+    monkeypatch.setattr(core, "WALL_EVERY", 0.05)
+    seen = []
+    real_sleep = time.sleep
+
+    def slow(seconds):  # the runner works for a moment, then looks at what is on disk
+        real_sleep(0.4)
+        path = core.checkpoint_path(NAME, "quick", store.config_hash(experiments.config(NAME, "quick")))
+        seen.append(json.loads(path.with_suffix(".wall.json").read_text())["seconds"])
+
+    tiny.sleep = slow
+    experiments.run(NAME, "quick", verbose=False)
+    assert seen and seen[0] >= 0.2  # written during the run, not only when it stopped
 
 
 # --- 6. dependencies follow the profile being run (the state's), not $COURSEKIT_PROFILE -------------

@@ -18,6 +18,7 @@ import copy
 import datetime as dt
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,6 +238,9 @@ def run(name: str, profile: str | None = None, *, force: bool = False, verbose: 
     return result
 
 
+WALL_EVERY = 30.0  # seconds between two records of a run's wall time beside its checkpoint
+
+
 def _call_runner(experiment: Experiment, cfg: dict, state: RunState) -> tuple[dict, float]:
     """The runner's output, and the wall seconds of every attempt at it (an interrupted attempt keeps
     its seconds beside the checkpoint; once the checkpoint and the rest of that attempt's state are gone,
@@ -246,11 +250,24 @@ def _call_runner(experiment: Experiment, cfg: dict, state: RunState) -> tuple[di
         wall.unlink()  # nothing left to resume: those seconds belong to no run
     earlier = state.read_progress("wall").get("seconds", 0.0)
     tick = time.perf_counter()
+    done = threading.Event()
+
+    def keep_time() -> None:  # on disk every WALL_EVERY seconds: a kill (SIGKILL) loses no more than that
+        while not done.wait(WALL_EVERY):
+            state.write_progress("wall", seconds=earlier + time.perf_counter() - tick)
+
+    keeper = threading.Thread(target=keep_time, daemon=True)
+    keeper.start()
     try:
         return experiment.runner(cfg, state), earlier + time.perf_counter() - tick
     except BaseException:  # Ctrl-C, out of time, a crash: the next attempt resumes, and adds its seconds
+        done.set()
+        keeper.join()
         state.write_progress("wall", seconds=earlier + time.perf_counter() - tick)
         raise
+    finally:
+        done.set()
+        keeper.join()
 
 
 _NETWORKS: dict[tuple[str, str], dict] = {}
