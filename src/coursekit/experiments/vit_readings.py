@@ -91,6 +91,17 @@ def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:
         return 100 * stats.mean_interval(list(run.final("train_accuracy").values()))[0], run.interval()[0]
 
     (train, test), (strong_train, strong_test) = fit(plain), fit(strong)
+
+    def gaps(result: dict) -> dict[int, float]:  # training minus test accuracy by seed, in points
+        run = RunResult.from_dict(result)
+        trained, tested = run.final("train_accuracy", 100), run.metric("accuracy", 100)
+        return {s: trained[s] - tested[s] for s in trained}
+
+    gap_reading = stats.word(stats.compare(gaps(plain), gaps(strong)),
+                             better="the gap between the two narrows by {d:.1f} ± {h:.1f} points",
+                             worse="the gap between the two widens by {size:.1f} ± {h:.1f} points",
+                             cannot_tell="the seeds cannot tell whether the gap between the two changes "
+                                         "({d:+.1f} ± {h:.1f} points)")
     reading = stats.word(gain, better="The stronger recipe adds {d:.1f} ± {h:.1f} points",
                          worse="The stronger recipe costs {size:.1f} ± {h:.1f} points: at this budget, harder "
                                "images are not paid back by less over-fitting",
@@ -100,6 +111,8 @@ def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:
             "vit_plain_overfit": f"{train:.1f} % on its training images against {test:.1f} % on the test images",
             "vit_strong_overfit": f"{strong_train:.1f} % against {strong_test:.1f} %",
             "vit_strong_gap": f"{train - test:.1f} to {strong_train - strong_test:.1f} points",
+            "vit_strong_gap_reading": gap_reading,
+            "vit_strong_fit": FIT_WORDS[diagnostics.fit_verdict(strong_train, strong_test)],
             "vit_plain_fit": FIT_WORDS[diagnostics.fit_verdict(train, test)],
             "vit_fit_rule": f"{diagnostics.FITS:.0f} %", "vit_overfit_rule": f"{diagnostics.OVERFIT_GAP:.0f} points",
             "vit_strong_provenance": store.provenance_line(strong)}
