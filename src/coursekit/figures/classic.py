@@ -152,12 +152,15 @@ def network_architecture(name: str) -> Figure:
 
 
 def compare_learning_curves(results: list[dict]) -> Figure:
-    """Training loss and test accuracy per epoch of several runs on one pair of axes."""
+    """Training loss per epoch, and test accuracy at the epochs it was measured (a long run is tested after
+    every few), of several runs on one pair of axes."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     for r in results:
         epochs = [row["epoch"] for row in r["history"]]
+        tested = [row for row in r["history"] if "test_accuracy" in row]
         ax_loss.plot(epochs, [row["train_loss"] for row in r["history"]], "o-", ms=3, label=r["title"])
-        ax_acc.plot(epochs, [100 * row["test_accuracy"] for row in r["history"]], "o-", ms=3, label=r["title"])
+        ax_acc.plot([row["epoch"] for row in tested], [100 * row["test_accuracy"] for row in tested], "o-", ms=3,
+                    label=r["title"])
     ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="Training loss")
     ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
     per_epoch_axes(ax_loss, ax_acc)
