@@ -319,10 +319,10 @@ def test_strong_augmentation_wordings():
     plain = run("vs_vit_3000", [0.40, 0.41, 0.42], train=0.95)
     pays = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.43, 0.44, 0.45], train=0.70))
     assert pays["vit_strong_overfit"] == "70.0 % against 44.0 %" and pays["vit_strong_gap"] == "54.0 to 26.0 points"
-    assert pays["vit_strong_gap_reading"] == "the gap between the two narrows by 28.0 ± 0.0 points"
+    assert pays["vit_strong_gap_reading"] == "narrower by 28.0 ± 0.0 points, paired by seed"
     assert pays["vit_strong_fit"].startswith("it under-fits")  # 70 % of its own training images
     same = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.40, 0.41, 0.43], train=0.95))
-    assert same["vit_strong_gap_reading"].startswith("the seeds cannot tell whether the gap between the two changes")
+    assert same["vit_strong_gap_reading"].startswith("the seeds cannot tell whether it changes")
     assert same["vit_strong_fit"].startswith("it over-fits")
     assert pays["vit_strong_gain"] == "+3.0 ± 0.0 points" and pays["vit_strong_reading"] == "The stronger recipe adds 3.0 ± 0.0 points"
     assert pays["vit_plain_overfit"] == "95.0 % on its training images against 41.0 % on the test images"

@@ -98,10 +98,9 @@ def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:
         return {s: trained[s] - tested[s] for s in trained}
 
     gap_reading = stats.word(stats.compare(gaps(plain), gaps(strong)),
-                             better="the gap between the two narrows by {d:.1f} ± {h:.1f} points",
-                             worse="the gap between the two widens by {size:.1f} ± {h:.1f} points",
-                             cannot_tell="the seeds cannot tell whether the gap between the two changes "
-                                         "({d:+.1f} ± {h:.1f} points)")
+                             better="narrower by {d:.1f} ± {h:.1f} points, paired by seed",
+                             worse="wider by {size:.1f} ± {h:.1f} points, paired by seed",
+                             cannot_tell="the seeds cannot tell whether it changes: {d:+.1f} ± {h:.1f} points")
     reading = stats.word(gain, better="The stronger recipe adds {d:.1f} ± {h:.1f} points",
                          worse="The stronger recipe costs {size:.1f} ± {h:.1f} points: at this budget, harder "
                                "images are not paid back by less over-fitting",
