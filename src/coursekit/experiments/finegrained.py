@@ -5,10 +5,9 @@ kept for the chapter to read (which classes are confused, where the network look
 from __future__ import annotations
 
 from .. import diagnostics, stats, store
-from ..results import seed_values
 from . import core
 from .core import Experiment, register
-from .transfer import LITE0_RECIPE, run_transfer
+from .transfer import LITE0_RECIPE, _by_seed, run_transfer
 
 # The test images are read once, by the experiments below; the rate is chosen on the validation
 # images carved out of the training split (``cars_rates``). Every fine-tuning run gets the same five
@@ -114,14 +113,6 @@ def make_of(name: str) -> str:
 def model_of(name: str) -> str:
     """The class name without its year: "Audi S4 Sedan" for "Audi S4 Sedan 2012"."""
     return name.rsplit(" ", 1)[0]
-
-
-def _by_seed(result: dict, **fields) -> dict[int, float]:
-    """Test accuracy (%) by seed of the rows of ``result`` that match ``fields``."""
-    found = seed_values(result["metrics"]["rows"], scale=100, **fields)
-    if not found:
-        raise KeyError(f"{result['experiment']} has no run with {fields}")
-    return found
 
 
 def _accuracy(values: dict[int, float]) -> str:

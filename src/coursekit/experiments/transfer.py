@@ -202,8 +202,11 @@ def _costs(result: dict, prefix: str) -> dict[str, str]:
 
 
 def _by_seed(result: dict, **fields) -> dict[int, float]:
-    """Test accuracy (%) by seed of the runs of ``result`` that match ``fields``."""
-    return seed_values(result["metrics"]["rows"], scale=100, **fields)
+    """Test accuracy (%) by seed of the runs of ``result`` that match ``fields`` (none is an error)."""
+    found = seed_values(result["metrics"]["rows"], scale=100, **fields)
+    if not found:
+        raise KeyError(f"{result.get('experiment', 'the result')} has no run with {fields}")
+    return found
 
 
 def facts_decision(result: dict, prefix: str = "transfer") -> dict[str, str]:
