@@ -137,3 +137,24 @@ def cache_torchvision_weights(checkpoints: Path, name: str) -> torch.nn.Module:
     reference = torchvision.models.get_model(name, weights=None, num_classes=len(weights.meta["categories"]))
     torch.save(reference.state_dict(), checkpoints / Path(weights.url).name)
     return reference.eval()
+
+
+def cache_timm_weights(name: str, root: Path, monkeypatch, **kwargs) -> torch.nn.Module:
+    """A randomly initialised timm network ``name`` saved where huggingface_hub looks for its weights
+    (``root/hub``), offline, as a download would have left them."""
+    import huggingface_hub
+    from safetensors.torch import save_file
+
+    from coursekit import models
+
+    reference = models.timm_module().create_model(name, pretrained=False, **kwargs)
+    repo = reference.pretrained_cfg["hf_hub_id"]
+    base = root / "hub" / f"models--{repo.replace('/', '--')}"
+    revision = "0" * 40
+    (base / "snapshots" / revision).mkdir(parents=True)
+    (base / "refs").mkdir()
+    (base / "refs" / "main").write_text(revision)
+    save_file({k: v.contiguous() for k, v in reference.state_dict().items()},
+              str(base / "snapshots" / revision / "model.safetensors"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(root / "hub"))
+    return reference

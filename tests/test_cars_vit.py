@@ -3,11 +3,11 @@ Hugging Face cache the test generates, the position embeddings resampled to a ne
 fine-tuning with layer-wise rate decay through the chapter's own engine."""
 from __future__ import annotations
 
-import huggingface_hub
 import pytest
 import torch
 
-from coursekit import data, experiments, models, transfer
+from conftest import cache_timm_weights
+from coursekit import data, experiments, transfer
 from coursekit.experiments import finegrained as fg
 from coursekit.runs import RunState
 from test_cars_data import make_cars
@@ -16,20 +16,7 @@ from test_cars_data import make_cars
 @pytest.fixture
 def vit_in_hub_cache(tmp_path, monkeypatch) -> torch.nn.Module:
     """A randomly initialised ViT-S/16 saved where huggingface_hub looks for timm's weights, offline."""
-    from safetensors.torch import save_file
-
-    name = fg.VIT_SOURCE["name"].removeprefix("timm/")
-    reference = models.timm_module().create_model(name, pretrained=False)
-    repo = reference.pretrained_cfg["hf_hub_id"]
-    base = tmp_path / "hub" / f"models--{repo.replace('/', '--')}"
-    revision = "0" * 40
-    (base / "snapshots" / revision).mkdir(parents=True)
-    (base / "refs").mkdir()
-    (base / "refs" / "main").write_text(revision)
-    save_file({k: v.contiguous() for k, v in reference.state_dict().items()},
-              str(base / "snapshots" / revision / "model.safetensors"))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    return reference
+    return cache_timm_weights(fg.VIT_SOURCE["name"].removeprefix("timm/"), tmp_path, monkeypatch)
 
 
 def test_the_weights_load_and_the_position_embeddings_are_resampled(vit_in_hub_cache):

@@ -1,9 +1,10 @@
 """The age chapter's readings, on constructed results: every wording, every verdict."""
 from __future__ import annotations
 
+import pytest
 import torch
 
-from coursekit import experiments
+from coursekit import experiments, regression
 from coursekit.experiments import ages as facts
 
 
@@ -58,3 +59,49 @@ def test_the_chapter_runs_share_their_recipe():
         cfg = experiments.config(f"ages_cnn_{head}", "quick")
         assert cfg["model"] == "small_cnn" and cfg["epochs"] == 15 and cfg["seeds"] == [0, 1, 2]
     assert experiments.config("ages_lite0_finetune", "quick")["image_size"] == 96
+
+
+def bright_corner_faces(ages: list[int], size: int = 16):
+    """Faces of the given ages, each dark but for a bright top-left quadrant."""
+    from coursekit import data
+
+    images = torch.zeros(len(ages), 3, size, size, dtype=torch.uint8)
+    images[:, :, : size // 2, : size // 2] = 255
+    return data.ImageTensors(images, torch.tensor(ages), ("age",), dict(kind="constructed", description="faces"))
+
+
+class Brightness(torch.nn.Module):
+    """A one-output "age" network whose convolution sees brightness: more light, an older answer."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 2, 3, padding=1)
+        torch.nn.init.constant_(self.conv.weight, 0.1)
+        torch.nn.init.zeros_(self.conv.bias)
+        self.head = torch.nn.Linear(2, 1)
+        torch.nn.init.constant_(self.head.weight, 1.0)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.conv(x)).mean((2, 3)))
+
+
+def test_grad_cam_of_the_age_finds_the_evidence_on_one_face_of_each_group():
+    faces = bright_corner_faces([25, 1, 70, 5, 12, 2, 33, 45, 51, 65, 8])
+    found = facts.where_it_looks(Brightness(), faces, "l1", {}, torch.device("cpu"), layer="conv", grid=4)
+    groups = [int(g) for g in regression.age_groups(faces.labels[found["images"]])]
+    assert groups == list(range(8)) and found["images"][:3] == [1, 3, 4]  # the first face of each group, youngest first
+    for cam in found["maps"]:
+        assert max(max(row) for row in cam) == cam[0][0] and cam[3][3] < 0.2  # the bright corner, not the dark one
+    with pytest.raises(ValueError, match="one output"):
+        facts.where_it_looks(Brightness(), faces, "coral", {}, torch.device("cpu"), layer="conv")
+
+
+def test_the_gradcam_figure_shows_each_face_with_its_ages():
+    from coursekit import figures
+
+    faces = bright_corner_faces([1, 5, 12])
+    result = dict(metrics=dict(predicted=[3.0, 7.4, 30.0],
+                               gradcam=dict(layer="conv", images=[0, 2], maps=[[[1.0, 0.0], [0.0, 0.0]]] * 2)))
+    fig = figures.age_gradcam(result, faces)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["true 1\nsaid 3", "true 12\nsaid 30"] and all(len(ax.images) == 2 for ax in fig.axes)

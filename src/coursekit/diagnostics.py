@@ -250,6 +250,11 @@ def right_and_wrong(model: nn.Module, test: ImageTensors, mean: tuple[float, ...
     if images is None:
         return dict(layer=layer, images=[], predicted=[], maps=[])
     maps, predicted = grad_cam(model, images, model.get_submodule(layer))
+    return dict(layer=layer, images=chosen.tolist(), predicted=predicted.tolist(), maps=pooled_maps(maps, grid))
+
+
+def pooled_maps(maps: torch.Tensor, grid: int) -> list[list[list[float]]]:
+    """Maps (N, H, W) averaged down to ``grid`` x ``grid`` and rounded to 3 decimals: small enough to
+    store with a run's results."""
     small = F.adaptive_avg_pool2d(maps[:, None], grid)[:, 0]
-    return dict(layer=layer, images=chosen.tolist(), predicted=predicted.tolist(),
-                maps=[[[round(float(v), 3) for v in row] for row in m] for m in small])
+    return [[[round(float(v), 3) for v in row] for row in m] for m in small]

@@ -9,6 +9,7 @@ from torch import nn
 
 from .. import data, diagnostics, models, profiles, regression, stats, train, transfer
 from ..runs import RunState
+from . import core
 from .core import Experiment, over_seeds, register
 
 # The faces are 96 pixels; the networks trained from scratch see them at 64 (what two CPU cores train
@@ -16,6 +17,8 @@ from .core import Experiment, over_seeds, register
 RECIPE = dict(model="small_cnn", model_args={}, head="l1", image_size=64, crop_padding=4, flip=True,
               optimizer="adamw", lr=3e-3, weight_decay=0.05, schedule="onecycle", seed=0)
 LITE0 = dict(kind="imagenet", name="efficientnet_lite0", layers=dict(deep="pre_logits"))
+# Grad-CAM of the fine-tuned ImageNet network on its last stage of stride 16 (6 x 6 maps at 96 pixels).
+GRADCAM = dict(layer="blocks.4")
 SIZES = {
     "ci": dict(epochs=1, batch_size=16, seeds=[0], per_band=2),
     "quick": dict(epochs=15, batch_size=64, seeds=[0, 1, 2]),
@@ -76,10 +79,27 @@ def train_age_model(cfg: dict, state: RunState) -> dict:
                        epochs=cfg["epochs"], evaluate=validation, runtime=runtime)
     predicted, truth = ages_of("test")
     metrics = dict(regression.age_metrics(predicted, truth), predicted=[round(float(a), 1) for a in predicted])
+    if cfg.get("gradcam"):
+        metrics["gradcam"] = where_it_looks(model, faces["test"], cfg["head"], norm, device, **cfg["gradcam"])
     cost = dict(parameters=models.count_parameters(model), train_seconds=round(fitted.train_seconds, 2),
                 images_per_second=round(fitted.images_per_second, 1))
     return dict(metrics=metrics, history=fitted.history, cost=cost,
                 data=dict(train=faces["train"].source, test=faces["test"].source))
+
+
+def where_it_looks(model: nn.Module, faces: data.ImageTensors, head: str, norm: dict, device: torch.device,
+                   layer: str, grid: int = 16) -> dict:
+    """Grad-CAM (:func:`coursekit.diagnostics.grad_cam`) of the predicted age, as seen by the module
+    ``layer``, on the first test face of each of the eight age groups: where the evidence for an older
+    answer lies. Only a head with one output (L1 on age or on log-age) says an age in one number."""
+    if head not in ("l1", "log-l1"):
+        raise ValueError(f"Grad-CAM of the predicted age needs a head with one output ('l1' or 'log-l1'), not {head!r}")
+    groups = regression.age_groups(faces.labels)
+    chosen = torch.stack([(groups == g).nonzero()[0, 0] for g in groups.unique()])
+    images = next(iter(data.DeviceLoader(faces.subset(chosen), len(chosen), train=False, device=device, **norm)))[0]
+    maps, _ = diagnostics.grad_cam(model, images, model.get_submodule(layer),
+                                   classes=torch.zeros(len(chosen), dtype=torch.long, device=images.device))
+    return dict(layer=layer, images=chosen.tolist(), maps=diagnostics.pooled_maps(maps, grid))
 
 
 def ridge_on_features(cfg: dict, state: RunState) -> dict:
@@ -113,7 +133,7 @@ register(Experiment(
     name="ages_lite0_finetune", chapter="ages",
     title="ImageNet's EfficientNet-Lite0 fine-tuned on UTKFace at 96 px (L1 on age)",
     base=dict(RECIPE, model="efficientnet_lite0", image_size=96, crop_padding=6, lr=1e-3, weight_decay=1e-4,
-              head_lr_multiplier=10),
+              head_lr_multiplier=10, gradcam=GRADCAM),
     sizes=dict(SIZES, quick=dict(SIZES["quick"], epochs=5), full=dict(SIZES["full"], epochs=10)),
     runner=over_seeds(train_age_model)))
 register(Experiment(
@@ -122,6 +142,25 @@ register(Experiment(
     base=dict(source=LITE0, image_size=96, penalties=[0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0]),
     sizes={"ci": dict(per_band=2), "quick": dict(per_band=None), "full": dict(per_band=None)},  # None: every face
     runner=ridge_on_features))
+
+# full profile only: DINOv2's ViT-S/14 (self-supervised on 142 M curated images), its frozen features
+# with the same ridge head, at 224 px (16 x 16 patches of 14 pixels).
+DINOV2 = dict(kind="imagenet", name="timm/vit_small_patch14_dinov2.lvd142m", kwargs=dict(img_size=224),
+              layers=dict(deep="pre_logits"))
+register(Experiment(
+    name="ages_dinov2_ridge", chapter="ages", profiles=("full",),
+    title="A ridge regression on the frozen features of DINOv2's ViT-S/14 (224 px)",
+    base=dict(source=DINOV2, image_size=224, penalties=[0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0]),
+    sizes={"full": dict(per_band=None)}, runner=ridge_on_features))
+NOT_RUN = {"ages_dinov2_ridge": "this needs DINOv2's weights from the Hugging Face hub, and its features at 224 "
+                                "pixels are best computed on a GPU. Run `coursekit regenerate --profile full "
+                                "--experiment ages_dinov2_ridge` and build the book with `make book "
+                                "BOOK_PROFILE=full` to see it here."}
+
+
+def full_only(name: str, profile: str | None = None) -> tuple[dict | None, str]:
+    """A ``full``-only experiment of this chapter (:func:`coursekit.experiments.core.full_only`)."""
+    return core.full_only(name, NOT_RUN[name], profile)
 
 
 # --- the readings the chapter's text glues: each returns {glue name: text} --------------------------

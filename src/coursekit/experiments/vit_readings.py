@@ -79,7 +79,7 @@ FIT_WORDS = {
 
 
 def facts_strong_augmentation(plain: dict, strong: dict) -> dict[str, str]:
-    """What TrivialAugment and label smoothing (in the stronger run's steps, which the text gives) change
+    """What TrivialAugment and label smoothing (at the plain run's steps) change
     in the ViT's accuracy (the paired difference over seeds), each recipe's final training accuracy beside its test accuracy (means
     over seeds), and whether the plain run under-fits or over-fits its training images
     (:func:`coursekit.diagnostics.fit_verdict`)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 # isort: off
 from . import intro, classic, pretrained, transfer, fewshot, vit, detection, finegrained, ages, diagrams  # noqa: F401  (registered in book order)
 # isort: on
-from .ages import data_spread, errors_by_group, predicted_against_true, worst_errors
+from .ages import age_gradcam, data_spread, errors_by_group, predicted_against_true, worst_errors
 from .base import (
     FIGURES,
     MissingResult,
@@ -48,7 +48,7 @@ from .transfer import transfer_comparison
 from .vit import attention_geometry, attention_maps, data_efficiency, lr_range_tests, patches
 
 __all__ = ["FIGURES", "MissingResult", "NamedFigure", "ablation_bars", "add_footer", "architecture", "attention_geometry",
-           "attention_maps", "augmentation_gallery", "data_spread", "errors_by_group", "predicted_against_true",
+           "age_gradcam", "attention_maps", "augmentation_gallery", "data_spread", "errors_by_group", "predicted_against_true",
            "worst_errors", "cars_methods", "compare_learning_curves", "confusable_classes", "confusion_matrices",
            "confusion_matrix", "data_efficiency", "degradation", "detections", "detector_curves", "detector_results", "draw", "examples", "export", "ilsvrc_table",
            "ilsvrc_top5", "ilsvrc_winners", "image_rows", "iou_and_nms", "faster_rcnn_pipeline", "learning_curves", "lenet_mistakes", "lr_range_tests", "make_accuracy", "model_zoo",

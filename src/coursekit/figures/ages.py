@@ -1,11 +1,13 @@
 """Figures of chapter "ages": the spread of ages and groups in the data, predicted against true age,
-the worst errors with their faces, and the errors by group with the spread over seeds."""
+the worst errors with their faces, the errors by group with the spread over seeds, and where the
+fine-tuned network looks for an age."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..experiments import ages as experiment
+from .base import overlay_map
 
 
 def data_spread(attributes: dict) -> Figure:
@@ -84,5 +86,20 @@ def errors_by_group(result: dict, attributes: dict, name: str, labels: list[str]
     ax.set(xlabel="mean absolute error (years)", xlim=(0, None), title=f"Errors by {name} (test faces)")
     ax.title.set_fontsize(9.5)
     ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def age_gradcam(result: dict, faces) -> Figure:
+    """The Grad-CAM maps stored with the first seed's run (one test face of each age group, youngest
+    first), each titled with the true and the predicted age: where the evidence for an older answer lies."""
+    found = result["metrics"]["gradcam"]
+    predicted = result["metrics"]["predicted"]
+    count = len(found["images"])
+    fig, axes = plt.subplots(1, count, figsize=(1.3 * count, 1.9), squeeze=False)
+    for ax, k, cam in zip(axes[0], found["images"], found["maps"]):
+        overlay_map(ax, faces.images[k], cam)
+        ax.set_title(f"true {int(faces.labels[k])}\nsaid {predicted[k]:.0f}", fontsize=7)
+    fig.suptitle(f"Grad-CAM of the predicted age ({found['layer']}, first seed)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -163,6 +163,19 @@ def examples(dataset, per_class: int = 8, seed: int = 0) -> Figure:
     return fig
 
 
+def overlay_map(ax, image: "torch.Tensor", small_map: list[list[float]]) -> None:
+    """An image (3 x H x W, 0-255) on ``ax`` with a stored map in [0, 1] (a Grad-CAM map averaged down
+    to a small grid) upsampled onto it, as a heat map at 40 % opacity."""
+    import torch
+    import torch.nn.functional as F
+
+    side = image.shape[-2:]
+    cam = F.interpolate(torch.tensor(small_map)[None, None], size=tuple(side), mode="bilinear", align_corners=False)
+    ax.imshow(image.permute(1, 2, 0).numpy())
+    ax.imshow(cam[0, 0].numpy(), cmap="jet", alpha=0.4, vmin=0, vmax=1)
+    ax.axis("off")
+
+
 def image_rows(rows: dict[str, "torch.Tensor"], size: float = 0.9) -> Figure:
     """One row of images per entry of ``rows`` (uint8 tensors (N, 3, H, W)), titled by its key."""
     n = max(len(images) for images in rows.values())

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..experiments import finegrained as fg
-from .base import register
+from .base import overlay_map, register
 from .transfer import METHOD_COLORS
 
 
@@ -121,16 +121,12 @@ def make_accuracy(result: dict, classes: tuple[str, ...] | list[str], least: int
 def where_it_looks(result: dict, test) -> Figure:
     """The Grad-CAM maps stored with the fine-tuning run of the first seed: test images it got right
     (top) and wrong (bottom), each titled with the prediction (and, when wrong, the truth)."""
-    import torch
-    import torch.nn.functional as F
-
     found = experiment_rows(result, "fine-tune")[0]["gradcam"]
     count = len(found["images"])
     right = [i for i, (k, p) in enumerate(zip(found["images"], found["predicted"])) if int(test.labels[k]) == p]
     wrong = [i for i in range(count) if i not in right]
     columns = max(len(right), len(wrong), 1)
     fig, axes = plt.subplots(2, columns, figsize=(1.7 * columns, 4.4), squeeze=False)
-    side = test.images.shape[-1]
     for row, chosen in enumerate((right, wrong)):
         for col in range(columns):
             ax = axes[row, col]
@@ -139,10 +135,7 @@ def where_it_looks(result: dict, test) -> Figure:
                 continue
             i = chosen[col]
             k, predicted = found["images"][i], found["predicted"][i]
-            cam = F.interpolate(torch.tensor(found["maps"][i])[None, None], size=(side, side), mode="bilinear",
-                                align_corners=False)[0, 0]
-            ax.imshow(test.images[k].permute(1, 2, 0).numpy())
-            ax.imshow(cam.numpy(), cmap="jet", alpha=0.4, vmin=0, vmax=1)
+            overlay_map(ax, test.images[k], found["maps"][i])
             said = textwrap.fill(test.classes[predicted], 24)
             title = said if row == 0 else f"{said}\n(true: {textwrap.fill(test.classes[int(test.labels[k])], 24)})"
             ax.set_title(title, fontsize=5.5, color="black" if row == 0 else "#d62728")
