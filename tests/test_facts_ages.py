@@ -57,7 +57,7 @@ def test_fairness_reads_groups_by_seed_and_the_imbalance():
 def test_the_chapter_runs_share_their_recipe():
     for head in ("l1", "log_l1", "groups", "coral"):
         cfg = experiments.config(f"ages_cnn_{head}", "quick")
-        assert cfg["model"] == "small_cnn" and cfg["epochs"] == 15 and cfg["seeds"] == [0, 1, 2]
+        assert cfg["model"] == "small_cnn" and cfg["epochs"] == 8 and cfg["seeds"] == [0, 1, 2]
     assert experiments.config("ages_lite0_finetune", "quick")["image_size"] == 96
 
 
