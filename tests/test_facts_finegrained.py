@@ -143,3 +143,13 @@ def test_method_rows_and_the_full_only_note(monkeypatch):
     assert result is None and note.startswith("> **Not run in the `quick` profile:** this needs the ViT's weights")
     cfg = experiments.config("cars_vit_pretrained", "full")
     assert cfg["layer_decay"] == 0.75 and cfg["optimizer"] == "adamw" and cfg["image_size"] == 224
+
+
+def test_the_recipe_numbers_are_read_from_the_configurations():
+    found = facts.facts_recipe("quick")
+    cfg = experiments.config("cars_finetune", "quick")
+    assert found["cars_smoothing"] == "0.1" == f"{cfg['label_smoothing']:g}"
+    assert found["cars_head_times"] == "10" == f"{cfg['head_lr_multiplier']:g}"
+    assert found["cars_warmup"] == "20 %" and found["cars_epochs"] == str(facts.EPOCHS) == "5"
+    assert found["cars_pixels"] == "128" and found["cars_scratch_pixels"] == "64" and found["cars_layer_decay"] == "0.75"
+    assert facts.facts_recipe("ci")["cars_epochs"] == "1"  # a run of two steps is still said to last an epoch

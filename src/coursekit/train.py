@@ -82,8 +82,11 @@ def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
     raise ValueError(f"unknown optimizer {name!r}; use 'sgd' or 'adamw'")
 
 
+WARMUP = 0.2  # the share of the steps over which the one-cycle schedule warms the rate up
+
+
 def make_schedule(optimizer: torch.optim.Optimizer, name: str, total_steps: int,
-                  warmup: float = 0.2) -> torch.optim.lr_scheduler.LRScheduler:
+                  warmup: float = WARMUP) -> torch.optim.lr_scheduler.LRScheduler:
     """A per-step schedule: ``onecycle`` (warm-up for a ``warmup`` fraction, then anneal),
     ``cosine`` (cosine decay from the start) or ``constant``."""
     if name == "onecycle":

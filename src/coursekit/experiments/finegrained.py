@@ -4,7 +4,7 @@ unfreezing, three resolutions), against a ResNet and a ViT trained from scratch;
 kept for the chapter to read (which classes are confused, where the network looks)."""
 from __future__ import annotations
 
-from .. import diagnostics, stats, store
+from .. import diagnostics, stats, store, train
 from . import core
 from .core import Experiment, register
 from .transfer import LITE0_RECIPE, _by_seed, run_transfer
@@ -136,6 +136,17 @@ def facts_rates(result: dict) -> dict[str, str]:
 FIT_WORDS = {"under-fits": "it has not yet learnt its own training images: more epochs would still help",
              "over-fits": "it has learnt its training images far better than it recognises new ones",
              "fits": "it fits its training images and recognises new ones nearly as well"}
+
+
+def facts_recipe(profile: str | None = None) -> dict[str, str]:
+    """The fine-tuning recipe's numbers as the text writes them, read from the chapter's configurations:
+    the label smoothing, how many times the head's rate is the body's, the warm-up's share of the steps,
+    the epochs and the pixels, the scratch runs' pixels and the ViT's layer-wise rate decay."""
+    cfg, scratch = core.config("cars_finetune", profile), core.config("cars_scratch_resnet", profile)
+    return {"cars_smoothing": f"{cfg['label_smoothing']:g}", "cars_head_times": f"{cfg['head_lr_multiplier']:g}",
+            "cars_warmup": f"{100 * train.WARMUP:.0f} %", "cars_epochs": str(max(1, round(cfg["steps"] / BATCHES))),
+            "cars_pixels": str(cfg["image_size"]), "cars_scratch_pixels": str(scratch["image_size"]),
+            "cars_layer_decay": f"{core.config('cars_vit_pretrained', 'full')['layer_decay']:g}"}
 
 
 def facts_finetune(result: dict) -> dict[str, str]:
