@@ -105,3 +105,32 @@ def test_the_gradcam_figure_shows_each_face_with_its_ages():
     fig = figures.age_gradcam(result, faces)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["true 1\nsaid 3", "true 12\nsaid 30"] and all(len(ax.images) == 2 for ax in fig.axes)
+
+
+def test_the_scatter_is_read_for_a_pull_to_the_middle_and_a_growing_spread():
+    truth = torch.tensor([5, 10, 15, 30, 40, 65, 70, 80])
+    pulled = [[9, 13, 18, 30, 40, 55, 61, 66], [10, 14, 19, 31, 41, 56, 60, 69], [8, 12, 17, 29, 39, 54, 62, 65]]
+    found = facts.facts_scatter(run((1, 1, 1), [list(map(float, p)) for p in pulled]), truth)
+    assert found["ages_pull"].startswith("faces under 20 are said 3.3 ± 2.5 years older") and "and faces of 60 and over 10.8 ± 1.7 years younger" in found["ages_pull"]
+    assert found["ages_pull"].endswith("as an L1 loss over an uneven spread of ages favours")
+    assert found["ages_spread"].startswith("the errors grow with the age: the faces of 60 and over are missed by 7.4 ± ")
+    exact = [list(map(float, truth.tolist()))] * 3
+    found = facts.facts_scatter(run((0, 0, 0), exact), truth)
+    assert found["ages_pull"].endswith("these runs do not show a pull towards the middle")
+    assert found["ages_spread"].startswith("the seeds cannot tell whether the old faces")
+
+
+def test_the_memory_study_is_read_setting_by_setting():
+    def row(batch, amp=False, ckpt=False, mb=10.0, speed=100.0, precision="float32"):
+        return dict(batch_size=batch, amp=amp, checkpointing=ckpt, saved_mb=mb, images_per_second=speed,
+                    precision=precision)
+
+    rows = [row(32, mb=10), row(64, mb=20), row(128, mb=40), row(256, mb=80), row(128, amp=True, mb=40),
+            row(128, ckpt=True, mb=10, speed=75), row(128, amp=True, ckpt=True, mb=10)]
+    found = facts.facts_memory(dict(metrics=dict(rows=rows)))
+    assert found["ages_mem_growth"] == ("from a batch of 32 to one of 256 (8 times the images) the memory kept grows "
+                                        "8.0 times, from 10 to 80 MB")
+    assert found["ages_mem_batch"] == "128" and found["ages_mem_amp"].startswith("16-bit autocast changes nothing")
+    assert found["ages_mem_ckpt"] == "gradient checkpointing keeps 25 % of it and trains at 75 % of the speed"
+    rows[4] = row(128, amp=True, mb=20, precision="float16")
+    assert facts.facts_memory(dict(metrics=dict(rows=rows)))["ages_mem_amp"] == "16-bit autocast (float16) keeps 50 % of it"

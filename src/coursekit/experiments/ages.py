@@ -216,6 +216,48 @@ def facts_networks(networks: dict[str, dict]) -> dict[str, str]:
             "ages_best_network": best, "ages_best_network_mae": _years(_maes(networks[best]))}
 
 
+YOUNG, OLD = 20, 60  # the scatter's ends: faces under 20, and of 60 and over
+
+
+def _signed(result: dict, truth: torch.Tensor, chosen: torch.Tensor, absolute: bool = False) -> dict[int, float]:
+    """The mean (signed, or absolute) error in years of the faces ``chosen`` (a mask), by seed."""
+    runs = result["seeds"] if result.get("seeds") else [dict(seed=0, metrics=result["metrics"])]
+    out = {}
+    for run in runs:
+        error = torch.tensor(run["metrics"]["predicted"])[chosen] - truth[chosen].float()
+        out[run["seed"]] = float((error.abs() if absolute else error).mean())
+    return out
+
+
+def facts_scatter(result: dict, truth: torch.Tensor) -> dict[str, str]:
+    """What the scatter of predicted against true age shows, read over seeds: whether faces under
+    :data:`YOUNG` are said older and faces of :data:`OLD` and over younger (the pull towards the middle),
+    and whether the old faces' errors are larger than the young ones' (the spread growing with age)."""
+    young, old = truth < YOUNG, truth >= OLD
+    zero = {s: 0.0 for s in _signed(result, truth, young)}
+    said_young = stats.compare(_signed(result, truth, young), zero)
+    said_old = stats.compare(_signed(result, truth, old), zero)
+    pull = (said_young.verdict == "better" and said_old.verdict == "worse")
+    young_words = stats.word(said_young, better="faces under {y} are said {size:.1f} ± {h:.1f} years older on average",
+                             worse="faces under {y} are said {size:.1f} ± {h:.1f} years younger on average",
+                             cannot_tell="faces under {y} are said neither clearly older nor younger ({d:+.1f} ± {h:.1f})",
+                             y=YOUNG)
+    old_words = stats.word(said_old, better="faces of {o} and over {size:.1f} ± {h:.1f} years older",
+                           worse="faces of {o} and over {size:.1f} ± {h:.1f} years younger",
+                           cannot_tell="faces of {o} and over neither clearly older nor younger ({d:+.1f} ± {h:.1f})",
+                           o=OLD)
+    spread = stats.compare(_signed(result, truth, old, absolute=True), _signed(result, truth, young, absolute=True))
+    return {"ages_pull": f"{young_words}, and {old_words}: " + (
+                "the predictions are pulled towards the crowded middle of the ages, as an L1 loss over an uneven "
+                "spread of ages favours" if pull else "these runs do not show a pull towards the middle"),
+            "ages_spread": stats.word(
+                spread, better="the errors grow with the age: the faces of {o} and over are missed by {size:.1f} ± {h:.1f} "
+                               "years more than those under {y}, as the log-age head assumes",
+                worse="the faces of {o} and over are missed by {size:.1f} ± {h:.1f} years less than those under {y}",
+                cannot_tell="the seeds cannot tell whether the old faces are missed by more than the young ones "
+                            "({d:+.1f} ± {h:.1f} years)", o=OLD, y=YOUNG)}
+
+
 def group_errors(result: dict, truth: torch.Tensor, groups: torch.Tensor) -> dict[int, dict[int, float]]:
     """The MAE of each group (``groups``: one group index per test face) by seed: ``{group: {seed: MAE}}``."""
     runs = result["seeds"] if result.get("seeds") else [dict(seed=0, metrics=result["metrics"])]
@@ -274,6 +316,31 @@ def memory_study(cfg: dict, state: RunState) -> dict:
     return dict(metrics=dict(rows=rows), history=[], cost=dict(runs=len(rows)),
                 data=dict(summary=f"random tensors of 3 x {cfg['image_size']} x {cfg['image_size']} "
                                   "(the memory and time of a step do not depend on the pixels)"))
+
+
+def facts_memory(result: dict) -> dict[str, str]:
+    """What the memory study measured (one run, on the device named in its provenance): how the memory
+    kept for the backward pass grows with the batch, and what 16-bit autocast and gradient checkpointing
+    keep of it at the same batch, with checkpointing's cost in speed."""
+    rows = result["metrics"]["rows"]
+    plain = {r["batch_size"]: r for r in rows if not r["amp"] and not r["checkpointing"]}
+    small, large = min(plain), max(plain)
+    at = max(r["batch_size"] for r in rows if r["amp"] or r["checkpointing"])
+    ref = plain[at]
+
+    def setting(amp: bool, checkpointing: bool) -> dict:
+        return next(r for r in rows if r["batch_size"] == at and r["amp"] == amp and r["checkpointing"] == checkpointing)
+
+    amp, ckpt = setting(True, False), setting(False, True)
+    amp_words = (f"16-bit autocast ({amp['precision']}) keeps {100 * amp['saved_mb'] / ref['saved_mb']:.0f} % of it"
+                 if amp["precision"] != "float32" else
+                 "16-bit autocast changes nothing on this device, which has no 16-bit arithmetic it would use (float32)")
+    return {"ages_mem_growth": f"from a batch of {small} to one of {large} ({large // small} times the images) the memory kept "
+                               f"grows {plain[large]['saved_mb'] / plain[small]['saved_mb']:.1f} times, from "
+                               f"{plain[small]['saved_mb']:.0f} to {plain[large]['saved_mb']:.0f} MB",
+            "ages_mem_batch": str(at), "ages_mem_amp": amp_words,
+            "ages_mem_ckpt": f"gradient checkpointing keeps {100 * ckpt['saved_mb'] / ref['saved_mb']:.0f} % of it and trains at "
+                             f"{100 * ckpt['images_per_second'] / ref['images_per_second']:.0f} % of the speed"}
 
 
 MEMORY_SETTINGS = ([dict(batch_size=b, amp=False, checkpointing=False) for b in (32, 64, 128, 256)]
