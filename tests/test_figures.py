@@ -834,6 +834,49 @@ def check_position_interpolation(monkeypatch):
     assert "14 x 14 to 24 x 24" in fig.get_suptitle()
 
 
+@content("ages-data")
+def check_ages_data(monkeypatch):
+    who = data.utkface_attributes("train")
+    fig = draw("ages-data", [])
+    ages_ax, groups_ax = fig.axes
+    assert sum(p.get_height() for p in ages_ax.patches) == len(who["age"])
+    shares = [100 * float((who["race"] == r).float().mean()) for r in range(len(data.utkface.RACES))]
+    assert [p.get_width() for p in groups_ax.patches][2:] == pytest.approx(shares)
+
+
+@content("ages-predicted")
+def check_ages_predicted(monkeypatch):
+    (result,) = stored("ages_cnn_l1")
+    truth = data.load_utkface("test", result["config"]["image_size"]).labels
+    ax = draw("ages-predicted").axes[0]
+    points = ax.collections[0].get_offsets()
+    assert np.asarray(points)[:, 1] == pytest.approx(result["metrics"]["predicted"])
+    assert np.asarray(points)[:, 0] == pytest.approx(truth.float().numpy())
+
+
+@content("ages-errors-by-race")
+def check_ages_by_race(monkeypatch):
+    (result,) = stored("ages_lite0_finetune")
+    who = data.utkface_attributes("test")
+    errors = experiments.ages.group_errors(result, who["age"], who["race"])
+    ax = draw("ages-errors-by-race").axes[0]
+    means = [float(bar.lines[0].get_xdata()[0]) for bar in ax.containers]  # each error bar's centre
+    assert means == pytest.approx([mean(errors[g].values()) for g in sorted(errors)])
+    assert [t.get_text() for t in ax.get_yticklabels()] == [data.utkface.RACES[g] for g in sorted(errors)]
+
+
+@content("ages-gradcam")
+def check_ages_gradcam(monkeypatch):
+    (result,) = stored("ages_lite0_finetune")
+    found = result["metrics"]["gradcam"]
+    faces = data.load_utkface("test", result["config"]["image_size"])
+    fig = draw("ages-gradcam")
+    assert len(fig.axes) == len(found["images"]) == 8
+    for ax, k in zip(fig.axes, found["images"]):
+        np.testing.assert_array_equal(shown(ax)[0], picture(faces.images[k]))
+        assert ax.get_title().startswith(f"true {int(faces.labels[k])}\n")
+
+
 def test_every_registered_figure_has_a_check_of_its_content():
     assert set(figures.FIGURES) - set(CONTENT) == set(), "a registered figure without a content check below"
     assert set(CONTENT) - set(figures.FIGURES) == set(), "a content check of a figure that is no longer registered"
