@@ -219,14 +219,16 @@ def facts_networks(networks: dict[str, dict]) -> dict[str, str]:
 YOUNG, OLD = 20, 60  # the scatter's ends: faces under 20, and of 60 and over
 
 
+def _errors(result: dict, truth: torch.Tensor) -> dict[int, torch.Tensor]:
+    """Every test face's signed error in years (predicted minus true age), by seed (seed 0 for a run
+    without seeds: the ridge)."""
+    runs = result["seeds"] if result.get("seeds") else [dict(seed=0, metrics=result["metrics"])]
+    return {run["seed"]: torch.tensor(run["metrics"]["predicted"]) - truth.float() for run in runs}
+
+
 def _signed(result: dict, truth: torch.Tensor, chosen: torch.Tensor, absolute: bool = False) -> dict[int, float]:
     """The mean (signed, or absolute) error in years of the faces ``chosen`` (a mask), by seed."""
-    runs = result["seeds"] if result.get("seeds") else [dict(seed=0, metrics=result["metrics"])]
-    out = {}
-    for run in runs:
-        error = torch.tensor(run["metrics"]["predicted"])[chosen] - truth[chosen].float()
-        out[run["seed"]] = float((error.abs() if absolute else error).mean())
-    return out
+    return {seed: float((e[chosen].abs() if absolute else e[chosen]).mean()) for seed, e in _errors(result, truth).items()}
 
 
 def facts_scatter(result: dict, truth: torch.Tensor) -> dict[str, str]:
@@ -260,13 +262,7 @@ def facts_scatter(result: dict, truth: torch.Tensor) -> dict[str, str]:
 
 def group_errors(result: dict, truth: torch.Tensor, groups: torch.Tensor) -> dict[int, dict[int, float]]:
     """The MAE of each group (``groups``: one group index per test face) by seed: ``{group: {seed: MAE}}``."""
-    runs = result["seeds"] if result.get("seeds") else [dict(seed=0, metrics=result["metrics"])]
-    out: dict[int, dict[int, float]] = {}
-    for run in runs:
-        error = (torch.tensor(run["metrics"]["predicted"]) - truth.float()).abs()
-        for g in groups.unique().tolist():
-            out.setdefault(g, {})[run["seed"]] = float(error[groups == g].mean())
-    return out
+    return {g: _signed(result, truth, groups == g, absolute=True) for g in groups.unique().tolist()}
 
 
 def facts_fairness(result: dict, attributes: dict[str, torch.Tensor], train_attributes: dict[str, torch.Tensor]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ..data import load_utkface, utkface_attributes
+from ..data.utkface import RACES
 from ..experiments import ages as experiment
 from .base import overlay_map, register
 
@@ -105,38 +107,20 @@ def age_gradcam(result: dict, faces) -> Figure:
     return fig
 
 
-def _test_faces(image_size: int):
-    from ..data import load_utkface
-
-    return load_utkface("test", image_size)
-
-
-def _attributes(split: str) -> dict:
-    from ..data import utkface_attributes
-
-    return utkface_attributes(split)
-
-
 def _size(name: str) -> int:
     from .. import experiments
 
     return experiments.config(name)["image_size"]
 
 
-def _races() -> tuple[str, ...]:
-    from ..data.utkface import RACES
-
-    return RACES
-
-
-register("ages-data", "ages", (), lambda rs: data_spread(_attributes("train")),
+register("ages-data", "ages", (), lambda rs: data_spread(utkface_attributes("train")),
          "UTKFace's training faces: their ages, and their shares of the data set's gender and race groups.")
 register("ages-predicted", "ages", ("ages_cnn_l1",),
-         lambda rs: predicted_against_true(rs[0], _test_faces(_size("ages_cnn_l1")).labels),
+         lambda rs: predicted_against_true(rs[0], load_utkface("test", _size("ages_cnn_l1")).labels),
          "The small CNN's predicted age against the true age of every test face, with the band of five years.")
 register("ages-errors-by-race", "ages", ("ages_lite0_finetune",),
-         lambda rs: errors_by_group(rs[0], _attributes("test"), "race", _races()),
+         lambda rs: errors_by_group(rs[0], utkface_attributes("test"), "race", RACES),
          "The fine-tuned network's MAE by the data set's race groups, over seeds.")
 register("ages-gradcam", "ages", ("ages_lite0_finetune",),
-         lambda rs: age_gradcam(rs[0], _test_faces(_size("ages_lite0_finetune"))),
+         lambda rs: age_gradcam(rs[0], load_utkface("test", _size("ages_lite0_finetune"))),
          "Grad-CAM of the fine-tuned network's predicted age on one test face of each age group.")
