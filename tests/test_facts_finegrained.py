@@ -30,13 +30,22 @@ def test_makes_and_models_are_read_from_the_names():
 
 
 def test_the_rate_reading_says_whether_the_runs_use_the_chosen_rate():
-    rates = {f"{lr:g}": acc for lr, acc in zip(facts.RATES, (0.40, 0.55, 0.50))}
-    found = facts.facts_rates(result("cars_rates", [row("fine-tune", 0, a, v) for v, a in rates.items()], variants=rates))
-    assert found["cars_rate_accs"] == "0.0003: 40.0 %, 0.001: 55.0 %, 0.003: 50.0 %" and found["cars_rate_best"] == "0.001"
-    assert found["cars_rate_reading"] == "the validation images choose 0.001, the rate every fine-tuning run below uses"
-    other = dict(rates, **{"0.003": 0.60})
-    found = facts.facts_rates(result("cars_rates", [row("fine-tune", 0, a, v) for v, a in other.items()], variants=other))
-    assert found["cars_rate_reading"].endswith("yet the runs below use 0.001: they must be run again")
+    def rates_result(best: float) -> dict:
+        accs = {f"{lr:g}": 0.6 - 0.05 * abs(facts.RATES.index(lr) - facts.RATES.index(best)) for lr in facts.RATES}
+        return result("cars_rates", [row("fine-tune", 0, a, v) for v, a in accs.items()], variants=accs)
+
+    found = facts.facts_rates(rates_result(facts.RATE))
+    assert found["cars_rate_best"] == f"{facts.RATE:g}"
+    assert f"{facts.RATE:g}: 60.0 %" in found["cars_rate_accs"] and found["cars_rate_accs"].count("%") == len(facts.RATES)
+    assert found["cars_rate_reading"] == f"the validation images choose {facts.RATE:g}, the rate every fine-tuning run below uses"
+    other = next(lr for lr in facts.RATES[1:-1] if lr != facts.RATE)
+    found = facts.facts_rates(rates_result(other))
+    assert found["cars_rate_reading"].endswith(f"yet the runs below use {facts.RATE:g}: they must be run again")
+    # The best rate at the edge of the grid is said to be so: the grid may not hold the best rate.
+    found = facts.facts_rates(rates_result(facts.RATES[-1]))
+    assert found["cars_rate_reading"].endswith(f"({facts.RATES[-1]:g} is at the edge of the rates tried: one beyond it "
+                                               "might do better)")
+    assert facts.RATE not in (facts.RATES[0], facts.RATES[-1])  # the chapter's rate is bracketed by the grid
 
 
 def finetune(probe=(0.30, 0.31, 0.32), tuned=(0.50, 0.52, 0.54), gradual=(0.49, 0.53, 0.54), **fields) -> dict:

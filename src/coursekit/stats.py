@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Iterator
 
+from .i18n import fill, say
+
 # Student's t quantile t_{0.975} for 1 to 30 degrees of freedom (beyond: the normal 1.96).
 T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
@@ -62,11 +64,11 @@ def separated(mean: float, half_width: float) -> bool:
 
 def clear_rule(seeds: int = 3) -> str:
     """The rule behind every "clear" in the book, in words, for a collapsed note beside a verdict."""
-    return (f"A difference is clear when its 95 % interval excludes zero. Runs that share their images and seeds "
-            f"are compared seed by seed: the mean of the paired differences, ± Student's t times their standard "
-            f"error ({t975(seeds):.2f} standard errors with {seeds} seeds). Runs that share nothing are compared by the "
-            "difference of their means, with Welch's interval. A difference that is not clear is not shown to be "
-            "absent, only not shown.")
+    return say("A difference is clear when its 95 % interval excludes zero. Runs that share their images and seeds "
+               "are compared seed by seed: the mean of the paired differences, ± Student's t times their standard "
+               "error ({t:.2f} standard errors with {seeds} seeds). Runs that share nothing are compared by the "
+               "difference of their means, with Welch's interval. A difference that is not clear is not shown to be "
+               "absent, only not shown.", t=t975(seeds), seeds=seeds)
 
 
 VERDICTS = ("better", "worse", "cannot tell")
@@ -127,9 +129,10 @@ def compare_unpaired(a: dict, b: dict) -> Comparison:
 def word(comparison: Comparison, better: str, worse: str | None = None, *, cannot_tell: str, **names) -> str:
     """The sentence for ``comparison``'s verdict: ``better``, ``worse`` (default: ``better``'s, for readings
     that say only whether the seeds tell the two apart) or ``cannot_tell``. Each is a :meth:`str.format`
-    template: ``{d}`` is the mean difference, ``{size}`` its size (``abs(d)``, for a sentence that says the
+    template in the current language (``_("...")``, :mod:`coursekit.i18n`), its numbers written as that
+    language writes them: ``{d}`` is the mean difference, ``{size}`` its size (``abs(d)``, for a sentence that says the
     direction in words), ``{h}`` the half-width (each takes a format spec: ``{d:+.1f}``), and ``names`` fill
     the template's other fields."""
     template = {"better": better, "worse": better if worse is None else worse, "cannot tell": cannot_tell}
     d, h = comparison
-    return template[comparison.verdict].format(d=d, size=abs(d), h=h, **names)
+    return fill(template[comparison.verdict], d=d, size=abs(d), h=h, **names)

@@ -15,8 +15,8 @@ from .transfer import LITE0_RECIPE, _by_seed, run_transfer
 # the one-cycle schedule's warm-up and label smoothing of 0.1; ``cars_ablation`` takes each away.
 EPOCHS = 5
 BATCHES = 152  # an epoch of the training images (about 4,890 of them) in batches of 32
-RATE = 0.001   # the body's peak rate, as the validation runs chose it (a test checks it against them)
-RATES = (0.0003, 0.001, 0.003)
+RATE = 0.01    # the body's peak rate, as the validation runs chose it (a test checks it against them)
+RATES = (0.001, 0.003, 0.01, 0.03)
 CARS = dict(LITE0_RECIPE, targets=["stanford-cars"], sizes=dict(all=None), methods=["fine-tune"],
             finetune_lr=RATE, label_smoothing=0.1, keep_confusion=True, test_per_class=None, pool_per_class=None)
 BUDGET = {
@@ -129,6 +129,8 @@ def facts_rates(result: dict) -> dict[str, str]:
     chosen = float(best)
     reading = (f"the validation images choose {best}, the rate every fine-tuning run below uses" if chosen == RATE else
                f"the validation images choose {best}, yet the runs below use {RATE:g}: they must be run again")
+    if best in (min(accs, key=float), max(accs, key=float)):
+        reading += f" ({best} is at the edge of the rates tried: one beyond it might do better)"
     return {"cars_rate_accs": ", ".join(f"{v}: {a:.1f} %" for v, a in accs.items()), "cars_rate_best": best,
             "cars_rate_reading": reading, "cars_rate_provenance": store.provenance_line(result)}
 
@@ -192,6 +194,17 @@ def facts_ablation(ablation: dict, finetune: dict) -> dict[str, str]:
                "no part of the recipe clearly adds to the accuracy by itself at this budget")
     return {"cars_ablation": "; ".join(parts), "cars_ablation_reading": reading,
             "cars_ablation_provenance": store.provenance_line(ablation)}
+
+
+def compared_runs(resnet: dict, vit: dict, tuned: dict) -> dict[str, tuple[dict, str]]:
+    """Every way the chapter trains on Stanford Cars, ``{label: (result, method)}``: from scratch (the
+    ResNet and the ViT), the probe, fine-tuning, and fine-tuning with gradual unfreezing."""
+    pixels = resnet["config"]["image_size"]
+    return {f"ResNet-20 from scratch ({pixels} px)": (resnet, "scratch"),
+            f"ViT from scratch ({vit['config']['image_size']} px)": (vit, "scratch"),
+            "ImageNet Lite0, linear probe": (tuned, "deep probe"),
+            "ImageNet Lite0, fine-tuned": (tuned, "fine-tune"),
+            "fine-tuned, gradual unfreezing": (tuned, "fine-tune, gradual unfreezing")}
 
 
 def by_pixels(results: list[dict]) -> dict[int, dict]:
