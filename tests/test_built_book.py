@@ -1,9 +1,13 @@
 """Checks of the built HTML (run by `make test` after the book build, with --built-book)."""
+import html as html_module
 import json
 import re
 from pathlib import Path
 
-from coursekit import book
+import polib
+import pytest
+
+from coursekit import book, editions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,3 +64,44 @@ def test_vit_page_shows_its_runs_and_says_what_only_full_runs(built_book):
         assert f"{experiment} · profile quick" in html, experiment
     assert html.count("<img") >= 7 and "{glue:text}" not in html
     assert html.count("<strong>Not run in the") == 2  # the pretrained ViTs and the GPU memory measurement
+
+
+def _links(html: str) -> list[str]:
+    return re.findall(r'href="([^"#]+\.html)(?:#[^"]*)?"', html)
+
+
+@pytest.mark.parametrize("language", editions.TRANSLATIONS)
+def test_every_page_has_its_translation_one_link_away(built_book, language):
+    for source in book.chapters(ROOT):
+        rel = source.relative_to(ROOT).with_suffix(".html")
+        english, translated = built_book / rel, built_book / language / rel
+        assert translated.is_file(), f"the {language} edition has no {rel}"
+        html = translated.read_text()
+        assert f'lang="{language}"' in html, f"{language}/{rel} is not marked as {language}"
+        assert "{glue:text}" not in html and "{cite}" not in html, f"{language}/{rel}: a role was not rendered"
+        for page, other in ((english, translated), (translated, english)):
+            targets = {(page.parent / link).resolve() for link in _links(page.read_text())}
+            assert other.resolve() in targets, f"{page.relative_to(built_book)} does not link to its other edition"
+        for image in re.findall(r'<img[^>]+src="([^"]+)"', html):
+            if not image.startswith(("http", "data:")):
+                assert (translated.parent / image).resolve().is_file(), f"{language}/{rel}: {image}"
+        if "\\(" in english.read_text() or "\\[" in english.read_text():
+            assert "\\(" in html or "\\[" in html, f"{language}/{rel} lost its math"
+    for source in book.notebook_chapters(ROOT):  # its Colab button opens its own twin, in its language
+        html = (built_book / language / source.relative_to(ROOT).with_suffix(".html")).read_text()
+        links = re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', html)
+        assert links and all(f"/notebooks/{language}/{source.stem}.ipynb" in link for link in links), source.stem
+        assert (ROOT / book.twin_path(ROOT, source, language)).is_file()
+    glossary = built_book / language / "locales" / language / "glossary.html"
+    assert glossary.is_file(), "the glossary is a page of the translation"
+
+
+@pytest.mark.parametrize("language", editions.TRANSLATIONS)
+def test_the_translation_shows_its_catalogues(built_book, language):
+    """Each chapter's page shows the translated title and first paragraph, not the English."""
+    for chapter, path in editions.catalogue_paths(ROOT, language).items():
+        page = built_book / language / path.relative_to(ROOT / "locales" / language / "LC_MESSAGES")
+        html = page.with_suffix(".html").read_text()
+        entries = [e for e in polib.pofile(str(path)) if e.msgstr and "{" not in e.msgid and "`" not in e.msgid]
+        title = entries[0]
+        assert html_module.escape(title.msgstr, quote=False) in html, f"{chapter}: {title.msgstr!r} not shown"

@@ -391,3 +391,100 @@ def test_the_network_with_the_fewest_epochs_is_named_with_its_rank():
     stored = classic.facts_comparison(read(classic.CLASSIC))
     assert stored["classic_cmp_epochs"] == ", ".join(f"{classic.SHORT_NAMES[n]} {classic.QUICK_EPOCHS[n]}"
                                                      for n in classic.CLASSIC)
+
+
+# --- the French edition (COURSEKIT_LANG=fr) ---------------------------------------------------------------
+
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+
+def test_the_readings_of_the_networks_and_the_comparison_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    assert classic.facts_budgets()["classic_reference"] == "9 époques de VGG-11"
+    assert classic.facts_conv1(nn.Conv2d(3, 96, kernel_size=11, stride=4)) == {
+        "classic_conv1_positions": f"3{NNBSP}025", "classic_conv1_connections": f"105,7{NBSP}millions de",
+        "classic_conv1_params": f"34{NNBSP}944", "classic_padded_224": "55"}
+    rows = [dict(year=y, team=t, top5_error_percent=e) for y, t, e in [
+        (2010, "A", 30.0), (2011, "B", 26.0), (2012, "D", 15.0), (2014, "F", 6.0), (2014, "VGG", 7.25),
+        (2015, "G", 4.0)]]
+    facts = classic.facts_ilsvrc(rows, human_error=6.5)
+    assert facts["classic_err_2011"] == f"26,0{NNBSP}%" and facts["classic_drop_2012"] == "11,0"
+    headers, table = classic.vgg_table()
+    assert table[0][:2] == ["entrée", "224 × 224 RVB"] and table[1][0] == "bloc 1"
+    assert table[-2][0] == "**couches à poids**" and table[-1][0] == "**paramètres (millions)**"
+    facts = classic.facts_comparison(comparison(dict(zip(NAMES, [
+        [0.50, 0.51, 0.52], [0.60, 0.61, 0.62], [0.80, 0.81, 0.82], [0.70, 0.71, 0.72], [0.76, 0.77, 0.78]]))))
+    assert facts["classic_best"] == f"VGG-11 (81,0 ± 2,5{NNBSP}%)"
+    assert facts["classic_best_reading"].startswith("devant ResNet-20, le deuxième, de 4,0 ± 0,0 points")
+    assert facts["classic_size_reading"] == f"VGG-11 est aussi le réseau qui a le plus de paramètres (9,2{NBSP}M)"
+    assert facts["classic_bn_reading"] == ("la normalisation par lots ajoute 10,0 ± 0,0 points à l'organisation "
+                                           "d'AlexNet, à calcul égal")
+    assert facts["classic_resnet_reading"] == "4,0 ± 0,0 points de moins que VGG-11, avec 34 fois moins de paramètres"
+    assert facts["classic_resnet_params"] == f"0,27{NBSP}M de" and facts["classic_resnet_acc"] == f"77,0 ± 2,5{NNBSP}%"
+    assert facts["classic_fastest"] == f"ResNet-20, à 1{NNBSP}100 images par seconde"
+    assert facts["classic_cmp_minutes"] == "de 2,0 à 2,0 minutes"
+    fewest = classic._epochs_facts({"A": 8, "B": 1, "C": 30}, ranked=["C", "A", "B"])["classic_cmp_fewest"]
+    assert fewest.startswith(f"B, le plus coûteux par image, n'a droit qu'à 1 époque et se classe troisième sur "
+                             f"3{NBSP}:")
+    monkeypatch.delenv("COURSEKIT_LANG")
+    assert classic.facts_budgets()["classic_reference"] == "9 epochs of VGG-11"  # English again, once unset
+
+
+def test_the_readings_of_the_degradation_runs_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    facts = classic.facts_degradation(degradation(p20=[10, 11, 12], r20=[9, 10, 11], p56=[20, 22, 21], r56=[5, 6, 7]))
+    assert facts["classic_degradation_plain56_err"] == f"21,0 ± 2,5{NNBSP}%"
+    assert facts["classic_deg_epochs"] == "20 époques" and facts["classic_deg_images"] == f"5{NNBSP}000"
+    assert facts["classic_deg_flat_reading"] == "toutes les pertes d'entraînement étaient devenues plates"
+    assert facts["classic_plain_reading"].startswith("le réseau simple de 56 couches finit avec une erreur "
+                                                     "d'entraînement supérieure de 10,0 ± ")
+    assert facts["classic_plain_reading"].endswith("ce qui est le problème de dégradation")
+    assert facts["classic_residual_reading"].startswith("ResNet-56 finit 4,0 ± 0,0 points au-dessous de ResNet-20")
+    assert facts["classic_shortcut_reading"].startswith("à 56 couches, les connexions de contournement abaissent")
+    early = classic.facts_degradation(degradation(p20=[10, 11, 12], r20=[9, 10, 11], p56=[20, 22, 21], r56=[5, 6, 7],
+                                                  losses=FALLING))
+    assert early["classic_plain_reading"].endswith("bien que l'entraînement se soit arrêté avant la convergence")
+    facts = classic.facts_gradients(gradients(plain=[500.0, 1.0, 0.2], residual=[2.0, 1.0, 1.5]))
+    assert facts["classic_grad_plain56"] == f"2{NNBSP}500" and facts["classic_grad_resnet56"] == "1,33"
+    assert "s'étalent sur 3,4 ordres de grandeur" in facts["classic_grad_reading"]
+    assert "fait croître le gradient couche après couche" in facts["classic_grad_reading"]
+    assert facts["classic_grad_trained"] == "1,0 et 0,3"
+    shrink = classic.facts_gradients(gradients(plain=[0.001, 1.0, 2.0], residual=[1.0, 1.0, 1.0]))
+    assert "fait décroître le gradient" in shrink["classic_grad_reading"]
+
+
+def curves_run(model: str, title: str, errors: list[float]) -> dict:
+    """A constructed run over two seeds for the chapter's figures: training and test error per epoch."""
+    history = [dict(epoch=i + 1, train_loss=2.0 - 0.1 * i, train_accuracy=1 - e / 100, test_accuracy=1 - e / 90)
+               for i, e in enumerate(errors)]
+    return dict(title=title, config=dict(model=model), history=history, seeds=[
+        dict(seed=s, history=history, metrics=dict(accuracy=0.5)) for s in (0, 1)],
+        gradient_norms=dict(initial=[3.0, 2.0, 1.0]))
+
+
+def test_the_figures_in_french(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from coursekit.figures import classic as drawn
+
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    ax = drawn.ilsvrc_top5().axes[0]
+    assert ax.get_xlabel() == "année" and ax.get_ylabel() == "erreur top-5 (%)"
+    assert ax.get_title() == f"Classification d'images ILSVRC{NBSP}: erreur top-5 des soumissions gagnantes"
+    assert f"annotateur humain, 5,1{NNBSP}%" in [t.get_text() for t in ax.texts]
+    title = classic.CLASSIC_NETWORKS["classic_alexnet"][1]
+    loss, accuracy = drawn.compare_learning_curves([curves_run("cifar_alexnet", title, [50, 40, 30])]).axes
+    assert loss.get_title() == "Perte d'entraînement" and accuracy.get_ylabel() == "exactitude de test (%)"
+    assert [line.get_label() for line in loss.lines] == ["AlexNet (format CIFAR) sur CIFAR-10"]
+    fig = drawn.degradation([curves_run("cifar_plain20", "", [50, 40, 30]), curves_run("resnet20", "", [45, 35, 25])])
+    plain, residual, grad = fig.axes[:3]
+    assert plain.get_title() == f"Réseaux simples{NBSP}: erreur d'entraînement (tirets) et de test"
+    assert [line.get_label() for line in plain.lines] == ["plain20 (entraînement)", "plain20 (test)"]
+    assert grad.get_title() == "Gradients des poids par couche à l'initialisation"
+    assert fig._suptitle.get_text() == "Moyenne sur 2 graines, étendue ombrée"
+    small = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 3 * 3, 10))
+    ax = drawn.architecture(small, input_size=(1, 3, 8, 8), title="Small").axes[0]
+    assert ax.get_title() == f"Small{NBSP}: 3 unités, 0,0{NBSP}M de paramètres, entrée 3x8x8"
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:3] == ["convolution", "agrégation",
+                                                                      "entièrement connectée"]
+    plt.close("all")

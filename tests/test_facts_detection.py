@@ -286,3 +286,63 @@ def test_shared_digits_says_when_they_differ():
         "not quite fair: LeNet-5 learnt from 60,000 training digits, the detector from 2,000 (neither saw a test digit)")
     other = dict(provenance=dict(data=dict(train=dict(source, fingerprint="b"))))
     assert det.facts_shared_digits(other, lenet)["det_shared_digits"].startswith("not quite fair")
+
+
+# --- the French edition (COURSEKIT_LANG=fr) --------------------------------------------------------
+
+def test_readings_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    facts = det.facts_lenet(lenet_result((0.985, 0.984, 0.986)))
+    assert facts["det_lenet_err"] == "1,50 ± 0,25\u202f%" and facts["det_lenet_acc"] == "98,50 ± 0,25\u202f%"
+    assert facts["det_lenet_reading"] == ("supérieur aux 0,95\u202f% de l'article\u202f; cet entraînement plus court "
+                                          "n'atteint pas le niveau publié")
+    assert facts["det_lenet_seconds"] == "1,5 minute" and facts["det_lenet_params"] == "60\u202f850"
+    assert facts["det_lenet_macs"] == "327 mille"
+    facts = det.facts_detector(detector_result(), lenet_result())
+    assert facts["det_map50"] == "0,920 ± 0,050" and facts["det_recall"] == "86,0 ± 2,5\u202f%"
+    assert facts["det_seconds"] == "3,0 minutes" and facts["det_train_scenes"] == "16\u202f000"
+    assert facts["det_size_reading"] == (
+        "les chiffres de moins de 14 pixels de haut sont trouvés moins souvent que les chiffres de 26 pixels ou plus "
+        "(55,0\u202f% contre 92,3\u202f%, une différence de 37,3 ± 6,3 points sur les graines)")
+    assert facts["det_overlap_reading"].startswith(
+        "les chiffres qui n'en recouvrent aucun autre sont trouvés plus souvent que les chiffres qui en recouvrent un "
+        "autre avec une IoU de 0,1 ou plus (90,0\u202f% contre 80,0\u202f%")
+    assert facts["det_centred_reading"].startswith(
+        "les graines ne permettent pas de les distinguer (différence de +0,0 ±")
+    crowded = det.facts_detector(detector_result(crowded=(None, None, None)), lenet_result())["det_overlap_reading"]
+    assert crowded == ("les scènes de test ne contiennent pas de chiffres dans l'une des tranches comparées, il n'y a "
+                       "donc rien à lire")
+    scenes = det.facts_scenes()
+    assert (scenes["det_per_scene"], scenes["det_max_overlap"], scenes["det_anchor_sizes"]) == (
+        "1 à 4", "0,3", "12, 20 et 32")
+    assert scenes["det_nms_reading"].startswith("si bien que la NMS ne supprime jamais")
+    design = det.facts_design()
+    assert (design["det_small_box_cells"], design["det_anchor_ratios"], design["det_match_iou"]) == (
+        "1,75", "1 et 2", "0,5")
+    source = dict(kind="image-folder", images=60_000, fingerprint="a")
+    fewer = dict(provenance=dict(data=dict(train=dict(source, images=2_000))))
+    assert det.facts_shared_digits(fewer, dict(provenance=dict(data=dict(train=source))))["det_shared_digits"] == (
+        "pas tout à fait équitable\u00a0: LeNet-5 a appris à partir de 60\u202f000 chiffres d'entraînement, le "
+        "détecteur à partir de 2\u202f000 (aucun des deux n'a vu de chiffre de test)")
+    monkeypatch.setenv("COURSEKIT_LANG", "en")  # and English again, as it always was
+    assert det.facts_lenet(lenet_result())["det_lenet_err"] == "1.00 ± 0.25 %"
+
+
+def test_detection_figures_in_french(monkeypatch):
+    import torch
+
+    from coursekit.figures import detection as drawn
+
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    fig = drawn.iou_and_nms(torch.tensor([[10.0, 10, 30, 40]]), torch.tensor([[11.0, 10, 31, 41], [20.0, 20, 50, 50]]),
+                            torch.tensor([0.9, 0.3]), torch.tensor([0]))
+    assert [ax.get_title() for ax in fig.axes] == ["candidates\u00a0: score / IoU avec une boîte réelle",
+                                                  "conservées par la suppression des non-maxima (1)"]
+    assert fig.axes[0].texts[0].get_text() == "0,90 / 0,88"
+    fig = drawn.detector_results(detector_result())
+    ap, by_size, by_overlap = fig.axes
+    assert ap.get_xlabel() == "chiffre" and by_size.get_xlabel() == "hauteur du chiffre (px)"
+    assert by_size.get_ylabel() == "rappel pour une IoU de 0,5 (%)"
+    assert [t.get_text() for t in by_overlap.get_xticklabels()][1:] == ["0,001–0,1", "0,1–1"]
+    assert fig._suptitle.get_text().startswith(
+        "Faster R-CNN sur 1\u202f250 chiffres de test\u00a0: moyenne sur 3 graines")

@@ -419,3 +419,129 @@ def test_threshold_zero_where_only_some_numbers_of_shots_tell():
     zero = fs.facts_pseudo(constructed("fewshot_pseudo", rows))["fewshot_pseudo_zero"]
     assert zero.endswith("so where the seeds tell, the extra images, though a share of their labels is wrong, "
                          "bring more than their wrong labels cost")
+
+
+# --- the French edition (COURSEKIT_LANG=fr): the same readings in French, numbers with a decimal comma ----------
+
+NARROW = "\u202f"  # the narrow no-break space French puts before %, ; and between thousands
+
+
+def test_french_budgets_and_shots_facts(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    cfgs = dict(fewshot_shots=dict(test_per_class=1200, seeds=[0, 1, 2, 3, 4], steps=1500, head_lr_multiplier=2.5),
+                fewshot_episodes=dict(views=20, queries=15, per_class=600, episodes=2000),
+                fewshot_pseudo=dict(unlabelled_per_class=4000, test_per_class=None, seeds=[0, 1, 2]),
+                fewshot_backbone=dict(epochs=40), fewshot_ablation=dict(shots=10))
+    budgets = fs.facts_budgets(cfgs)
+    assert budgets["fs_test"] == f"1{NARROW}200 images de test par nouvelle classe"
+    assert budgets["fs_test_other"] == "toutes les images de test des nouvelles classes"
+    assert budgets["fs_episodes"] == f"2{NARROW}000" and budgets["fs_head_times"] == "2,5"
+    assert fs.facts_full(cfgs)["fs_full_steps"] == f"1{NARROW}500"
+    rows = grid(scratch={1: ([0.20, 0.22, 0.24], [0.22, 0.26, 0.30]), 5: ([0.40] * 3, [0.50] * 3),
+                         10: ([0.60] * 3, [0.58] * 3)},
+                backbone={1: ([0.45] * 3, [0.44] * 3), 5: ([0.60] * 3, [0.62] * 3), 10: ([0.70] * 3, [0.70] * 3)})
+    facts = fs.facts_shots(constructed("fewshot_shots", rows))
+    assert facts["fewshot_k5_scratch"] == f"40,0{NARROW}%" and facts["fewshot_k5_backbone_aug"] == f"62,0{NARROW}%"
+    assert facts["fewshot_aug_gain_range"] == (
+        f"-2,0 ± 0,0 points (avec 10 images par classe) à +10,0 ± 0,0 points (avec 5{NARROW}; intervalles à "
+        f"95{NARROW}% des différences appariées par graine)")
+    assert facts["fewshot_backbone_worth"] == (
+        "à partir de zéro, il faut 5 images par classe (la meilleure des deux variantes, avec et sans augmentation\u00a0: "
+        f"50,0{NARROW}%) pour atteindre ce que le tronc obtient avec K = 1 (45,0{NARROW}%)")
+
+
+def test_french_premise_readings(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    facts = fs.facts_premise(constructed("fewshot_shots", percent_rows(
+        gains({1: [10, 11, 12], 50: [1, 2, 1]}, {1: [2, 3, 2], 50: [2, 2, 3]}))))
+    assert facts["fewshot_aug_scratch_by_k"].startswith("+11,0 ± 2,5 points pour K = 1")
+    assert facts["fewshot_aug_scratch_reading"].startswith(
+        "À partir de zéro, l'augmentation aide nettement pour 1 des 2 nombres d'exemples (K = 1)")
+    assert facts["fewshot_aug_scratch_reading"].endswith(
+        "elle apporte davantage avec 1 image par classe qu'avec 50 (9,7 ± 2,1 points de plus), comme l'attend la "
+        "prémisse")
+    assert facts["fewshot_overlap_reading"].startswith(
+        "le tronc laisse à l'augmentation nettement moins à apporter pour 1 des 2 nombres d'exemples (K = 1)\u00a0: ")
+    failing = fs.facts_premise(constructed("fewshot_shots", percent_rows(
+        gains({2: [-3, -4, -3], 50: [5, 6, 5]}, {2: [1, -1, 0], 50: [0, 1, -1]}))))
+    assert "et nuit nettement pour 1 (K = 2)" in failing["fewshot_aug_scratch_reading"]
+    assert "elle apporte moins avec 2 images par classe qu'avec 50" in failing["fewshot_aug_scratch_reading"]
+    assert failing["fewshot_aug_backbone_reading"].endswith(
+        "les graines ne permettent pas de dire si elle apporte davantage avec 2 qu'avec 50 images par classe "
+        "(+0,0 ± 2,3 points)")
+
+
+def test_french_ablation_facts(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    facts = fs.facts_ablation(ablation({
+        ("scratch", "none"): [0.38, 0.42, 0.46], ("scratch", "flip"): [0.40, 0.44, 0.48],
+        ("scratch", "rotate"): [0.35, 0.39, 0.43], ("scratch", "crop+flip"): [0.41, 0.45, 0.49],
+        ("backbone", "none"): [0.58, 0.62, 0.66], ("backbone", "flip"): [0.58, 0.62, 0.66],
+        ("backbone", "rotate"): [0.57, 0.61, 0.65], ("backbone", "crop+flip"): [0.58, 0.62, 0.66]}))
+    assert facts["fewshot_ablation_scratch_none"] == f"42,0{NARROW}%"
+    assert facts["fewshot_ablation_scratch_best"] == (f"recadrage + retournement (45,0{NARROW}%), retournement "
+                                                      f"(44,0{NARROW}%), rotation (39,0{NARROW}%)")
+    assert facts["fewshot_ablation_scratch_clear"] == (
+        "recadrage + retournement (+3,0 ± 0,0 points), retournement (+2,0 ± 0,0 points) battent l'absence "
+        f"d'augmentation au-delà de l'intervalle à 95{NARROW}% de la différence appariée par graine{NARROW}; "
+        "rotation (-3,0 ± 0,0 points) fait moins bien au-delà de cet intervalle")
+    assert facts["fewshot_ablation_backbone_clear"].startswith(
+        "aucune variante ne bat l'absence d'augmentation au-delà de l'intervalle à 95")
+    assert facts["fewshot_ablation_contrast"] == ("Gains nets par rapport à l'absence d'augmentation\u00a0: 2 des 3 "
+                                                  "variantes à partir de zéro, 0 des 3 variantes avec le tronc")
+    assert facts["fewshot_ablation_start_reading"].startswith("davantage d'augmentations isolées aident nettement à "
+                                                              "partir de zéro qu'avec le tronc")
+
+
+def test_french_pseudo_mixing_and_episodes_readings(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    reading = fs.facts_pseudo(pseudo({0.5: [0.03, 0.04, 0.05], 0.9: [0.02, 0.02, 0.03]}))["fewshot_pseudo_reading"]
+    assert reading.startswith("Face au modèle entraîné sur les seules images étiquetées avec la même graine")
+    assert "pour 5 images par classe, +4,0 ± 2,5 points avec τ = 0,5" in reading
+    assert reading.endswith("Les 2 différences sont toutes positives et nettement distinctes de zéro")
+    one = fs.facts_pseudo(pseudo({0.5: [0.03, 0.04, 0.05]}))["fewshot_pseudo_reading"]
+    assert one.endswith("1 différence sur 1 est positive et nettement distincte de zéro")
+    zero = fs.facts_pseudo(constructed("fewshot_pseudo", [
+        dict(shots=5, threshold=t, seed=s, accuracy=0.5 + s / 100 + (-0.03 if t == 0 else 0.0), seconds=1.0,
+             pseudo_images=0 if t is None else 2500, pseudo_accuracy=None if t is None else 0.65)
+        for t in (None, 0.0) for s in range(3)]))["fewshot_pseudo_zero"]
+    assert zero.startswith("À τ = 0, rien n'est filtré")
+    assert f"2{NARROW}500 images s'ajoutent, avec 65,0{NARROW}% d'étiquettes justes" in zero
+    assert zero.endswith("ici, les étiquettes fausses coûtent donc plus que n'apportent les images supplémentaires")
+    rows = [dict(shots=5, init=i, mixing="none", seed=s, accuracy=0.5) for i in ("scratch", "backbone") for s in range(3)]
+    rows += [dict(shots=5, init="scratch", mixing="mixup", seed=s, accuracy=a) for s, a in enumerate([0.40, 0.41, 0.42])]
+    rows += [dict(shots=5, init="backbone", mixing="mixup", seed=s, accuracy=a) for s, a in enumerate([0.6, 0.4, 0.5])]
+    mixing = fs.facts_mixing(constructed("fewshot_mixing", rows))["fewshot_mixing_reading"]
+    assert "5 images par classe à partir de zéro\u00a0: -9,0 ± 2,5 points avec mixup" in mixing
+    assert mixing.endswith("Différences nettement distinctes de zéro\u00a0: mixup pour 5 images par classe à partir "
+                           "de zéro (en baisse)")
+    plain = [0.4, 0.8, 0.6, 0.5, 0.7] * 20
+    episodes = fs.facts_episodes(constructed("fewshot_episodes", episode_rows(
+        plain, [a + 0.02 for a in plain], dataset="cifar10-novel")))
+    assert episodes["fewshot_episodes_cells"] == "nouvelles classes de CIFAR-10, K = 1\u00a0: +2,0 ± 0,0 points"
+    assert episodes["fewshot_episodes_reading"] == ("différences nettement distinctes de zéro\u00a0: 1 sur 1 (1 en "
+                                                    "hausse, 0 en baisse)")
+
+
+def test_french_figures(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from coursekit.figures import fewshot as fs_figures
+
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    rows = grid(scratch={1: ([0.20, 0.22, 0.24], [0.22, 0.26, 0.30]), 5: ([0.40] * 3, [0.50] * 3)},
+                backbone={1: ([0.45] * 3, [0.44] * 3), 5: ([0.60] * 3, [0.62] * 3)})
+    fig = fs_figures.shots_curves(constructed("fewshot_shots", rows))
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("Cinq nouvelles classes de CIFAR-10 à partir de K images chacune")
+    assert ax.get_xlabel() == "images étiquetées par classe (échelle logarithmique)"
+    assert {line.get_label() for line in ax.lines} >= {"à partir du tronc, avec augmentation", "hasard (5 classes)"}
+    plt.close(fig)
+    fig = fs_figures.ablation_bars(ablation({
+        ("scratch", "none"): [0.40, 0.42, 0.44], ("scratch", "crop+flip"): [0.50, 0.52, 0.54],
+        ("backbone", "none"): [0.60, 0.62, 0.64], ("backbone", "crop+flip"): [0.61, 0.62, 0.63]}))
+    fig.canvas.draw()
+    assert [ax.get_title() for ax in fig.axes] == ["à partir de zéro", "à partir du tronc"]
+    assert "recadrage + retournement" in [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert fig._suptitle.get_text().startswith("10 images par classe, une augmentation à la fois")
+    plt.close(fig)

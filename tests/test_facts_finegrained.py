@@ -162,3 +162,83 @@ def test_the_recipe_numbers_are_read_from_the_configurations():
     assert found["cars_warmup"] == "20 %" and found["cars_epochs"] == str(facts.EPOCHS) == "5"
     assert found["cars_pixels"] == "128" and found["cars_scratch_pixels"] == "64" and found["cars_layer_decay"] == "0.75"
     assert facts.facts_recipe("ci")["cars_epochs"] == "1"  # a run of two steps is still said to last an epoch
+
+
+def test_the_readings_are_worded_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    found = facts.facts_finetune(finetune())
+    assert found["cars_probe"] == "31,0 ± 2,5\u202f%" and found["cars_chance"] == "25,0\u202f%"
+    assert found["cars_ft_vs_probe"] == "le réglage fin de toutes les couches devance la sonde de 21,0 ± 2,5 points"
+    assert found["cars_gradual_reading"] == ("les graines ne départagent pas le dégel progressif et l'entraînement de "
+                                             "toutes les couches dès le départ (+0,0 ± 2,5 points)")
+    assert found["cars_ft_fit"] == "il a appris ses images d'entraînement bien mieux qu'il ne reconnaît les nouvelles"
+    # "point" below two points, "points" from two on
+    close = facts.facts_finetune(finetune(probe=(0.49, 0.51, 0.53)))["cars_ft_vs_probe"]
+    assert close == "le réglage fin de toutes les couches devance la sonde de 1,0 ± 0,0 point"
+    accs = {"one rate for every layer": (0.40, 0.42, 0.44), "no warm-up": (0.50, 0.53, 0.53),
+            "no label smoothing": (0.47, 0.49, 0.51)}
+    ablation = result("cars_ablation", [row("fine-tune", s, a, v) for v, values in accs.items()
+                                        for s, a in enumerate(values)], variants=dict(facts.ABLATION))
+    found = facts.facts_ablation(ablation, finetune())
+    assert found["cars_ablation"] == ("un seul taux pour toutes les couches\u00a0: +10,0 ± 0,0\u202f; sans échauffement\u00a0: "
+                                      "+0,0 ± 2,5\u202f; sans lissage des étiquettes\u00a0: +3,0 ± 0,0")
+    assert found["cars_ablation_reading"] == ("ce qui ajoute nettement à l'exactitude\u00a0: un taux plus faible pour le "
+                                              "corps et le lissage des étiquettes")
+    rates = {f"{lr:g}": 0.6 - 0.05 * abs(facts.RATES.index(lr) - facts.RATES.index(facts.RATE)) for lr in facts.RATES}
+    found = facts.facts_rates(result("cars_rates", [row("fine-tune", 0, a, v) for v, a in rates.items()], variants=rates))
+    assert found["cars_rate_best"] == "0,01" and found["cars_rate_accs"].endswith("0,01\u00a0: 60,0\u202f% et 0,03\u00a0: 55,0\u202f%")
+    assert found["cars_rate_reading"].startswith("les images de validation choisissent 0,01, le taux qu'utilisent")
+    recipe = facts.facts_recipe("quick")
+    assert recipe["cars_smoothing"] == "0,1" and recipe["cars_layer_decay"] == "0,75" and recipe["cars_warmup"] == "20\u202f%"
+
+
+def test_resolution_errors_and_data_in_french(monkeypatch):
+    import torch
+
+    from coursekit import data
+
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+
+    def at(pixels: int, probe: float, tuned: float, seconds: float) -> dict:
+        return result(f"cars_res_{pixels}", [row("deep probe", 0, probe), row("fine-tune", 0, tuned, seconds=seconds)])
+
+    found = facts.facts_resolution({224: at(224, 0.40, 0.70, 1200.0), 128: finetune(), 160: at(160, 0.35, 0.60, 480.0)})
+    assert found["cars_res_sizes"] == "128, 160 et 224" and found["cars_res_ft"] == "50,0\u202f%, 60,0\u202f% et 70,0\u202f%"
+    assert found["cars_res_gain"] == "+20,0 points" and found["cars_res_pixels"] == "3,1"
+    confusion = [[0, 0, 10], [0, 1, 4], [1, 0, 2], [1, 1, 8], [2, 2, 12], [2, 3, 1], [3, 3, 11], [3, 0, 1]]
+    found = facts.facts_errors(finetune(confusion=confusion), CLASSES)
+    assert found["cars_err_pairs"].startswith("Audi S4 Sedan 2007 et Audi S4 Sedan 2012 (6)\u202f; Audi S4 Sedan 2007 et ")
+    assert found["cars_err_worst"] == "Audi (75\u202f%), Dodge (92\u202f%) et Aston Martin (92\u202f%)"
+    labels = [0] * 1200 + [1, 1, 2, 3, 3, 3]
+    split = data.ImageTensors(torch.zeros(len(labels), 3, 2, 2, dtype=torch.uint8), torch.tensor(labels), CLASSES, {})
+    found = facts.facts_data(split, split, split)
+    assert found["cars_n_train"] == "1\u202f206" and found["cars_per_class"] == "1 à 1200 (médiane\u00a0: 3)"
+    assert found["cars_split"] == "la partition de test officielle"
+    assert found["cars_year_example"] == "Audi S4 Sedan 2007 et Audi S4 Sedan 2012"
+    assert facts.method_rows(dict(finetune(), config=dict(methods=["deep probe", "fine-tune"], seeds=[0, 1, 2]))) == [
+        ["sonde profonde", "31,0 ± 2,5\u202f%"], ["réglage fin", "52,0 ± 5,0\u202f%"]]
+    assert facts.NOT_RUN["cars_vit_pretrained"].startswith("il faut pour cela les poids du ViT")
+
+
+def test_the_figures_are_labelled_in_french(monkeypatch):
+    from coursekit import figures
+
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    resnet = result("cars_scratch_resnet", [row("scratch", s, a) for s, a in enumerate((0.30, 0.31, 0.32))],
+                    image_size=64)
+    vit = result("cars_scratch_vit", [row("scratch", s, a) for s, a in enumerate((0.26, 0.25, 0.27))], image_size=64)
+    runs = facts.compared_runs(resnet, vit, finetune())
+    ax = figures.cars_methods(runs).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "ResNet-20 à partir de zéro (64 px)", "ViT à partir de zéro (64 px)", "Lite0 ImageNet, sonde linéaire",
+        "Lite0 ImageNet, affiné", "affiné, dégel progressif"]
+    assert ax.get_xlabel() == "exactitude de test (%)" and ax.get_title() == ("Stanford Cars\u00a0: à partir de zéro, "
+                                                                              "sonde, réglage fin")
+    assert ax.texts[0].get_text() == "31,0\u202f%" and ax.get_legend().get_texts()[0].get_text() == "hasard (1 sur 4)"
+    at_160 = result("cars_res_160", [row("deep probe", 0, 0.35), row("fine-tune", 0, 0.60, seconds=480.0)],
+                    image_size=160)
+    accuracy, cost = figures.resolution_cost({128: dict(finetune(), config=dict(seeds=[0, 1, 2], image_size=128)),
+                                              160: at_160}).axes
+    assert [t.get_text() for t in accuracy.get_legend().get_texts()] == ["sonde profonde", "réglage fin"]
+    assert accuracy.get_xlabel() == "côté de l'entrée (pixels)" and accuracy.texts[0].get_text() == "30,0"
+    assert cost.get_title() == "Durée d'entraînement du réglage fin sur cette machine"

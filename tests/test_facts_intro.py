@@ -237,3 +237,52 @@ def models_widths(config: dict) -> list[int]:
 
     net = models.create("fast_cifar", **config.get("model_args", {}))
     return [m.out_channels for m in net.groups.modules() if type(m).__name__ == "Conv2d"][::2]
+
+
+# --- the French edition (COURSEKIT_LANG=fr) --------------------------------------------------------
+
+def test_readings_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    facts = (intro.facts_run(constructed()) | intro.facts_gap(constructed(0.90, 0.78))
+             | intro.facts_confusion(constructed()))
+    assert facts["intro_accuracy"] == "73,5\u202f%" and facts["intro_train_images"] == "20\u202f000"
+    assert facts["intro_speed"] == "1\u202f234" and facts["intro_f1"] == "0,712"
+    assert facts["intro_train_time"] == "2,5 minutes" and facts["intro_chance"] == "33,3\u202f%"
+    assert facts["intro_gap"] == "+12,0 points" and "a commencé à surapprendre" in facts["intro_gap_reading"]
+    assert facts["intro_confused"] == "«\u00a0chat\u00a0» et «\u00a0chien\u00a0»"
+    under = intro.facts_gap(constructed(0.70, 0.69))
+    assert under["intro_gap"] == "+1,0 point" and "moins de 85\u202f%" in under["intro_gap_reading"]
+    fast = intro.facts_fast(fast_result(0.92), small_result(0.915))
+    assert fast["intro_fast_gain"] == "0,5 point de plus que le petit CNN"
+    assert fast["intro_fast_groups"] == "trois groupes de convolutions (64, 256 et 256 canaux)"
+    assert fast["intro_fast_parameters"] == "1,97 million" and fast["intro_fast_time"] == "20,0 minutes"
+    assert fast["intro_fast_differs"].startswith(
+        "2,2 fois le nombre d'images d'entraînement (45\u202f000 contre 20\u202f000)")
+    assert intro.facts_fast(fast_result(0.70, None), small_result(0.80))["intro_fast_gain"] == \
+        "10,0 points de moins que le petit CNN"
+    assert intro.facts_network(intro.models.create("small_cnn", num_classes=10, width=64))["intro_plan"] == \
+        "trois étages de deux convolutions 3 × 3"
+    example = intro.facts_intervals()
+    assert example["intro_ex_a"] == "71,2\u202f; 68,9\u202f; 70,4" and example["intro_t3"] == "4,30"
+    assert example["intro_ex_means"] == "70,2 ± 2,9\u202f% et 68,6 ± 3,1\u202f%"
+    assert example["intro_ex_verdict"] == "nette\u00a0: A est en tête"
+    assert example["intro_ex_paired"] == "+1,6 ± 0,2 points"
+    assert intro.facts_recipe(dict(crop_padding=2, flip=True))["intro_flip"] == "50\u202f%"
+    assert intro.facts_data(SimpleNamespace(labels=torch.tensor([0] * 1990 + [1] * 2010))) == {
+        "intro_per_class": "1\u202f990 à 2\u202f010"}
+    monkeypatch.setenv("COURSEKIT_LANG", "en")  # and English again, as it always was
+    assert intro.facts_run(constructed())["intro_accuracy"] == "73.5 %"
+
+
+def test_the_fast_recipe_figure_in_french(monkeypatch):
+    from coursekit.figures import intro as drawn
+
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    loss, accuracy = drawn.fast_curves(fast_result()).axes
+    assert loss.get_title() == "Recette rapide\u00a0: perte d'entraînement" and loss.get_xlabel() == "époque"
+    assert accuracy.get_title() == "Exactitude par époque"
+    assert [line.get_label() for line in accuracy.lines] == [
+        "recette rapide, images de validation mises de côté", "recette rapide, ensemble de test (une fois, avec TTA)"]
+    rows = drawn.crop_and_flip(torch.zeros(8, 3, 32, 32, dtype=torch.uint8))
+    assert rows.axes[8].get_title(loc="left") == "marge de 4 px, recadrage aléatoire 32 × 32"
+    assert rows.axes[16].get_title(loc="left") == "puis un retournement horizontal aléatoire"

@@ -231,3 +231,144 @@ def test_imagenet_photos_are_counted_by_their_exact_class():
     photos = data.ImageTensors(torch.zeros(4, 3, 2, 2, dtype=torch.uint8), torch.tensor([0, 1, 1, 1]), ("ants", "bees"))
     got = facts.facts_imagenet_photos(Net(), photos, batch_size=4)
     assert got == dict(pretrained_photos="4", pretrained_photos_top1="2 (50 %)", pretrained_photos_top5="3 (75 %)")
+
+
+# --- in French (COURSEKIT_LANG=fr) ------------------------------------------------------------------------
+
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+
+def test_zoo_and_exercise_facts_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    swag = zoo_row("regnet_y_128gf", 88.2, 374.6, 1_644_812_894, weights="IMAGENET1K_SWAG_E2E_V1", crop=384)
+    got = facts.facts_zoo([ALEX, R50, swag, zoo_row("efficient", 81.0, 1.0, 9_000_000)])
+    assert got["pretrained_top"] == f"regnet_y_128gf (88,2{NNBSP}%, 375 GFLOPs, 1{NNBSP}645 M de paramètres)"
+    assert got["pretrained_top_reading"].startswith("Ses poids par défaut, IMAGENET1K_SWAG_E2E_V1, ont d'abord été "
+                                                    "pré-entraînés")
+    assert got["pretrained_alex"] == f"56,5{NNBSP}% pour 0,71 GFLOPs"
+    assert got["pretrained_cheap"] == f"efficient (81,0{NNBSP}%, 1,00 GFLOPs, 4,1 fois moins que ResNet-50)"
+    assert facts.facts_cheapest([R50, zoo_row("small", 82.0, 1.0, 5_000_000)])["pretrained_ex_answer"] == (
+        f"Ici, c'est small dans les deux cas{NBSP}: le même réseau l'emporte sur les deux tableaux.")
+
+
+def test_network_facts_in_french(monkeypatch):
+    from types import SimpleNamespace
+
+    from coursekit import models
+
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    got = facts.facts_resnet20(models.create("resnet20", num_classes=10))
+    assert got["pretrained_r20_stem"] == "seize filtres 3 × 3 sur les trois canaux de couleur"
+    assert got["pretrained_r20_published"] == f"91,78{NNBSP}%"
+    assert facts.facts_pacs(SimpleNamespace(classes=tuple(range(7)))) == dict(pretrained_pacs_classes="sept")
+    weights = facts.facts_resnet50_weights()
+    assert weights["pretrained_r50_v1"] == f"76,1{NNBSP}%"
+    assert weights["pretrained_imagenet_mean"] == f"0,485{NNBSP}; 0,456 et 0,406"
+    lite0 = facts.facts_lite0(models.pretrained("efficientnet_lite0"))
+    assert lite0["pretrained_lite0_params"] == "4,7 millions" and lite0["pretrained_r50_params"] == "25,6 millions"
+    assert lite0["pretrained_lite0_last"] == f"une carte 7 × 7 de 1{NNBSP}280 canaux pour une image de 224 pixels"
+    assert lite0["pretrained_lite0_stem"] == "32 filtres de 3 × 3, appliqués avec un pas de 2"
+    assert lite0["pretrained_lite0_range"] == f"[−1{NNBSP}; 1]"
+    assert lite0["pretrained_lite0_norm"] == "une moyenne de 0,5 et un écart-type de 0,5 par canal"
+
+
+def test_readings_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    offline = dict(accuracy=0.9012, images=10_000,
+                   source=dict(kind="image-folder", description="ImageFolder copy of CIFAR-10 (test)"))
+    got = facts.facts_cifar(offline, None)
+    assert got["pretrained_cifar_reading"].startswith(
+        f"Évalué sur les 10{NNBSP}000 images de test de la copie ImageFolder de CIFAR-10 (test), il atteint "
+        f"90,12{NNBSP}%, soit 1,7 point de moins que les 91,78{NNBSP}% mesurés sur l'ensemble de test original.")
+    assert got["pretrained_jpeg_summary"] == (
+        f"le seul réencodage JPEG a coûté 1,7 point au ResNet-20 CIFAR-10 publié, de 91,78{NNBSP}% à 90,1{NNBSP}%")
+    worse = dict(offline, accuracy=0.885)
+    assert "coûté 3,3 points au" in facts.facts_cifar(worse, None)["pretrained_jpeg_summary"]  # plural from 2
+    original = dict(accuracy=0.9175, images=200, source=dict(kind="torchvision", description="CIFAR-10 test set"))
+    assert facts.facts_cifar(original, 20)["pretrained_cifar_reading"] == (
+        "Évalué sur un sous-ensemble stratifié de 200 images de test (20 par classe, comme le demande le profil ci) "
+        f"de «{NBSP}CIFAR-10 test set{NBSP}», il atteint 91,75{NNBSP}%, à comparer aux 91,78{NNBSP}% mesurés sur "
+        "l'ensemble de test original.")
+    assert facts.facts_cifar(None, 20)["pretrained_cifar_reading"].startswith("Cette compilation du livre n'a pas pu")
+    assert facts.facts_resume(0.5, 0.5)["pretrained_resume_reading"] == (
+        f"Les deux exécutions se terminent avec la même perte{NBSP}: l'interruption n'a laissé aucune trace")
+    assert facts.facts_more_epochs(ValueError("Tried to step 41 times.\nmore")) == dict(
+        pretrained_ex_epochs=f"fit s'arrête sur une ValueError{NBSP}: Tried to step 41 times.")
+
+
+def test_networks_after_resnet_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    rows = facts.after_resnet_table()
+    assert {r["builder"]: r["idea"] for r in rows}["densenet121"] == (
+        "chaque couche lit les cartes de toutes les couches qui la précèdent")
+    assert facts.facts_after_resnet(rows)["pretrained_ops_reading"].startswith(
+        "concordent avec les métadonnées `_ops` de torchvision pour chacun des 5 réseaux")
+    wrong = [dict(r, macs=2 * r["macs"]) if r["builder"] == "densenet121" else r for r in rows]
+    assert facts.facts_after_resnet(wrong)["pretrained_ops_reading"] == (
+        "diffèrent des métadonnées `_ops` de torchvision pour DenseNet-121")
+
+
+def test_figures_in_french(monkeypatch):
+    import matplotlib.pyplot as plt
+    import torch
+
+    from coursekit import data, figures, models
+    from coursekit.figures import diagrams
+    from coursekit.models import inception
+
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    fig = figures.model_zoo()
+    ax = fig.axes[0]
+    assert ax.get_title().startswith(f"Les {len(figures.zoo_table())} classifieurs ImageNet de torchvision (rouge{NBSP}:")
+    assert ax.get_xlabel() == "GFLOPs par image (échelle logarithmique)"
+    assert ax.get_ylabel() == "exactitude top-1 sur ImageNet-1K (%)"
+    plt.close(fig)
+    model = models.create("resnet20", num_classes=3)
+    fig = figures.pretrained.first_layer_filters(model)
+    assert fig.get_suptitle() == "Les 16 filtres de la première couche (3 × 3, RVB, chacun mis à l'échelle séparément)"
+    plt.close(fig)
+    test = data.ImageTensors(torch.zeros(3, 3, 32, 32, dtype=torch.uint8), torch.tensor([0, 1, 2]), ("a", "b", "c"))
+    fig = figures.pretrained.grad_cam_gallery(model, test, model.layer3, (0.5,) * 3, (0.25,) * 3, count=3)
+    assert all(f"(vraie classe{NBSP}: " in ax.get_title() for ax in fig.axes[:3])
+    plt.close(fig)
+    fig = figures.pretrained.jpeg_at_32px(test.images[:1])
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["image 32 × 32", "JPEG, qualité 75"]
+    plt.close(fig)
+    table = inception.GOOGLENET_TABLE["3a"]
+    fig = diagrams.inception_module(inception.Inception(*table), table[0], "3a")
+    found = [t.get_text() for t in fig.axes[0].texts]
+    assert fig.axes[0].get_title() == "Module Inception 3a (tracé d'après sa définition)"
+    assert f"entrée{NBSP}: {table[0]} canaux" in found and "conv. 3×3, 128 + BN + ReLU" in found
+    assert "agrégation max. 3×3" in found
+    plt.close(fig)
+    found = [t.get_text() for t in diagrams.residual_blocks().axes[0].texts]
+    assert f"contournement{NBSP}:\nidentité" in found and "bloc goulot (ResNet-50 et plus profonds)" in found
+    plt.close("all")
+    found = [t.get_text() for t in diagrams.encoder_block().axes[0].texts]
+    assert f"auto-attention multi-têtes{NBSP}: 3 têtes de 64" in found and f"jetons{NBSP}: 65 × 192" in found
+    plt.close("all")
+
+
+def test_imagenet_photos_in_french(monkeypatch):
+    from types import SimpleNamespace
+
+    import torch
+
+    from coursekit import data
+
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    names = [f"c{i}" for i in range(8)] + ["ant"]
+    scores = -torch.arange(9.0).repeat(1200, 1)  # c0 first, ant last: never in the top 5 ...
+    scores[:900, 8] = 9  # ... but for the first 900 of 1,200 ants
+
+    class Net:
+        weights = SimpleNamespace(meta=dict(categories=names), transforms=lambda: (lambda x: x))
+
+        def __call__(self, x):
+            return scores[:len(x)]
+
+    photos = data.ImageTensors(torch.zeros(1200, 3, 1, 1, dtype=torch.uint8), torch.zeros(1200, dtype=torch.long),
+                               ("ants",))
+    got = facts.facts_imagenet_photos(Net(), photos, batch_size=1200)
+    assert got == dict(pretrained_photos=f"1{NNBSP}200", pretrained_photos_top1=f"900 (75{NNBSP}%)",
+                       pretrained_photos_top5=f"900 (75{NNBSP}%)")

@@ -267,3 +267,122 @@ def test_one_pass_is_one_epoch():
         if "epochs" in row:
             row["epochs"] = 1
     assert facts.facts_targets(result)["transfer_targets_epochs"] == "1 epoch over the 100 images of Caltech-101"
+
+
+# --- in French (COURSEKIT_LANG=fr): the same readings in the words of the French book --------------------------
+
+NNBSP, NBSP = "\u202f", "\u00a0"  # before % and ;, before :
+
+
+def test_decision_facts_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    got = facts.facts_decision(decision(cells(SEPARATED, dict(SEPARATED, scratch=[60, 61, 62]))))
+    assert got["transfer_photo_small_best"] == f"le réglage fin (71,0{NNBSP}%)"
+    assert got["transfer_sketch_large_gain"] == "+10,0" and got["transfer_sketch_small_probe_vs_ft"] == "-20,0"
+    assert got["transfer_winner_reading"] == ("Le réglage fin a la meilleure moyenne dans les quatre cases, même avec "
+                                              "dix images par classe")
+    assert got["transfer_small_distance"] == (
+        "le réglage fin devance l'entraînement à partir de zéro de +40,0 points sur les photos et de +10,0 sur les "
+        f"croquis, soit une différence de +30,0 ± 0,0{NNBSP}; il supprime 58{NNBSP}% des erreurs du réseau entraîné à "
+        f"partir de zéro sur les photos et 26{NNBSP}% sur les croquis (+32 ± 0){NNBSP}; l'entraînement à partir de "
+        "zéro seul donne aux croquis +30,0 ± 0,0 points par rapport aux photos")
+    assert got["transfer_gain_reading"].startswith("de moindre valeur sur les croquis que sur les photos aux deux tailles")
+    assert got["transfer_probe_seconds"] == "1,0 s"
+    # the deep probe ahead on sketches, by less than the seeds vary
+    sketch = dict(SEPARATED, **{"deep probe": [80, 65, 75], "fine-tune": [70, 71, 76]})
+    got = facts.facts_decision(decision(cells(SEPARATED, sketch)))
+    assert got["transfer_sketch_small_best"] == f"la sonde profonde (73,3{NNBSP}%)"
+    assert got["transfer_winner_reading"].startswith(f"La meilleure méthode n'est pas la même dans toutes les cases{NBSP}: ")
+    assert got["transfer_winner_reading"].endswith(
+        f"beaucoup de croquis PACS{NBSP}: là, les 3 graines ne départagent pas les méthodes)")
+    assert "(mais seulement d'une marge inférieure à l'intervalle à 95\u202f% de la différence appariée pour peu de " \
+           "croquis PACS" in got["transfer_winner_reading"]
+    assert "not worth" not in got["transfer_gain_reading"]
+
+
+def test_frozen_batch_norm_and_sources_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    photo, sketch = (dict(SEPARATED, **{"fine-tune, frozen BN": f}) for f in ([75, 76, 77], [60, 81, 70]))
+    got = facts.facts_frozen_bn(decision(cells(photo, sketch), methods=FROZEN))
+    assert got["lite0_bn_cells"].startswith(f"peu de photos{NBSP}: +5,0 ± 0,0")
+    assert got["lite0_bn_reading"] == (
+        "la normalisation par lots figée est meilleure dans 2 des 4 cases, moins bonne dans 0, et les graines ne "
+        "départagent pas les deux dans 2, si bien que la figer est le meilleur choix par défaut pour affiner ce réseau "
+        "sur si peu d'images")
+    assert facts.facts_decision(decision(cells(photo, sketch), methods=FROZEN), prefix="lite0")["lite0_photo_small_best"] \
+        == f"le réglage fin avec normalisation par lots figée (76,0{NNBSP}%)"
+    cifar = decision(cells(SEPARATED, SEPARATED))
+    ahead = {m: [a + 5 for a in v] for m, v in SEPARATED.items()}
+    got = facts.facts_sources(cifar, decision(cells(ahead, dict(SEPARATED, **{"fine-tune": [60, 80, 75]}))))
+    assert got["tr_sources_reading"] == ("La meilleure méthode du réseau ImageNet bat la meilleure du réseau CIFAR-10 "
+                                         "dans 2 des 4 cases, au-delà de la variation entre graines")
+    assert f"peu de croquis{NBSP}: +0,7 ± 24,1" in got["tr_sources_cells"]
+
+
+def test_targets_facts_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    deep = {"deep probe": 60.0, "early probe": 50.0, "fine-tune": 70.0, "scratch": 40.0}
+    got = facts.facts_targets(targets_result({"hymenoptera": deep, "caltech101": dict(deep, **{"deep probe": 80.0})}))
+    assert got["transfer_targets_depth"] == "La sonde profonde bat la précoce sur chacune de ces cibles"
+    assert got["transfer_targets_winners"].startswith(f"fourmis ou abeilles, le réglage fin (70,0{NNBSP}%)")
+    assert got["transfer_targets_winners"].endswith(f"Caltech-101, la sonde profonde (80,0{NNBSP}%)")
+    assert got["transfer_targets_epochs"] == ("10 époques sur les 100 images de fourmis ou abeilles, "
+                                              "20 époques sur les 200 images de Caltech-101")
+    early = dict(deep, **{"early probe": 65.5})
+    got = facts.facts_targets(targets_result({"clothing-small": early}, source="imagenet"), prefix="lite0_targets")
+    assert got["lite0_targets_depth"] == (
+        f"La sonde précoce bat la profonde sur la cible vêtements (65,5{NNBSP}% contre 60,0{NNBSP}%){NBSP}: là, les "
+        "dernières caractéristiques du réseau ImageNet, spécialisées dans ses mille classes, décrivent cette cible "
+        "moins bien que ses caractéristiques précoces, plus génériques")
+    one = targets_result({"caltech101": deep})
+    for row in one["metrics"]["rows"]:
+        if "epochs" in row:
+            row["epochs"] = 1
+    assert facts.facts_targets(one)["transfer_targets_epochs"] == "1 époque sur les 100 images de Caltech-101"
+
+
+def test_budget_and_network_facts_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    got = facts.facts_budget(experiments.config("transfer_decision", "quick"), dict(steps=12345),
+                             experiments.config("transfer_decision_lite0", "quick"))
+    assert got["tr_full_steps"] == f"12{NNBSP}345" and got["tr_lite0_body_lr"] == "0,001" and got["tr_body_lr"] == "0,01"
+    got = facts.facts_networks()
+    # glued before "paramètres": "ResNet-20 n'a que 0,27 million de paramètres"
+    assert got["tr_params"].endswith(" million de") and got["tr_lite0_params"] == "4,7 millions de"
+    assert got["tr_early_shape"] == "16 canaux en 32 × 32"
+    assert got["tr_lite0_early_shape"] == "24 canaux en 32 × 32, un quart du côté de l'entrée"
+    assert got["tr_lite0_deep_features"] == f"1{NNBSP}280"
+
+
+def test_the_comparison_figure_in_french(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from coursekit import figures
+
+    result = decision(cells(SEPARATED, SEPARATED))
+    result["title"] = experiments.get("transfer_decision").title
+    result["provenance"] = dict(PROVENANCE, data=dict(PROVENANCE["data"], targets={
+        t: dict(classes=7) for t in ("pacs-photo", "pacs-sketch")}))
+    monkeypatch.delenv("COURSEKIT_LANG", raising=False)
+    ax = figures.transfer_comparison(result).axes[0]
+    assert ax.get_title() == (result["title"] + "\nmean over 3 seeds (bars: 95 % interval)")
+    assert ax.get_xticklabels()[0].get_text() == "PACS photo\nsmall: 70 images"
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    ax = figures.transfer_comparison(result).axes[0]
+    assert ax.get_title() == (f"Cible semblable ou différente, petite ou grande{NBSP}: photos et croquis PACS depuis "
+                              f"un ResNet-20 CIFAR-10\nmoyenne sur 3 graines (barres{NBSP}: intervalle à 95{NNBSP}%)")
+    assert [t.get_text() for t in ax.get_xticklabels()][::3] == [f"photos PACS\npetit{NBSP}: 70 images",
+                                                                 f"croquis PACS\ngrand{NBSP}: 70 images"]
+    plt.close("all")
+
+
+def test_the_titles_shown_are_the_registered_ones_in_english(monkeypatch):
+    monkeypatch.delenv("COURSEKIT_LANG", raising=False)
+    names = ("transfer_decision", "transfer_decision_lite0", "transfer_targets", "transfer_targets_lite0")
+    for name in names:
+        title = experiments.get(name).title
+        assert facts.display_title(dict(experiment=name, title=title)) == title
+    assert facts.display_title(dict(experiment="transfer_targets", title="an older title")) == "an older title"
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    assert facts.display_title(dict(experiment="transfer_targets", title=experiments.get("transfer_targets").title)) == \
+        "Transfert d'un ResNet-20 CIFAR-10 vers trois autres jeux de données"

@@ -440,3 +440,116 @@ def test_positions_on_the_stored_run(quick):
     chance = float(found["vit_pos_chance"].rstrip(" %")) / 100
     learned = nearest / 64 >= facts.GRID_LEARNED * chance  # the stored ViT on 10,000 images: 37 of 64 positions
     assert found["vit_pos_reading"].startswith("the embeddings have learned the grid") == learned
+
+
+# --- in French (COURSEKIT_LANG=fr): the same readings, worded by the catalogues -----------------------
+
+NB, NN = "\u00a0", "\u202f"  # French typography: no-break space before ":", narrow one before ";" and "%"
+
+
+def test_readings_in_french(monkeypatch):
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+
+    def cost(parameters: int) -> dict:
+        return {"parameters": parameters, "images_per_second": 0.0}
+
+    resnet = run("vs_resnet20_3000", [0.52, 0.53, 0.54], cost=cost(270_000))
+    same = facts.facts_same_budget(resnet, run("vs_vit_3000", [0.40, 0.42, 0.41], cost=cost(540_000)))
+    assert same["vit_same_reading"] == "le ResNet est en tête de 12,0 ± 2,5 points" and same["vit_same_params"] == "2,0"
+    found = facts.facts_lr_find(range_test({"ResNet-20": (100, 0.5, 0.1), "ViT": (60, 4e-4, 1e-3)}))
+    assert found["vit_lr_resnet_reading"].startswith("la perte lissée est la plus basse à 2,0e+00, la règle donne "
+                                                     f"donc 2{NN};")
+    assert found["vit_lr_resnet_reading"].endswith("Le taux maximal utilisé plus bas, 0,1, est 20,0 fois inférieur à "
+                                                   "celui de la règle")
+    assert "la perte avait quadruplé à 1,5e-02, où le test s'est arrêté" in found["vit_lr_vit_reading"]
+    assert found["vit_lr_ratio"] == f"1{NN}250"
+    plain = run("vs_vit_3000", [0.40, 0.41, 0.42], train=0.95)
+    pays = facts.facts_strong_augmentation(plain, run("vs_vit_3000_strong", [0.43, 0.44, 0.45], train=0.70))
+    assert pays["vit_strong_reading"] == "La recette renforcée ajoute 3,0 ± 0,0 points"
+    assert pays["vit_plain_overfit"] == (f"95,0{NN}% sur ses images d'entraînement contre 41,0{NN}% sur les images "
+                                         "de test")
+    assert pays["vit_strong_gap"] == "54,0 à 26,0 points"
+    assert pays["vit_strong_fit"].startswith(f"elle sous-apprend{NB}:")
+    assert pays["vit_strong_gap_reading"] == "plus étroit de 28,0 ± 0,0 points, en appariant par graine"
+    narrows = efficiency([[50, 51, 52], [52, 53, 54], [56, 57, 58]], [[30, 31, 32], [36, 37, 38], [50, 50, 52]])
+    assert narrows["vit_eff_reading"] == ("L'avance du ResNet se réduit de 13,7 ± 1,4 points quand les données sont "
+                                          "multipliées par 10")
+    assert narrows["vit_discussion_margin"] == (f"en tête de 6,3 à 20,0 points à chaque taille, de 1{NN}000 à "
+                                                f"10{NN}000 images")
+    assert narrows["vit_eff_gaps"] == f"+20,0 ± 0,0{NN}; +16,0 ± 0,0{NN}; +6,3 ± 1,4"  # the comma is the decimal mark
+    assert narrows["vit_eff_train"].startswith(f"ResNet-20{NB}: 90,0 / 51,0{NN}%, 90,0 / 53,0{NN}%")
+    assert narrows["vit_eff_fit_reading"].startswith("Le ResNet-20 surapprend à 1")
+
+
+def test_pretraining_attention_and_rules_in_french(monkeypatch):
+    def sized(by_size: tuple[list[float], ...]) -> list[dict]:
+        return [run(accuracy=[a / 100 for a in values], provenance=dict(PROVENANCE, data=dict(train=dict(images=n))))
+                for n, values in zip(facts.SIZES, by_size)]
+
+    scratch = {"ResNet-20": sized(([40, 41, 42], [50, 51, 52], [60, 61, 62])),
+               "ViT": sized(([30, 31, 32], [40, 41, 42], [50, 51, 52]))}
+    pretrained = lite0([[80, 81, 82], [84, 85, 86], [88, 89, 90]], [[70, 72, 74], [80, 82, 84], [90, 91, 92]])
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    ahead = facts.facts_pretraining(scratch, pretrained)
+    assert ahead["vit_pre_best"] == "la sonde" and ahead["vit_pre_steps"] == "200 lots de 32"
+    assert ahead["vit_pre_lead"] == "en avance de 40,0 ± 2,3 points" and ahead["vit_pre_test"] == f"1{NN}000"
+    assert ahead["vit_pre_tuning"] == (f"Réglage fin de toutes les couches pendant 200 lots, face à la sonde{NB}: "
+                                       f"-9,0 ± 2,5 points à 1{NN}000 images{NN}; -3,0 ± 2,5 points à 3{NN}000 "
+                                       f"images{NN}; +2,0 ± 0,0 points à 10{NN}000 images")
+    assert ahead["vit_pre_reading"].startswith(f"La sonde linéaire du réseau ImageNet sur 1{NN}000 images devance de "
+                                               "20,0 ± 2,3 points le ResNet entraîné à partir de zéro")
+    # the French verb agrees with the number of heads, where the English keeps "attend"
+    two = facts.facts_attention(run(attention=dict(grid=2, mean_distance=[[3.0, 5.04, 12.0], [10.0, 12.26, 11.0]])))
+    assert two["vit_attention_reading"].startswith("2 des 3 têtes du premier bloc portent une attention locale "
+                                                   "(distance moyenne inférieure à 10,2 pixels")
+    assert two["vit_distance_first"] == "3,0 à 12,0"
+    one = facts.facts_attention(run(attention=dict(grid=2, mean_distance=[[3.0, 13.0, 14.0], [13.0] * 3])))
+    assert one["vit_attention_reading"].startswith("1 des 3 têtes du premier bloc porte une attention locale")
+    side = 4
+    yx = torch.stack(torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij"), -1).view(-1, 2).float()
+    grid = facts.facts_positions(positions(torch.cat([torch.sin(yx / 3), torch.cos(yx / 3)], 1), side))
+    assert grid["vit_pos_nearest"] == "16 sur 16" and grid["vit_pos_rule"] == "4 fois"
+    assert grid["vit_pos_reading"].startswith(f"les plongements ont appris la grille{NB}: rien n'indiquait")
+    # the rules and notes the chapter shows are worded when read, in the language of that moment
+    assert facts.LOCAL_RULE.startswith("Une tête porte une attention locale") and f"75{NN}%" in facts.LOCAL_RULE
+    assert facts.GRID_RULE.startswith("Les plongements de position ont appris la grille lorsque")
+    assert facts.FIT_WORDS["over-fits"].startswith(f"elle surapprend{NB}:")
+    assert "hub Hugging Face" in facts.full_only("vit_pretrained", "quick")[1]
+    monkeypatch.setenv("COURSEKIT_LANG", "en")
+    assert facts.LOCAL_RULE.startswith("A head attends locally when its mean attention distance is below 75% of")
+    with pytest.raises(AttributeError):
+        facts.NO_SUCH_RULE
+
+
+def test_figures_in_french(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from coursekit.figures import vit as drawn
+
+    def scratch(name: str, accuracy: list[float], n: int) -> dict:
+        # 30 epochs of 7 batches on the first set, 1,000 images: 210 steps
+        return run(name, accuracy, config=dict(epochs=30, train_per_class=n // 10, batch_size=128),
+                   provenance=dict(PROVENANCE, data=dict(train=dict(images=n))))
+
+    results = {"ResNet-20": [scratch("r", [0.50, 0.51, 0.52], n) for n in facts.SIZES],
+               "ViT": [scratch("v", [0.40, 0.41, 0.42], n) for n in facts.SIZES]}
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    fig = drawn.data_efficiency(results, pretrained=lite0([[80, 81, 82]] * 3, [[70, 71, 72]] * 3))
+    ax = fig.axes[0]
+    assert ax.get_title() == "Exactitude selon la quantité de données, de zéro et depuis ImageNet"
+    assert ax.get_xlabel() == (f"images d'entraînement (échelle log{NN}; de zéro{NB}: 210 lots de 128{NN}; "
+                               f"réglage fin{NB}: 200 lots)")
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"1{NN}000", f"3{NN}000", f"10{NN}000"]
+    assert "51,0" in [t.get_text() for t in ax.texts]  # the means, with a decimal comma
+    assert ax.get_legend().get_title().get_text() == f"moyenne, intervalle à 95{NN}%, graines"
+    plt.close(fig)
+    image = torch.zeros(3, 32, 32)
+    fig = drawn.patches(image)
+    assert fig.axes[0].get_title() == "image de 32 × 32, fragments de 4 × 4"
+    assert fig.texts[0].get_text() == f"la séquence{NB}: 64 fragments de 48 nombres chacun, lus ligne par ligne"
+    plt.close(fig)
+    fig = drawn.attention_geometry(dict(attention=dict(grid=2, mean_distance=[[3.0, 4.0], [5.0, 6.0]],
+                                                       position_similarity=torch.eye(4).tolist())))
+    assert fig.axes[0].get_title() == "Jusqu'où regarde chaque tête"
+    assert fig.axes[0].get_ylabel() == "distance d'attention moyenne (pixels)"
+    plt.close(fig)

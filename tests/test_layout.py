@@ -11,7 +11,9 @@ PACKAGE = Path(coursekit.__file__).parent
 # The order of ARCHITECTURE.md: a module may import only modules of an earlier layer (or its own
 # package's earlier modules). Names are dotted paths under coursekit; a package stands for its modules.
 LAYERS = [
-    {"files", "metrics", "profiles", "regression", "stats"},
+    {"files"},
+    {"i18n"},
+    {"metrics", "profiles", "regression", "stats"},
     {"augment", "results", "runs", "runtime"},
     {"data"},
     {"models"},
@@ -24,6 +26,7 @@ LAYERS = [
     {"tables", "plan"},
     {"figures"},
     {"book"},
+    {"editions"},
     {"cli"},
 ]
 

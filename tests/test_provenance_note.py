@@ -99,16 +99,16 @@ def test_rule_note_is_a_collapsed_paragraph_per_rule():
     one = book.rule_html("Runs differ when <their> intervals & means say so.")
     assert one.startswith('<details class="rule"><summary>How this verdict is decided</summary>')
     assert "<p>Runs differ when &lt;their&gt; intervals &amp; means say so.</p>" in one
-    two = book.rule_html(stats.clear_rule(), diagnostics.FIT_RULE)
+    two = book.rule_html(stats.clear_rule(), diagnostics.fit_rule())
     assert "How these verdicts are decided" in two and two.count("<p>") == 2
 
 
 def test_the_rules_say_the_thresholds_the_code_uses():
     assert "4.30 standard errors with 3 seeds" in stats.clear_rule(3)
     assert f"{stats.t975(10):.2f} standard errors with 10 seeds" in stats.clear_rule(10)
-    assert f"at least {diagnostics.FITS:.0f} %" in diagnostics.FIT_RULE
-    assert f"more than {diagnostics.OVERFIT_GAP:.0f} points" in diagnostics.FIT_RULE
-    assert f"less than {100 * diagnostics.FLAT_SHARE:.1f} %" in diagnostics.FLAT_RULE
-    assert f"at least {100 * diagnostics.RATE_SHARE:.0f} % of its peak" in diagnostics.FLAT_RULE
+    assert f"at least {diagnostics.FITS:.0f} %" in diagnostics.fit_rule()
+    assert f"more than {diagnostics.OVERFIT_GAP:.0f} points" in diagnostics.fit_rule()
+    assert f"less than {100 * diagnostics.FLAT_SHARE:.1f} %" in diagnostics.convergence_rule()
+    assert f"at least {100 * diagnostics.RATE_SHARE:.0f} % of its peak" in diagnostics.convergence_rule()
     assert f"below {readings.LOCAL:.0%} of" in readings.LOCAL_RULE
     assert f"at least {readings.GRID_LEARNED:g} times" in readings.GRID_RULE and f"{readings.GRID_NONE:g} times" in readings.GRID_RULE

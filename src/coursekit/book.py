@@ -18,10 +18,12 @@ import argparse
 import hashlib
 import sys
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
 from . import files
+from .i18n import _, say
 
 BOOK_DIR = "book"
 TWINS_DIR = "notebooks"
@@ -38,9 +40,13 @@ def repository(root: Path) -> tuple[str, str]:
     return repo["url"].rstrip("/"), repo.get("branch", "main")
 
 
+def load_toc(root: Path) -> dict:
+    return yaml.safe_load((root / "_toc.yml").read_text())
+
+
 def chapters(root: Path) -> list[Path]:
     """Every page listed in ``_toc.yml``, in order, as paths to their sources."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    toc = load_toc(root)
     found: list[str] = [toc["root"]]
 
     def walk(entries: list[dict]) -> None:
@@ -77,15 +83,17 @@ def notebook_chapters(root: Path) -> list[Path]:
     return [p for p in chapters(root) if p.suffix == ".md" and is_notebook(p)]
 
 
-def twin_path(root: Path, source: Path) -> Path:
-    """``book/<name>.md`` -> ``notebooks/<name>.ipynb``."""
-    return root / TWINS_DIR / source.relative_to(root / BOOK_DIR).with_suffix(".ipynb")
+def twin_path(root: Path, source: Path, language: str = "en") -> Path:
+    """``book/<name>.md`` -> ``notebooks/<name>.ipynb`` (a translation's: ``notebooks/<language>/<name>.ipynb``)."""
+    folder = root / TWINS_DIR if language == "en" else root / TWINS_DIR / language
+    return folder / source.relative_to(root / BOOK_DIR).with_suffix(".ipynb")
 
 
-def install_cell(url: str, branch: str, commit: str | None = None) -> str:
+def install_cell(url: str, branch: str, commit: str | None = None, language: str = "en") -> str:
     """The twin's first cell: installs coursekit in Colab, does nothing elsewhere. With ``commit``, the
     install is pinned to it (the code the notebook and its stored results were made with, not whatever
-    ``branch`` holds next year), and results made in Colab record it as their commit."""
+    ``branch`` holds next year), and results made in Colab record it as their commit. A translation's
+    twin also tells coursekit to write in its language (``COURSEKIT_LANG``), everywhere."""
     cell = (
         "# In Colab: install coursekit, the course's package, from the course repository, at the commit\n"
         "# this notebook was made from. Elsewhere this cell does nothing (`pip install -e .` in a clone).\n"
@@ -96,6 +104,8 @@ def install_cell(url: str, branch: str, commit: str | None = None) -> str:
     )
     if commit:
         cell += f"\n    os.environ[\"COURSEKIT_COMMIT\"] = \"{commit[:10]}\"  # the commit its results record"
+    if language != "en":
+        cell += f"\nos.environ[\"COURSEKIT_LANG\"] = \"{language}\"  # coursekit's sentences and figures in {language}"
     return cell
 
 
@@ -115,14 +125,18 @@ def code_commit(root: Path) -> str | None:
         return None
 
 
-def make_twin(root: Path, source: Path) -> str:
-    """The text of ``source``'s Colab twin (an .ipynb), generated from the MyST source."""
+def make_twin(root: Path, source: Path, language: str = "en", translate: Callable[[str], str] | None = None) -> str:
+    """The text of ``source``'s Colab twin (an .ipynb), generated from the MyST source; a translation's
+    (:mod:`coursekit.editions`) with its Markdown cells through ``translate``."""
     import jupytext
     import nbformat
 
     notebook = jupytext.read(source, fmt="md:myst")
+    for cell in notebook.cells:
+        if translate is not None and cell.cell_type == "markdown":
+            cell.source = translate(cell.source)
     url, branch = repository(root)
-    cell = install_cell(url, branch, code_commit(root))
+    cell = install_cell(url, branch, code_commit(root), language)
     notebook.cells.insert(0, nbformat.v4.new_code_cell(cell, metadata={"tags": [INSTALL_TAG]}))
     for i, cell in enumerate(notebook.cells):  # stable ids, so that an unchanged source gives the same twin
         cell.id = INSTALL_TAG if i == 0 else hashlib.sha1(f"{i}:{cell.source}".encode()).hexdigest()[:8]
@@ -150,10 +164,15 @@ def stale_twins(root: Path) -> list[Path]:
         if not path.exists():
             stale.append(path)
             continue
-        have, want = path.read_text(), make_twin(root, source)
-        if (have != want) if pinned else (_unpinned(have) != _unpinned(want)):
+        if not same_twin(path.read_text(), make_twin(root, source), pinned):
             stale.append(path)
     return stale
+
+
+def same_twin(have: str, want: str, pinned: bool) -> bool:
+    """Whether a twin on disk is the one its source makes (without the install cell where the checkout
+    cannot tell the commit it pins)."""
+    return have == want if pinned else _unpinned(have) == _unpinned(want)
 
 
 def write_twins(root: Path) -> list[Path]:
@@ -166,13 +185,13 @@ def write_twins(root: Path) -> list[Path]:
     return written
 
 
-def colab_url(root: Path, source: Path) -> str:
-    """The Colab address that opens ``source``'s twin from the repository."""
+def colab_url(root: Path, source: Path, language: str = "en") -> str:
+    """The Colab address that opens ``source``'s twin (in ``language``) from the repository."""
     url, branch = repository(root)
     github = "https://github.com/"
     if not url.startswith(github):
         raise ValueError(f"Colab opens notebooks from GitHub only; repository.url is {url}")
-    rel = twin_path(root, source).relative_to(root).as_posix()
+    rel = twin_path(root, source, language).relative_to(root).as_posix()
     return f"https://colab.research.google.com/github/{url[len(github):]}/blob/{branch}/{rel}"
 
 
@@ -208,12 +227,14 @@ def provenance_html(*results: dict | None) -> str:
         return ""
     profiles = ", ".join(dict.fromkeys(r["profile"] for r in shown))
     dates = sorted({r["provenance"]["date"][:10] for r in shown})
-    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+    when = dates[0] if len(dates) == 1 else say("{first} to {last}", first=dates[0], last=dates[-1])
     if len(shown) == 1:
-        summary = f"Run: {shown[0]['experiment']} · profile {profiles} · {when}"
+        summary = say("Run: {experiment} · profile {profiles} · {when}", experiment=shown[0]["experiment"],
+                      profiles=profiles, when=when)
+    elif "," in profiles:
+        summary = say("Runs: {n} experiments · profiles {profiles} · {when}", n=len(shown), profiles=profiles, when=when)
     else:
-        plural = "s" if "," in profiles else ""
-        summary = f"Runs: {len(shown)} experiments · profile{plural} {profiles} · {when}"
+        summary = say("Runs: {n} experiments · profile {profiles} · {when}", n=len(shown), profiles=profiles, when=when)
     items = "".join(f"<li>{html.escape(provenance_line(r))}</li>" for r in shown)
     return f'<details class="provenance"><summary>{html.escape(summary)}</summary><ul>{items}</ul></details>'
 
@@ -235,13 +256,13 @@ def rule_html(*rules: str) -> str:
     import html
 
     paragraphs = "".join(f"<p>{html.escape(rule)}</p>" for rule in rules)
-    summary = "How this verdict is decided" if len(rules) == 1 else "How these verdicts are decided"
+    summary = _("How this verdict is decided") if len(rules) == 1 else _("How these verdicts are decided")
     return f'<details class="rule"><summary>{summary}</summary>{paragraphs}</details>'
 
 
 def rule_note(*rules: str) -> None:
     """Show, beside a computed verdict, the rule that decided it (``stats.clear_rule()``,
-    ``diagnostics.FIT_RULE``, ...): a collapsed note, as :func:`provenance_note` is, that the reader opens."""
+    ``diagnostics.fit_rule()``, ...): a collapsed note, as :func:`provenance_note` is, that the reader opens."""
     from IPython.display import HTML, display
 
     display(HTML(rule_html(*rules)))
@@ -252,17 +273,45 @@ def rule_note(*rules: str) -> None:
 def _point_colab_at_twin(app, pagename: str, templatename: str, context: dict, doctree) -> None:
     root = Path(app.srcdir)
     source = Path(app.env.doc2path(pagename))
-    if source.suffix != ".md" or not source.is_relative_to(root / BOOK_DIR) or not twin_path(root, source).exists():
+    language = app.config.language or "en"
+    if source.suffix != ".md" or not source.is_relative_to(root / BOOK_DIR) or \
+            not twin_path(root, source, language).exists():
         return
     for group in context.get("header_buttons", []):
         for button in group.get("buttons", []) if isinstance(group, dict) else []:
             if button.get("text") == "Colab":
-                button["url"] = colab_url(root, source)
+                button["url"] = colab_url(root, source, language)
+
+
+# The editions (coursekit.editions): English at the site's root, each translation in a folder of its name.
+EDITION_NAMES = {"en": "English", "fr": "Français"}
+
+
+def other_edition_url(pagename: str, language: str, other: str, pages: set[str], root_page: str) -> str:
+    """The relative address, from page ``pagename`` of the ``language`` edition, of the same page in the
+    ``other`` edition (its root page where the other edition lacks it). English lives at the site's root,
+    a translation in ``<language>/``; ``pages`` are the pages both editions have."""
+    depth = pagename.count("/") + (language != "en")
+    target = pagename if pagename in pages else root_page
+    return "../" * depth + ("" if other == "en" else f"{other}/") + target + ".html"
+
+
+def _link_other_editions(app, pagename: str, templatename: str, context: dict, doctree) -> None:
+    language = app.config.language or "en"
+    root = Path(app.srcdir)
+    pages = {path.relative_to(root).with_suffix("").as_posix() for path in chapters(root)}
+    root_page = load_toc(root)["root"]
+    for other, name in EDITION_NAMES.items():
+        if other != language:
+            context.setdefault("header_buttons", []).append({
+                "type": "link", "url": other_edition_url(pagename, language, other, pages, root_page),
+                "text": name, "tooltip": name, "icon": "fas fa-language", "label": f"edition-{other}"})
 
 
 def setup(app) -> dict:
     # Runs after sphinx-book-theme (priority 501) has built the launch buttons.
     app.connect("html-page-context", _point_colab_at_twin, priority=502)
+    app.connect("html-page-context", _link_other_editions, priority=503)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

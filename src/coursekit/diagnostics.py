@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import DeviceLoader, ImageTensors
+from .i18n import say
 from .runtime import Runtime, peak_memory
 from .train import Batches, make_optimizer, predict
 
@@ -91,15 +92,18 @@ def read_range_test(lrs: list[float], smoothed: list[float], *, span: float = 0.
 # epoch whose learning rate was at least half its peak.
 FLAT_SHARE = 0.025
 RATE_SHARE = 0.5
-FLAT_RULE = (f"A training loss has flattened when the last tenth of its epochs brought less than {100 * FLAT_SHARE:.1f} % "
-             "of its whole fall (a loss falling in a straight line brings 10 %). The epochs are counted up to the "
-             f"last one whose learning rate was still at least {100 * RATE_SHARE:.0f} % of its peak, because a "
-             "schedule that anneals the rate to nearly zero flattens every loss, whatever the network has learnt.")
+def convergence_rule() -> str:
+    """The convergence check in words, for a collapsed note beside a verdict (``book.rule_note``)."""
+    return say("A training loss has flattened when the last tenth of its epochs brought less than {flat:.1f} % "
+               "of its whole fall (a loss falling in a straight line brings 10 %). The epochs are counted up to the "
+               "last one whose learning rate was still at least {rate:.0f} % of its peak, because a schedule that "
+               "anneals the rate to nearly zero flattens every loss, whatever the network has learnt.",
+               flat=100 * FLAT_SHARE, rate=100 * RATE_SHARE)
 
 
 def flat_rule() -> dict[str, str]:
     """The convergence check's two thresholds in words, for a chapter's text."""
-    return dict(flat_limit=f"{100 * FLAT_SHARE:.1f} %", flat_rate=f"{100 * RATE_SHARE:.0f} %")
+    return dict(flat_limit=say("{share:.1f} %", share=100 * FLAT_SHARE), flat_rate=say("{share:.0f} %", share=100 * RATE_SHARE))
 
 
 def flat_share(history: list[dict], rate_share: float = RATE_SHARE) -> float:
@@ -124,10 +128,14 @@ def flat_share(history: list[dict], rate_share: float = RATE_SHARE) -> float:
 
 FITS = 85.0        # a run has fitted its training images when its final training accuracy is at least 85 %
 OVERFIT_GAP = 10.0  # ... and over-fits when that accuracy is more than 10 points above its test accuracy
-FIT_RULE = (f"A run fits its training images when its final training accuracy (on the augmented batches it "
-            f"trained on) is at least {FITS:.0f} %; below that it under-fits: it has not yet learnt them, and what it "
-            f"lacks is training, not regularisation. A run that fits over-fits when its training accuracy is more "
-            f"than {OVERFIT_GAP:.0f} points above its test accuracy.")
+
+
+def fit_rule() -> str:
+    """The fit verdict's rule (:func:`fit_verdict`) in words, for a collapsed note beside a verdict."""
+    return say("A run fits its training images when its final training accuracy (on the augmented batches it "
+               "trained on) is at least {fits:.0f} %; below that it under-fits: it has not yet learnt them, and what "
+               "it lacks is training, not regularisation. A run that fits over-fits when its training accuracy is "
+               "more than {gap:.0f} points above its test accuracy.", fits=FITS, gap=OVERFIT_GAP)
 
 
 def fit_verdict(train_accuracy: float, test_accuracy: float) -> str:

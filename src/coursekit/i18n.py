@@ -53,15 +53,22 @@ def translations(lang: str) -> gettext.NullTranslations:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
+    def done(message) -> bool:
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        return bool(message.id) and not message.fuzzy and all(strings)
+
     merged = None
     for path in files:
         with path.open("rb") as f:
             catalogue = read_po(f, locale=lang)
         if merged is None:
             merged = catalogue
-        else:
+        else:  # a message several modules share: the first translation of it counts
             for message in catalogue:
-                if message.id and message.id not in merged:
+                have = merged.get(message.id, message.context)
+                if done(message) and (have is None or not done(have)):
+                    if have is not None:  # Babel's catalogue merges into an entry it has: replace it
+                        merged.delete(message.id, message.context)
                     merged[message.id] = message
     compiled = io.BytesIO()
     write_mo(compiled, merged)  # fuzzy messages are left out: they fall back to the English
@@ -75,9 +82,21 @@ def languages() -> list[str]:
         else [ENGLISH]
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation without translating it (a module-level constant, translated with
+    :func:`_` where it is shown, at run time, in the language of that moment)."""
+    return message
+
+
 def _(message: str) -> str:
     """``message`` in the current language (itself where the catalogue has no translation)."""
     return translations(language()).gettext(message)
+
+
+def _p(context: str, message: str) -> str:
+    """``message`` in the current language, as meant in ``context`` (where one English word needs
+    different translations: "all" images per class, "all" the settings of a profile)."""
+    return translations(language()).pgettext(context, message)
 
 
 class _Formatter(string.Formatter):
@@ -106,8 +125,8 @@ def say(template: str, /, **values) -> str:
 
 
 def plural(singular: str, plural_: str, n: int, /, **values) -> str:
-    """:func:`say` with the template chosen by ``n`` as the current language's grammar wants it (French
-    says "1,5 image" and "0 image", English "0 images"); ``n`` is a field of both templates."""
+    """:func:`say` with the template chosen by the whole number ``n`` as the current language's grammar
+    wants it (French says "0 image" and "1 image", English "0 images"); ``n`` is a field of both templates."""
     return fill(translations(language()).ngettext(singular, plural_, n), n=n, **values)
 
 
@@ -118,7 +137,7 @@ def number(value: float, spec: str = ".1f") -> str:
 
 # --- the catalogues (python -m coursekit.i18n) ------------------------------------------------------
 
-KEYWORDS = {"_": None, "say": None, "plural": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "_p": ((1, "c"), 2), "say": None, "plural": (1, 2)}
 
 
 def module_messages(path: Path):
@@ -128,7 +147,7 @@ def module_messages(path: Path):
 
     template = Catalog(project=DOMAIN, domain=DOMAIN)
     for line, message, comments, context in extract_from_file("python", str(path), keywords=KEYWORDS):
-        template.add(message, locations=[(path.relative_to(LOCALES.parent).as_posix(), line)],
+        template.add(message, locations=[(path.resolve().relative_to(LOCALES.parent).as_posix(), line)],
                      auto_comments=comments, context=context)
     return template if len(template) else None
 
@@ -138,40 +157,44 @@ def catalogue_path(lang: str, module: str) -> Path:
     return LOCALES / lang / "LC_MESSAGES" / DOMAIN / f"{module}.po"
 
 
-def update_catalogues(lang: str) -> list[Path]:
-    """Extract every module's messages and bring ``lang``'s files up to date with them (new messages
-    empty, changed ones fuzzy, gone ones dropped); returns the files written."""
+def update_catalogue(lang: str, path: Path) -> Path | None:
+    """Bring ``lang``'s file for the module at ``path`` up to date with its messages (new messages empty,
+    changed ones fuzzy, gone ones dropped); returns the file written, None for a module without messages."""
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po, write_po
 
     from .files import atomic_write
 
-    written = []
-    package = LOCALES.parent
-    for path in sorted(package.rglob("*.py")):
-        template = module_messages(path)
-        if template is None:
-            continue
-        module = ".".join(path.relative_to(package).with_suffix("").parts)
-        target = catalogue_path(lang, module)
-        if target.exists():
-            with target.open("rb") as f:
-                catalogue = read_po(f, locale=lang)
-            catalogue.update(template)
-        else:
-            catalogue = Catalog(locale=lang, project=DOMAIN, domain=DOMAIN)
-            catalogue.update(template)
-        catalogue.obsolete.clear()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(target) as tmp, tmp.open("wb") as f:
-            write_po(f, catalogue, width=0, omit_header=False)
-        written.append(target)
-    return written
+    template = module_messages(path)
+    if template is None:
+        return None
+    module = ".".join(path.resolve().relative_to(LOCALES.parent).with_suffix("").parts)
+    target = catalogue_path(lang, module)
+    if target.exists():
+        with target.open("rb") as f:
+            catalogue = read_po(f, locale=lang)
+    else:
+        catalogue = Catalog(locale=lang, project=DOMAIN, domain=DOMAIN)
+    catalogue.update(template)
+    catalogue.obsolete.clear()
+    with atomic_write(target) as tmp, tmp.open("wb") as f:
+        write_po(f, catalogue, width=0)
+    return target
+
+
+def update_catalogues(lang: str, paths: list[Path] | None = None) -> list[Path]:
+    """:func:`update_catalogue` for the modules at ``paths`` (default: every module of coursekit)."""
+    written = [update_catalogue(lang, p) for p in (paths or sorted(LOCALES.parent.rglob("*.py")))]
+    return [p for p in written if p is not None]
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
-    for lang in sys.argv[1:] or [p.name for p in LOCALES.iterdir() if p.is_dir()]:
-        for path in update_catalogues(lang):
-            print(path.relative_to(LOCALES.parent))
+    parser = argparse.ArgumentParser(prog="python -m coursekit.i18n",
+                                     description="Extract coursekit's messages and update a language's catalogue.")
+    parser.add_argument("language", help="e.g. fr")
+    parser.add_argument("modules", nargs="*", type=Path, help="only these module files (default: all)")
+    args = parser.parse_args()
+    for written in update_catalogues(args.language, args.modules or None):
+        print(written.relative_to(LOCALES.parent))

@@ -20,6 +20,7 @@ from typing import Callable
 import torch
 
 from . import __version__, files, profiles
+from .i18n import _, say
 from .results import RunResult
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -236,8 +237,8 @@ def busy_note(result: dict) -> str:
     worst = max(end["one_minute"], end["fifteen_minutes"] if p.get("wall_seconds", 0) >= 900 else 0.0)
     if worst <= BUSY * end["cpus"]:
         return ""
-    return (f"a busy machine (load average {worst:.1f} on {end['cpus']} CPUs at its end): its speed figures "
-            "understate this hardware; benchmarks/ measures speed")
+    return say("a busy machine (load average {load:.1f} on {cpus} CPUs at its end): its speed figures "
+               "understate this hardware; benchmarks/ measures speed", load=worst, cpus=end["cpus"])
 
 
 def duration(seconds: float) -> str:
@@ -254,18 +255,20 @@ def describe_data(result: dict) -> str:
         return d["summary"]
     kind = d["train"].get("description", d["train"].get("kind", "?"))
     if d["train"].get("kind") == "image-folder" and not d["train"].get("lossless"):
-        kind += " (an offline copy, e.g. the JPEG re-encoding: numbers differ from the original's)"
-    return f"{kind}; {d['train']['images']:,} training and {d['test']['images']:,} test images"
+        kind += _(" (an offline copy, e.g. the JPEG re-encoding: numbers differ from the original's)")
+    return say("{kind}; {train:,} training and {test:,} test images", kind=kind, train=d["train"]["images"],
+               test=d["test"]["images"])
 
 
 def provenance_line(result: dict) -> str:
     """One line that says which run a figure or table shows: profile, hardware, date, time, data."""
     p = result["provenance"]
     date = dt.datetime.fromisoformat(p["date"]).strftime("%Y-%m-%d %H:%M UTC")
-    commit = f", commit {p['git_commit']}" if p.get("git_commit") else ""
-    return (f"{result['experiment']} · profile {result['profile']} · {p['device']} · {date} · "
-            f"wall time {duration(p['wall_seconds'])} · torch {p['torch']}{commit} · "
-            f"data: {describe_data(result)}" + (f" · {busy_note(result)}" if busy_note(result) else ""))
+    commit = say(", commit {commit}", commit=p["git_commit"]) if p.get("git_commit") else ""
+    line = say("{experiment} · profile {profile} · {device} · {date} · wall time {wall} · torch {torch}{commit} · "
+               "data: {data}", experiment=result["experiment"], profile=result["profile"], device=p["device"],
+               date=date, wall=duration(p["wall_seconds"]), torch=p["torch"], commit=commit, data=describe_data(result))
+    return line + (f" · {busy_note(result)}" if busy_note(result) else "")
 
 
 # What a result is summed up by, the first that its metrics hold: (metric, scale, name, unit, digits).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from . import experiments, profiles, stats, store
+from .i18n import _, _p, say
 from .results import RunResult
 
 
@@ -22,10 +23,10 @@ def settings_table(name: str) -> str:
 
     def cell(value) -> str:
         if isinstance(value, dict):
-            return ", ".join(f"{k}={v}" for k, v in value.items()) or "defaults"
-        return "all" if value is None else str(value)
+            return ", ".join(f"{k}={v}" for k, v in value.items()) or _("defaults")
+        return _p("a setting", "all") if value is None else str(value)
 
-    return markdown_table(["setting", *profiles.PROFILES],
+    return markdown_table([_("setting"), *profiles.PROFILES],
                           [[k, *(cell(configs[p].get(k)) for p in profiles.PROFILES)] for k in keys])
 
 
@@ -39,12 +40,14 @@ def results_table(results: list[dict]) -> str:
     rows = []
     for r in results:
         c, m = r["cost"], r["metrics"]
-        rows.append([r["title"], f"{c['parameters'] / 1e6:.2f} M", f"{c['macs'] / 1e6:,.0f} M",
-                     f"{100 * m['accuracy']:.1f} %", f"{m['macro_f1']:.3f}", f"{m['loss']:.3f}",
-                     f"{c['train_seconds'] / 60:.1f} min", f"{c['images_per_second']:,.0f}",
-                     *([f"{c['peak_memory_mb']:,.0f} MB"] if gpu else [])])
-    return markdown_table(["network", "parameters", "MACs / image", "test accuracy", "macro-F1", "test loss",
-                           "training time", "images/s (training)", *(["peak GPU memory"] if gpu else [])], rows)
+        rows.append([_(r["title"]), say("{n:.2f} M", n=c["parameters"] / 1e6), say("{n:,.0f} M", n=c["macs"] / 1e6),
+                     say("{acc:.1f} %", acc=100 * m["accuracy"]), say("{f1:.3f}", f1=m["macro_f1"]),
+                     say("{loss:.3f}", loss=m["loss"]), say("{minutes:.1f} min", minutes=c["train_seconds"] / 60),
+                     say("{n:,.0f}", n=c["images_per_second"]),
+                     *([say("{mb:,.0f} MB", mb=c["peak_memory_mb"])] if gpu else [])])
+    return markdown_table([_("network"), _("parameters"), _("MACs / image"), _("test accuracy"), _("macro-F1"),
+                           _("test loss"), _("training time"), _("images/s (training)"),
+                           *([_("peak GPU memory")] if gpu else [])], rows)
 
 
 def seeds_table(results: list[dict], labels: dict[str, str] | None = None) -> str:
@@ -58,12 +61,14 @@ def seeds_table(results: list[dict], labels: dict[str, str] | None = None) -> st
     for r in results:
         c, view = r["cost"], RunResult.from_dict(r)
         mean, half = view.interval()
-        rows.append([(labels or {}).get(r["experiment"], r["title"]), f"{c['parameters'] / 1e6:.2f} M",
-                     f"{c['macs'] / 1e6:,.0f} M", len(r["history"]),
-                     f"{training_compute(r) / 1e12:,.0f} T", f"{mean:.1f} ± {half:.1f} %", len(view),
-                     f"{view.mean_cost('train_seconds') / 60:.1f} min", f"{view.training_speed():,.0f}"])
-    return markdown_table(["network", "parameters", "MACs / image", "epochs", "training MACs", "test accuracy (95 %)",
-                           "seeds", "minutes / seed", "images/s"], rows)
+        rows.append([_((labels or {}).get(r["experiment"], r["title"])), say("{n:.2f} M", n=c["parameters"] / 1e6),
+                     say("{n:,.0f} M", n=c["macs"] / 1e6), len(r["history"]),
+                     say("{n:,.0f} T", n=training_compute(r) / 1e12),
+                     say("{mean:.1f} ± {half:.1f} %", mean=mean, half=half), len(view),
+                     say("{minutes:.1f} min", minutes=view.mean_cost("train_seconds") / 60),
+                     say("{n:,.0f}", n=view.training_speed())])
+    return markdown_table([_("network"), _("parameters"), _("MACs / image"), _("epochs"), _("training MACs"),
+                           _("test accuracy (95 %)"), _("seeds"), _("minutes / seed"), _("images/s")], rows)
 
 
 def full_beside(names: list[str], profile: str | None = None) -> str:
@@ -74,22 +79,25 @@ def full_beside(names: list[str], profile: str | None = None) -> str:
         return ""
     stored = [r for r in (experiments.load(n, "full") for n in names) if r is not None]
     if not stored:
-        return (f"> **On a GPU (`full` profile):** no result of {', '.join(f'`{n}`' for n in names)} is stored yet. "
-                "`coursekit regenerate --profile full --plan gpu` makes them on a GPU, and this note then shows them.")
+        return say("> **On a GPU (`full` profile):** no result of {names} is stored yet. "
+                   "`coursekit regenerate --profile full --plan gpu` makes them on a GPU, and this note then shows them.",
+                   names=", ".join(f"`{n}`" for n in names))
     missing = [n for n in names if n not in {r["experiment"] for r in stored}]
-    lines = ["**On a GPU (`full` profile)**, the same experiments at full size:", ""]
+    lines = [_("**On a GPU (`full` profile)**, the same experiments at full size:"), ""]
     lines += [f"- `{r['experiment']}`: {store.headline(r)} ({store.provenance_line(r)})" for r in stored]
     if missing:
-        lines.append(f"- not stored yet: {', '.join(f'`{n}`' for n in missing)}")
+        lines.append(say("- not stored yet: {names}", names=", ".join(f"`{n}`" for n in missing)))
     return "\n".join(lines)
 
 
 def after_resnet_table(rows: list[dict]) -> str:
     """A Markdown table of the networks after ResNet (:func:`coursekit.experiments.pretrained.after_resnet_table`)."""
     return markdown_table(
-        ["network (year)", "what it added", "parameters", "MACs / 224² image", "ImageNet top-1 (torchvision)"],
-        [[f"{r['name']} ({r['year']})", r["idea"], f"{r['params'] / 1e6:.1f} M", f"{r['macs'] / 1e9:.2f} G",
-          f"{r['top1']:.1f} %" if r["top1"] is not None else "no torchvision weights"] for r in rows])
+        [_("network (year)"), _("what it added"), _("parameters"), _("MACs / 224² image"),
+         _("ImageNet top-1 (torchvision)")],
+        [[f"{r['name']} ({r['year']})", _(r["idea"]), say("{n:.1f} M", n=r["params"] / 1e6),
+          say("{n:.2f} G", n=r["macs"] / 1e9),
+          say("{acc:.1f} %", acc=r["top1"]) if r["top1"] is not None else _("no torchvision weights")] for r in rows])
 
 
 def transfer_table(result: dict) -> str:
@@ -104,19 +112,22 @@ def transfer_table(result: dict) -> str:
         cells = []
         for m in methods:
             s = summary[(t, size, m)]
-            cells.append(f"{100 * s['accuracy']:.1f} %" + (f" ± {100 * s['accuracy_ci95']:.1f}" if s["runs"] > 1 else ""))
+            cells.append(say("{acc:.1f} % ± {half:.1f}", acc=100 * s["accuracy"], half=100 * s["accuracy_ci95"])
+                         if s["runs"] > 1 else say("{acc:.1f} %", acc=100 * s["accuracy"]))
         best = max(methods, key=lambda m: summary[(t, size, m)]["accuracy"])
         cells = [f"**{c}**" if m == best else c for c, m in zip(cells, methods)]
         classes = result["provenance"]["data"]["targets"][t]["classes"]
-        rows.append([TARGETS[t].title, f"{size} ({summary[(t, size, methods[0])]['train_images']:,})", str(classes), *cells])
-    return markdown_table(["target", "training images", "classes", *methods], rows)
+        rows.append([_(TARGETS[t].title), say("{size} ({images:,})", size=size if isinstance(size, int) else _(str(size)),
+                                                images=summary[(t, size, methods[0])]["train_images"]),
+                     str(classes), *cells])
+    return markdown_table([_("target"), _("training images"), _("classes"), *map(_, methods)], rows)
 
 
 def _cell(d: dict, value: str, percent: bool = True) -> str:
     scale = 100 if percent else 1
     ci = d.get(f"{value}_ci95", d.get("ci95")) if value == "accuracy" else None
-    text = f"{scale * d[value]:.1f}" + (" %" if percent else "")
-    return text + (f" ± {scale * ci:.1f}" if ci else "")
+    text = say("{value:.1f} %", value=scale * d[value]) if percent else say("{value:.1f}", value=scale * d[value])
+    return text + (say(" ± {half:.1f}", half=scale * ci) if ci else "")
 
 
 def pivot_table(rows: list[dict], index: tuple[str, ...], column: str, value: str = "accuracy",
@@ -133,7 +144,7 @@ def pivot_table(rows: list[dict], index: tuple[str, ...], column: str, value: st
         best = max(cells, key=lambda c: cells[c][value])
         body.append([*map(str, key), *[("**" + _cell(cells[c], value) + "**" if c == best else _cell(cells[c], value))
                                        if c in cells else "" for c in columns]])
-    return markdown_table([*(names.get(k, k) for k in index), *(names.get(str(c), str(c)) for c in columns)], body)
+    return markdown_table([*(_(names.get(k, k)) for k in index), *(_(names.get(str(c), str(c))) for c in columns)], body)
 
 
 def pseudo_label_table(result: dict) -> str:
@@ -143,15 +154,15 @@ def pseudo_label_table(result: dict) -> str:
     for s in stats.summarise(result["metrics"]["rows"], ("shots", "threshold")):
         runs = [r for r in result["metrics"]["rows"] if (r["shots"], r["threshold"]) == (s["shots"], s["threshold"])]
         right = [r["pseudo_accuracy"] for r in runs if r["pseudo_accuracy"] is not None]
-        rows.append([str(s["shots"]), "labelled only" if s["threshold"] is None else f"τ = {s['threshold']}",
-                     _cell(s, "accuracy"), f"{sum(r['pseudo_images'] for r in runs) / len(runs):,.0f}",
-                     f"{100 * sum(right) / len(right):.1f} %" if right else "-"])
-    return markdown_table(["images per class", "threshold", "test accuracy", "pseudo-labelled images (mean)",
-                           "their labels right"], rows)
+        rows.append([str(s["shots"]), _("labelled only") if s["threshold"] is None else say("τ = {t}", t=s["threshold"]),
+                     _cell(s, "accuracy"), say("{n:,.0f}", n=sum(r["pseudo_images"] for r in runs) / len(runs)),
+                     say("{acc:.1f} %", acc=100 * sum(right) / len(right)) if right else "-"])
+    return markdown_table([_("images per class"), _("threshold"), _("test accuracy"), _("pseudo-labelled images (mean)"),
+                           _("their labels right")], rows)
 
 
 def step_costs_table(result: dict) -> str:
     """A Markdown table of measured training-step costs: precision, peak memory and images per second."""
-    return markdown_table(["setting", "precision", "peak memory", "images/s"],
-                          [[r["name"], r["precision"], f"{r['peak_memory_mb']:,.0f} MB", f"{r['images_per_second']:,.0f}"]
-                           for r in result["metrics"]["rows"]])
+    return markdown_table([_("setting"), _("precision"), _("peak memory"), _("images/s")],
+                          [[_(r["name"]), r["precision"], say("{mb:,.0f} MB", mb=r["peak_memory_mb"]),
+                            say("{n:,.0f}", n=r["images_per_second"])] for r in result["metrics"]["rows"]])

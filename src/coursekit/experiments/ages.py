@@ -1,13 +1,15 @@
 """Chapter "ages": predicting age from UTKFace's faces. Four heads on the student's small CNN (L1 on age,
 L1 on log-age, eight groups, CORAL), a ResNet from scratch, EfficientNet-Lite0's frozen ImageNet
 features with a ridge regression and the same network fine-tuned; every run's test predictions kept
-for the chapter to read who the errors fall on."""
+for the chapter to read who the errors fall on. Every word the readings return is written in the current
+language (:mod:`coursekit.i18n`); ``NOT_RUN`` is worded when it is read, not when the module is imported."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 from .. import data, diagnostics, models, profiles, regression, stats, train, transfer
+from ..i18n import _, number, plural, say
 from ..runs import RunState
 from . import core
 from .core import Experiment, over_seeds, register
@@ -35,7 +37,7 @@ def age_network(cfg: dict) -> tuple[nn.Module, str]:
     else:
         model = models.create(cfg["model"], **cfg["model_args"])
     name = transfer.classifier_name(model)
-    parent, _, attr = name.rpartition(".")
+    parent, _dot, attr = name.rpartition(".")
     owner = model.get_submodule(parent) if parent else model
     setattr(owner, attr, regression.new_head(cfg["head"], getattr(owner, attr).in_features))
     return model, name
@@ -97,7 +99,7 @@ def where_it_looks(model: nn.Module, faces: data.ImageTensors, head: str, norm: 
     groups = regression.age_groups(faces.labels)
     chosen = torch.stack([(groups == g).nonzero()[0, 0] for g in groups.unique()])
     images = next(iter(data.DeviceLoader(faces.subset(chosen), len(chosen), train=False, device=device, **norm)))[0]
-    maps, _ = diagnostics.grad_cam(model, images, model.get_submodule(layer),
+    maps, _scores = diagnostics.grad_cam(model, images, model.get_submodule(layer),
                                    classes=torch.zeros(len(chosen), dtype=torch.long, device=images.device))
     return dict(layer=layer, images=chosen.tolist(), maps=diagnostics.pooled_maps(maps, grid))
 
@@ -152,15 +154,20 @@ register(Experiment(
     title="A ridge regression on the frozen features of DINOv2's ViT-S/14 (224 px)",
     base=dict(source=DINOV2, image_size=224, penalties=[0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0]),
     sizes={"full": dict(per_band=None)}, runner=ridge_on_features))
-NOT_RUN = {"ages_dinov2_ridge": "this needs DINOv2's weights from the Hugging Face hub, and its features at 224 "
-                                "pixels are best computed on a GPU. Run `coursekit regenerate --profile full "
-                                "--experiment ages_dinov2_ridge` and build the book with `make book "
-                                "BOOK_PROFILE=full` to see it here."}
+
+
+def not_run() -> dict[str, str]:
+    """Why each ``full``-only experiment of this chapter is not run in the other profiles, and how to see it
+    (Markdown, in the current language): ``NOT_RUN``."""
+    return {"ages_dinov2_ridge": _("this needs DINOv2's weights from the Hugging Face hub, and its features at 224 "
+                                   "pixels are best computed on a GPU. Run `coursekit regenerate --profile full "
+                                   "--experiment ages_dinov2_ridge` and build the book with `make book "
+                                   "BOOK_PROFILE=full` to see it here.")}
 
 
 def full_only(name: str, profile: str | None = None) -> tuple[dict | None, str]:
     """A ``full``-only experiment of this chapter (:func:`coursekit.experiments.core.full_only`)."""
-    return core.full_only(name, NOT_RUN[name], profile)
+    return core.full_only(name, not_run()[name], profile)
 
 
 # --- the readings the chapter's text glues: each returns {glue name: text} --------------------------
@@ -172,17 +179,55 @@ def _maes(result: dict, key: str = "mae") -> dict[int, float]:
     return {0: result["metrics"][key]}
 
 
-def _years(values: dict[int, float], unit: str = " years", scale: float = 1, digits: int = 1) -> str:
+def years_word(*values: float) -> str:
+    """The word "years" after ``values`` (written to a tenth), agreed as the current language agrees it: English
+    always says "years", French "an" when every value is below 2 ("1,5 an") and "ans" from 2 on. (The two English
+    forms are the same: the count chosen here, 1 or 2, only stands for the grammatical number.)"""
+    return plural("years", "years", 1 if all(abs(round(v, 1)) < 2 for v in values) else 2)
+
+
+def _years(values: dict[int, float]) -> str:
     """ "7.1 ± 0.3 years" over seeds, "7.1 years (one run)" for one."""
-    mean, _, half = stats.mean_interval([scale * v for v in values.values()])
-    return f"{mean:.{digits}f} ± {half:.{digits}f}{unit}" if len(values) > 1 else f"{mean:.{digits}f}{unit} (one run)"
+    mean, _sd, half = stats.mean_interval(list(values.values()))
+    if len(values) > 1:
+        return say("{mean:.1f} ± {half:.1f} {years}", mean=mean, half=half, years=years_word(mean, half))
+    return say("{mean:.1f} {years} (one run)", mean=mean, years=years_word(mean))
+
+
+def _percent(values: dict[int, float]) -> str:
+    """A share (a fraction by seed) in percent: "40 ± 3 %" over seeds, "40 % (one run)" for one."""
+    mean, _sd, half = stats.mean_interval([100 * v for v in values.values()])
+    if len(values) > 1:
+        return say("{mean:.0f} ± {half:.0f} %", mean=mean, half=half)
+    return say("{mean:.0f} % (one run)", mean=mean)
+
+
+def network_name(label: str) -> str:
+    """A network as the chapter's text names it (``{label: result}`` in :func:`facts_networks`), in the current
+    language; a label the chapter does not use is shown as it is."""
+    names = {"small CNN from scratch": _("small CNN from scratch"),
+             "ResNet-20 from scratch": _("ResNet-20 from scratch"),
+             "ridge on Lite0's frozen ImageNet features": _("ridge on Lite0's frozen ImageNet features"),
+             "Lite0 fine-tuned": _("Lite0 fine-tuned"),
+             "ridge on DINOv2's features": _("ridge on DINOv2's features")}
+    return names.get(label, label)
+
+
+def group_name(label: str) -> str:
+    """A gender or race group of UTKFace's coding (:data:`coursekit.data.utkface.GENDERS`, ``RACES``), in the
+    current language."""
+    names = {"male": _("male"), "female": _("female"), "White": _("White"), "Black": _("Black"),
+             "Asian": _("Asian"), "Indian": _("Indian"), "Others": _("Others")}
+    return names.get(label, label)
 
 
 def facts_baseline(train_ages: torch.Tensor, test_ages: torch.Tensor) -> dict[str, str]:
     """The median training age and what saying it for every test face scores: the floor to beat."""
     base = regression.median_baseline(train_ages, test_ages)
-    return {"ages_median": f"{float(train_ages.float().median()):.0f}", "ages_base_mae": f"{base['mae']:.1f} years",
-            "ages_base_cs5": f"{100 * base['cs5']:.0f} %", "ages_base_groups": f"{100 * base['group_accuracy']:.0f} %"}
+    return {"ages_median": number(float(train_ages.float().median()), ".0f"),
+            "ages_base_mae": say("{mae:.1f} {years}", mae=base["mae"], years=years_word(base["mae"])),
+            "ages_base_cs5": say("{share:.0f} %", share=100 * base["cs5"]),
+            "ages_base_groups": say("{share:.0f} %", share=100 * base["group_accuracy"])}
 
 
 def facts_heads(by_head: dict[str, dict]) -> dict[str, str]:
@@ -193,8 +238,8 @@ def facts_heads(by_head: dict[str, dict]) -> dict[str, str]:
     for head, result in by_head.items():
         key = head.replace("-", "_")
         facts[f"ages_{key}_mae"] = _years(_maes(result))
-        facts[f"ages_{key}_cs5"] = _years(_maes(result, "cs5"), " %", 100, 0)
-        facts[f"ages_{key}_groups"] = _years(_maes(result, "group_accuracy"), " %", 100, 0)
+        facts[f"ages_{key}_cs5"] = _percent(_maes(result, "cs5"))
+        facts[f"ages_{key}_groups"] = _percent(_maes(result, "group_accuracy"))
     mean = {h: stats.mean_interval(list(_maes(r).values()))[0] for h, r in by_head.items()}
     best = min(mean, key=mean.__getitem__)
     versus = []
@@ -202,18 +247,20 @@ def facts_heads(by_head: dict[str, dict]) -> dict[str, str]:
         if head == "l1":
             continue
         c = stats.compare(_maes(result), _maes(by_head["l1"]))  # "better" here is a higher error
-        versus.append(stats.word(c, better=f"{head} {{size:.1f}} ± {{h:.1f}} years worse",
-                                 worse=f"{head} {{size:.1f}} ± {{h:.1f}} years better",
-                                 cannot_tell=f"{head} not clearly different ({{d:+.1f}} ± {{h:.1f}})"))
-    return {**facts, "ages_best_head": best, "ages_heads_vs_l1": "; ".join(versus)}
+        versus.append(stats.word(c, better=_("{head} {size:.1f} ± {h:.1f} {years} worse"),
+                                 worse=_("{head} {size:.1f} ± {h:.1f} {years} better"),
+                                 cannot_tell=_("{head} not clearly different ({d:+.1f} ± {h:.1f})"),
+                                 head=head, years=years_word(*c)))
+    return {**facts, "ages_best_head": best, "ages_heads_vs_l1": _("; ").join(versus)}
 
 
 def facts_networks(networks: dict[str, dict]) -> dict[str, str]:
     """MAE of each network (``{label: result}``) over seeds, and the lowest."""
     mean = {label: stats.mean_interval(list(_maes(r).values()))[0] for label, r in networks.items()}
     best = min(mean, key=mean.__getitem__)
-    return {"ages_networks": "; ".join(f"{label}: {_years(_maes(r))}" for label, r in networks.items()),
-            "ages_best_network": best, "ages_best_network_mae": _years(_maes(networks[best]))}
+    return {"ages_networks": _("; ").join(say("{network}: {mae}", network=network_name(label), mae=_years(_maes(r)))
+                                          for label, r in networks.items()),
+            "ages_best_network": network_name(best), "ages_best_network_mae": _years(_maes(networks[best]))}
 
 
 YOUNG, OLD = 20, 60  # the scatter's ends: faces under 20, and of 60 and over
@@ -240,24 +287,29 @@ def facts_scatter(result: dict, truth: torch.Tensor) -> dict[str, str]:
     said_young = stats.compare(_signed(result, truth, young), zero)
     said_old = stats.compare(_signed(result, truth, old), zero)
     pull = (said_young.verdict == "better" and said_old.verdict == "worse")
-    young_words = stats.word(said_young, better="faces under {y} are said {size:.1f} ± {h:.1f} years older on average",
-                             worse="faces under {y} are said {size:.1f} ± {h:.1f} years younger on average",
-                             cannot_tell="faces under {y} are said neither clearly older nor younger ({d:+.1f} ± {h:.1f})",
-                             y=YOUNG)
-    old_words = stats.word(said_old, better="faces of {o} and over {size:.1f} ± {h:.1f} years older",
-                           worse="faces of {o} and over {size:.1f} ± {h:.1f} years younger",
-                           cannot_tell="faces of {o} and over neither clearly older nor younger ({d:+.1f} ± {h:.1f})",
-                           o=OLD)
+    young_words = stats.word(said_young, better=_("faces under {y} are said {size:.1f} ± {h:.1f} {years} older on average"),
+                             worse=_("faces under {y} are said {size:.1f} ± {h:.1f} {years} younger on average"),
+                             cannot_tell=_("faces under {y} are said neither clearly older nor younger "
+                                           "({d:+.1f} ± {h:.1f})"),
+                             y=YOUNG, years=years_word(*said_young))
+    old_words = stats.word(said_old, better=_("faces of {o} and over {size:.1f} ± {h:.1f} {years} older"),
+                           worse=_("faces of {o} and over {size:.1f} ± {h:.1f} {years} younger"),
+                           cannot_tell=_("faces of {o} and over neither clearly older nor younger ({d:+.1f} ± {h:.1f})"),
+                           o=OLD, years=years_word(*said_old))
     spread = stats.compare(_signed(result, truth, old, absolute=True), _signed(result, truth, young, absolute=True))
-    return {"ages_pull": f"{young_words}, and {old_words}: " + (
-                "the predictions are pulled towards the crowded middle of the ages, as an L1 loss over an uneven "
-                "spread of ages favours" if pull else "these runs do not show a pull towards the middle"),
+    if pull:
+        pull_words = say("{young}, and {old}: the predictions are pulled towards the crowded middle of the ages, as an L1 "
+                         "loss over an uneven spread of ages favours", young=young_words, old=old_words)
+    else:
+        pull_words = say("{young}, and {old}: these runs do not show a pull towards the middle",
+                         young=young_words, old=old_words)
+    return {"ages_pull": pull_words,
             "ages_spread": stats.word(
-                spread, better="the errors grow with the age: the faces of {o} and over are missed by {size:.1f} ± {h:.1f} "
-                               "years more than those under {y}, as the log-age head assumes",
-                worse="the faces of {o} and over are missed by {size:.1f} ± {h:.1f} years less than those under {y}",
-                cannot_tell="the seeds cannot tell whether the old faces are missed by more than the young ones "
-                            "({d:+.1f} ± {h:.1f} years)", o=OLD, y=YOUNG)}
+                spread, better=_("the errors grow with the age: the faces of {o} and over are missed by {size:.1f} ± "
+                                 "{h:.1f} {years} more than those under {y}, as the log-age head assumes"),
+                worse=_("the faces of {o} and over are missed by {size:.1f} ± {h:.1f} {years} less than those under {y}"),
+                cannot_tell=_("the seeds cannot tell whether the old faces are missed by more than the young ones "
+                              "({d:+.1f} ± {h:.1f} {years})"), o=OLD, y=YOUNG, years=years_word(*spread))}
 
 
 def group_errors(result: dict, truth: torch.Tensor, groups: torch.Tensor) -> dict[int, dict[int, float]]:
@@ -274,20 +326,24 @@ def facts_fairness(result: dict, attributes: dict[str, torch.Tensor], train_attr
     for name, labels in (("gender", data.utkface.GENDERS), ("race", data.utkface.RACES)):
         errors = group_errors(result, attributes["age"], attributes[name])
         share = {g: float((train_attributes[name] == g).float().mean()) for g in errors}
-        facts[f"ages_by_{name}"] = "; ".join(f"{labels[g]}: {_years(v)} ({100 * share[g]:.0f} % of training faces)"
-                                             for g, v in sorted(errors.items()))
+        facts[f"ages_by_{name}"] = _("; ").join(
+            say("{group}: {mae} ({share:.0f} % of training faces)", group=group_name(labels[g]), mae=_years(v),
+                share=100 * share[g]) for g, v in sorted(errors.items()))
         rare, common = min(share, key=share.__getitem__), max(share, key=share.__getitem__)
+        versus = stats.compare(errors[rare], errors[common])
         facts[f"ages_{name}_reading"] = stats.word(
-            stats.compare(errors[rare], errors[common]),
-            better=f"the {labels[rare]} faces, the fewest in training, are aged {{size:.1f}} ± {{h:.1f}} years worse "
-                   f"than the {labels[common]} faces, the most",
-            worse=f"the {labels[rare]} faces, the fewest in training, are aged {{size:.1f}} ± {{h:.1f}} years better "
-                  f"than the {labels[common]} faces, the most: the imbalance alone does not predict the errors",
-            cannot_tell=f"the seeds cannot tell the {labels[rare]} faces, the fewest in training, from the "
-                        f"{labels[common]} faces, the most ({{d:+.1f}} ± {{h:.1f}} years)")
+            versus,
+            better=_("the {rare} faces, the fewest in training, are aged {size:.1f} ± {h:.1f} {years} worse "
+                     "than the {common} faces, the most"),
+            worse=_("the {rare} faces, the fewest in training, are aged {size:.1f} ± {h:.1f} {years} better "
+                    "than the {common} faces, the most: the imbalance alone does not predict the errors"),
+            cannot_tell=_("the seeds cannot tell the {rare} faces, the fewest in training, from the "
+                          "{common} faces, the most ({d:+.1f} ± {h:.1f} {years})"),
+            rare=group_name(labels[rare]), common=group_name(labels[common]), years=years_word(*versus))
     bands = regression.age_groups(attributes["age"])
     by_band = group_errors(result, attributes["age"], bands)
-    facts["ages_by_band"] = "; ".join(f"{regression.group_names()[g]}: {_years(v)}" for g, v in sorted(by_band.items()))
+    facts["ages_by_band"] = _("; ").join(say("{band}: {mae}", band=regression.group_names()[g], mae=_years(v))
+                                         for g, v in sorted(by_band.items()))
     return facts
 
 
@@ -328,15 +384,18 @@ def facts_memory(result: dict) -> dict[str, str]:
         return next(r for r in rows if r["batch_size"] == at and r["amp"] == amp and r["checkpointing"] == checkpointing)
 
     amp, ckpt = setting(True, False), setting(False, True)
-    amp_words = (f"16-bit autocast ({amp['precision']}) keeps {100 * amp['saved_mb'] / ref['saved_mb']:.0f} % of it"
+    amp_words = (say("16-bit autocast ({precision}) keeps {share:.0f} % of it", precision=amp["precision"],
+                     share=100 * amp["saved_mb"] / ref["saved_mb"])
                  if amp["precision"] != "float32" else
-                 "16-bit autocast changes nothing on this device, which has no 16-bit arithmetic it would use (float32)")
-    return {"ages_mem_growth": f"from a batch of {small} to one of {large} ({large // small} times the images) the memory kept "
-                               f"grows {plain[large]['saved_mb'] / plain[small]['saved_mb']:.1f} times, from "
-                               f"{plain[small]['saved_mb']:.0f} to {plain[large]['saved_mb']:.0f} MB",
+                 _("16-bit autocast changes nothing on this device, which has no 16-bit arithmetic it would use (float32)"))
+    return {"ages_mem_growth": say("from a batch of {small} to one of {large} ({times} times the images) the memory kept "
+                                   "grows {growth:.1f} times, from {low:.0f} to {high:.0f} MB", small=small, large=large,
+                                   times=large // small, growth=plain[large]["saved_mb"] / plain[small]["saved_mb"],
+                                   low=plain[small]["saved_mb"], high=plain[large]["saved_mb"]),
             "ages_mem_batch": str(at), "ages_mem_amp": amp_words,
-            "ages_mem_ckpt": f"gradient checkpointing keeps {100 * ckpt['saved_mb'] / ref['saved_mb']:.0f} % of it and trains at "
-                             f"{100 * ckpt['images_per_second'] / ref['images_per_second']:.0f} % of the speed"}
+            "ages_mem_ckpt": say("gradient checkpointing keeps {share:.0f} % of it and trains at {speed:.0f} % of the speed",
+                                 share=100 * ckpt["saved_mb"] / ref["saved_mb"],
+                                 speed=100 * ckpt["images_per_second"] / ref["images_per_second"])}
 
 
 MEMORY_SETTINGS = ([dict(batch_size=b, amp=False, checkpointing=False) for b in (32, 64, 128, 256)]
@@ -349,3 +408,13 @@ register(Experiment(
     sizes={"ci": dict(image_size=32, steps=1, warmup=1), "quick": dict(steps=10, warmup=3),
            "full": dict(steps=30, warmup=5)},
     runner=memory_study))
+
+
+# The module's words that are read as constants, worded when read (PEP 562), in the current language.
+WORDED = {"NOT_RUN": not_run}
+
+
+def __getattr__(name: str):
+    if name in WORDED:
+        return WORDED[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

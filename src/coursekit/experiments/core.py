@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .. import data, profiles, store
+from ..i18n import _, say
 from ..runs import RunState
 
 try:
@@ -390,4 +391,4 @@ def full_only(name: str, why: str, profile: str | None = None) -> tuple[dict | N
     profile = profiles.current(profile)
     if profile == "full":
         return run(name, profile), ""
-    return None, f"> **Not run in the `{profile}` profile:** {why}"
+    return None, say("> **Not run in the `{profile}` profile:** {why}", profile=profile, why=_(why))

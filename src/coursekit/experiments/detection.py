@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 
 from .. import data, detection, models, profiles, stats, train
+from ..i18n import _, fill, number, plural, say
 from ..metrics import classification_metrics, correct
 from ..models.detector import digit_faster_rcnn
 from ..results import RunResult
@@ -157,9 +158,40 @@ register(Experiment(
 PAPER_ERROR = 0.95  # LeNet-5's test error (%) on MNIST without distortions (LeCun et al. 1998, Fig. 14)
 
 
-def _mean(values: dict[int, float], scale: float = 100, unit: str = " %", digits: int = 1) -> str:
-    mean, _, half = stats.mean_interval([scale * v for v in values.values()])
-    return f"{mean:.{digits}f} ± {half:.{digits}f}{unit}"
+def _unit_count(value: float) -> int:
+    """The ``n`` that :func:`~coursekit.i18n.plural` takes to word a unit after a measured ``value``
+    ("2.5 minutes"): the singular where the language wants it below 2 (French: "1,5 minute"), while English
+    keeps the plural it has always written ("1.0 minutes")."""
+    return 0 if abs(value) < 2 else 2
+
+
+def _minutes(minutes: float) -> str:
+    """A duration in minutes, to one decimal."""
+    return plural("{minutes:.1f} minute", "{minutes:.1f} minutes", _unit_count(round(minutes, 1)), minutes=minutes)
+
+
+def _listed(values: list[str], decimals: bool = False) -> str:
+    """Numbers already written, joined as a sentence lists them: "12, 20 and 32"; numbers that may have
+    ``decimals`` are separated as the language separates them (French: by semicolons, its decimal mark
+    being the comma)."""
+    if len(values) == 1:
+        return values[0]
+    items = values[0]
+    for value in values[1:-1]:
+        items = say("{decimals}, {decimal}", decimals=items, decimal=value) if decimals else f"{items}, {value}"
+    return say("{items} and {last}", items=items, last=values[-1])
+
+
+def _interval(mean: float, half: float, digits: int, percent: bool) -> str:
+    """"99.00 ± 0.25 %" (``percent``) or "0.920 ± 0.050", to ``digits`` decimals."""
+    if percent:
+        return say("{mean:.{digits}f} ± {half:.{digits}f} %", mean=mean, half=half, digits=digits)
+    return fill("{mean:.{digits}f} ± {half:.{digits}f}", mean=mean, half=half, digits=digits)
+
+
+def _mean(values: dict[int, float], scale: float = 100, percent: bool = True, digits: int = 1) -> str:
+    mean, _std, half = stats.mean_interval([scale * v for v in values.values()])
+    return _interval(mean, half, digits, percent)
 
 
 def facts_lenet(result: dict) -> dict[str, str]:
@@ -168,27 +200,28 @@ def facts_lenet(result: dict) -> dict[str, str]:
     runs = RunResult.from_dict(result)
     acc = runs.metric()
     errors = [100 * (1 - a) for a in acc.values()]
-    mean, _, half = stats.mean_interval(errors)
+    mean, _std, half = stats.mean_interval(errors)
     out = {
         "det_lenet_acc": _mean(acc, digits=2),
-        "det_lenet_err": f"{mean:.2f} ± {half:.2f} %",
-        "det_lenet_params": f"{result['cost']['parameters']:,}",
-        "det_lenet_macs": f"{result['cost']['macs'] / 1e3:,.0f} thousand",
+        "det_lenet_err": _interval(mean, half, 2, percent=True),
+        "det_lenet_params": number(result["cost"]["parameters"], ","),
+        "det_lenet_macs": say("{thousands:,.0f} thousand", thousands=result["cost"]["macs"] / 1e3),
         "det_lenet_epochs": str(len(result["history"])),
         "det_lenet_seeds": str(len(runs)),
-        "det_lenet_images": f"{result['provenance']['data']['train']['images']:,}",
-        "det_lenet_test_images": f"{result['metrics']['images']:,}",
-        "det_lenet_mistakes": f"{len(result['mistakes']):,}",
-        "det_lenet_seconds": f"{runs.mean_cost('train_seconds') / 60:.1f} minutes",
+        "det_lenet_images": number(result["provenance"]["data"]["train"]["images"], ","),
+        "det_lenet_test_images": number(result["metrics"]["images"], ","),
+        "det_lenet_mistakes": number(len(result["mistakes"]), ","),
+        "det_lenet_seconds": _minutes(runs.mean_cost("train_seconds") / 60),
     }
     if mean - half > PAPER_ERROR:
-        out["det_lenet_reading"] = (f"above the paper's {PAPER_ERROR} %: this shorter training does not reach the "
-                                    "published level")
+        out["det_lenet_reading"] = say("above the paper's {paper} %: this shorter training does not reach the "
+                                       "published level", paper=PAPER_ERROR)
     elif mean + half < PAPER_ERROR:
-        out["det_lenet_reading"] = (f"below the paper's {PAPER_ERROR} %: the modern optimiser and cross-entropy "
-                                    "do a little better than the original recipe")
+        out["det_lenet_reading"] = say("below the paper's {paper} %: the modern optimiser and cross-entropy do a "
+                                       "little better than the original recipe", paper=PAPER_ERROR)
     else:
-        out["det_lenet_reading"] = f"the paper's {PAPER_ERROR} % lies within the interval, so this reproduces the published level"
+        out["det_lenet_reading"] = say("the paper's {paper} % lies within the interval, so this reproduces the "
+                                       "published level", paper=PAPER_ERROR)
     return out
 
 
@@ -201,16 +234,17 @@ def facts_scenes(scenes: dict = SCENES) -> dict[str, str]:
     detector = digit_faster_rcnn()
     rpn, box = detector.rpn.nms_thresh, detector.roi_heads.nms_thresh
     lo, hi = scenes["per_scene"]
-    return {"det_nms_rpn": f"{rpn:g}", "det_nms_box": f"{box:g}",
+    return {"det_nms_rpn": number(rpn, "g"), "det_nms_box": number(box, "g"),
             "det_nms_reading": (
-                "so NMS never removes one of two true digits here: each pair overlaps less than either threshold, "
-                "and a missed digit that overlaps another was missed before NMS, by the network"
+                _("so NMS never removes one of two true digits here: each pair overlaps less than either threshold, "
+                  "and a missed digit that overlaps another was missed before NMS, by the network")
                 if scenes["max_overlap"] < min(rpn, box) else
-                "so NMS can remove one of two true digits that overlap this much, taking it for a duplicate"),
-            "det_scene_size": f"{scenes['size']} × {scenes['size']}", "det_per_scene": f"{lo} to {hi}",
-            "det_digit_size": f"{scenes['digit_size'][0]} to {scenes['digit_size'][1]}",
-            "det_max_overlap": f"{scenes['max_overlap']:g}",
-            "det_anchor_sizes": ", ".join(map(str, ANCHOR_SIZES[:-1])) + f" and {ANCHOR_SIZES[-1]}"}
+                _("so NMS can remove one of two true digits that overlap this much, taking it for a duplicate")),
+            "det_scene_size": f"{scenes['size']} × {scenes['size']}",
+            "det_per_scene": say("{low} to {high}", low=lo, high=hi),
+            "det_digit_size": say("{low} to {high}", low=scenes["digit_size"][0], high=scenes["digit_size"][1]),
+            "det_max_overlap": number(scenes["max_overlap"], "g"),
+            "det_anchor_sizes": _listed([str(s) for s in ANCHOR_SIZES])}
 
 
 def facts_design(detector=None, small_box: int = 7) -> dict[str, str]:
@@ -231,11 +265,12 @@ def facts_design(detector=None, small_box: int = 7) -> dict[str, str]:
     with torch.no_grad():
         side = detector.backbone(torch.zeros(1, 1, size, size)).shape[-1]
     match = inspect.signature(detection.match).parameters
-    return {"det_rpn_positive": f"{matcher.high_threshold:g}", "det_rpn_negative": f"{matcher.low_threshold:g}",
+    return {"det_rpn_positive": number(matcher.high_threshold, "g"),
+            "det_rpn_negative": number(matcher.low_threshold, "g"),
             "det_roi_grid": f"{grid[0]} × {grid[1]}", "det_roi_points": f"{points} × {points}",
-            "det_stride": f"{size // side}", "det_small_box_cells": f"{small_box / (size // side):g}",
-            "det_anchor_ratios": ", ".join(f"{r:g}" for r in ANCHOR_RATIOS[:-1]) + f" and {ANCHOR_RATIOS[-1]:g}",
-            "det_match_iou": f"{match['iou'].default:g}", "det_match_score": f"{match['score'].default:g}"}
+            "det_stride": f"{size // side}", "det_small_box_cells": number(small_box / (size // side), "g"),
+            "det_anchor_ratios": _listed([number(r, "g") for r in ANCHOR_RATIOS], decimals=True),
+            "det_match_iou": number(match["iou"].default, "g"), "det_match_score": number(match["score"].default, "g")}
 
 
 def facts_boxes(scenes: data.Scenes) -> dict[str, str]:
@@ -246,15 +281,16 @@ def facts_boxes(scenes: data.Scenes) -> dict[str, str]:
     boxes, labels = torch.cat(scenes.boxes), torch.cat(scenes.labels)
     widths = boxes[:, 2] - boxes[:, 0]
     narrow = int(widths.argmin())
-    return {"det_demo_scenes": f"{len(scenes):,}",
-            "det_box_narrowest": f"{widths[narrow]:.0f} pixels wide (a {scenes.classes[int(labels[narrow])]})",
-            "det_box_widest": f"{widths.max():.0f}"}
+    return {"det_demo_scenes": number(len(scenes), ","),
+            "det_box_narrowest": say("{width:.0f} pixels wide (a {digit})", width=float(widths[narrow]),
+                                     digit=scenes.classes[int(labels[narrow])]),
+            "det_box_widest": number(float(widths.max()), ".0f")}
 
 
 def facts_alexnet(alexnet, lenet) -> dict[str, str]:
     """How many times LeNet-5's parameters AlexNet has, from the two models."""
     ratio = models.count_parameters(alexnet) / models.count_parameters(lenet)
-    return {"det_alexnet_ratio": f"{ratio:,.0f}"}
+    return {"det_alexnet_ratio": number(ratio, ",.0f")}
 
 
 def facts_shared_digits(detector: dict, lenet: dict) -> dict[str, str]:
@@ -263,10 +299,11 @@ def facts_shared_digits(detector: dict, lenet: dict) -> dict[str, str]:
     ours = detector["provenance"]["data"]["train"]
     theirs = {k: v for k, v in lenet["provenance"]["data"]["train"].items() if k != "padded"}
     if ours == theirs:
-        return {"det_shared_digits": (f"fair: both learnt from the same {ours['images']:,} training digits, and "
-                                      "neither saw a test digit")}
-    return {"det_shared_digits": (f"not quite fair: LeNet-5 learnt from {theirs['images']:,} training digits, the "
-                                  f"detector from {ours['images']:,} (neither saw a test digit)")}
+        return {"det_shared_digits": say("fair: both learnt from the same {digits:,} training digits, and neither saw "
+                                         "a test digit", digits=ours["images"])}
+    return {"det_shared_digits": say("not quite fair: LeNet-5 learnt from {lenet_digits:,} training digits, the "
+                                     "detector from {detector_digits:,} (neither saw a test digit)",
+                                     lenet_digits=theirs["images"], detector_digits=ours["images"])}
 
 
 def _bins(result: dict, key: str) -> list[dict[int, float | None]]:
@@ -286,14 +323,19 @@ def _compare_bins(result: dict, key: str, low: int, high: int) -> tuple[float, f
 
 
 def _bin_reading(found: tuple | None, what: str, low: str, high: str) -> str:
+    """The recall of the digits ``low`` against that of the digits ``high`` (``what``, ``low`` and ``high``:
+    plural nouns without an article, in the current language: "digits under 14 pixels tall")."""
     if found is None:
-        return f"the test scenes hold no {what} in one of the bins compared, so there is nothing to read"
+        return say("the test scenes hold no {what} in one of the bins compared, so there is nothing to read", what=what)
     ra, rb, compared = found
-    return stats.word(compared, "{low} are found {more} often than {high} ({ra:.1f} % against {rb:.1f} %, a "
-                                "difference of {size:.1f} ± {h:.1f} points over the seeds)",
-                      cannot_tell="the seeds cannot tell the recall of {low} ({ra:.1f} %) from that of {high} "
-                                  "({rb:.1f} %; difference {d:+.1f} ± {h:.1f} points)",
-                      more="more" if compared.verdict == "better" else "less", low=low, high=high, ra=ra, rb=rb)
+    return stats.word(compared,
+                      better=_("{low} are found more often than {high} ({ra:.1f} % against {rb:.1f} %, a difference "
+                               "of {size:.1f} ± {h:.1f} points over the seeds)"),
+                      worse=_("{low} are found less often than {high} ({ra:.1f} % against {rb:.1f} %, a difference "
+                              "of {size:.1f} ± {h:.1f} points over the seeds)"),
+                      cannot_tell=_("the seeds cannot tell the recall of {low} ({ra:.1f} %) from that of {high} "
+                                    "({rb:.1f} %; difference {d:+.1f} ± {h:.1f} points)"),
+                      low=low, high=high, ra=ra, rb=rb)
 
 
 def facts_detector(result: dict, lenet: dict) -> dict[str, str]:
@@ -303,42 +345,46 @@ def facts_detector(result: dict, lenet: dict) -> dict[str, str]:
     metric = {name: runs.metric(name) for name in ("map", "map_50", "map_75", "recall")}
     cfg = result["config"]
     out = {
-        "det_map50": _mean(metric["map_50"], scale=1, unit="", digits=3),
-        "det_map": _mean(metric["map"], scale=1, unit="", digits=3),
-        "det_map75": _mean(metric["map_75"], scale=1, unit="", digits=3),
+        "det_map50": _mean(metric["map_50"], scale=1, percent=False, digits=3),
+        "det_map": _mean(metric["map"], scale=1, percent=False, digits=3),
+        "det_map75": _mean(metric["map_75"], scale=1, percent=False, digits=3),
         "det_recall": _mean(metric["recall"]),
         "det_seeds": str(len(runs)),
-        "det_params": f"{result['cost']['parameters']:,}",
-        "det_steps": f"{cfg['epochs'] * (cfg['scenes_per_epoch'] // cfg['batch_size']):,}",
+        "det_params": number(result["cost"]["parameters"], ","),
+        "det_steps": number(cfg["epochs"] * (cfg["scenes_per_epoch"] // cfg["batch_size"]), ","),
         "det_batch": str(cfg["batch_size"]),
-        "det_train_scenes": f"{cfg['epochs'] * cfg['scenes_per_epoch']:,}",
-        "det_test_scenes": f"{cfg['test_scenes']:,}",
-        "det_objects": f"{result['metrics']['objects']:,}",
-        "det_seconds": f"{runs.mean_cost('train_seconds') / 60:.1f} minutes",
-        "det_misses": f"{len(result['misses']):,}",
+        "det_train_scenes": number(cfg["epochs"] * cfg["scenes_per_epoch"], ","),
+        "det_test_scenes": number(cfg["test_scenes"], ","),
+        "det_objects": number(result["metrics"]["objects"], ","),
+        "det_seconds": _minutes(runs.mean_cost("train_seconds") / 60),
+        "det_misses": number(len(result["misses"]), ","),
     }
     ap = [[s.metrics["ap_per_class"][c] for s in runs.seeds] for c in range(10)]
     mean_ap = {c: sum(v) / len(v) for c, v in enumerate(ap) if all(x is not None for x in v)}
     best, worst = max(mean_ap, key=mean_ap.get), min(mean_ap, key=mean_ap.get)
-    out["det_best_digit"], out["det_best_ap"] = str(best), f"{mean_ap[best]:.3f}"
-    out["det_worst_digit"], out["det_worst_ap"] = str(worst), f"{mean_ap[worst]:.3f}"
+    out["det_best_digit"], out["det_best_ap"] = str(best), number(mean_ap[best], ".3f")
+    out["det_worst_digit"], out["det_worst_ap"] = str(worst), number(mean_ap[worst], ".3f")
     sizes = result["metrics"]["recall_by_size"]
-    out["det_size_reading"] = _bin_reading(_compare_bins(result, "recall_by_size", 0, len(sizes) - 1), "digits",
-                                           f"digits under {sizes[0]['high']} pixels tall", f"digits of {sizes[-1]['low']} pixels or more")
+    out["det_size_reading"] = _bin_reading(_compare_bins(result, "recall_by_size", 0, len(sizes) - 1), _("digits"),
+                                           say("digits under {height} pixels tall", height=sizes[0]["high"]),
+                                           say("digits of {height} pixels or more", height=sizes[-1]["low"]))
     overlaps = result["metrics"]["recall_by_overlap"]
-    out["det_overlap_reading"] = _bin_reading(_compare_bins(result, "recall_by_overlap", 0, len(overlaps) - 1), "digits",
-                                              "digits that overlap no other",
-                                              f"digits overlapping another by an IoU of {overlaps[-1]['low']} or more")
+    out["det_overlap_reading"] = _bin_reading(_compare_bins(result, "recall_by_overlap", 0, len(overlaps) - 1),
+                                              _("digits"), _("digits that overlap no other"),
+                                              say("digits overlapping another by an IoU of {iou} or more",
+                                                  iou=overlaps[-1]["low"]))
     det = runs.metric("centred_accuracy", 100)
     cls = RunResult.from_dict(lenet).metric("centred_accuracy", 100)
-    out["det_centred"] = f"{result['metrics']['centred_digits']:,}"
+    out["det_centred"] = number(result["metrics"]["centred_digits"], ",")
     out["det_centred_acc"] = _mean({k: v / 100 for k, v in det.items()})
     out["det_lenet_centred_acc"] = _mean({k: v / 100 for k, v in cls.items()})
     compared = stats.compare_unpaired(det, cls)  # separately trained networks: their seeds share nothing
     out["det_centred_reading"] = stats.word(
-        compared, "the detector names the digit {more} often than LeNet-5 does ({size:.1f} ± {h:.1f} points, the "
-                  "difference of the means over seeds with Welch's interval)",
-        more="more" if compared.verdict == "better" else "less",
-        cannot_tell="the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points): on the classifier's "
-                    "own task the detector names the digit as reliably")
+        compared,
+        better=_("the detector names the digit more often than LeNet-5 does ({size:.1f} ± {h:.1f} points, the "
+                 "difference of the means over seeds with Welch's interval)"),
+        worse=_("the detector names the digit less often than LeNet-5 does ({size:.1f} ± {h:.1f} points, the "
+                "difference of the means over seeds with Welch's interval)"),
+        cannot_tell=_("the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points): on the "
+                      "classifier's own task the detector names the digit as reliably"))
     return out

@@ -1,10 +1,13 @@
 """Chapter "finegrained": fine-grained recognition on Stanford Cars. ImageNet's EfficientNet-Lite0
 probed and fine-tuned (a rate chosen on validation images, what each part of the recipe adds, gradual
 unfreezing, three resolutions), against a ResNet and a ViT trained from scratch; the runs' errors
-kept for the chapter to read (which classes are confused, where the network looks)."""
+kept for the chapter to read (which classes are confused, where the network looks). Every word the readings
+return is written in the current language (:mod:`coursekit.i18n`); ``NOT_RUN`` and ``FIT_WORDS`` are worded
+when they are read, not when the module is imported."""
 from __future__ import annotations
 
 from .. import diagnostics, stats, store, train
+from ..i18n import _, number, plural, say
 from . import core
 from .core import Experiment, register
 from .transfer import LITE0_RECIPE, _by_seed, run_transfer
@@ -89,14 +92,20 @@ register(Experiment(
     base=dict(CARS, sources=[VIT_SOURCE], methods=["deep probe", "fine-tune"], optimizer="adamw", finetune_lr=1e-4,
               weight_decay=0.05, layer_decay=0.75, keep_confusion=False),
     sizes={"full": dict(BUDGET["full"])}, runner=run_transfer))
-NOT_RUN = {"cars_vit_pretrained": "this needs the ViT's weights from the Hugging Face hub and a GPU (fine-tuning at 224 "
-                                  "pixels). Run `coursekit regenerate --profile full --experiment cars_vit_pretrained` "
-                                  "on a GPU and build the book with `make book BOOK_PROFILE=full` to see it here."}
+
+
+def not_run() -> dict[str, str]:
+    """Why each ``full``-only experiment of this chapter is not run in the other profiles, and how to see it
+    (Markdown, in the current language): ``NOT_RUN``."""
+    return {"cars_vit_pretrained": _("this needs the ViT's weights from the Hugging Face hub and a GPU (fine-tuning at "
+                                     "224 pixels). Run `coursekit regenerate --profile full --experiment "
+                                     "cars_vit_pretrained` on a GPU and build the book with `make book "
+                                     "BOOK_PROFILE=full` to see it here.")}
 
 
 def full_only(name: str, profile: str | None = None) -> tuple[dict | None, str]:
     """A ``full``-only experiment of this chapter (:func:`coursekit.experiments.core.full_only`)."""
-    return core.full_only(name, NOT_RUN[name], profile)
+    return core.full_only(name, not_run()[name], profile)
 
 
 # --- the readings the chapter's text glues: each returns {glue name: text} --------------------------
@@ -117,8 +126,57 @@ def model_of(name: str) -> str:
 
 def _accuracy(values: dict[int, float]) -> str:
     """"61.2 ± 1.3 %" over seeds; "61.2 % (one seed)" for one."""
-    mean, _, half = stats.mean_interval(list(values.values()))
-    return f"{mean:.1f} ± {half:.1f} %" if len(values) > 1 else f"{mean:.1f} % (one seed)"
+    mean, _sd, half = stats.mean_interval(list(values.values()))
+    if len(values) > 1:
+        return say("{mean:.1f} ± {half:.1f} %", mean=mean, half=half)
+    return say("{mean:.1f} % (one seed)", mean=mean)
+
+
+def _percent(value: float) -> str:
+    """One accuracy in percent: "61.2 %"."""
+    return say("{accuracy:.1f} %", accuracy=value)
+
+
+def points_word(*values: float) -> str:
+    """The word "points" after ``values`` (written to a tenth), agreed as the current language agrees it: English
+    always says "points", French "point" when every value is below 2 ("1,5 point") and "points" from 2 on. (The
+    two English forms are the same: the count chosen here, 1 or 2, only stands for the grammatical number.)"""
+    return plural("points", "points", 1 if all(abs(round(v, 1)) < 2 for v in values) else 2)
+
+
+def _series(items: list[str]) -> str:
+    """Items one after the other, "128, 160, 224" (in French "128, 160 et 224")."""
+    if len(items) < 2:
+        return "".join(items)
+    return say("{items}, {last}", items=", ".join(items[:-1]), last=items[-1])
+
+
+def _rate(variant: str) -> str:
+    """A peak rate of ``cars_rates`` (its variant's name, the rate written with ``:g``) as the current
+    language writes the number."""
+    return number(float(variant), "g")
+
+
+def method_name(method: str) -> str:
+    """A way to train (a ``method`` of :func:`coursekit.experiments.transfer.run_transfer`) as the book shows it,
+    in the current language."""
+    names = {"deep probe": _("deep probe"), "fine-tune": _("fine-tune"),
+             "fine-tune, gradual unfreezing": _("fine-tune, gradual unfreezing"), "scratch": _("scratch")}
+    return names.get(method, method)
+
+
+def variant_name(variant: str) -> str:
+    """A variant of ``cars_ablation`` (a part of the recipe taken away) in the current language."""
+    names = {"one rate for every layer": _("one rate for every layer"), "no warm-up": _("no warm-up"),
+             "no label smoothing": _("no label smoothing")}
+    return names.get(variant, variant)
+
+
+def _part_name(variant: str) -> str:
+    """The part of the recipe that a variant of ``cars_ablation`` takes away, in the current language."""
+    names = {"one rate for every layer": _("a lower rate for the body"), "no warm-up": _("warm-up"),
+             "no label smoothing": _("label smoothing")}
+    return names.get(variant) or variant.replace("no ", "").replace("one rate for every layer", "a lower rate for the body")
 
 
 def facts_rates(result: dict) -> dict[str, str]:
@@ -127,17 +185,26 @@ def facts_rates(result: dict) -> dict[str, str]:
     accs = {v: _by_seed(result, variant=v)[result["config"]["seeds"][0]] for v in result["config"]["variants"]}
     best = max(accs, key=accs.__getitem__)
     chosen = float(best)
-    reading = (f"the validation images choose {best}, the rate every fine-tuning run below uses" if chosen == RATE else
-               f"the validation images choose {best}, yet the runs below use {RATE:g}: they must be run again")
+    if chosen == RATE:
+        reading = say("the validation images choose {best}, the rate every fine-tuning run below uses", best=_rate(best))
+    else:
+        reading = say("the validation images choose {best}, yet the runs below use {rate:g}: they must be run again",
+                      best=_rate(best), rate=RATE)
     if best in (min(accs, key=float), max(accs, key=float)):
-        reading += f" ({best} is at the edge of the rates tried: one beyond it might do better)"
-    return {"cars_rate_accs": ", ".join(f"{v}: {a:.1f} %" for v, a in accs.items()), "cars_rate_best": best,
+        reading = say("{reading} ({best} is at the edge of the rates tried: one beyond it might do better)",
+                      reading=reading, best=_rate(best))
+    return {"cars_rate_accs": _series([say("{rate}: {accuracy:.1f} %", rate=_rate(v), accuracy=a)
+                                       for v, a in accs.items()]),
+            "cars_rate_best": _rate(best),
             "cars_rate_reading": reading, "cars_rate_provenance": store.provenance_line(result)}
 
 
-FIT_WORDS = {"under-fits": "it has not yet learnt its own training images: more epochs would still help",
-             "over-fits": "it has learnt its training images far better than it recognises new ones",
-             "fits": "it fits its training images and recognises new ones nearly as well"}
+def fit_words() -> dict[str, str]:
+    """What each verdict of :func:`coursekit.diagnostics.fit_verdict` says of fine-tuning, in the current
+    language: ``FIT_WORDS``."""
+    return {"under-fits": _("it has not yet learnt its own training images: more epochs would still help"),
+            "over-fits": _("it has learnt its training images far better than it recognises new ones"),
+            "fits": _("it fits its training images and recognises new ones nearly as well")}
 
 
 def facts_recipe(profile: str | None = None) -> dict[str, str]:
@@ -145,10 +212,11 @@ def facts_recipe(profile: str | None = None) -> dict[str, str]:
     the label smoothing, how many times the head's rate is the body's, the warm-up's share of the steps,
     the epochs and the pixels, the scratch runs' pixels and the ViT's layer-wise rate decay."""
     cfg, scratch = core.config("cars_finetune", profile), core.config("cars_scratch_resnet", profile)
-    return {"cars_smoothing": f"{cfg['label_smoothing']:g}", "cars_head_times": f"{cfg['head_lr_multiplier']:g}",
-            "cars_warmup": f"{100 * train.WARMUP:.0f} %", "cars_epochs": str(max(1, round(cfg["steps"] / BATCHES))),
+    return {"cars_smoothing": number(cfg["label_smoothing"], "g"), "cars_head_times": number(cfg["head_lr_multiplier"], "g"),
+            "cars_warmup": say("{share:.0f} %", share=100 * train.WARMUP),
+            "cars_epochs": str(max(1, round(cfg["steps"] / BATCHES))),
             "cars_pixels": str(cfg["image_size"]), "cars_scratch_pixels": str(scratch["image_size"]),
-            "cars_layer_decay": f"{core.config('cars_vit_pretrained', 'full')['layer_decay']:g}"}
+            "cars_layer_decay": number(core.config("cars_vit_pretrained", "full")["layer_decay"], "g")}
 
 
 def facts_finetune(result: dict) -> dict[str, str]:
@@ -161,22 +229,26 @@ def facts_finetune(result: dict) -> dict[str, str]:
     train_acc = stats.mean_interval([100 * r["final_train_accuracy"] for r in rows])[0]
     top5 = stats.mean_interval([100 * r["top5"] for r in rows])[0]
     classes = result["provenance"]["data"]["targets"]["stanford-cars"]["classes"]
+    versus_probe, versus_tuned = stats.compare(tuned, probe), stats.compare(gradual, tuned)
     return {
         "cars_probe": _accuracy(probe), "cars_ft": _accuracy(tuned), "cars_gradual": _accuracy(gradual),
-        "cars_chance": f"{100 / classes:.1f} %", "cars_classes": str(classes),
-        "cars_ft_train": f"{train_acc:.1f} %", "cars_ft_top5": f"{top5:.1f} %",
-        "cars_ft_fit": FIT_WORDS[diagnostics.fit_verdict(train_acc, stats.mean_interval(list(tuned.values()))[0])],
-        "cars_ft_vs_probe": stats.word(stats.compare(tuned, probe),
-                                       better="fine-tuning every layer is ahead of the probe by {d:.1f} ± {h:.1f} points",
-                                       worse="the probe is ahead of fine-tuning by {size:.1f} ± {h:.1f} points",
-                                       cannot_tell="the seeds cannot tell fine-tuning from the probe ({d:+.1f} ± "
-                                                   "{h:.1f} points)"),
+        "cars_chance": _percent(100 / classes), "cars_classes": str(classes),
+        "cars_ft_train": _percent(train_acc), "cars_ft_top5": _percent(top5),
+        "cars_ft_fit": fit_words()[diagnostics.fit_verdict(train_acc, stats.mean_interval(list(tuned.values()))[0])],
+        "cars_ft_vs_probe": stats.word(
+            versus_probe, better=_("fine-tuning every layer is ahead of the probe by {d:.1f} ± {h:.1f} {points}"),
+            worse=_("the probe is ahead of fine-tuning by {size:.1f} ± {h:.1f} {points}"),
+            cannot_tell=_("the seeds cannot tell fine-tuning from the probe ({d:+.1f} ± {h:.1f} {points})"),
+            points=points_word(*versus_probe)),
         "cars_gradual_reading": stats.word(
-            stats.compare(gradual, tuned),
-            better="unfreezing gradually is ahead of training every layer from the start by {d:.1f} ± {h:.1f} points",
-            worse="unfreezing gradually costs {size:.1f} ± {h:.1f} points against training every layer from the start",
-            cannot_tell="the seeds cannot tell gradual unfreezing from training every layer from the start "
-                        "({d:+.1f} ± {h:.1f} points)"),
+            versus_tuned,
+            better=_("unfreezing gradually is ahead of training every layer from the start by {d:.1f} ± {h:.1f} "
+                     "{points}"),
+            worse=_("unfreezing gradually costs {size:.1f} ± {h:.1f} {points} against training every layer from the "
+                    "start"),
+            cannot_tell=_("the seeds cannot tell gradual unfreezing from training every layer from the start "
+                          "({d:+.1f} ± {h:.1f} {points})"),
+            points=points_word(*versus_tuned)),
         "cars_ft_provenance": store.provenance_line(result)}
 
 
@@ -187,24 +259,26 @@ def facts_ablation(ablation: dict, finetune: dict) -> dict[str, str]:
     parts, clear = [], []
     for variant in ablation["config"]["variants"]:
         comparison = stats.compare(full, _by_seed(ablation, variant=variant))
-        parts.append(f"{variant}: {comparison.mean_difference:+.1f} ± {comparison.half_width:.1f}")
+        parts.append(say("{variant}: {d:+.1f} ± {h:.1f}", variant=variant_name(variant), d=comparison.mean_difference,
+                         h=comparison.half_width))
         if comparison.verdict == "better":
-            clear.append(variant.replace("no ", "").replace("one rate for every layer", "a lower rate for the body"))
-    reading = (f"clearly adding to the accuracy: {', '.join(clear)}" if clear else
-               "no part of the recipe clearly adds to the accuracy by itself at this budget")
-    return {"cars_ablation": "; ".join(parts), "cars_ablation_reading": reading,
+            clear.append(_part_name(variant))
+    reading = (say("clearly adding to the accuracy: {parts}", parts=_series(clear)) if clear else
+               _("no part of the recipe clearly adds to the accuracy by itself at this budget"))
+    return {"cars_ablation": _("; ").join(parts), "cars_ablation_reading": reading,
             "cars_ablation_provenance": store.provenance_line(ablation)}
 
 
 def compared_runs(resnet: dict, vit: dict, tuned: dict) -> dict[str, tuple[dict, str]]:
     """Every way the chapter trains on Stanford Cars, ``{label: (result, method)}``: from scratch (the
-    ResNet and the ViT), the probe, fine-tuning, and fine-tuning with gradual unfreezing."""
+    ResNet and the ViT), the probe, fine-tuning, and fine-tuning with gradual unfreezing; the labels, which
+    the figure shows, in the current language."""
     pixels = resnet["config"]["image_size"]
-    return {f"ResNet-20 from scratch ({pixels} px)": (resnet, "scratch"),
-            f"ViT from scratch ({vit['config']['image_size']} px)": (vit, "scratch"),
-            "ImageNet Lite0, linear probe": (tuned, "deep probe"),
-            "ImageNet Lite0, fine-tuned": (tuned, "fine-tune"),
-            "fine-tuned, gradual unfreezing": (tuned, "fine-tune, gradual unfreezing")}
+    return {say("ResNet-20 from scratch ({pixels} px)", pixels=pixels): (resnet, "scratch"),
+            say("ViT from scratch ({pixels} px)", pixels=vit["config"]["image_size"]): (vit, "scratch"),
+            _("ImageNet Lite0, linear probe"): (tuned, "deep probe"),
+            _("ImageNet Lite0, fine-tuned"): (tuned, "fine-tune"),
+            _("fine-tuned, gradual unfreezing"): (tuned, "fine-tune, gradual unfreezing")}
 
 
 def by_pixels(results: list[dict]) -> dict[int, dict]:
@@ -222,12 +296,14 @@ def facts_resolution(by_pixels: dict[int, dict]) -> dict[str, str]:
     seconds = {p: next(x["seconds"] for x in r["metrics"]["rows"] if x["method"] == "fine-tune" and x["seed"] == seed(r))
                for p, r in by_pixels.items()}
     low, high = sizes[0], sizes[-1]
-    return {"cars_res_sizes": ", ".join(f"{p}" for p in sizes),
-            "cars_res_probe": ", ".join(f"{probe[p]:.1f} %" for p in sizes),
-            "cars_res_ft": ", ".join(f"{tuned[p]:.1f} %" for p in sizes),
-            "cars_res_minutes": ", ".join(f"{seconds[p] / 60:.0f}" for p in sizes),
-            "cars_res_gain": f"{tuned[high] - tuned[low]:+.1f} points", "cars_res_cost": f"{seconds[high] / seconds[low]:.1f}",
-            "cars_res_pixels": f"{(high / low) ** 2:.1f}"}
+    gain = tuned[high] - tuned[low]
+    return {"cars_res_sizes": _series([f"{p}" for p in sizes]),
+            "cars_res_probe": _series([_percent(probe[p]) for p in sizes]),
+            "cars_res_ft": _series([_percent(tuned[p]) for p in sizes]),
+            "cars_res_minutes": _series([number(seconds[p] / 60, ".0f") for p in sizes]),
+            "cars_res_gain": say("{gain:+.1f} {points}", gain=gain, points=points_word(gain)),
+            "cars_res_cost": number(seconds[high] / seconds[low], ".1f"),
+            "cars_res_pixels": number((high / low) ** 2, ".1f")}
 
 
 def facts_scratch(resnet: dict, vit: dict, finetune: dict) -> dict[str, str]:
@@ -239,10 +315,13 @@ def facts_scratch(resnet: dict, vit: dict, finetune: dict) -> dict[str, str]:
     best = max(nets, key=lambda n: stats.mean_interval(list(nets[n].values()))[0])
     lead = stats.compare(_by_seed(finetune, method="fine-tune"), nets[best])
     return {"cars_scratch_resnet": _accuracy(nets["ResNet-20"]), "cars_scratch_vit": _accuracy(nets["ViT"]),
-            "cars_scratch_times": ", ".join(f"{stats.mean_interval(list(v.values()))[0] / chance:.1f}" for v in nets.values()),
+            "cars_scratch_times": _series([number(stats.mean_interval(list(v.values()))[0] / chance, ".1f")
+                                           for v in nets.values()]),
             "cars_scratch_best": best,
-            "cars_scratch_lead": stats.word(lead, better="{d:.1f} ± {h:.1f} points", worse="{d:+.1f} ± {h:.1f} points",
-                                            cannot_tell="{d:+.1f} ± {h:.1f} points (the seeds cannot tell)"),
+            "cars_scratch_lead": stats.word(lead, better=_("{d:.1f} ± {h:.1f} {points}"),
+                                            worse=_("{d:+.1f} ± {h:.1f} {points}"),
+                                            cannot_tell=_("{d:+.1f} ± {h:.1f} {points} (the seeds cannot tell)"),
+                                            points=points_word(*lead)),
             "cars_scratch_epochs": str(SCRATCH_EPOCHS),
             "cars_scratch_provenance": "; ".join(store.provenance_line(r) for r in (resnet, vit))}
 
@@ -277,11 +356,12 @@ def facts_errors(result: dict, classes: tuple[str, ...] | list[str], top: int = 
     rated = {m: 100 * r / n for m, (r, n) in per_make.items() if n >= 10}
     ranked = sorted(rated, key=rated.__getitem__)
     pairs = confused_pairs(row["confusion"], classes)[:top]
-    return {"cars_err_pairs": "; ".join(f"{a} and {b} ({n})" for a, b, n in pairs),
-            "cars_err_same_make": f"{100 * same_make / wrong:.0f} %" if wrong else "none",
-            "cars_err_expected": f"{100 * expected / wrong:.0f} %" if wrong else "none",
-            "cars_err_best": ", ".join(f"{m} ({rated[m]:.0f} %)" for m in reversed(ranked[-3:])),
-            "cars_err_worst": ", ".join(f"{m} ({rated[m]:.0f} %)" for m in ranked[:3])}
+    return {"cars_err_pairs": _("; ").join(say("{a} and {b} ({n})", a=a, b=b, n=n) for a, b, n in pairs),
+            "cars_err_same_make": say("{share:.0f} %", share=100 * same_make / wrong) if wrong else _("none"),
+            "cars_err_expected": say("{share:.0f} %", share=100 * expected / wrong) if wrong else _("none"),
+            "cars_err_best": _series([say("{make} ({accuracy:.0f} %)", make=m, accuracy=rated[m])
+                                      for m in reversed(ranked[-3:])]),
+            "cars_err_worst": _series([say("{make} ({accuracy:.0f} %)", make=m, accuracy=rated[m]) for m in ranked[:3]])}
 
 
 def look_alikes(classes: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
@@ -301,14 +381,27 @@ def facts_data(train_set, val, test) -> dict[str, str]:
 
     counts = torch.bincount(train_set.labels, minlength=len(train_set.classes)).sort().values
     pairs = look_alikes(train_set.classes)
-    return {"cars_n_classes": str(len(train_set.classes)), "cars_n_train": f"{len(train_set):,}",
-            "cars_n_val": f"{len(val):,}", "cars_n_test": f"{len(test):,}",
-            "cars_per_class": f"{int(counts[0])} to {int(counts[-1])} (median {int(counts[len(counts) // 2])})",
+    return {"cars_n_classes": str(len(train_set.classes)), "cars_n_train": number(len(train_set), ","),
+            "cars_n_val": number(len(val), ","), "cars_n_test": number(len(test), ","),
+            "cars_per_class": say("{fewest} to {most} (median {median})", fewest=int(counts[0]), most=int(counts[-1]),
+                                  median=int(counts[len(counts) // 2])),
             "cars_makes": str(len({make_of(c) for c in train_set.classes})),
-            "cars_split": test.source.get("split", "the official test split"),
-            "cars_year_pairs": str(len(pairs)), "cars_year_example": " and ".join(pairs[0]) if pairs else "none"}
+            "cars_split": test.source["split"] if "split" in test.source else _("the official test split"),
+            "cars_year_pairs": str(len(pairs)),
+            "cars_year_example": say("{a} and {b}", a=pairs[0][0], b=pairs[0][1]) if pairs else _("none")}
 
 
 def method_rows(result: dict) -> list[list[str]]:
-    """``[method, test accuracy over seeds]`` for each method of ``result``: a table's rows."""
-    return [[method, _accuracy(_by_seed(result, method=method))] for method in result["config"]["methods"]]
+    """``[method, test accuracy over seeds]`` for each method of ``result``: a table's rows (the method as the
+    book shows it, in the current language)."""
+    return [[method_name(method), _accuracy(_by_seed(result, method=method))] for method in result["config"]["methods"]]
+
+
+# The module's words that are read as constants, worded when read (PEP 562), in the current language.
+WORDED = {"NOT_RUN": not_run, "FIT_WORDS": fit_words}
+
+
+def __getattr__(name: str):
+    if name in WORDED:
+        return WORDED[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,11 +5,13 @@ training run resumed from its checkpoint. Each ``facts_*`` function returns the 
 the chapter glues, by name."""
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable
 
 from .. import data, models, train
+from ..i18n import _, number, plural, say
 from ..runs import RunState
 from .core import Experiment, register
 
@@ -48,19 +50,32 @@ def facts_torchvision() -> dict[str, str]:
                 pretrained_tv_version=torchvision.__version__.split("+")[0])
 
 
-NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
-                9: "nine", 10: "ten", 12: "twelve", 16: "sixteen", 32: "thirty-two"}
+def number_words() -> dict[int, str]:
+    """The small counts written in words, in the current language (called at run time, not import)."""
+    return {1: _("one"), 2: _("two"), 3: _("three"), 4: _("four"), 5: _("five"), 6: _("six"), 7: _("seven"),
+            8: _("eight"), 9: _("nine"), 10: _("ten"), 12: _("twelve"), 16: _("sixteen"), 32: _("thirty-two")}
 
 
 def _words(n: int) -> str:
-    """A small count in words ("seven"), others in digits with commas."""
-    return NUMBER_WORDS.get(n, f"{n:,}")
+    """A small count in words ("seven"), others in digits with the language's thousands separator."""
+    return number_words().get(n) or number(n, ",")
 
 
 def _listed(values) -> str:
-    """"0.485, 0.456 and 0.406"."""
-    values = [f"{v:g}" for v in values]
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" and {values[-1]}"
+    """"0.485, 0.456 and 0.406" (in French "0,485 ; 0,456 et 0,406")."""
+    values = [number(v, "g") for v in values]
+    if len(values) == 1:
+        return values[0]
+    listed = values[0]
+    for value in values[1:-1]:
+        listed = say("{list}, {value}", list=listed, value=value)
+    return say("{list} and {value}", list=listed, value=values[-1])
+
+
+def _millions(count: float) -> str:
+    """"25.6 million" (French: "1,5 million", "25,6 millions")."""
+    millions = count / 1e6
+    return plural("{millions:.1f} million", "{millions:.1f} million", int(millions), millions=millions)
 
 
 def facts_resnet50_weights(weights=None) -> dict[str, str]:
@@ -73,7 +88,8 @@ def facts_resnet50_weights(weights=None) -> dict[str, str]:
     acc = {w.name: w.meta["_metrics"]["ImageNet-1K"]["acc@1"] for w in weights}
     resize = {w.name: w.transforms().resize_size[0] for w in weights}
     default = weights.DEFAULT.transforms()
-    return dict(pretrained_r50_v1=f"{acc['IMAGENET1K_V1']:.1f} %", pretrained_r50_v2=f"{acc['IMAGENET1K_V2']:.1f} %",
+    return dict(pretrained_r50_v1=say("{accuracy:.1f} %", accuracy=acc["IMAGENET1K_V1"]),
+                pretrained_r50_v2=say("{accuracy:.1f} %", accuracy=acc["IMAGENET1K_V2"]),
                 pretrained_r50_resize=", ".join(str(r) for r in resize.values()),
                 pretrained_r50_resize_v1=str(resize["IMAGENET1K_V1"]), pretrained_r50_resize_v2=str(resize["IMAGENET1K_V2"]),
                 pretrained_r50_crop=str(default.crop_size[0]),
@@ -95,21 +111,24 @@ def facts_lite0(model, resnet50_weights=None) -> dict[str, str]:
     mean, std = transforms.mean, transforms.std
     low = min(-m / s for m, s in zip(mean, std))
     high = max((1 - m) / s for m, s in zip(mean, std))
-    norm = (f"a mean of {mean[0]:g} and a standard deviation of {std[0]:g} per channel"
+    norm = (say("a mean of {mean:g} and a standard deviation of {std:g} per channel", mean=mean[0], std=std[0])
             if len(set(mean)) == len(set(std)) == 1 else
-            f"means of {_listed(mean)} and standard deviations of {_listed(std)}")
+            say("means of {means} and standard deviations of {stds}", means=_listed(mean), stds=_listed(std)))
     with torch.no_grad():
         last = model.forward_features(torch.zeros(1, 3, size, size)).shape
     r50 = (torchvision.models.get_model_weights("resnet50") if resnet50_weights is None else resnet50_weights).DEFAULT.meta
-    return dict(pretrained_lite0_params=f"{models.count_parameters(model) / 1e6:.1f} million",
-                pretrained_lite0_gmacs=f"{models.count_macs(model, (1, 3, size, size)) / 1e9:.2f}",
-                pretrained_lite0_stem=(f"{stem.out_channels} filters of {stem.kernel_size[0]} × {stem.kernel_size[1]}, "
-                                       f"applied with a stride of {stem.stride[0]}"),
-                pretrained_lite0_last=f"a {last[2]} × {last[3]} map of {last[1]:,} channels at {size} pixels",
+    return dict(pretrained_lite0_params=_millions(models.count_parameters(model)),
+                pretrained_lite0_gmacs=number(models.count_macs(model, (1, 3, size, size)) / 1e9, ".2f"),
+                pretrained_lite0_stem=say("{filters} filters of {height} × {width}, applied with a stride of {stride}",
+                                          filters=stem.out_channels, height=stem.kernel_size[0],
+                                          width=stem.kernel_size[1], stride=stem.stride[0]),
+                pretrained_lite0_last=say("a {height} × {width} map of {channels:,} channels at {crop} pixels",
+                                          height=last[2], width=last[3], channels=last[1], crop=size),
                 pretrained_lite0_map=f"{last[2]} × {last[3]}", pretrained_lite0_crop=str(size),
-                pretrained_lite0_range=f"[{low:g}, {high:g}]".replace("-", "−"), pretrained_lite0_norm=norm,
-                pretrained_r50_params=f"{r50['num_params'] / 1e6:.1f} million",
-                pretrained_r50_gflops=f"{r50['_ops']:.1f}")
+                pretrained_lite0_range=say("[{low:g}, {high:g}]", low=low, high=high).replace("-", "−"),
+                pretrained_lite0_norm=norm,
+                pretrained_r50_params=_millions(r50["num_params"]),
+                pretrained_r50_gflops=number(r50["_ops"], ".1f"))
 
 
 def facts_zoo(rows: list[dict]) -> dict[str, str]:
@@ -121,17 +140,19 @@ def facts_zoo(rows: list[dict]) -> dict[str, str]:
     alex, r50 = zoo["alexnet"], zoo["resnet50"]
     cheap = min((r for r in rows if r["top1"] >= r50["top1"]), key=lambda r: r["gflops"])
     return dict(
-        pretrained_top=f"{top['name']} ({top['top1']:.1f} %, {top['gflops']:,.0f} GFLOPs, "
-                       f"{top['params'] / 1e6:,.0f} M parameters)",
+        pretrained_top=say("{name} ({accuracy:.1f} %, {gflops:,.0f} GFLOPs, {millions:,.0f} M parameters)",
+                           name=top["name"], accuracy=top["top1"], gflops=top["gflops"], millions=top["params"] / 1e6),
         pretrained_top_reading=(
-            f"Its default weights, {top['weights']}, were first pretrained on far more images than ImageNet "
-            f"holds and then fine-tuned on ImageNet at {top['crop']} pixels, so the comparison is not only one "
-            "of architectures." if "SWAG" in top["weights"] else "Its default weights were trained on ImageNet alone."),
-        pretrained_alex=f"{alex['top1']:.1f} % for {alex['gflops']:.2f} GFLOPs",
-        pretrained_r50=f"{r50['top1']:.1f} % for {r50['gflops']:.2f} GFLOPs",
-        pretrained_r50_ratio=f"{r50['gflops'] / alex['gflops']:.0f}",
-        pretrained_cheap=f"{cheap['name']} ({cheap['top1']:.1f} %, {cheap['gflops']:.2f} GFLOPs, "
-                         f"{r50['gflops'] / cheap['gflops']:.1f} times fewer than ResNet-50)")
+            say("Its default weights, {weights}, were first pretrained on far more images than ImageNet holds and "
+                "then fine-tuned on ImageNet at {crop} pixels, so the comparison is not only one of architectures.",
+                weights=top["weights"], crop=top["crop"])
+            if "SWAG" in top["weights"] else _("Its default weights were trained on ImageNet alone.")),
+        pretrained_alex=say("{accuracy:.1f} % for {gflops:.2f} GFLOPs", accuracy=alex["top1"], gflops=alex["gflops"]),
+        pretrained_r50=say("{accuracy:.1f} % for {gflops:.2f} GFLOPs", accuracy=r50["top1"], gflops=r50["gflops"]),
+        pretrained_r50_ratio=number(r50["gflops"] / alex["gflops"], ".0f"),
+        pretrained_cheap=say("{name} ({accuracy:.1f} %, {gflops:.2f} GFLOPs, {ratio:.1f} times fewer than ResNet-50)",
+                             name=cheap["name"], accuracy=cheap["top1"], gflops=cheap["gflops"],
+                             ratio=r50["gflops"] / cheap["gflops"]))
 
 
 def facts_cheapest(rows: list[dict], at_least: float = 80) -> dict[str, str]:
@@ -140,8 +161,10 @@ def facts_cheapest(rows: list[dict], at_least: float = 80) -> dict[str, str]:
     rows = [r for r in rows if r["top1"] >= at_least]
     fewest_ops, fewest_params = (min(rows, key=lambda r: r[k])["name"] for k in ("gflops", "params"))
     return dict(pretrained_ex_answer=(
-        f"Here both are {fewest_ops}: the same network wins on both counts." if fewest_ops == fewest_params else
-        f"Here the fewest GFLOPs belong to {fewest_ops}, the fewest parameters to {fewest_params}."))
+        say("Here both are {network}: the same network wins on both counts.", network=fewest_ops)
+        if fewest_ops == fewest_params else
+        say("Here the fewest GFLOPs belong to {fewest_ops}, the fewest parameters to {fewest_params}.",
+            fewest_ops=fewest_ops, fewest_params=fewest_params)))
 
 
 def facts_pacs(pacs) -> dict[str, str]:
@@ -160,9 +183,11 @@ def facts_resnet20(model=None, image_size: int = 32) -> dict[str, str]:
     with torch.no_grad():
         last = model.forward_features(torch.zeros(1, conv.in_channels, image_size, image_size)).shape
     k1, k2 = conv.kernel_size
-    return dict(pretrained_r20_stem=(f"{_words(conv.out_channels)} {k1} × {k2} filters over the "
-                                     f"{_words(conv.in_channels)} colour channels"),
-                pretrained_r20_map=f"{last[2]} × {last[3]}", pretrained_r20_published=f"{PUBLISHED_RESNET20} %")
+    return dict(pretrained_r20_stem=say("{filters} {height} × {width} filters over the {channels} colour channels",
+                                        filters=_words(conv.out_channels), height=k1, width=k2,
+                                        channels=_words(conv.in_channels)),
+                pretrained_r20_map=f"{last[2]} × {last[3]}",
+                pretrained_r20_published=say("{accuracy} %", accuracy=PUBLISHED_RESNET20))
 
 
 def evaluate_published_resnet20(cfg: dict, state: RunState) -> dict:
@@ -210,8 +235,9 @@ def facts_imagenet_photos(model, photos, batch_size: int = 32) -> dict[str, str]
     top5 = torch.cat(top5)
     top1, within = int((top5[:, 0] == wanted).sum()), int((top5 == wanted[:, None]).any(1).sum())
     n = len(photos)
-    return dict(pretrained_photos=f"{n:,}", pretrained_photos_top1=f"{top1:,} ({100 * top1 / n:.0f} %)",
-                pretrained_photos_top5=f"{within:,} ({100 * within / n:.0f} %)")
+    return dict(pretrained_photos=number(n, ","),
+                pretrained_photos_top1=say("{count:,} ({percent:.0f} %)", count=top1, percent=100 * top1 / n),
+                pretrained_photos_top5=say("{count:,} ({percent:.0f} %)", count=within, percent=100 * within / n))
 
 
 def facts_cifar(measured: dict | None, per_class: int | None) -> dict[str, str]:
@@ -222,31 +248,53 @@ def facts_cifar(measured: dict | None, per_class: int | None) -> dict[str, str]:
     weights could not be loaded. ``per_class`` is the stratified subset's size, None for the whole test set.
     """
     if measured is None:
-        return dict(pretrained_cifar_reading="This build could not load the weights, so it measured nothing.",
-                    pretrained_jpeg_summary="this build could not load the published weights to measure it")
+        return dict(pretrained_cifar_reading=_("This build could not load the weights, so it measured nothing."),
+                    pretrained_jpeg_summary=_("this build could not load the published weights to measure it"))
     accuracy, images, source = 100 * measured["accuracy"], measured["images"], measured["source"]
-    size = (f"all {images:,} test images" if per_class is None else
-            f"a stratified subset of {images:,} test images ({per_class} per class, as the ci profile asks)")
-    reading = f"Evaluated on {size} of the {source['description']}, it reaches {accuracy:.2f} %"
-    summary = f"the published CIFAR-10 ResNet-20 reaches {accuracy:.1f} % on the test set read here"
+    gap = PUBLISHED_RESNET20 - accuracy
+    size = (say("all {images:,} test images", images=images) if per_class is None else
+            say("a stratified subset of {images:,} test images ({per_class} per class, as the ci profile asks)",
+                images=images, per_class=per_class))
+    values = dict(size=size, of_test_set=_of_test_set(source["description"]), accuracy=accuracy, gap=gap,
+                  published=PUBLISHED_RESNET20)
     if source.get("kind") == "image-folder":
-        summary = (f"JPEG re-encoding alone cost the published CIFAR-10 ResNet-20 {PUBLISHED_RESNET20 - accuracy:.1f} "
-                   f"points, {PUBLISHED_RESNET20} % to {accuracy:.1f} %")
-        reading += (f", {PUBLISHED_RESNET20 - accuracy:.1f} points below the {PUBLISHED_RESNET20} % measured on the "
-                    "original test set. This copy is the offline one, in which every image was re-encoded as a JPEG "
-                    "of quality 75: the compression shifts pixel values and blurs fine detail.")
+        summary = plural("JPEG re-encoding alone cost the published CIFAR-10 ResNet-20 {gap:.1f} points, "
+                         "{published} % to {accuracy:.1f} %",
+                         "JPEG re-encoding alone cost the published CIFAR-10 ResNet-20 {gap:.1f} points, "
+                         "{published} % to {accuracy:.1f} %", int(abs(gap)), **values)
+        reading = plural("Evaluated on {size} {of_test_set}, it reaches {accuracy:.2f} %, {gap:.1f} points below the "
+                         "{published} % measured on the original test set. This copy is the offline one, in which "
+                         "every image was re-encoded as a JPEG of quality 75: the compression shifts pixel values and "
+                         "blurs fine detail.",
+                         "Evaluated on {size} {of_test_set}, it reaches {accuracy:.2f} %, {gap:.1f} points below the "
+                         "{published} % measured on the original test set. This copy is the offline one, in which "
+                         "every image was re-encoded as a JPEG of quality 75: the compression shifts pixel values and "
+                         "blurs fine detail.", int(abs(gap)), **values)
     else:
-        reading += f", to compare with the {PUBLISHED_RESNET20} % measured on the original test set."
+        summary = say("the published CIFAR-10 ResNet-20 reaches {accuracy:.1f} % on the test set read here", **values)
+        reading = say("Evaluated on {size} {of_test_set}, it reaches {accuracy:.2f} %, to compare with the "
+                      "{published} % measured on the original test set.", **values)
     return dict(pretrained_cifar_reading=reading, pretrained_jpeg_summary=summary)
+
+
+def _of_test_set(description: str) -> str:
+    """"of the " and the test set's description (its provenance's words), in the current language: the
+    descriptions CIFAR-10's loaders write are translated, any other is quoted as it is."""
+    if description == "original CIFAR-10 (torchvision python batches)":
+        return _("of the original CIFAR-10 (torchvision python batches)")
+    folder = re.fullmatch(r"ImageFolder copy of CIFAR-10 \((\w+)\)", description)
+    if folder:
+        return say("of the ImageFolder copy of CIFAR-10 ({split})", split=folder.group(1))
+    return say("of the {test_set}", test_set=description)
 
 
 def facts_resume(resumed_loss: float, straight_loss: float, tolerance: float = 1e-6) -> dict[str, str]:
     """Whether a run resumed from its checkpoint ends with the same training loss as an uninterrupted one."""
     same = abs(resumed_loss - straight_loss) < tolerance
     return dict(pretrained_resume_reading=(
-        "The two runs end with the same loss: the interruption left no trace" if same else
-        "The two runs end with slightly different losses: on this device some operations are not exactly "
-        "reproducible, but the resumed run continued where the first stopped"))
+        _("The two runs end with the same loss: the interruption left no trace") if same else
+        _("The two runs end with slightly different losses: on this device some operations are not exactly "
+          "reproducible, but the resumed run continued where the first stopped")))
 
 
 def small_run(make_model: Callable, loader, epochs: int, seed: int = 0) -> tuple:
@@ -276,8 +324,8 @@ def train_beyond_schedule(make_model: Callable, loader, epochs: int = 2) -> Valu
 def facts_more_epochs(error: Exception | None) -> dict[str, str]:
     """What asking a finished run's checkpoint for one more epoch did (:func:`train_beyond_schedule`)."""
     return dict(pretrained_ex_epochs=(
-        "here it does not fail, and trains a third epoch on the restored state" if error is None else
-        f"fit stops with ValueError: {str(error).splitlines()[0]}"))
+        _("here it does not fail, and trains a third epoch on the restored state") if error is None else
+        say("fit stops with ValueError: {error}", error=str(error).splitlines()[0])))
 
 
 # Networks after ResNet, with the idea each added: (builder, source, name, year, idea, citation key).
@@ -291,6 +339,16 @@ AFTER_RESNET = [
 ]
 
 
+def ideas() -> dict[str, str]:
+    """The ideas of :data:`AFTER_RESNET`, by builder, in the current language (for display)."""
+    return {"densenet121": _("each layer reads the maps of all layers before it"),
+            "seresnet50": _("a gate rescales each channel from the whole image (squeeze-and-excitation)"),
+            "mobilenet_v2": _("depthwise separable convolutions in inverted residual blocks"),
+            "efficientnet_b0": _("depth, width and resolution scaled together"),
+            "convnext_tiny": _("a ResNet modernised with a transformer's design choices"),
+            "resnet50": _("the reference: bottleneck residual blocks")}
+
+
 def after_resnet_table() -> list[dict]:
     """The networks of :data:`AFTER_RESNET` with their parameters and multiply-accumulates per 224 x 224
     image, computed from the builders (on PyTorch's ``meta`` device: shapes only, no memory, no weights),
@@ -301,13 +359,14 @@ def after_resnet_table() -> list[dict]:
     from .. import models
 
     timm = models.timm_module()
+    shown = ideas()
     rows = []
     for builder, source, name, year, idea, cite in AFTER_RESNET:
         with torch.device("meta"):
             net = tvm.get_model(builder, weights=None) if source == "torchvision" else timm.create_model(builder)
         top1 = (tvm.get_model_weights(builder).DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"]
                 if source == "torchvision" else None)
-        rows.append(dict(builder=builder, name=name, year=year, idea=idea, cite=cite, top1=top1,
+        rows.append(dict(builder=builder, name=name, year=year, idea=shown.get(builder, idea), cite=cite, top1=top1,
                          params=models.count_parameters(net), macs=models.count_macs(net, (1, 3, 224, 224))))
     return rows
 
@@ -321,6 +380,6 @@ def facts_after_resnet(rows: list[dict]) -> dict[str, str]:
     differ = [r["name"] for r in published
               if abs(r["macs"] / 1e9 - tvm.get_model_weights(r["builder"]).DEFAULT.meta["_ops"]) > 1e-3]
     return {"pretrained_ops_reading": (
-        f"agree with torchvision's `_ops` metadata for all {len(published)} networks it publishes, which is the "
-        "check that its GFLOPS count multiply-accumulates" if not differ else
-        f"differ from torchvision's `_ops` metadata for {', '.join(differ)}")}
+        say("agree with torchvision's `_ops` metadata for all {count} networks it publishes, which is the check that "
+            "its GFLOPS count multiply-accumulates", count=len(published)) if not differ else
+        say("differ from torchvision's `_ops` metadata for {networks}", networks=", ".join(differ)))}

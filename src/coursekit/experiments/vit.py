@@ -1,11 +1,12 @@
 """Chapter "vit": ResNet-20 against a Vision Transformer on CIFAR-10, from scratch, at equal budget
 and at several data sizes; learning-rate range tests; in ``full`` only, pretrained ViTs and the cost
-of a ViT-B/16 training step."""
+of a ViT-B/16 training step. The readings' words are in the current language (:mod:`coursekit.i18n`)."""
 from __future__ import annotations
 
 import torch
 
 from .. import diagnostics, models, profiles, stats, store, train
+from ..i18n import _, number, say
 from ..results import RunResult, seed_values
 from ..runs import RunState
 from . import core
@@ -14,21 +15,35 @@ from .core import Experiment, over_seeds, register
 from .transfer import LITE0_RECIPE, run_transfer
 from .transfer import RECIPE as TRANSFER_RECIPE
 from .vit_readings import (  # noqa: F401 (the readings of single results, in a module of their own)
-    FIT_WORDS,
     GRID_LEARNED,
     GRID_NONE,
-    GRID_RULE,
     LOCAL,
-    LOCAL_RULE,
+    WORDED,
     _accuracy,
+    _fit_facts,
     _paired,
+    clauses,
     facts_attention,
     facts_lr_find,
     facts_positions,
     facts_rate_check,
     facts_strong_augmentation,
+    fit_words,
+    grid_rule,
+    listed,
+    local_rule,
+    number_word,
+    series,
     uniform_attention_distance,
 )
+
+
+def __getattr__(name: str):
+    """``LOCAL_RULE``, ``GRID_RULE`` and ``FIT_WORDS`` of :mod:`coursekit.experiments.vit_readings`, worded when
+    read, in the current language."""
+    if name in WORDED:
+        return WORDED[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 RESNET = dict(CIFAR10_RECIPE, model="resnet20", lr=0.1)
 # A ViT small enough to train for as many epochs as the ResNet on this CPU: 4 x 4 patches (64 tokens),
@@ -186,18 +201,16 @@ def facts_budget(profile: str | None = None) -> dict[str, str]:
     runs = [core.config(f"vs_vit_{n}", profile) for n in SIZES]
     per_test = runs[0]["test_per_class"]
     epochs = [str(run["epochs"]) for run in runs]
-    return {"vs_test": "10,000" if per_test is None else f"{10 * per_test:,}",
-            "vs_steps": f"{steps(runs[-1]):,}", "vs_batch": str(runs[-1]["batch_size"]),
-            "vs_size_epochs": f"{', '.join(epochs[:-1])} and {epochs[-1]}", "vs_seeds": str(len(runs[0]["seeds"])),
-            "vs_sizes": ", ".join(f"{n:,}" for n in SIZES), "vs_same_size": f"{SIZES[1]:,}",
-            "vs_vit_params": f"{models.count_parameters(models.create('vit_cifar', **VIT_ARGS)) / 1e6:.2f} M",
-            "vs_full_steps": f"{steps(core.config(f'vs_vit_{SIZES[-1]}', 'full')):,}",
+    return {"vs_test": number(10_000 if per_test is None else 10 * per_test, ","),
+            "vs_steps": number(steps(runs[-1]), ","), "vs_batch": str(runs[-1]["batch_size"]),
+            "vs_size_epochs": listed(epochs), "vs_seeds": str(len(runs[0]["seeds"])),
+            "vs_sizes": ", ".join(number(n, ",") for n in SIZES), "vs_same_size": number(SIZES[1], ","),
+            "vs_vit_params": say("{millions:.2f} M",
+                                 millions=models.count_parameters(models.create("vit_cifar", **VIT_ARGS)) / 1e6),
+            "vs_full_steps": number(steps(core.config(f"vs_vit_{SIZES[-1]}", "full")), ","),
             "vs_strong_epochs": str(core.config(f"vs_vit_{STRONG_SIZE}_strong", profile)["epochs"]),
-            "vs_strong_steps": f"{steps(core.config(f'vs_vit_{STRONG_SIZE}_strong', profile)):,}",
+            "vs_strong_steps": number(steps(core.config(f"vs_vit_{STRONG_SIZE}_strong", profile)), ","),
             **facts_recipe()}
-
-
-NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 8: "eight", 12: "twelve"}
 
 
 def facts_recipe() -> dict[str, str]:
@@ -205,16 +218,19 @@ def facts_recipe() -> dict[str, str]:
     default size, the smaller ViT of the experiments (:data:`VIT_ARGS`), its tokens, the two optimisers'
     rates and weight decay, the stronger recipe's label smoothing, and the pretraining contrast's pool."""
     full, cifar = models.vit.VIT_SIZES["cifar"], VIT_ARGS
-    words = lambda n: NUMBER_WORDS.get(n, str(n))  # noqa: E731
     side = full["image_size"] // full["patch_size"]
-    return {"vs_cifar_dim": str(full["dim"]), "vs_cifar_blocks": f"{words(full['depth'])} blocks of "
-                                                                f"{words(full['heads'])} heads",
-            "vs_dim": str(cifar["dim"]), "vs_blocks": f"{words(cifar['depth'])} blocks of {words(cifar['heads'])} heads",
-            "vs_mlp": f"{words(round(cifar['mlp_ratio']))} times",
+
+    def blocks(args: dict) -> str:
+        return say("{blocks} blocks of {heads} heads", blocks=number_word(args["depth"]),
+                   heads=number_word(args["heads"]))
+
+    return {"vs_cifar_dim": str(full["dim"]), "vs_cifar_blocks": blocks(full),
+            "vs_dim": str(cifar["dim"]), "vs_blocks": blocks(cifar),
+            "vs_mlp": say("{number} times", number=number_word(round(cifar["mlp_ratio"]))),
             "vs_patch": f"{full['patch_size']} × {full['patch_size']}", "vs_tokens": f"{side * side}",
-            "vs_resnet_lr": f"{RESNET['lr']:g}", "vs_vit_lr": f"{VIT['lr']:g}", "vs_vit_wd": f"{VIT['weight_decay']:g}",
-            "vs_smoothing": f"{STRONG['label_smoothing']:g}",
-            "vs_pool": f"{core.config('vs_lite0', 'quick')['pool_per_class']:,}"}
+            "vs_resnet_lr": number(RESNET["lr"], "g"), "vs_vit_lr": number(VIT["lr"], "g"),
+            "vs_vit_wd": number(VIT["weight_decay"], "g"), "vs_smoothing": number(STRONG["label_smoothing"], "g"),
+            "vs_pool": number(core.config("vs_lite0", "quick")["pool_per_class"], ",")}
 
 
 def facts_same_budget(resnet: dict, vit: dict, timed: tuple[dict, dict] | None = None) -> dict[str, str]:
@@ -222,43 +238,17 @@ def facts_same_budget(resnet: dict, vit: dict, timed: tuple[dict, dict] | None =
     difference and whether the seeds tell them apart, the ratio of their parameters, and that of their
     throughputs, read from the runs ``timed`` when given (the largest set's, ResNet's then the ViT's:
     the longest epochs, each run alone on the machine) and otherwise from these."""
-    reading = stats.word(_paired(resnet, vit), better="the ResNet is ahead by {d:.1f} ± {h:.1f} points",
-                         worse="the ViT is ahead by {size:.1f} ± {h:.1f} points",
-                         cannot_tell="the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points)")
+    reading = stats.word(_paired(resnet, vit), better=_("the ResNet is ahead by {d:.1f} ± {h:.1f} points"),
+                         worse=_("the ViT is ahead by {size:.1f} ± {h:.1f} points"),
+                         cannot_tell=_("the seeds cannot tell the two apart (difference {d:+.1f} ± {h:.1f} points)"))
     timed = timed or (resnet, vit)
     speed = [RunResult.from_dict(r).training_speed() for r in timed]
     return {"vit_same_resnet": _accuracy(resnet), "vit_same_vit": _accuracy(vit),
-            "vit_speed_images": f"{timed[0]['provenance']['data'].get('train', {}).get('images', 0):,}",
-            "vit_same_params": f"{vit['cost']['parameters'] / resnet['cost']['parameters']:.1f}",
-            "vit_same_speed": f"{speed[0] / speed[1]:.1f}",
-            "vit_same_provenance": "; ".join(store.provenance_line(x) for x in (resnet, vit)),
+            "vit_speed_images": number(timed[0]["provenance"]["data"].get("train", {}).get("images", 0), ","),
+            "vit_same_params": number(vit["cost"]["parameters"] / resnet["cost"]["parameters"], ".1f"),
+            "vit_same_speed": number(speed[0] / speed[1], ".1f"),
+            "vit_same_provenance": clauses([store.provenance_line(x) for x in (resnet, vit)]),
             "vit_same_reading": reading}
-
-
-def _fit_facts(views: dict[str, list[RunResult]], sizes: tuple[int, ...]) -> dict[str, str]:
-    """Each run's final training accuracy beside its test accuracy (means over seeds), each network's
-    verdicts by size (:func:`coursekit.diagnostics.fit_verdict`), and what an under-fitting run means for
-    the comparison."""
-    pairs = {label: [(stats.mean_interval(list(r.final("train_accuracy", 100).values()))[0], r.interval()[0])
-                     for r in runs] for label, runs in views.items()}
-    verdicts = {label: [diagnostics.fit_verdict(*p) for p in ps] for label, ps in pairs.items()}
-
-    def by_verdict(found: list[str]) -> str:  # "over-fits at 1,000 and 3,000 images, under-fits at 10,000"
-        groups = {v: [f"{n:,}" for n, w in zip(sizes, found) if w == v] for v in dict.fromkeys(found)}
-        parts = [f"{v} at {' and '.join(ns) if len(ns) < 3 else ', '.join(ns[:-1]) + ' and ' + ns[-1]}"
-                 for v, ns in groups.items()]
-        return ", ".join(parts) + " images" if len(parts) == 1 else ", ".join(parts)
-
-    listed = "; ".join(f"the {label} {by_verdict(found)}" for label, found in verdicts.items())
-    if any("under-fits" in found for found in verdicts.values()):
-        consequence = ("a run that under-fits is still learning its own images in these steps, so where one does, "
-                       "the comparison is of how far each network gets in its steps more than of what it can learn "
-                       "from the data")
-    else:
-        consequence = "every run fits its training images, so the comparison is of what each network makes of its data"
-    return {"vit_eff_train": "; ".join(f"{label}: " + ", ".join(f"{tr:.1f} / {te:.1f} %" for tr, te in ps)
-                                       for label, ps in pairs.items()),
-            "vit_eff_fit_reading": f"{listed[0].upper()}{listed[1:]}: {consequence}"}
 
 
 def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tuple[int, ...] = SIZES) -> dict[str, str]:
@@ -279,27 +269,30 @@ def facts_data_efficiency(results_by_network: dict[str, list[dict]], sizes: tupl
 
     reading = stats.word(  # the leads at the largest and the smallest size come from independent runs
         stats.compare_unpaired(lead(-1), lead(0)),
-        better="The ResNet's lead widens by {d:.1f} ± {h:.1f} points as the data grow {growth}: over this range "
-               "the ResNet turns extra images into accuracy faster than the ViT does",
-        worse="The ResNet's lead narrows by {size:.1f} ± {h:.1f} points as the data grow {growth}",
-        cannot_tell="The seeds cannot tell whether the ResNet's lead changes as the data grow {growth} "
-                    "({d:+.1f} ± {h:.1f} points)", growth=f"{sizes[-1] / sizes[0]:.0f}-fold")
+        better=_("The ResNet's lead widens by {d:.1f} ± {h:.1f} points as the data grow {growth:.0f}-fold: over this "
+                 "range the ResNet turns extra images into accuracy faster than the ViT does"),
+        worse=_("The ResNet's lead narrows by {size:.1f} ± {h:.1f} points as the data grow {growth:.0f}-fold"),
+        cannot_tell=_("The seeds cannot tell whether the ResNet's lead changes as the data grow {growth:.0f}-fold "
+                      "({d:+.1f} ± {h:.1f} points)"), growth=sizes[-1] / sizes[0])
     ahead = [n for n, c in zip(sizes, leads) if c.verdict == "better"]
     if len(ahead) == len(sizes):
-        margin = (f"ahead by {min(d for d, _ in leads):.1f} to {max(d for d, _ in leads):.1f} points at every size "
-                  f"from {sizes[0]:,} to {sizes[-1]:,} images")
+        margin = say("ahead by {low:.1f} to {high:.1f} points at every size from {smallest:,} to {largest:,} images",
+                     low=min(d for d, _h in leads), high=max(d for d, _h in leads), smallest=sizes[0],
+                     largest=sizes[-1])
+    elif ahead:
+        margin = say("ahead at {sizes} images (by more than the seeds vary), not clearly ahead at the others",
+                     sizes=", ".join(number(n, ",") for n in ahead))
     else:
-        margin = (f"ahead at {', '.join(f'{n:,}' for n in ahead)} images (by more than the seeds vary), not clearly "
-                  "ahead at the others" if ahead else "not clearly ahead at any size: the seeds vary as much as the lead")
+        margin = _("not clearly ahead at any size: the seeds vary as much as the lead")
     return {**_fit_facts(views, sizes),
-            "vit_eff_gaps": ", ".join(f"{d:+.1f} ± {hw:.1f}" for d, hw in leads),
-            "vit_eff_sizes": ", ".join(f"{n:,}" for n in sizes),
-            "vit_eff_gain_resnet": f"{acc['ResNet-20'][-1] - acc['ResNet-20'][0]:+.1f}",
-            "vit_eff_gain_vit": f"{acc['ViT'][-1] - acc['ViT'][0]:+.1f}",
-            "vit_eff_flat_share": f"{100 * max(shares):.0f} %",
+            "vit_eff_gaps": series([say("{d:+.1f} ± {h:.1f}", d=d, h=hw) for d, hw in leads]),
+            "vit_eff_sizes": ", ".join(number(n, ",") for n in sizes),
+            "vit_eff_gain_resnet": number(acc["ResNet-20"][-1] - acc["ResNet-20"][0], "+.1f"),
+            "vit_eff_gain_vit": number(acc["ViT"][-1] - acc["ViT"][0], "+.1f"),
+            "vit_eff_flat_share": say("{percent:.0f} %", percent=100 * max(shares)),
             **{f"vit_eff_{k}": v for k, v in diagnostics.flat_rule().items()},
-            "vit_eff_flat_reading": "every training loss had flattened" if flat else
-            "not every training loss had flattened, so part of each gap is a difference in speed of optimisation",
+            "vit_eff_flat_reading": _("every training loss had flattened") if flat else
+            _("not every training loss had flattened, so part of each gap is a difference in speed of optimisation"),
             "vit_eff_reading": reading, "vit_discussion_margin": margin}
 
 
@@ -312,11 +305,14 @@ def scratch_curves(results_by_network: dict[str, list[dict]]) -> dict[str, Curve
                     for r in runs] for label, runs in results_by_network.items()}
 
 
+PRETRAINED_CURVE = "EfficientNet-Lite0 (ImageNet), {method}"  # the key of a curve of pretrained_curves
+
+
 def pretrained_curves(result: dict) -> dict[str, Curve]:
     """``vs_lite0``'s runs as curves, one per method: ``{"EfficientNet-Lite0, deep probe": [...], ...}``."""
     rows, curves = result["metrics"]["rows"], {}
     for method in result["config"]["methods"]:
-        curves[f"EfficientNet-Lite0 (ImageNet), {method}"] = [
+        curves[PRETRAINED_CURVE.format(method=method)] = [
             (next(r["train_images"] for r in rows if r["size"] == size),
              seed_values(rows, scale=100, size=size, method=method)) for size in result["config"]["sizes"]]
     return curves
@@ -324,16 +320,21 @@ def pretrained_curves(result: dict) -> dict[str, Curve]:
 
 def _tuning_reading(probe: Curve, tuned: Curve, steps: int) -> str:
     """Whether fine-tuning every layer for ``steps`` batches beats the linear probe, size by size."""
-    cells = [(n, stats.compare(tuned_by_seed, probe_by_seed)) for (n, probe_by_seed), (_, tuned_by_seed)
+    cells = [(n, stats.compare(tuned_by_seed, probe_by_seed)) for (n, probe_by_seed), (_n, tuned_by_seed)
              in zip(probe, tuned)]
-    verdicts = {c.verdict for _, c in cells}
+    verdicts = {c.verdict for _n, c in cells}
     if len(verdicts) == 1 and verdicts != {"cannot tell"}:
-        sizes = sorted(abs(c.mean_difference) for _, c in cells)
-        return (f"In {steps:,} batches fine-tuning every layer {'overtakes' if verdicts == {'better'} else 'trails'} "
-                f"the probe at every size, by {sizes[0]:.1f} to {sizes[-1]:.1f} points")
-    return f"Fine-tuning every layer for {steps:,} batches against the probe: " + "; ".join(
-        stats.word(c, better="{d:+.1f} ± {h:.1f} points", cannot_tell="{d:+.1f} ± {h:.1f} points (cannot tell)")
-        + f" at {n:,} images" for n, c in cells)
+        sizes = sorted(abs(c.mean_difference) for _n, c in cells)
+        if verdicts == {"better"}:
+            return say("In {steps:,} batches fine-tuning every layer overtakes the probe at every size, by {low:.1f} "
+                       "to {high:.1f} points", steps=steps, low=sizes[0], high=sizes[-1])
+        return say("In {steps:,} batches fine-tuning every layer trails the probe at every size, by {low:.1f} to "
+                   "{high:.1f} points", steps=steps, low=sizes[0], high=sizes[-1])
+    differences = [stats.word(c, better=_("{d:+.1f} ± {h:.1f} points at {images:,} images"),
+                              cannot_tell=_("{d:+.1f} ± {h:.1f} points (cannot tell) at {images:,} images"), images=n)
+                   for n, c in cells]
+    return say("Fine-tuning every layer for {steps:,} batches against the probe: {differences}", steps=steps,
+               differences=clauses(differences))
 
 
 def facts_pretraining(results_by_network: dict[str, list[dict]], lite0: dict) -> dict[str, str]:
@@ -345,55 +346,61 @@ def facts_pretraining(results_by_network: dict[str, list[dict]], lite0: dict) ->
     scratch, so they are compared as independent runs (Welch's interval, :func:`coursekit.stats.contrast`)."""
     scratch, pretrained = scratch_curves(results_by_network), pretrained_curves(lite0)
     resnet, vit = scratch["ResNet-20"], scratch["ViT"]
-    probe, tuned = (pretrained[f"EfficientNet-Lite0 (ImageNet), {m}"] for m in ("deep probe", "fine-tune"))
-    fmt = lambda curve: ", ".join("{:.1f} ± {:.1f} %".format(*stats.mean_interval(list(v.values()))[::2])  # noqa: E731
-                                  for _, v in curve)
+    probe, tuned = (pretrained[PRETRAINED_CURVE.format(method=m)] for m in ("deep probe", "fine-tune"))
+    fmt = lambda curve: series([say("{mean:.1f} ± {half:.1f} %", mean=m, half=h)  # noqa: E731
+                                for m, h in (stats.mean_interval(list(v.values()))[::2] for _n, v in curve)])
     best = max((probe, tuned), key=lambda c: stats.mean_interval(list(c[0][1].values()))[0])
     lead = stats.compare_unpaired(best[0][1], resnet[0][1])
     across = stats.compare_unpaired(probe[0][1], resnet[-1][1])
     # the ResNet and the ViT of a seed share their images (a paired lead); the ImageNet runs drew their own
     architecture = {s: resnet[0][1][s] - vit[0][1][s] for s in resnet[0][1].keys() & vit[0][1].keys()}
     versus = stats.contrast([(1, best[0][1]), (-1, resnet[0][1]), (-1, architecture)])
-    small, large = f"{resnet[0][0]:,}", f"{resnet[-1][0]:,}"
+    small, large = resnet[0][0], resnet[-1][0]
     return {
         "vit_pre_probe": fmt(probe), "vit_pre_finetune": fmt(tuned),
-        "vit_pre_lead": stats.word(lead, better="ahead by {d:.1f} ± {h:.1f} points", worse="behind by {size:.1f} ± {h:.1f} points",
-                                   cannot_tell="not clearly ahead ({d:+.1f} ± {h:.1f} points)"),
-        "vit_pre_best": "the probe" if best is probe else "fine-tuning",
+        "vit_pre_lead": stats.word(lead, better=_("ahead by {d:.1f} ± {h:.1f} points"),
+                                   worse=_("behind by {size:.1f} ± {h:.1f} points"),
+                                   cannot_tell=_("not clearly ahead ({d:+.1f} ± {h:.1f} points)")),
+        "vit_pre_best": _("the probe") if best is probe else _("fine-tuning"),
         "vit_pre_reading": stats.word(
-            across, better="The ImageNet network's linear probe on {small} images is ahead of the ResNet trained from "
-                           "scratch on {large} by {d:.1f} ± {h:.1f} points: a tenth of the labels, and no training of "
-                           "the body at all",
-            worse="Even so, the ResNet trained from scratch on {large} images is ahead of the ImageNet network's "
-                  "linear probe on {small} by {size:.1f} ± {h:.1f} points",
-            cannot_tell="The ImageNet network's linear probe on {small} images and the ResNet trained from scratch on "
-                        "{large} cannot be told apart ({d:+.1f} ± {h:.1f} points)", small=small, large=large),
+            across, better=_("The ImageNet network's linear probe on {small:,} images is ahead of the ResNet trained "
+                             "from scratch on {large:,} by {d:.1f} ± {h:.1f} points: a tenth of the labels, and no "
+                             "training of the body at all"),
+            worse=_("Even so, the ResNet trained from scratch on {large:,} images is ahead of the ImageNet network's "
+                    "linear probe on {small:,} by {size:.1f} ± {h:.1f} points"),
+            cannot_tell=_("The ImageNet network's linear probe on {small:,} images and the ResNet trained from scratch "
+                          "on {large:,} cannot be told apart ({d:+.1f} ± {h:.1f} points)"), small=small, large=large),
         "vit_pre_tuning": _tuning_reading(probe, tuned, lite0["config"]["steps"]),
         "vit_pre_arch": stats.word(
             versus,
-            better="On {small} images pretraining is worth more than the convolution's assumptions: the ImageNet "
-                   "start leads the ResNet by {d:.1f} ± {h:.1f} points more than the ResNet leads the ViT",
-            worse="On {small} images the convolution's assumptions are worth more than pretraining: the ResNet "
-                  "leads the ViT by {size:.1f} ± {h:.1f} points more than the ImageNet start leads the ResNet",
-            cannot_tell="On {small} images the seeds cannot tell whether pretraining is worth more than the "
-                        "convolution's assumptions (the ImageNet start's lead over the ResNet minus the ResNet's "
-                        "over the ViT: {d:+.1f} ± {h:.1f} points)", small=small),
-        "vit_pre_steps": f"{lite0['config']['steps']:,} batches of {lite0['config']['batch_size']}",
+            better=_("On {small:,} images pretraining is worth more than the convolution's assumptions: the ImageNet "
+                     "start leads the ResNet by {d:.1f} ± {h:.1f} points more than the ResNet leads the ViT"),
+            worse=_("On {small:,} images the convolution's assumptions are worth more than pretraining: the ResNet "
+                    "leads the ViT by {size:.1f} ± {h:.1f} points more than the ImageNet start leads the ResNet"),
+            cannot_tell=_("On {small:,} images the seeds cannot tell whether pretraining is worth more than the "
+                          "convolution's assumptions (the ImageNet start's lead over the ResNet minus the ResNet's "
+                          "over the ViT: {d:+.1f} ± {h:.1f} points)"), small=small),
+        "vit_pre_steps": say("{steps:,} batches of {batch}", steps=lite0["config"]["steps"],
+                             batch=lite0["config"]["batch_size"]),
         "vit_pre_pixels": f"{lite0['config']['image_size']}",
-        "vit_pre_test": f"{10 * lite0['config']['test_per_class']:,}" if lite0["config"]["test_per_class"] else "10,000",
+        "vit_pre_test": number(10 * lite0["config"]["test_per_class"] if lite0["config"]["test_per_class"] else 10_000,
+                               ","),
         "vit_pre_provenance": store.provenance_line(lite0),
     }
 
 
-NOT_RUN = {
-    "vit_pretrained": "this needs pretrained weights from the Hugging Face hub and a GPU (fine-tuning at 224 "
-                      "pixels). Run `coursekit regenerate --profile full --experiment vit_pretrained` on a GPU and "
-                      "build the book with `make book BOOK_PROFILE=full` to see the measured table here.",
-    "vit_memory": "GPU memory is measured on a CUDA GPU. Run `coursekit regenerate --profile full --experiment "
-                  "vit_memory` there.",
-}
+def not_run(name: str) -> str:
+    """Why the ``full``-only experiment ``name`` is not run in another profile, and how to see it, in the current
+    language."""
+    return {
+        "vit_pretrained": _("this needs pretrained weights from the Hugging Face hub and a GPU (fine-tuning at 224 "
+                            "pixels). Run `coursekit regenerate --profile full --experiment vit_pretrained` on a GPU "
+                            "and build the book with `make book BOOK_PROFILE=full` to see the measured table here."),
+        "vit_memory": _("GPU memory is measured on a CUDA GPU. Run `coursekit regenerate --profile full --experiment "
+                        "vit_memory` there."),
+    }[name]
 
 
 def full_only(name: str, profile: str | None = None) -> tuple[dict | None, str]:
     """A ``full``-only experiment of this chapter (:func:`coursekit.experiments.core.full_only`)."""
-    return core.full_only(name, NOT_RUN[name], profile)
+    return core.full_only(name, not_run(name), profile)

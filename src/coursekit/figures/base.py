@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from .. import experiments, files, profiles, store
+from ..i18n import _, say
 
 if TYPE_CHECKING:
     import torch
@@ -65,15 +66,16 @@ def lr_range_tests(result: dict, titles: dict[str, str] | None = None) -> Figure
         ax.axis("off")
     for ax, (name, curve) in zip(axes.flat, result["metrics"].items()):
         name = (titles or {}).get(name, name)
-        ax.semilogx(curve["lrs"], curve["losses"], color="0.75", lw=0.8, label="loss per batch")
-        ax.semilogx(curve["lrs"], curve["smoothed"], color=TRAIN_COLOR, label="smoothed")
-        ax.axvline(curve["minimum"], color="0.3", ls="-.", label=f"lowest smoothed loss: {curve['minimum']:.1e}")
+        ax.semilogx(curve["lrs"], curve["losses"], color="0.75", lw=0.8, label=_("loss per batch"))
+        ax.semilogx(curve["lrs"], curve["smoothed"], color=TRAIN_COLOR, label=_("smoothed"))
+        ax.axvline(curve["minimum"], color="0.3", ls="-.",
+                   label=say("lowest smoothed loss: {lr:.1e}", lr=curve["minimum"]))
         ax.axvline(curve["suggestion"], color="#2ca02c", ls="--",
-                   label=f"steepest descent below it: {curve['suggestion']:.1e}")
-        ax.axvline(curve["chosen_lr"], color="#d62728", ls=":", label=f"peak rate used: {curve['chosen_lr']:.0e}")
+                   label=say("steepest descent below it: {lr:.1e}", lr=curve["suggestion"]))
+        ax.axvline(curve["chosen_lr"], color="#d62728", ls=":", label=say("peak rate used: {lr:.0e}", lr=curve["chosen_lr"]))
         top = min(max(curve["smoothed"]) * 1.2, 2 * curve["smoothed"][0])
         ax.set_ylim(min(curve["smoothed"]) * 0.9, top)
-        ax.set(xlabel="learning rate (log scale)", ylabel="training loss", title=f"{name} ({curve['optimizer']})")
+        ax.set(xlabel=_("learning rate (log scale)"), ylabel=_("training loss"), title=f"{name} ({curve['optimizer']})")
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
@@ -85,20 +87,21 @@ def learning_curves(result: dict) -> Figure:
     history = result["history"]
     epochs = [row["epoch"] for row in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.6))
-    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", color=TRAIN_COLOR, label="training")
+    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", color=TRAIN_COLOR, label=_("training"))
     ax_acc.plot(epochs, [100 * r["train_accuracy"] for r in history], "o-", color=TRAIN_COLOR,
-                label="training (augmented batches)")
+                label=_("training (augmented batches)"))
     tested = [r for r in history if "test_loss" in r]  # a long run is tested after every few epochs
     if tested:
-        ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested], "s-", color=TEST_COLOR, label="test")
+        ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested], "s-", color=TEST_COLOR,
+                     label=_("test"))
         ax_acc.plot([r["epoch"] for r in tested], [100 * r["test_accuracy"] for r in tested], "s-", color=TEST_COLOR,
-                    label="test")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+                    label=_("test"))
+    ax_loss.set(xlabel=_("epoch"), ylabel=_("cross-entropy loss"), title=_("Loss"))
+    ax_acc.set(xlabel=_("epoch"), ylabel=_("accuracy (%)"), title=_("Accuracy"))
     per_epoch_axes(ax_loss, ax_acc)
     for ax in (ax_loss, ax_acc):
         ax.legend(frameon=False)
-    fig.suptitle(result["title"], fontsize=11)
+    fig.suptitle(_(result["title"]), fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -117,7 +120,7 @@ def _draw_confusion(ax, result: dict, fontsize: float = 7) -> "object":
                         color="white" if share[i, j] > 55 else "black")
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
-    ax.set(xlabel="predicted class", ylabel="true class")
+    ax.set(xlabel=_("predicted class"), ylabel=_("true class"))
     return image
 
 
@@ -125,8 +128,9 @@ def confusion_matrix(result: dict) -> Figure:
     """The test-set confusion matrix, each row normalised to the true class's images (recall)."""
     fig, ax = plt.subplots(figsize=(6.4, 6.0))
     image = _draw_confusion(ax, result)
-    ax.set_title(f"Confusion matrix (% of each true class), accuracy {100 * result['metrics']['accuracy']:.1f} %")
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="% of the true class")
+    ax.set_title(say("Confusion matrix (% of each true class), accuracy {acc:.1f} %",
+                     acc=100 * result["metrics"]["accuracy"]))
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=_("% of the true class"))
     fig.tight_layout()
     return fig
 
@@ -136,7 +140,7 @@ def confusion_matrices(results: list[dict], titles: list[str]) -> Figure:
     fig, axes = plt.subplots(1, len(results), figsize=(4.6 * len(results), 4.8), squeeze=False)
     for ax, result, title in zip(axes[0], results, titles):
         _draw_confusion(ax, result, fontsize=6)
-        ax.set_title(f"{title}: {100 * result['metrics']['accuracy']:.1f} %", fontsize=10)
+        ax.set_title(say("{title}: {acc:.1f} %", title=title, acc=100 * result["metrics"]["accuracy"]), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -157,7 +161,7 @@ def examples(dataset, per_class: int = 8, seed: int = 0) -> Figure:
             ax.set_yticks([])
         axes[row][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     source = dataset.source
-    fig.text(0.01, 0.0, f"{source.get('description', source.get('kind'))}, {len(dataset):,} images",
+    fig.text(0.01, 0.0, say("{data}, {n:,} images", data=source.get("description", source.get("kind")), n=len(dataset)),
              fontsize=6.5, color="0.35", ha="left", va="top")
     fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.15)
     return fig

@@ -17,6 +17,7 @@ from ..experiments.classic import (
     ilsvrc_table,
     ilsvrc_winners,
 )
+from ..i18n import _, plural, say
 from ..models import inception, resnet
 from ..results import RunResult
 from .base import lr_range_tests, per_epoch_axes, register
@@ -38,21 +39,24 @@ def ilsvrc_top5(human_error: float = HUMAN_TOP5_ERROR) -> Figure:
         row = winners[y]
         network = row["network"].split(" (")[0]
         label = network if y >= 2012 and len(network) <= 12 else row["team"]
-        ax.annotate(f"{label}\n{row['top5_error_percent']:.1f} %", (y, row["top5_error_percent"]), xytext=(0, 3),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=7.5)
+        ax.annotate(say("{network}\n{error:.1f} %", network=label, error=row["top5_error_percent"]),
+                    (y, row["top5_error_percent"]), xytext=(0, 3), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=7.5)
     for row in others:
         ax.plot(row["year"] + 0.42, row["top5_error_percent"], "D", color="#1f77b4", ms=5, mfc="white")
-        ax.annotate(f"{row['network'].split(' (')[0]} (2nd)\n{row['top5_error_percent']:.1f} %",
+        ax.annotate(say("{network} (2nd)\n{error:.1f} %", network=row["network"].split(" (")[0],
+                        error=row["top5_error_percent"]),
                     (row["year"] + 0.42, row["top5_error_percent"]), xytext=(4, 4), textcoords="offset points",
                     fontsize=7, color="0.35")
     ax.axhline(human_error, color="#d62728", ls="--", lw=1)
-    ax.text(years[0] - 0.45, human_error + 0.5, f"human annotator, {human_error} %", color="#d62728", fontsize=8)
-    ax.set(xlabel="year", ylabel="top-5 error (%)", ylim=(0, 33),
-           title="ILSVRC image classification: top-5 error of the winning entries")
+    ax.text(years[0] - 0.45, human_error + 0.5, say("human annotator, {error} %", error=human_error), color="#d62728",
+            fontsize=8)
+    ax.set(xlabel=_("year"), ylabel=_("top-5 error (%)"), ylim=(0, 33),
+           title=_("ILSVRC image classification: top-5 error of the winning entries"))
     ax.set_xticks(years)
     fig.tight_layout()
-    note = ("Grey: methods without deep networks; blue: convolutional networks. Sources: "
-            + "; ".join(sorted({r["source"] for r in rows})) + " (bibliography keys).")
+    note = say("Grey: methods without deep networks; blue: convolutional networks. Sources: {sources} (bibliography "
+               "keys).", sources="; ".join(sorted({r["source"] for r in rows})))
     fig.text(0.01, 0.005, textwrap.fill(note, 160), fontsize=6.5, color="0.35", va="bottom")
     fig.subplots_adjust(bottom=0.16)
     return fig
@@ -125,10 +129,12 @@ def architecture(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224
     ax.set_ylim(-1.6, 1.9)
     ax.axis("off")
     params = sum(q.numel() for q in model.parameters())
-    ax.set_title(f"{title or type(model).__name__}: {len(outputs)} units, {params / 1e6:.1f} M parameters, "
-                 f"input {'x'.join(map(str, input_size[1:]))}", fontsize=10)
+    ax.set_title(plural("{network}: {n} unit, {millions:.1f} M parameters, input {shape}",
+                        "{network}: {n} units, {millions:.1f} M parameters, input {shape}", len(outputs),
+                        network=title or type(model).__name__, millions=params / 1e6,
+                        shape="x".join(map(str, input_size[1:]))), fontsize=10)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for k, c in _LAYER_COLORS.items()]
-    ax.legend(handles, ["convolution", "pooling", "fully connected", "block", "normalisation"],
+    ax.legend(handles, [_("convolution"), _("pooling"), _("fully connected"), _("block"), _("normalisation")],
               loc="lower center", ncol=5, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.12))
     fig.tight_layout()
     return fig
@@ -147,22 +153,25 @@ def network_architecture(name: str) -> Figure:
     """:func:`architecture` of the network ``name`` of :data:`ARCHITECTURES`, freshly built with 1,000
     classes, on a 224 x 224 input."""
     title, blocks = ARCHITECTURES[name]
-    return architecture(models.create(name, num_classes=1000), input_size=(1, 3, 224, 224), title=title,
+    shown = {"AlexNet (torchvision variant)": _("AlexNet (torchvision variant)")}.get(title, title)  # the rest: names
+    return architecture(models.create(name, num_classes=1000), input_size=(1, 3, 224, 224), title=shown,
                         blocks=blocks)
 
 
 def compare_learning_curves(results: list[dict]) -> Figure:
     """Training loss per epoch, and test accuracy at the epochs it was measured (a long run is tested after
-    every few), of several runs on one pair of axes."""
+    every few), of several runs on one pair of axes, labelled by their titles (translated where the catalogue has
+    them: the titles of chapter "classic"'s runs are marked with ``N_``)."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     for r in results:
         epochs = [row["epoch"] for row in r["history"]]
         tested = [row for row in r["history"] if "test_accuracy" in row]
-        ax_loss.plot(epochs, [row["train_loss"] for row in r["history"]], "o-", ms=3, label=r["title"])
+        title = _(r["title"]) if r["title"] else r["title"]  # gettext("") would be the catalogue's header
+        ax_loss.plot(epochs, [row["train_loss"] for row in r["history"]], "o-", ms=3, label=title)
         ax_acc.plot([row["epoch"] for row in tested], [100 * row["test_accuracy"] for row in tested], "o-", ms=3,
-                    label=r["title"])
-    ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="Training loss")
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
+                    label=title)
+    ax_loss.set(xlabel=_("epoch"), ylabel=_("training loss (cross-entropy)"), title=_("Training loss"))
+    ax_acc.set(xlabel=_("epoch"), ylabel=_("test accuracy (%)"), title=_("Test accuracy"))
     per_epoch_axes(ax_loss, ax_acc)
     ax_acc.legend(frameon=False, fontsize=7)
     fig.tight_layout()
@@ -189,29 +198,34 @@ def degradation(results: list[dict]) -> Figure:
         ax = ax_plain if plain else ax_res
         for field, width, kind in (("train_accuracy", 1.0, "train"), ("test_accuracy", 2.2, "test")):
             epochs, mean, low, high = _seed_curves(r, field)
-            ax.plot(epochs, mean, color=colour, lw=width, ls="--" if kind == "train" else "-", label=f"{label} ({kind})")
+            shown = say("{network} (train)", network=label) if kind == "train" else say("{network} (test)",
+                                                                                         network=label)
+            ax.plot(epochs, mean, color=colour, lw=width, ls="--" if kind == "train" else "-", label=shown)
             ax.fill_between(epochs, low, high, color=colour, alpha=0.12, lw=0)
         g = r["gradient_norms"]
         ax_grad.semilogy(range(1, len(g["initial"]) + 1), g["initial"], color=colour, ls="--" if plain else "-",
                          label=label)
     seeds = len(RunResult.from_dict(results[0])) if results else 0
-    for ax, title in ((ax_plain, "Plain networks"), (ax_res, "ResNets")):
-        ax.set(xlabel="epoch", ylabel="error (%)", title=f"{title}: training (dashed) and test error")
+    for ax, title in ((ax_plain, _("Plain networks: training (dashed) and test error")),
+                      (ax_res, _("ResNets: training (dashed) and test error"))):
+        ax.set(xlabel=_("epoch"), ylabel=_("error (%)"), title=title)
         ax.legend(frameon=False, fontsize=7)
         per_epoch_axes(ax)
     top = max(ax.get_ylim()[1] for ax in (ax_plain, ax_res))
     for ax in (ax_plain, ax_res):
         ax.set_ylim(0, top)
-    ax_grad.set(xlabel="convolution (input side → output side)", ylabel="gradient norm ‖∂L/∂W‖ (log)",
-                title="Per-layer weight gradients at initialisation")
+    ax_grad.set(xlabel=_("convolution (input side → output side)"), ylabel=_("gradient norm ‖∂L/∂W‖ (log)"),
+                title=_("Per-layer weight gradients at initialisation"))
     ax_grad.legend(frameon=False, fontsize=7)
     ax_grad.grid(alpha=0.3)
-    fig.suptitle(f"Mean over {seeds} seed{'s' if seeds != 1 else ''}, range shaded", fontsize=9, y=0.995)
+    fig.suptitle(plural("Mean over {n} seed, range shaded", "Mean over {n} seeds, range shaded", seeds), fontsize=9,
+                 y=0.995)
     fig.tight_layout()
     return fig
 
 
-register("ilsvrc-top5", "classic", (), lambda rs: ilsvrc_top5(), "Top-5 error of the ILSVRC classification winners by year.")
+register("ilsvrc-top5", "classic", (), lambda rs: ilsvrc_top5(),
+         "Top-5 error of the ILSVRC classification winners by year.")
 register("classic-learning-curves", "classic",
          CLASSIC, compare_learning_curves,
          "AlexNet, VGG, GoogLeNet and ResNet on CIFAR-10 with the same budget.")
@@ -222,6 +236,6 @@ register("classic-lr-range-tests", "classic", ("classic_lr_find",),
 register("degradation", "classic",
          DEGRADATION, degradation,
          "Plain networks against ResNets: training and test error per epoch over seeds, and per-layer gradient norms.")
-for _name, (_title, _) in ARCHITECTURES.items():
+for _name, (_title, _blocks) in ARCHITECTURES.items():
     register(f"architecture-{_name}", "classic", (), lambda rs, name=_name: network_architecture(name),
              f"{_title} drawn from its definition: one box per layer or block, its height growing with the map's side.")

@@ -11,6 +11,7 @@ from matplotlib.patches import Rectangle
 from .. import data, stats
 from ..detection import LOSSES
 from ..experiments import detection as recipe
+from ..i18n import _, number, plural, say
 from ..results import RunResult
 from .base import per_epoch_axes, register
 from .diagrams import _arrow, _box, _frame
@@ -18,12 +19,48 @@ from .diagrams import _arrow, _box, _frame
 RIGHT, WRONG, MISSED, TRUTH = "#2ca02c", "#d62728", "#ff9f1c", "#1f77b4"
 
 
+def _series(values: list[str]) -> str:
+    """Numbers already written, one after another: "0.5, 1, 2" (French separates them by semicolons, its
+    decimal mark being the comma)."""
+    text = values[0]
+    for value in values[1:]:
+        text = say("{decimals}, {decimal}", decimals=text, decimal=value)
+    return text
+
+
+def _coco_names() -> dict[str, str]:
+    """COCO's categories (the names the pretrained detectors give, kept as keys) as the book shows them."""
+    return {
+        "person": _("person"), "bicycle": _("bicycle"), "car": _("car"), "motorcycle": _("motorcycle"),
+        "airplane": _("airplane"), "bus": _("bus"), "train": _("train"), "truck": _("truck"), "boat": _("boat"),
+        "traffic light": _("traffic light"), "fire hydrant": _("fire hydrant"), "stop sign": _("stop sign"),
+        "parking meter": _("parking meter"), "bench": _("bench"), "bird": _("bird"), "cat": _("cat"), "dog": _("dog"),
+        "horse": _("horse"), "sheep": _("sheep"), "cow": _("cow"), "elephant": _("elephant"), "bear": _("bear"),
+        "zebra": _("zebra"), "giraffe": _("giraffe"), "backpack": _("backpack"), "umbrella": _("umbrella"),
+        "handbag": _("handbag"), "tie": _("tie"), "suitcase": _("suitcase"), "frisbee": _("frisbee"),
+        "skis": _("skis"), "snowboard": _("snowboard"), "sports ball": _("sports ball"), "kite": _("kite"),
+        "baseball bat": _("baseball bat"), "baseball glove": _("baseball glove"), "skateboard": _("skateboard"),
+        "surfboard": _("surfboard"), "tennis racket": _("tennis racket"), "bottle": _("bottle"),
+        "wine glass": _("wine glass"), "cup": _("cup"), "fork": _("fork"), "knife": _("knife"), "spoon": _("spoon"),
+        "bowl": _("bowl"), "banana": _("banana"), "apple": _("apple"), "sandwich": _("sandwich"),
+        "orange": _("orange"), "broccoli": _("broccoli"), "carrot": _("carrot"), "hot dog": _("hot dog"),
+        "pizza": _("pizza"), "donut": _("donut"), "cake": _("cake"), "chair": _("chair"), "couch": _("couch"),
+        "potted plant": _("potted plant"), "bed": _("bed"), "dining table": _("dining table"), "toilet": _("toilet"),
+        "tv": _("tv"), "laptop": _("laptop"), "mouse": _("mouse"), "remote": _("remote"), "keyboard": _("keyboard"),
+        "cell phone": _("cell phone"), "microwave": _("microwave"), "oven": _("oven"), "toaster": _("toaster"),
+        "sink": _("sink"), "refrigerator": _("refrigerator"), "book": _("book"), "clock": _("clock"),
+        "vase": _("vase"), "scissors": _("scissors"), "teddy bear": _("teddy bear"), "hair drier": _("hair drier"),
+        "toothbrush": _("toothbrush"),
+    }
+
+
 def _rgb(image: torch.Tensor) -> torch.Tensor:
     """A one-channel uint8 image as three channels, for drawing coloured boxes on it."""
     return image.expand(3, -1, -1) if image.shape[0] == 1 else image
 
 
-def _draw(ax, image: torch.Tensor, boxes, labels: list[str], colours: list[str], title: str = "", zoom: int = 4) -> None:
+def _draw(ax, image: torch.Tensor, boxes, labels: list[str], colours: list[str], title: str = "",
+          zoom: int = 4) -> None:
     """``image`` enlarged ``zoom`` times (nearest pixel) with ``boxes`` (xyxy, in the image's pixels) drawn by
     torchvision's ``draw_bounding_boxes`` in ``colours``, each labelled above its top-left corner."""
     from torchvision.utils import draw_bounding_boxes
@@ -49,9 +86,11 @@ def scene_gallery(scenes: data.Scenes, count: int = 8) -> Figure:
             ax.axis("off")
             continue
         labels = [str(int(c)) for c in scenes.labels[n]]
-        _draw(ax, scenes.images[n], scenes.boxes[n], labels, [TRUTH] * len(labels), f"scene {n}: {len(labels)} digit{'s' if len(labels) != 1 else ''}")
+        _draw(ax, scenes.images[n], scenes.boxes[n], labels, [TRUTH] * len(labels),
+              plural("scene {scene}: {n} digit", "scene {scene}: {n} digits", len(labels), scene=n))
     src = scenes.source
-    fig.text(0.01, 0.0, f"{src['scenes']:,} scenes of {src['size']} px made from {src['made_from']} (seed {src.get('seed')})",
+    fig.text(0.01, 0.0, say("{scenes:,} scenes of {size} px made from {digits} (seed {seed})", scenes=src["scenes"],
+                            size=src["size"], digits=src["made_from"], seed=src.get("seed")),
              fontsize=6.5, color="0.35", ha="left", va="top")
     fig.tight_layout()
     return fig
@@ -70,8 +109,9 @@ def lenet_mistakes(result: dict, digits: data.ImageTensors | None = None, count:
             continue
         ax.imshow(digits.images[m["index"], 0].numpy(), cmap="gray", interpolation="nearest")
         ax.set_title(f"{m['label']}→{m['predicted']}", fontsize=8, color=WRONG)
-    fig.suptitle(f"{len(shown)} of LeNet-5's {len(result['mistakes'])} mistakes on the {result['metrics']['images']:,} "
-                 "test digits (label → answer)", fontsize=9)
+    fig.suptitle(say("{shown} of LeNet-5's {mistakes} mistakes on the {digits:,} test digits (label → answer)",
+                     shown=len(shown), mistakes=len(result["mistakes"]), digits=result["metrics"]["images"]),
+                 fontsize=9)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.8, bottom=0.02, wspace=0.1, hspace=0.45)
     return fig
 
@@ -81,7 +121,7 @@ def faster_rcnn_pipeline(model: torch.nn.Module, image_size: int = 64) -> Figure
     rpn, heads = model.rpn, model.roi_heads
     anchors = rpn.anchor_generator
     sizes = ", ".join(str(s) for s in anchors.sizes[0])
-    ratios = ", ".join(f"{r:g}" for r in anchors.aspect_ratios[0])
+    ratios = _series([number(float(r), "g") for r in anchors.aspect_ratios[0]])
     with torch.no_grad():
         channels = model.backbone.out_channels
         cells = model.backbone(torch.zeros(1, 1, image_size, image_size)).shape[-1]
@@ -91,26 +131,33 @@ def faster_rcnn_pipeline(model: torch.nn.Module, image_size: int = 64) -> Figure
     classes = heads.box_predictor.cls_score.out_features
     proposals = rpn._post_nms_top_n["testing"]
     fig, ax = plt.subplots(figsize=(10.0, 4.4))
-    y = _box(ax, -3.4, 0, f"image {image_size}×{image_size}", "io", 2.6)
+    y = _box(ax, -3.4, 0, say("image {size}×{size}", size=image_size), "io", 2.6)
     _arrow(ax, -3.4, y, -3.4, y - 0.45)
-    y = _box(ax, -3.4, y - 0.45, f"backbone: feature map\n{channels} × {cells}×{cells} (stride {image_size // cells})", "conv", 2.6)
+    y = _box(ax, -3.4, y - 0.45, say("backbone: feature map\n{channels} × {cells}×{cells} (stride {stride})",
+                                     channels=channels, cells=cells, stride=image_size // cells), "conv", 2.6)
     split = y
     _arrow(ax, -3.4, y, -3.4, y - 0.45)
-    y = _box(ax, -3.4, y - 0.45, f"RPN: {per_cell} anchors per cell\n(sizes {sizes}; h/w {ratios})", "attn", 2.6)
+    y = _box(ax, -3.4, y - 0.45, say("RPN: {per_cell} anchors per cell\n(sizes {sizes}; h/w {ratios})",
+                                     per_cell=per_cell, sizes=sizes, ratios=ratios), "attn", 2.6)
     _arrow(ax, -3.4, y, -3.4, y - 0.45)
-    y = _box(ax, -3.4, y - 0.45, f"objectness + box deltas\n→ NMS → {proposals} proposals", "attn", 2.6)
+    y = _box(ax, -3.4, y - 0.45, say("objectness + box deltas\n→ NMS → {proposals} proposals", proposals=proposals),
+             "attn", 2.6)
     _arrow(ax, -2.1, y + 0.27, 0.05, y + 0.27)
     _arrow(ax, -2.1, split + 0.27, 0.05, y + 0.55)
-    z = _box(ax, 1.2, y + 0.55, f"RoI Align:\n{channels} × {pool[0]}×{pool[1]} per proposal", "pool", 2.3)
+    z = _box(ax, 1.2, y + 0.55, say("RoI Align:\n{channels} × {height}×{width} per proposal", channels=channels,
+                                    height=pool[0], width=pool[1]), "pool", 2.3)
     _arrow(ax, 2.35, z + 0.27, 2.9, z + 0.27)
-    z2 = _box(ax, 4.0, y + 0.55, f"box head:\ntwo FC layers of {width}", "linear", 2.1)
+    z2 = _box(ax, 4.0, y + 0.55, say("box head:\ntwo FC layers of {width}", width=width), "linear", 2.1)
     _arrow(ax, 4.0, z2, 4.0, z2 - 0.45)
-    _box(ax, 4.0, z2 - 0.45, f"{classes} class scores\n(10 digits + background)\n+ box deltas per class", "linear", 2.4)
-    for name, (x, yy) in {"losses: objectness, RPN boxes": (-3.4, y - 0.15), "losses: class, boxes": (4.0, z2 - 1.2)}.items():
+    _box(ax, 4.0, z2 - 0.45, say("{classes} class scores\n(10 digits + background)\n+ box deltas per class",
+                                 classes=classes), "linear", 2.4)
+    for name, (x, yy) in {_("losses: objectness, RPN boxes"): (-3.4, y - 0.15),
+                          _("losses: class, boxes"): (4.0, z2 - 1.2)}.items():
         ax.text(x, yy, name, ha="center", va="top", fontsize=7, color="0.35", style="italic")
     _frame(ax, 10.4, 5.3)
     ax.set_xlim(-5.0, 5.4)
-    ax.set_title("Faster R-CNN (Ren et al. 2015) as torchvision builds it, sizes read from this chapter's model", fontsize=9.5)
+    ax.set_title(_("Faster R-CNN (Ren et al. 2015) as torchvision builds it, sizes read from this chapter's model"),
+                 fontsize=9.5)
     return fig
 
 
@@ -122,7 +169,9 @@ def iou_and_nms(truths: torch.Tensor, candidates: torch.Tensor, scores: torch.Te
 
     ious = box_iou(candidates, truths).max(1).values
     fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.9))
-    for ax, title in zip(axes, ("candidates: score / IoU with a true box", f"kept by non-maximum suppression ({len(kept)})")):
+    titles = (_("candidates: score / IoU with a true box"),
+              say("kept by non-maximum suppression ({kept})", kept=len(kept)))
+    for ax, title in zip(axes, titles):
         ax.set_xlim(0, size)
         ax.set_ylim(size, 0)
         ax.set_aspect("equal")
@@ -132,11 +181,12 @@ def iou_and_nms(truths: torch.Tensor, candidates: torch.Tensor, scores: torch.Te
     for i, (box, score, iou) in enumerate(zip(candidates, scores, ious)):
         x0, y0, x1, y1 = box.tolist()
         axes[0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=WRONG, lw=1, ls="--"))
-        axes[0].text(x0 + 0.5, y1 - 0.5 - 3.2 * (i % 3), f"{score:.2f} / {iou:.2f}", fontsize=6.5, color=WRONG)
+        axes[0].text(x0 + 0.5, y1 - 0.5 - 3.2 * (i % 3), f"{number(float(score), '.2f')} / {number(float(iou), '.2f')}",
+                     fontsize=6.5, color=WRONG)
         if i in kept.tolist():
             axes[1].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=RIGHT, lw=1.6))
-            axes[1].text(x0 + 0.5, y1 - 0.5, f"{score:.2f}", fontsize=7, color=RIGHT)
-    axes[0].plot([], [], color=TRUTH, lw=2.4, label="true boxes")
+            axes[1].text(x0 + 0.5, y1 - 0.5, number(float(score), ".2f"), fontsize=7, color=RIGHT)
+    axes[0].plot([], [], color=TRUTH, lw=2.4, label=_("true boxes"))
     axes[0].legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
@@ -158,26 +208,28 @@ def detector_results(result: dict) -> Figure:
     axes[0].bar(range(10), [a[0] if a else 0 for a in ap], yerr=[a[1] if a else 0 for a in ap], color="#9ecae1",
                 capsize=3)
     axes[0].set_xticks(range(10))
-    axes[0].set_xlabel("digit")
-    axes[0].set_ylabel("AP (IoU 0.5:0.95)")
+    axes[0].set_xlabel(_("digit"))
+    axes[0].set_ylabel(_("AP (IoU 0.5:0.95)"))
     axes[0].set_ylim(0, 1)
-    for ax, key, label, fmt in ((axes[1], "recall_by_size", "digit height (px)", "{:g}–{:g}"),
-                                (axes[2], "recall_by_overlap", "largest IoU with another digit", "{:g}–{:g}")):
+    for ax, key, label in ((axes[1], "recall_by_size", _("digit height (px)")),
+                           (axes[2], "recall_by_overlap", _("largest IoU with another digit"))):
         bins = result["metrics"][key]
         values = [_interval([s.metrics[key][i]["recall"] for s in seeds]) for i in range(len(bins))]
-        names = [fmt.format(b["low"], b["high"]) if b["low"] > 0 or key != "recall_by_overlap" else "none" for b in bins]
-        ax.bar(range(len(bins)), [100 * v[0] if v else 0 for v in values], yerr=[100 * v[1] if v else 0 for v in values],
+        names = [f"{number(b['low'], 'g')}–{number(b['high'], 'g')}" if b["low"] > 0 or key != "recall_by_overlap"
+                 else _("none") for b in bins]
+        ax.bar(range(len(bins)), [100 * v[0] if v else 0 for v in values],
+               yerr=[100 * v[1] if v else 0 for v in values],
                color="#fdae6b", capsize=3)
         for i, b in enumerate(bins):
             ax.text(i, 2, f"{b['boxes']}", ha="center", fontsize=6.5, color="0.3")
         ax.set_xticks(range(len(bins)), names, fontsize=7.5)
         ax.set_xlabel(label)
-        ax.set_ylabel("recall at IoU 0.5 (%)")
+        ax.set_ylabel(_("recall at IoU 0.5 (%)"))
         ax.set_ylim(0, 100)
     for ax in axes:
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"Faster R-CNN on {result['metrics']['objects']:,} test digits: mean over {len(seeds)} seeds with 95 % "
-                 "intervals (numbers in bars: true boxes per bin)", fontsize=9)
+    fig.suptitle(say("Faster R-CNN on {digits:,} test digits: mean over {seeds} seeds with 95 % intervals (numbers in "
+                     "bars: true boxes per bin)", digits=result["metrics"]["objects"], seeds=len(seeds)), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -196,11 +248,13 @@ def detector_curves(result: dict) -> Figure:
         axes[1].plot(epochs, [row["map"] for row in s.history], color=TRUTH, marker="o", ms=3,
                      label="mAP@0.5:0.95" if s is seeds[0] else None)
     axes[0].set_yscale("log")
-    axes[0].set_ylabel("training loss (mean over the epoch)")
-    axes[1].set_ylabel(f"test mAP (first {result['config'].get('watch_scenes', 'all')} test scenes)")
+    axes[0].set_ylabel(_("training loss (mean over the epoch)"))
+    watched = result["config"].get("watch_scenes", "all")
+    axes[1].set_ylabel(_("test mAP (first all test scenes)") if watched == "all" else
+                       say("test mAP (first {scenes} test scenes)", scenes=watched))
     axes[1].set_ylim(0, 1)
     for ax in axes:
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(_("epoch"))
         ax.legend(fontsize=7)
     per_epoch_axes(*axes)
     fig.tight_layout()
@@ -232,22 +286,27 @@ def detections(result: dict, scenes: data.Scenes | None = None, count: int = 12)
             j = int(iou[i].argmax()) if iou.shape[1] else -1
             right = j >= 0 and float(iou[i, j]) >= 0.5 and int(scenes.labels[n][j]) == lab
             colours.append(RIGHT if right else WRONG)
-            names.append(f"{lab} {found['scores'][keep[i]]:.2f}")
+            names.append(f"{lab} {number(found['scores'][keep[i]], '.2f')}")
         lost = [k for k in range(len(truth)) if not (iou.shape[0] and float(iou[:, k].max()) >= 0.5)]
         all_boxes = torch.cat([boxes, truth[lost]]) if lost else boxes
         _draw(ax, scenes.images[n], all_boxes, names + [str(int(scenes.labels[n][k])) for k in lost],
-              colours + [MISSED] * len(lost), f"scene {n}" + (" (a miss)" if n in missed else ""))
-    fig.suptitle("Detections with score ≥ 0.5: green right, red wrong digit, orange a digit nothing found", fontsize=9)
+              colours + [MISSED] * len(lost),
+              say("scene {scene} (a miss)", scene=n) if n in missed else say("scene {scene}", scene=n))
+    fig.suptitle(_("Detections with score ≥ 0.5: green right, red wrong digit, orange a digit nothing found"),
+                 fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def photo_detections(images: list[torch.Tensor], found: list[dict], categories: list[str], score: float = 0.6) -> Figure:
+def photo_detections(images: list[torch.Tensor], found: list[dict], categories: list[str],
+                     score: float = 0.6) -> Figure:
     """A pretrained detector's boxes (score at least ``score``) on photos, labelled with its categories."""
+    shown = _coco_names()
     fig, axes = plt.subplots(1, len(images), figsize=(3.0 * len(images), 3.2), squeeze=False)
     for ax, image, f in zip(axes[0], images, found):
         keep = f["scores"] >= score
-        names = [f"{categories[int(c)]} {float(s):.2f}" for c, s in zip(f["labels"][keep], f["scores"][keep])]
+        names = [f"{shown.get(categories[int(c)], categories[int(c)])} {number(float(s), '.2f')}"
+                 for c, s in zip(f["labels"][keep], f["scores"][keep])]
         _draw(ax, image, f["boxes"][keep], names, [RIGHT] * len(names))
     fig.tight_layout()
     return fig

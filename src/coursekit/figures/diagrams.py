@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch
 from torch import nn
 
+from ..i18n import _, say
 from ..models import inception, resnet, vit
 from .base import register
 
@@ -22,20 +23,25 @@ def describe(m: nn.Module) -> tuple[str, str]:
         return f"{describe(m.conv)[0]} + BN + ReLU", "conv"
     if isinstance(m, nn.Conv2d):
         k, s = m.kernel_size, m.stride[0]
-        return f"{k[0]}×{k[1]} conv, {m.out_channels}" + (f", stride {s}" if s > 1 else ""), "conv"
+        if s > 1:
+            return say("{kh}×{kw} conv, {channels}, stride {stride}", kh=k[0], kw=k[1], channels=m.out_channels,
+                       stride=s), "conv"
+        return say("{kh}×{kw} conv, {channels}", kh=k[0], kw=k[1], channels=m.out_channels), "conv"
     if isinstance(m, nn.MaxPool2d):
         k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
-        return f"{k}×{k} max-pool" + (f", stride {m.stride}" if m.stride not in (1, (1, 1)) else ""), "pool"
+        if m.stride not in (1, (1, 1)):
+            return say("{size}×{size} max-pool, stride {stride}", size=k, stride=m.stride), "pool"
+        return say("{size}×{size} max-pool", size=k), "pool"
     if isinstance(m, vit.Attention):
-        return f"multi-head self-attention: {m.heads} heads of {m.head_dim}", "attn"
+        return say("multi-head self-attention: {heads} heads of {width}", heads=m.heads, width=m.head_dim), "attn"
     if isinstance(m, nn.Linear):
-        return f"linear, {m.out_features}", "linear"
+        return say("linear, {features}", features=m.out_features), "linear"
     if isinstance(m, nn.LayerNorm):
-        return "layer norm", "norm"
+        return _("layer norm"), "norm"
     if isinstance(m, nn.BatchNorm2d):
-        return "batch norm", "norm"
+        return _("batch norm"), "norm"
     if isinstance(m, resnet.PadShortcut):
-        return f"subsample by {m.stride}, pad with zero channels", "pool"
+        return say("subsample by {stride}, pad with zero channels", stride=m.stride), "pool"
     return type(m).__name__, "io"
 
 
@@ -87,7 +93,7 @@ def inception_module(module: inception.Inception, in_channels: int, name: str = 
     fig, ax = plt.subplots(figsize=(9.5, 4.6))
     branches = [module.branch1, module.branch2, module.branch3, module.branch4]
     xs = [-3.3, -1.1, 1.1, 3.3]
-    top = _box(ax, 0, 0, f"input: {in_channels} channels", "io", 8.6)
+    top = _box(ax, 0, 0, say("input: {channels} channels", channels=in_channels), "io", 8.6)
     bottoms = []
     for x, branch in zip(xs, branches):
         _arrow(ax, x, top, x, top - GAP)
@@ -96,9 +102,10 @@ def inception_module(module: inception.Inception, in_channels: int, name: str = 
     low = min(bottoms) - GAP
     for x, b in zip(xs, bottoms):
         _arrow(ax, x, b, x, low)
-    _box(ax, 0, low, f"concatenate along channels: {module.out_channels} channels", "io", 8.6)
+    _box(ax, 0, low, say("concatenate along channels: {channels} channels", channels=module.out_channels), "io", 8.6)
     _frame(ax, 9.0, -low + BOX_H + 0.2)
-    ax.set_title(f"Inception module {name}".strip() + " (drawn from its definition)", fontsize=10)
+    ax.set_title(say("Inception module {name} (drawn from its definition)", name=name.rstrip()) if name.strip() else
+                 _("Inception module (drawn from its definition)"), fontsize=10)
     return fig
 
 
@@ -106,15 +113,16 @@ def _residual(ax, x: float, block: nn.Module, in_channels: int, title: str) -> N
     """One residual block at ``x``: its convolutions down the middle, the shortcut on the right."""
     convs = [getattr(block, f"conv{i}") for i in range(1, 4) if hasattr(block, f"conv{i}")]
     layers = [(describe(c)[0] + " + BN" + (" + ReLU" if i < len(convs) - 1 else ""), "conv") for i, c in enumerate(convs)]
-    top = _box(ax, x, 0, f"x: {in_channels} channels", "io", 2.4)
+    top = _box(ax, x, 0, say("x: {channels} channels", channels=in_channels), "io", 2.4)
     _arrow(ax, x, top, x, top - GAP)
     bottom = _stack(ax, x, top - GAP, layers, 2.4)
     _arrow(ax, x, bottom, x, bottom - GAP)
     plus = _add(ax, x, bottom - GAP)
     side = x + 1.6
-    shortcut = "identity" if block.downsample is None else describe(block.downsample)[0]
+    shortcut = _("identity") if block.downsample is None else describe(block.downsample)[0]
     _skip(ax, x, top - GAP / 2, side, plus)
-    ax.text(side + 0.08, (top + plus) / 2, f"shortcut:\n{shortcut}", fontsize=7, color="#2ca02c", va="center")
+    ax.text(side + 0.08, (top + plus) / 2, say("shortcut:\n{shortcut}", shortcut=shortcut), fontsize=7, color="#2ca02c",
+            va="center")
     _arrow(ax, x, plus, x, plus - GAP)
     _box(ax, x, plus - GAP, "ReLU", "norm", 1.2)
     ax.text(x, 0.35, title, ha="center", fontsize=9)
@@ -126,8 +134,8 @@ def residual_blocks(basic: resnet.BasicBlock | None = None, bottleneck: resnet.B
     basic = basic or resnet.BasicBlock(channels[0], channels[0])
     bottleneck = bottleneck or resnet.Bottleneck(channels[1], channels[1] // 4)
     fig, ax = plt.subplots(figsize=(9.5, 5.2))
-    _residual(ax, -2.4, basic, basic.conv1.in_channels, "basic block (ResNet-18/34, CIFAR ResNets)")
-    _residual(ax, 2.6, bottleneck, bottleneck.conv1.in_channels, "bottleneck block (ResNet-50 and deeper)")
+    _residual(ax, -2.4, basic, basic.conv1.in_channels, _("basic block (ResNet-18/34, CIFAR ResNets)"))
+    _residual(ax, 2.6, bottleneck, bottleneck.conv1.in_channels, _("bottleneck block (ResNet-50 and deeper)"))
     _frame(ax, 10.0, 6.2)
     ax.set_ylim(-6.0, 0.7)
     return fig
@@ -138,7 +146,7 @@ def encoder_block(block: vit.Block | None = None, tokens: int = 65) -> Figure:
     block = block or vit.Block(192, 3)
     dim = block.norm1.normalized_shape[0]
     fig, ax = plt.subplots(figsize=(7.0, 8.0))
-    y = _box(ax, 0, 0, f"tokens: {tokens} × {dim}", "io", 3.0)
+    y = _box(ax, 0, 0, say("tokens: {tokens} × {dim}", tokens=tokens, dim=dim), "io", 3.0)
     for norm, inner, labels in ((block.norm1, block.attn, [describe(block.attn)]),
                                 (block.norm2, block.mlp, [describe(block.mlp.fc1), ("GELU", "norm"),
                                                           describe(block.mlp.fc2)])):
@@ -150,9 +158,9 @@ def encoder_block(block: vit.Block | None = None, tokens: int = 65) -> Figure:
         _skip(ax, 0, start - GAP / 2, 2.8, plus)
         y = plus
     _arrow(ax, 0, y, 0, y - GAP)
-    _box(ax, 0, y - GAP, f"tokens: {tokens} × {dim}", "io", 3.0)
+    _box(ax, 0, y - GAP, say("tokens: {tokens} × {dim}", tokens=tokens, dim=dim), "io", 3.0)
     _frame(ax, 6.4, -(y - GAP) + BOX_H + 0.2)
-    ax.set_title("Transformer encoder block (pre-norm, as in ViT), drawn from its definition", fontsize=9.5)
+    ax.set_title(_("Transformer encoder block (pre-norm, as in ViT), drawn from its definition"), fontsize=9.5)
     return fig
 
 

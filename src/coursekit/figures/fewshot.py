@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from .. import stats
+from ..experiments.fewshot_facts import variant_name
+from ..i18n import _, say
 from ..results import seed_values
 from .base import image_rows, register
 
@@ -23,18 +25,18 @@ def augmentation_gallery(images: "torch.Tensor", seed: int = 0) -> Figure:
     g = lambda k: torch.Generator().manual_seed(seed * 100 + k)  # noqa: E731
     labels = torch.zeros(len(images), dtype=torch.long)
     rows = {
-        "original": images,
-        "rotation (up to ±20°)": augment.rotate(images, 20, generator=g(1)),
-        "horizontal flip": images.flip(-1),
-        "Gaussian noise (σ = 0.05)": augment.gaussian_noise(images, 0.05, generator=g(2)),
-        "elastic deformation": augment.elastic(images, generator=g(3)),
-        "per-channel (RGB) contrast": augment.channel_contrast(images, 0.5, generator=g(4)),
-        "random crop (4 px padding)": augment.random_crop(images, 4, generator=g(5)),
-        "colour jitter": augment.color_jitter(images, generator=g(6)),
-        "cutout (8 × 8)": augment.cutout(images, 8, generator=g(7)),
-        "mixup (with another image of the row)": augment.mixup(images, labels, 1, generator=g(8))[0],
-        "CutMix (with another image of the row)": augment.cutmix(images, labels, 1, generator=g(9))[0],
-        "TrivialAugment (one random operation each)": augment.trivial_augment(images, generator=g(10)),
+        _("original"): images,
+        say("rotation (up to ±{degrees}°)", degrees=20): augment.rotate(images, 20, generator=g(1)),
+        _("horizontal flip"): images.flip(-1),
+        say("Gaussian noise (σ = {sigma})", sigma=0.05): augment.gaussian_noise(images, 0.05, generator=g(2)),
+        _("elastic deformation"): augment.elastic(images, generator=g(3)),
+        _("per-channel (RGB) contrast"): augment.channel_contrast(images, 0.5, generator=g(4)),
+        say("random crop ({padding} px padding)", padding=4): augment.random_crop(images, 4, generator=g(5)),
+        _("colour jitter"): augment.color_jitter(images, generator=g(6)),
+        say("cutout ({side} × {side})", side=8): augment.cutout(images, 8, generator=g(7)),
+        _("mixup (with another image of the row)"): augment.mixup(images, labels, 1, generator=g(8))[0],
+        _("CutMix (with another image of the row)"): augment.cutmix(images, labels, 1, generator=g(9))[0],
+        _("TrivialAugment (one random operation each)"): augment.trivial_augment(images, generator=g(10)),
     }
     return image_rows(rows, size=0.85)
 
@@ -56,6 +58,9 @@ def shots_curves(result: dict) -> Figure:
     fig, ax = plt.subplots(figsize=(6.8, 4.0))
     styles = {("scratch", "none"): ("#7f7f7f", "--"), ("scratch", "augmented"): ("#7f7f7f", "-"),
               ("backbone", "none"): ("#2ca02c", "--"), ("backbone", "augmented"): ("#2ca02c", "-")}
+    labels = {("scratch", "none"): _("from scratch, no augmentation"), ("scratch", "augmented"): _("from scratch, augmented"),
+              ("backbone", "none"): _("from the backbone, no augmentation"),
+              ("backbone", "augmented"): _("from the backbone, augmented")}
     for (init, aug), (color, ls) in styles.items():
         rows = sorted((s for s in summary if s["init"] == init and s["augmentation"] == aug), key=lambda s: s["shots"])
         if not rows:
@@ -63,15 +68,14 @@ def shots_curves(result: dict) -> Figure:
         k = [s["shots"] for s in rows]
         mean = [100 * s["accuracy"] for s in rows]
         ci = [100 * s["accuracy_ci95"] for s in rows]
-        label = f"{'from the backbone' if init == 'backbone' else 'from scratch'}, {'augmented' if aug == 'augmented' else 'no augmentation'}"
-        ax.plot(k, mean, marker="o", ms=4, color=color, ls=ls, label=label)
+        ax.plot(k, mean, marker="o", ms=4, color=color, ls=ls, label=labels[(init, aug)])
         ax.fill_between(k, [m - c for m, c in zip(mean, ci)], [m + c for m, c in zip(mean, ci)], color=color, alpha=0.12)
-    ax.axhline(100 / 5, color="#d62728", lw=1, ls=":", label="chance (5 classes)")
+    ax.axhline(100 / 5, color="#d62728", lw=1, ls=":", label=say("chance ({classes} classes)", classes=5))
     ax.set_xscale("log")
     shots = sorted({s["shots"] for s in summary})
     ax.set_xticks(shots, [str(s) for s in shots])
-    ax.set(xlabel="labelled images per class (log scale)", ylabel="test accuracy (%)",
-           title="Five novel CIFAR-10 classes from K images each (bands: 95 % interval over seeds)")
+    ax.set(xlabel=_("labelled images per class (log scale)"), ylabel=_("test accuracy (%)"),
+           title=_("Five novel CIFAR-10 classes from K images each (bands: 95 % interval over seeds)"))
     ax.title.set_fontsize(9.5)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=7.5)
@@ -98,16 +102,17 @@ def ablation_bars(result: dict) -> Figure:
                                     seed_values(rows, init=init, variant="none")).verdict
             colors.append("#404040" if v == "none" else
                           {"better": "#2ca02c", "worse": "#d62728", "cannot tell": "#b0b0b0"}[verdict])
-        ax.barh([v.replace("+", " + ") for v in order], [100 * c["accuracy"] for c in cells],
+        ax.barh([variant_name(v) for v in order], [100 * c["accuracy"] for c in cells],
                 xerr=[100 * c["accuracy_ci95"] for c in cells], color=colors, capsize=2)
         ax.axvline(100 * summary[(init, "none")]["accuracy"], color="#404040", lw=1, ls="--")
         low = min(100 * (c["accuracy"] - c["accuracy_ci95"]) for c in cells)
         ax.set_xlim(max(0, low - 5), None)
-        ax.set(xlabel="test accuracy (%)", title="from the backbone" if init == "backbone" else "from scratch")
+        ax.set(xlabel=_("test accuracy (%)"), title=_("from the backbone") if init == "backbone" else _("from scratch"))
         ax.title.set_fontsize(9.5)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(f"{result['config']['shots']} images per class, one augmentation at a time (dashed: none; green, red: "
-                 "better, worse than none\nbeyond the 95 % interval paired by seed; error bars: 95 % interval over seeds)", fontsize=9)
+    fig.suptitle(say("{shots} images per class, one augmentation at a time (dashed: none; green, red: better, worse "
+                     "than none\nbeyond the 95 % interval paired by seed; error bars: 95 % interval over seeds)",
+                     shots=result["config"]["shots"]), fontsize=9)
     fig.tight_layout()
     return fig
 

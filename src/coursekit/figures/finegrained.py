@@ -8,14 +8,14 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..experiments import finegrained as fg
+from ..i18n import _, number, say
 from .base import overlay_map, register
 from .transfer import METHOD_COLORS
 
 
-def confusable_classes(images, pairs: list[tuple[str, str, int]], per_class: int = 3) -> Figure:
-    """For each pair of classes ``(a, b, count)`` (:func:`coursekit.experiments.finegrained.confused_pairs`),
-    ``per_class`` images of ``a`` beside ``per_class`` of ``b`` (seed 0), from ``images``
-    (an :class:`~coursekit.data.ImageTensors`)."""
+def _class_pairs(images, pairs: list[tuple[str, str, int | None]], per_class: int, title: str) -> Figure:
+    """``per_class`` images of each pair's first class beside ``per_class`` of its second (seed 0), one
+    pair a row, with its count in red where it has one."""
     from .. import data
 
     fig, axes = plt.subplots(len(pairs), 2 * per_class, figsize=(1.6 * 2 * per_class, 1.45 * len(pairs) + 0.3),
@@ -31,11 +31,27 @@ def confusable_classes(images, pairs: list[tuple[str, str, int]], per_class: int
                     ax.imshow(images.images[chosen[k]].permute(1, 2, 0).numpy())
                 ax.axis("off")
             axes[row, side * per_class].set_title(f"{name}", fontsize=7, loc="left")
-        axes[row, 0].text(-0.08, 0.5, f"{count}×", transform=axes[row, 0].transAxes, ha="right", va="center",
-                          fontsize=8, color="#d62728")
-    fig.suptitle("The pairs of classes fine-tuning confused most (red: how often, both ways)", fontsize=9)
+        if count is not None:
+            axes[row, 0].text(-0.08, 0.5, f"{count}×", transform=axes[row, 0].transAxes, ha="right", va="center",
+                              fontsize=8, color="#d62728")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def confusable_classes(images, pairs: list[tuple[str, str, int]], per_class: int = 3) -> Figure:
+    """For each pair of classes ``(a, b, count)`` (:func:`coursekit.experiments.finegrained.confused_pairs`),
+    ``per_class`` images of ``a`` beside ``per_class`` of ``b`` (seed 0), from ``images``
+    (an :class:`~coursekit.data.ImageTensors`), with how often the network confused them."""
+    return _class_pairs(images, pairs, per_class,
+                        _("The pairs of classes fine-tuning confused most (red: how often, both ways)"))
+
+
+def look_alike_classes(images, pairs: list[tuple[str, str]], per_class: int = 3) -> Figure:
+    """For each pair of classes that differ only by their year
+    (:func:`coursekit.experiments.finegrained.look_alikes`), ``per_class`` images of each, side by side."""
+    return _class_pairs(images, [(a, b, None) for a, b in pairs], per_class,
+                        _("Classes that differ only by their year"))
 
 
 def cars_methods(results: dict[str, dict]) -> Figure:
@@ -49,16 +65,17 @@ def cars_methods(results: dict[str, dict]) -> Figure:
     classes = None
     for y, (label, (result, method)) in enumerate(results.items()):
         values = list(seed_values(result["metrics"]["rows"], scale=100, method=method).values())
-        mean, _, half = stats.mean_interval(values)
+        mean, _sd, half = stats.mean_interval(values)
         color = METHOD_COLORS.get(method, "#7f7f7f")
         ax.errorbar(mean, y, xerr=half if half else None, fmt="o", color=color, capsize=3)
         ax.scatter(values, [y] * len(values), s=10, color=color, alpha=0.4, lw=0)
-        ax.annotate(f"{mean:.1f} %", (mean, y), textcoords="offset points", xytext=(6, 5), fontsize=7, color=color)
+        ax.annotate(say("{accuracy:.1f} %", accuracy=mean), (mean, y), textcoords="offset points", xytext=(6, 5),
+                    fontsize=7, color=color)
         classes = classes or result["provenance"]["data"]["targets"]["stanford-cars"]["classes"]
-    ax.axvline(100 / classes, color="#d62728", ls=":", lw=1, label=f"chance (1 in {classes})")
+    ax.axvline(100 / classes, color="#d62728", ls=":", lw=1, label=say("chance (1 in {classes})", classes=classes))
     ax.set_yticks(range(len(results)), list(results), fontsize=8)
     ax.invert_yaxis()
-    ax.set(xlabel="test accuracy (%)", xlim=(0, 100), title="Stanford Cars: from scratch, probed, fine-tuned")
+    ax.set(xlabel=_("test accuracy (%)"), xlim=(0, 100), title=_("Stanford Cars: from scratch, probed, fine-tuned"))
     ax.title.set_fontsize(9.5)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(frameon=False, fontsize=7.5, loc="lower right")
@@ -76,13 +93,13 @@ def resolution_cost(by_pixels: dict[int, dict]) -> Figure:
     for method in ("deep probe", "fine-tune"):
         accs = [seed_values(by_pixels[p]["metrics"]["rows"], scale=100, method=method)[by_pixels[p]["config"]["seeds"][0]]
                 for p in sizes]
-        ax.plot(sizes, accs, "o-", color=METHOD_COLORS[method], label=method)
+        ax.plot(sizes, accs, "o-", color=METHOD_COLORS[method], label=fg.method_name(method))
         for p, a in zip(sizes, accs):
-            ax.annotate(f"{a:.1f}", (p, a), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+            ax.annotate(number(a, ".1f"), (p, a), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
     minutes = [next(r["seconds"] for r in experiment_rows(by_pixels[p], "fine-tune")) / 60 for p in sizes]
     cost.bar([str(p) for p in sizes], minutes, color=METHOD_COLORS["fine-tune"])
-    ax.set(xlabel="input side (pixels)", ylabel="test accuracy (%)", title="Accuracy (first seed)", xticks=sizes)
-    cost.set(xlabel="input side (pixels)", ylabel="minutes", title="Fine-tuning's training time on this machine")
+    ax.set(xlabel=_("input side (pixels)"), ylabel=_("test accuracy (%)"), title=_("Accuracy (first seed)"), xticks=sizes)
+    cost.set(xlabel=_("input side (pixels)"), ylabel=_("minutes"), title=_("Fine-tuning's training time on this machine"))
     for a in (ax, cost):
         a.title.set_fontsize(9.5)
         a.grid(axis="y", alpha=0.3)
@@ -107,11 +124,11 @@ def make_accuracy(result: dict, classes: tuple[str, ...] | list[str], least: int
         counts[1] += n
     shown = sorted(((100 * r / n, m, n) for m, (r, n) in per_make.items() if n >= least))
     fig, ax = plt.subplots(figsize=(7.2, 0.2 * len(shown) + 1.0))
-    ax.barh(range(len(shown)), [a for a, _, _ in shown], color=METHOD_COLORS["fine-tune"])
-    for y, (a, _, n) in enumerate(shown):
-        ax.text(a + 1, y, f"{a:.0f} % of {n}", va="center", fontsize=6.5)
-    ax.set_yticks(range(len(shown)), [m for _, m, _ in shown], fontsize=7)
-    ax.set(xlabel="test accuracy (%)", xlim=(0, 110), title="Fine-tuning's accuracy by make (first seed)")
+    ax.barh(range(len(shown)), [a for a, _m, _n in shown], color=METHOD_COLORS["fine-tune"])
+    for y, (a, _m, n) in enumerate(shown):
+        ax.text(a + 1, y, say("{accuracy:.0f} % of {images}", accuracy=a, images=n), va="center", fontsize=6.5)
+    ax.set_yticks(range(len(shown)), [m for _a, m, _n in shown], fontsize=7)
+    ax.set(xlabel=_("test accuracy (%)"), xlim=(0, 110), title=_("Fine-tuning's accuracy by make (first seed)"))
     ax.title.set_fontsize(9.5)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -137,12 +154,15 @@ def where_it_looks(result: dict, test) -> Figure:
             k, predicted = found["images"][i], found["predicted"][i]
             overlay_map(ax, test.images[k], found["maps"][i])
             said = textwrap.fill(test.classes[predicted], 24)
-            title = said if row == 0 else f"{said}\n(true: {textwrap.fill(test.classes[int(test.labels[k])], 24)})"
+            title = said if row == 0 else say("{said}\n(true: {truth})", said=said,
+                                              truth=textwrap.fill(test.classes[int(test.labels[k])], 24))
             ax.set_title(title, fontsize=5.5, color="black" if row == 0 else "#d62728")
-    axes[0, 0].text(-0.1, 0.5, "right", transform=axes[0, 0].transAxes, rotation=90, ha="right", va="center", fontsize=8)
-    axes[1, 0].text(-0.1, 0.5, "wrong", transform=axes[1, 0].transAxes, rotation=90, ha="right", va="center", fontsize=8)
-    fig.suptitle(f"Grad-CAM of the fine-tuned network ({found['layer']}): where the evidence for its answer lies",
-                 fontsize=9)
+    axes[0, 0].text(-0.1, 0.5, _("right"), transform=axes[0, 0].transAxes, rotation=90, ha="right", va="center",
+                    fontsize=8)
+    axes[1, 0].text(-0.1, 0.5, _("wrong"), transform=axes[1, 0].transAxes, rotation=90, ha="right", va="center",
+                    fontsize=8)
+    fig.suptitle(say("Grad-CAM of the fine-tuned network ({layer}): where the evidence for its answer lies",
+                     layer=found["layer"]), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -161,20 +181,22 @@ def position_interpolation(side: int = 14, new_side: int = 24, dim: int = 96) ->
     fig, axes = plt.subplots(2, 2, figsize=(6.2, 6.0))
     for col, (grid, n) in enumerate(((before, side), (after, new_side))):
         axes[0, col].imshow(grid[0, :, dim // 2 + 3].view(n, n).numpy(), cmap="coolwarm")
-        axes[0, col].set_title(f"one channel of the embeddings, {n} x {n}", fontsize=8)
+        axes[0, col].set_title(say("one channel of the embeddings, {n} x {n}", n=n), fontsize=8)
         anchor = (n // 3) * n + n // 3
         similarity = F.cosine_similarity(grid[0], grid[0, anchor][None], dim=1).view(n, n)
         axes[1, col].imshow(similarity.numpy(), cmap="viridis", vmin=-1, vmax=1)
         axes[1, col].plot(n // 3, n // 3, "r+", ms=10)
-        axes[1, col].set_title(f"similarity to the marked position, {n} x {n}", fontsize=8)
+        axes[1, col].set_title(say("similarity to the marked position, {n} x {n}", n=n), fontsize=8)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"Position embeddings resampled from {side} x {side} to {new_side} x {new_side} patches\n"
-                 f"({side * 16} to {new_side * 16} pixels with 16-pixel patches)", fontsize=9)
+    fig.suptitle(say("Position embeddings resampled from {side} x {side} to {new_side} x {new_side} patches\n"
+                     "({pixels} to {new_pixels} pixels with 16-pixel patches)", side=side, new_side=new_side,
+                     pixels=side * 16, new_pixels=new_side * 16), fontsize=9)
     fig.tight_layout()
     return fig
 
 
 register("cars-position-interpolation", "finegrained", (), lambda rs: position_interpolation(),
          "A ViT's position embeddings resampled to a larger grid")
+

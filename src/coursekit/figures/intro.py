@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from .base import (
     TEST_COLOR,
     TRAIN_COLOR,
@@ -40,9 +41,10 @@ def crop_and_flip(images=None, seed: int = 0) -> Figure:
         images = load_cifar10(train=True).images[:8]
     g = torch.Generator().manual_seed(seed)
     return image_rows({
-        "original": images,
-        "padded 4 px, random 32x32 crop": augment.random_crop(images, padding=4, generator=g),
-        "then a random horizontal flip": augment.random_flip(augment.random_crop(images, 4, generator=g), generator=g),
+        _("original"): images,
+        _("padded 4 px, random 32x32 crop"): augment.random_crop(images, padding=4, generator=g),
+        _("then a random horizontal flip"): augment.random_flip(augment.random_crop(images, 4, generator=g),
+                                                                generator=g),
     })
 
 
@@ -54,17 +56,18 @@ def fast_curves(fast_result: dict, small_result: dict | None = None) -> Figure:
     epochs = [r["epoch"] for r in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.6))
     ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", color=TRAIN_COLOR)
-    ax_loss.set(xlabel="epoch", ylabel="summed label-smoothed loss / image", title="Fast recipe: training loss")
+    ax_loss.set(xlabel=_("epoch"), ylabel=_("summed label-smoothed loss / image"),
+                title=_("Fast recipe: training loss"))
     if "validation_accuracy" in history[0]:
         ax_acc.plot(epochs, [100 * r["validation_accuracy"] for r in history], "o-", color=TRAIN_COLOR,
-                    label="fast recipe, held-out validation images")
+                    label=_("fast recipe, held-out validation images"))
     ax_acc.plot([epochs[-1]], [100 * fast_result["metrics"]["accuracy"]], "*", ms=12, color=TEST_COLOR,
-                label="fast recipe, test set (once, with TTA)")
+                label=_("fast recipe, test set (once, with TTA)"))
     if small_result is not None:
         ax_acc.plot([r["epoch"] for r in small_result["history"]],
                     [100 * r["test_accuracy"] for r in small_result["history"]], "s--", color="0.5",
-                    label="small CNN, test set")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy per epoch")
+                    label=_("small CNN, test set"))
+    ax_acc.set(xlabel=_("epoch"), ylabel=_("accuracy (%)"), title=_("Accuracy per epoch"))
     per_epoch_axes(ax_loss, ax_acc)
     ax_acc.legend(frameon=False, fontsize=7)
     fig.tight_layout()

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..experiments.pretrained import zoo_table
+from ..i18n import _, say
 from .base import register
 
 CLASSIC_ZOO = ("alexnet", "vgg16", "googlenet", "inception_v3", "resnet50", "resnet152")
@@ -34,15 +35,17 @@ def model_zoo(highlight: tuple[str, ...] = CLASSIC_ZOO, after: tuple[str, ...] =
         if r["name"] in highlight or r["name"] in after or r["top1"] == max(q["top1"] for q in rows):
             ax.annotate(r["name"], (r["gflops"], r["top1"]), xytext=(4, -3), textcoords="offset points", fontsize=7.5)
     ax.set_xscale("log")
-    ax.set(xlabel="GFLOPs per image (log scale)", ylabel="ImageNet-1K top-1 accuracy (%)",
-           title=f"torchvision's {len(rows)} ImageNet classifiers (red: the classic networks; green: after ResNet)")
+    ax.set(xlabel=_("GFLOPs per image (log scale)"), ylabel=_("ImageNet-1K top-1 accuracy (%)"),
+           title=say("torchvision's {count} ImageNet classifiers (red: the classic networks; green: after ResNet)",
+                     count=len(rows)))
     ax.title.set_fontsize(10)
     ax.grid(alpha=0.3, which="both")
     ax.set_xlim(left=min(r["gflops"] for r in rows) / 1.5)
     largest = max(rows, key=lambda r: r["params"])
-    fig.text(0.01, 0.005, f"Marker area proportional to parameters (largest: {largest['name']}, "
-             f"{largest['params'] / 1e6:.0f} M). Data: the weight metadata of torchvision {rows[0]['torchvision']}\n"
-             f"(DEFAULT weights, single-crop validation accuracy as torchvision reports it).",
+    fig.text(0.01, 0.005, say("Marker area proportional to parameters (largest: {network}, {millions:.0f} M). Data: "
+                              "the weight metadata of torchvision {version}\n(DEFAULT weights, single-crop validation "
+                              "accuracy as torchvision reports it).", network=largest["name"],
+                              millions=largest["params"] / 1e6, version=str(rows[0]["torchvision"])),
              fontsize=6.5, color="0.35")
     fig.tight_layout()
     fig.subplots_adjust(bottom=0.14)
@@ -70,7 +73,7 @@ def top5_predictions(images: "torch.Tensor", top5: list[list[tuple[str, float]]]
         ax_bar.set_yticks(range(len(names))[::-1], [n[:18] for n in names], fontsize=7)
         ax_bar.set_xlim(0, 100)
         ax_bar.tick_params(axis="x", labelsize=7)
-        ax_bar.set_xlabel("probability (%)", fontsize=7)
+        ax_bar.set_xlabel(_("probability (%)"), fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -122,8 +125,8 @@ def first_layer_filters(model, columns: int = 8) -> Figure:
     for ax, w in zip(axes.flat, weights):
         tile = (w - w.min()) / (w.max() - w.min()).clamp_min(1e-12)
         ax.imshow(tile.permute(1, 2, 0).numpy(), interpolation="nearest")
-    fig.suptitle(f"The {len(weights)} filters of the first layer ({weights.shape[-2]} × {weights.shape[-1]}, "
-                 "RGB, each scaled on its own)", fontsize=9)
+    fig.suptitle(say("The {count} filters of the first layer ({height} × {width}, RGB, each scaled on its own)",
+                     count=len(weights), height=weights.shape[-2], width=weights.shape[-1]), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -153,10 +156,11 @@ def grad_cam_gallery(model, test, layer, mean, std, count: int = 8, categories: 
         axes[1, i].imshow(cams[i].numpy(), cmap="jet", alpha=0.45, vmin=0, vmax=1)
         said, truth = categories[int(predicted[i])], test.classes[int(test.labels[index[i]])]
         right = said == truth or said == truth.rstrip("s")  # ImageNet's "ant" for the folder "ants"
-        axes[0, i].set_title(f"{said}\n(true: {truth})", fontsize=7, color="black" if right else "#d62728")
+        axes[0, i].set_title(say("{predicted}\n(true: {truth})", predicted=said, truth=truth), fontsize=7,
+                             color="black" if right else "#d62728")
         for ax in axes[:, i]:
             ax.axis("off")
-    fig.suptitle("Grad-CAM: where the evidence for the predicted class lies (red: most)", fontsize=9)
+    fig.suptitle(_("Grad-CAM: where the evidence for the predicted class lies (red: most)"), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -222,7 +226,8 @@ def jpeg_at_32px(images: "torch.Tensor", quality: int = 75) -> Figure:
         r, g, b = x.float()
         return 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
 
-    titles = ("32 × 32 image", f"JPEG, quality {quality}", "difference × 4", "chroma Cb: image", "chroma Cb: JPEG")
+    titles = (_("32 × 32 image"), say("JPEG, quality {quality}", quality=quality), _("difference × 4"),
+              _("chroma Cb: image"), _("chroma Cb: JPEG"))
     fig, axes = plt.subplots(len(images), 5, figsize=(8.2, 1.75 * len(images)), squeeze=False)
     for row, image in zip(axes, images):
         jpeg = jpeg_round_trip(image, quality)

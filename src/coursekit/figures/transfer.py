@@ -4,7 +4,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ..experiments.transfer import display_title, method_label, size_tick, target_title
 from ..experiments.transfer import summary as experiment_summary
+from ..i18n import _, number, say
 from .base import image_rows, register
 
 METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune": "#2ca02c",
@@ -13,8 +15,6 @@ METHOD_COLORS = {"deep probe": "#1f77b4", "early probe": "#9ecae1", "fine-tune":
 
 def transfer_comparison(result: dict) -> Figure:
     """Test accuracy of every method on every (target, size): mean over seeds with its 95 % interval."""
-    from ..transfer import TARGETS
-
     methods = result["config"]["methods"]
     rows_ = experiment_summary(result)
     targets = list(dict.fromkeys((s["target"], s["size"]) for s in rows_))
@@ -26,20 +26,22 @@ def transfer_comparison(result: dict) -> Figure:
         xs = [g + (i - (len(methods) - 1) / 2) * width for g in range(len(targets))]
         means = [100 * r["accuracy"] for r in rows]
         spread = [100 * r["accuracy_ci95"] for r in rows]
-        ax.bar(xs, means, width, yerr=spread if any(spread) else None, capsize=2, label=method,
+        ax.bar(xs, means, width, yerr=spread if any(spread) else None, capsize=2, label=method_label(method),
                color=METHOD_COLORS.get(method), edgecolor="white", linewidth=0.5)
         for x, m, sd in zip(xs, means, spread):
-            ax.text(x, m + sd + 1, f"{m:.0f}", ha="center", va="bottom", fontsize=6.5)
+            ax.text(x, m + sd + 1, number(m, ".0f"), ha="center", va="bottom", fontsize=6.5)
     for g, (t, size) in enumerate(targets):  # chance: one over the number of classes
         classes = result["provenance"]["data"]["targets"][t]["classes"]
         ax.plot([g - 0.42, g + 0.42], [100 / classes] * 2, color="#d62728", lw=1, ls=":")
     runs = {s["runs"] for s in rows_}
-    ax.set_xticks(range(len(targets)), [f"{TARGETS[t].title}\n{size}: {summary[(t, size, methods[0])]['train_images']:,} images"
+    ax.set_xticks(range(len(targets)), [size_tick(t, size, summary[(t, size, methods[0])]["train_images"])
                                         for t, size in targets], fontsize=8)
-    ax.set(ylabel="test accuracy (%)", ylim=(0, 105),
-           title=result["title"] + (f"\nmean over {max(runs)} seeds (bars: 95 % interval)" if max(runs) > 1 else ""))
+    title = display_title(result)
+    ax.set(ylabel=_("test accuracy (%)"), ylim=(0, 105),
+           title=say("{title}\nmean over {seeds} seeds (bars: 95 % interval)", title=title, seeds=max(runs))
+           if max(runs) > 1 else title)
     ax.title.set_fontsize(9.5)
-    ax.plot([], [], color="#d62728", lw=1, ls=":", label="chance")
+    ax.plot([], [], color="#d62728", lw=1, ls=":", label=_("chance"))
     ax.legend(frameon=False, fontsize=7.5, ncol=len(methods) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -55,7 +57,7 @@ def pacs_examples(per_class: int = 2, image_size: int = 32) -> Figure:
     from .. import data
 
     pick = lambda ds: ds.images[data.stratified_indices(ds.labels, per_class, seed=0)]  # noqa: E731
-    return image_rows({f"PACS {domain}": pick(data.load_folder_dataset("pacs", domain, image_size=image_size))
+    return image_rows({target_title(f"pacs-{domain}"): pick(data.load_folder_dataset("pacs", domain, image_size=image_size))
                        for domain in ("photo", "sketch")}, size=0.75)
 
 

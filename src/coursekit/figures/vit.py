@@ -1,5 +1,6 @@
 """Figures of chapter "vit": patches, range tests, learning curves and confusion matrices at the same
-budget, data efficiency and what the trained ViT attends to; each registered for export."""
+budget, data efficiency and what the trained ViT attends to; each registered for export. Their words are in
+the current language (:mod:`coursekit.i18n`)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..experiments.vit import SIZES, STRONG_SIZE
+from ..i18n import _, number, say
 from .base import TRAIN_COLOR, confusion_matrices, lr_range_tests, register
 from .classic import compare_learning_curves
 
@@ -26,7 +28,8 @@ def patches(image: "torch.Tensor", patch: int = 4) -> Figure:
     for k in range(1, side):
         ax.axhline(k * patch, color="white", lw=0.6)
         ax.axvline(k * patch, color="white", lw=0.6)
-    ax.set_title(f"{image.shape[-1]} × {image.shape[-2]} image, {patch} × {patch} patches", fontsize=9)
+    ax.set_title(say("{width} × {height} image, {patch} × {patch} patches", width=image.shape[-1],
+                     height=image.shape[-2], patch=patch), fontsize=9)
     ax.axis("off")
     tiles = image.unfold(1, patch, patch).unfold(2, patch, patch)  # (3, side, side, P, P)
     tiles = tiles.permute(1, 2, 0, 3, 4).reshape(side * side, 3, patch, patch)
@@ -39,8 +42,8 @@ def patches(image: "torch.Tensor", patch: int = 4) -> Figure:
         tax.set_yticks([])
         if c == 0:
             tax.set_ylabel(f"{i + 1}", rotation=0, ha="right", va="center", fontsize=6)
-    fig.text(0.31, 0.95, f"the sequence: {side * side} patches of {3 * patch * patch} numbers each, read row by row",
-             fontsize=9)
+    fig.text(0.31, 0.95, say("the sequence: {patches} patches of {numbers} numbers each, read row by row",
+                             patches=side * side, numbers=3 * patch * patch), fontsize=9)
     return fig
 
 
@@ -59,31 +62,41 @@ def data_efficiency(results: dict[str, list[dict]], pretrained: dict | None = No
     (``pretrained``, a ``vs_lite0`` result): the mean over seeds, its 95 % interval as an error bar and
     each seed as a dot."""
     from .. import stats
-    from ..experiments.vit import pretrained_curves, scratch_curves, steps
+    from ..experiments.vit import PRETRAINED_CURVE, pretrained_curves, scratch_curves, steps
 
     curves = scratch_curves(results)
     dashed = pretrained_curves(pretrained) if pretrained else {}
+    methods = {"deep probe": _("deep probe"), "fine-tune": _("fine-tune")}
+    labels = {PRETRAINED_CURVE.format(method=m): say("EfficientNet-Lite0 (ImageNet), {method}",
+                                                     method=methods.get(m, m))
+              for m in (pretrained["config"]["methods"] if pretrained else [])}
     fig, ax = plt.subplots(figsize=(6.4, 4.2 if dashed else 3.9))
     colors = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
     for (name, curve), color in zip({**curves, **dashed}.items(), colors):
-        sizes = [n for n, _ in curve]
-        seeds = [list(values.values()) for _, values in curve]
-        means, halves = zip(*((m, h) for m, _, h in map(stats.mean_interval, seeds)))
-        ax.errorbar(sizes, means, yerr=halves, fmt="o--" if name in dashed else "o-", color=color, capsize=3, label=name)
+        sizes = [n for n, _n in curve]
+        seeds = [list(values.values()) for _n, values in curve]
+        means, halves = zip(*((m, h) for m, _n, h in map(stats.mean_interval, seeds)))
+        ax.errorbar(sizes, means, yerr=halves, fmt="o--" if name in dashed else "o-", color=color, capsize=3,
+                    label=labels.get(name, name))
         for n, values, m in zip(sizes, seeds, means):
             ax.scatter([n] * len(values), values, s=8, color=color, alpha=0.35, lw=0)
-            ax.annotate(f"{m:.1f}", (n, m), textcoords="offset points", xytext=(8, -3), fontsize=7, color=color)
+            ax.annotate(number(m, ".1f"), (n, m), textcoords="offset points", xytext=(8, -3), fontsize=7, color=color)
     ax.set_xscale("log")
-    sizes = [n for n, _ in next(iter(curves.values()))]
+    sizes = [n for n, _n in next(iter(curves.values()))]
     config = next(iter(results.values()))[0]["config"]
-    ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+    ax.set_xticks(sizes, [number(n, ",") for n in sizes])
     ax.minorticks_off()
-    trained = f"from scratch: {steps(config):,} batches of {config['batch_size']}" + (
-        f"; fine-tuning: {pretrained['config']['steps']} batches" if dashed else "")
-    ax.set(xlabel=f"training images (log scale; {trained})", ylabel="test accuracy (%)",
-           title="Accuracy against the amount of data" + (", from scratch and from ImageNet" if dashed else ", from scratch"))
+    if dashed:
+        xlabel = say("training images (log scale; from scratch: {steps:,} batches of {batch}; fine-tuning: {tuning} "
+                     "batches)", steps=steps(config), batch=config["batch_size"], tuning=pretrained["config"]["steps"])
+        title = _("Accuracy against the amount of data, from scratch and from ImageNet")
+    else:
+        xlabel = say("training images (log scale; from scratch: {steps:,} batches of {batch})", steps=steps(config),
+                     batch=config["batch_size"])
+        title = _("Accuracy against the amount of data, from scratch")
+    ax.set(xlabel=xlabel, ylabel=_("test accuracy (%)"), title=title)
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False, title="mean, 95 % interval, seeds", title_fontsize=7, fontsize=7.5)
+    ax.legend(frameon=False, title=_("mean, 95 % interval, seeds"), title_fontsize=7, fontsize=7.5)
     fig.tight_layout()
     return fig
 
@@ -110,8 +123,8 @@ def attention_maps(result: dict, test_images: "torch.Tensor | None" = None) -> F
                           interpolation="nearest")
         for ax in (axes[0][i], axes[1][i]):
             ax.axis("off")
-    axes[0][0].set_title("test images", loc="left", fontsize=8)
-    axes[1][0].set_title("class token's attention, last block", loc="left", fontsize=8)
+    axes[0][0].set_title(_("test images"), loc="left", fontsize=8)
+    axes[1][0].set_title(_("class token's attention, last block"), loc="left", fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -126,8 +139,8 @@ def attention_geometry(result: dict) -> Figure:
     ax = fig.add_axes([0.07, 0.14, 0.36, 0.74])
     for block, heads in enumerate(found["mean_distance"], 1):
         ax.scatter([block] * len(heads), heads, s=18, color=TRAIN_COLOR)
-    ax.set(xlabel="block (depth)", ylabel="mean attention distance (pixels)",
-           title="How far each head looks", ylim=(0, None))
+    ax.set(xlabel=_("block (depth)"), ylabel=_("mean attention distance (pixels)"),
+           title=_("How far each head looks"), ylim=(0, None))
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     sim = np.array(found["position_similarity"]).reshape(side, side, side, side)
@@ -138,7 +151,7 @@ def attention_geometry(result: dict) -> Figure:
         sub.imshow(sim[r, c], cmap="viridis", vmin=-1, vmax=1)
         sub.set_xticks([])
         sub.set_yticks([])
-    fig.text(0.52, 0.92, "position embeddings: similarity of one patch's (yellow square)\nwith every other patch's",
+    fig.text(0.52, 0.92, _("position embeddings: similarity of one patch's (yellow square)\nwith every other patch's"),
              fontsize=8.5)
     return fig
 
