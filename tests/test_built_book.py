@@ -1,4 +1,5 @@
 """Checks of the built HTML (run by `make test` after the book build, with --built-book)."""
+import ast
 import html as html_module
 import json
 import re
@@ -70,6 +71,16 @@ def _links(html: str) -> list[str]:
     return re.findall(r'href="([^"#]+\.html)(?:#[^"]*)?"', html)
 
 
+def plain_typography(text: str) -> str:
+    """``text`` with Sphinx's smart quotes made straight and every run of spaces (no-break ones too) one space."""
+    return re.sub(r"[\s\u00a0\u202f]+", " ", text.replace("\u2019", "'").replace("\u2018", "'"))
+
+
+def page_text(path: Path) -> str:
+    """A built page's text: its tags taken out, its typography made plain (:func:`plain_typography`)."""
+    return plain_typography(html_module.unescape(re.sub(r"<[^>]+>", "", path.read_text())))
+
+
 @pytest.mark.parametrize("language", editions.TRANSLATIONS)
 def test_every_page_has_its_translation_one_link_away(built_book, language):
     for source in book.chapters(ROOT):
@@ -101,7 +112,34 @@ def test_the_translation_shows_its_catalogues(built_book, language):
     """Each chapter's page shows the translated title and first paragraph, not the English."""
     for chapter, path in editions.catalogue_paths(ROOT, language).items():
         page = built_book / language / path.relative_to(ROOT / "locales" / language / "LC_MESSAGES")
-        html = page.with_suffix(".html").read_text()
+        text = page_text(page.with_suffix(".html"))
         entries = [e for e in polib.pofile(str(path)) if e.msgstr and "{" not in e.msgid and "`" not in e.msgid]
         title = entries[0]
-        assert html_module.escape(title.msgstr, quote=False) in html, f"{chapter}: {title.msgstr!r} not shown"
+        assert plain_typography(title.msgstr) in text, f"{chapter}: {title.msgstr!r} not shown"
+
+
+
+
+@pytest.mark.parametrize("language", editions.TRANSLATIONS)
+def test_translated_paragraphs_show_the_values_the_chapter_computed(built_book, language):
+    """A translated paragraph is parsed apart from its notebook: its {glue:text} roles must still show the
+    value the chapter's run glued (the French edition's own, with French numbers), after the translated text."""
+    plain = re.compile(r"^[^{}`*$\[\]]{25,}$")
+    for chapter, path in editions.catalogue_paths(ROOT, language).items():
+        glued = built_book.parent / language / "_build" / "jupyter_execute" / "book" / f"{chapter}.glue.json"
+        if not glued.exists():
+            continue  # a page without computed values (the bibliography)
+        values = {k: str(ast.literal_eval(v["data"]["text/plain"])) for k, v in json.loads(glued.read_text()).items()}
+        text = page_text(built_book / language / "book" / f"{chapter}.html")
+        checked = 0
+        for entry in polib.pofile(str(path)):
+            found = re.search(r"\{glue:text\}`([\w]+)`", entry.msgstr)
+            if not entry.msgstr or not found or found.group(1) not in values:
+                continue
+            before = plain_typography(entry.msgstr[:found.start()])[-25:]
+            if not plain.match(before):
+                continue
+            shown = plain_typography(before + values[found.group(1)])
+            assert shown in text, f"{chapter}: {shown!r} not on its {language} page"
+            checked += 1
+        assert checked, f"{chapter}: no translated paragraph with a computed value was checked"

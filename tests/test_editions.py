@@ -52,6 +52,10 @@ def test_each_translation_has_its_language_catalogues_cache_and_glossary():
     # Its computed sentences differ from the English ones: it must not reuse the English outputs.
     assert sphinx["nb_execution_cache_path"].endswith(".jupyter_cache_fr")
     assert cfg["title"] != book.load_config(ROOT)["title"]
+    # glue roles inside translated messages (coursekit.editions.setup), and theme options merged into
+    # Jupyter Book's (its launch buttons kept), not put in their place
+    assert "coursekit.editions" in cfg["sphinx"]["extra_extensions"] and cfg["sphinx"]["recursive_update"] is True
+    assert cfg["launch_buttons"] == book.load_config(ROOT)["launch_buttons"]
     assert editions.config(ROOT, "fr", extract=True)["execute"]["execute_notebooks"] == "off"
     files = [c["file"] for c in editions.toc(ROOT, "fr")["chapters"]]
     english = [c["file"] for c in book.load_toc(ROOT)["chapters"]]

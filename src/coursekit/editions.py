@@ -23,6 +23,7 @@ ENGLISH = "en"
 LANGUAGES = book.EDITION_NAMES
 TRANSLATIONS = ("fr",)
 TITLES = {"fr": "Réseaux profonds pour la vision"}
+AUTHORS = {"fr": "Les auteurs de coursekit"}
 SEARCH = {"fr": "Rechercher dans ce livre..."}
 # Pages that only a translation has (its glossary), listed after the chapters in its table of contents.
 EXTRA_PAGES = {"fr": ["locales/fr/glossary"]}
@@ -57,9 +58,13 @@ def config(root: Path, language: str, extract: bool = False) -> dict:
     if extract:
         cfg["execute"]["execute_notebooks"] = "off"
     if language != ENGLISH:
-        cfg["title"] = TITLES[language]
+        cfg["title"], cfg["author"] = TITLES[language], AUTHORS[language]
         sphinx["nb_execution_cache_path"] = str((root / "_build" / f".jupyter_cache_{language}").resolve())
+        # Merged into the theme options Jupyter Book makes from _config.yml (launch buttons, repository), not
+        # in their place.
         sphinx["html_theme_options"] = {"search_bar_text": SEARCH[language]}
+        cfg["sphinx"]["recursive_update"] = True
+        cfg["sphinx"]["extra_extensions"] = [*cfg["sphinx"].get("extra_extensions", []), "coursekit.editions"]
     return cfg
 
 
@@ -243,6 +248,56 @@ def write_translated_twins(root: Path, language: str) -> list[Path]:
         files.write_text(path, text)
         written.append(path)
     return written
+
+
+# --- the Sphinx extension of a translation -------------------------------------------------------------
+
+def _glue_in_translations(parser_class: type) -> type:
+    """myst-nb's parser, made to resolve ``{glue:text}`` and the other glue roles inside translated messages.
+
+    Sphinx translates a paragraph by parsing its ``msgstr`` as a small document of its own, which myst-nb
+    parses as plain Markdown: that document has no notebook, so a glue role in it finds no glue data
+    ("No key ... found in glue data for this document"). While myst-nb parses the chapter itself, the
+    document holds the notebook's renderer (``document["nb_renderer"]``, removed at the end of the parse):
+    this parser keeps it for the rest of the chapter's reading and lends it to the documents of its
+    translated messages."""
+
+    class KeptRenderer(dict):
+        """A document's attributes that keep the notebook renderer in ``env.temp_data`` when myst-nb
+        removes it."""
+
+        def __init__(self, attributes: dict, env) -> None:
+            super().__init__(attributes)
+            self.env = env
+
+        def pop(self, key, *default):
+            value = super().pop(key, *default)
+            if key == "nb_renderer":
+                self.env.temp_data["coursekit_nb_renderer"] = value
+            return value
+
+    class Parser(parser_class):
+        def parse(self, inputstring: str, document) -> None:
+            env = document.settings.env
+            if document.current_source.endswith("<translated>"):
+                if "coursekit_nb_renderer" in env.temp_data:
+                    document["nb_renderer"] = env.temp_data["coursekit_nb_renderer"]
+                super().parse(inputstring, document)
+                document.attributes.pop("nb_renderer", None)
+                return
+            document.attributes = KeptRenderer(document.attributes, env)
+            super().parse(inputstring, document)
+            document.attributes = dict(document.attributes)
+
+    return Parser
+
+
+def setup(app) -> dict:
+    """Sphinx extension of a translated edition (:func:`config` adds it): glue inside translated messages."""
+    from myst_nb.sphinx_ import Parser
+
+    app.add_source_parser(_glue_in_translations(Parser), override=True)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -130,6 +130,13 @@ def plural(singular: str, plural_: str, n: int, /, **values) -> str:
     return fill(translations(language()).ngettext(singular, plural_, n), n=n, **values)
 
 
+def measured_count(value: float, digits: int = 1) -> int:
+    """The ``n`` that :func:`plural` takes to word a unit after a measured ``value`` written with ``digits``
+    decimals ("2.5 minutes"): the singular where the language wants it below 2 (French: "1,5 minute"),
+    while English keeps the plural it has always written ("1.0 minutes")."""
+    return 0 if abs(round(value, digits)) < 2 else 2
+
+
 def number(value: float, spec: str = ".1f") -> str:
     """One number, formatted by ``spec`` and written as the current language writes it."""
     return _Formatter(language()).format_field(value, spec)

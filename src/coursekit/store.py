@@ -20,7 +20,7 @@ from typing import Callable
 import torch
 
 from . import __version__, files, profiles
-from .i18n import _, say
+from .i18n import _, measured_count, plural, say
 from .results import RunResult
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -246,6 +246,11 @@ def duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def minutes(value: float) -> str:
+    """A duration in minutes, to one decimal, in words: "2.5 minutes"."""
+    return plural("{minutes:.1f} minute", "{minutes:.1f} minutes", measured_count(value, 1), minutes=value)
 
 
 def describe_data(result: dict) -> str:

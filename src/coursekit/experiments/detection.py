@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import inspect
 
-from .. import data, detection, models, profiles, stats, train
-from ..i18n import _, fill, number, plural, say
+from .. import data, detection, models, profiles, stats, store, train
+from ..i18n import _, fill, number, say
 from ..metrics import classification_metrics, correct
 from ..models.detector import digit_faster_rcnn
 from ..results import RunResult
@@ -158,18 +158,6 @@ register(Experiment(
 PAPER_ERROR = 0.95  # LeNet-5's test error (%) on MNIST without distortions (LeCun et al. 1998, Fig. 14)
 
 
-def _unit_count(value: float) -> int:
-    """The ``n`` that :func:`~coursekit.i18n.plural` takes to word a unit after a measured ``value``
-    ("2.5 minutes"): the singular where the language wants it below 2 (French: "1,5 minute"), while English
-    keeps the plural it has always written ("1.0 minutes")."""
-    return 0 if abs(value) < 2 else 2
-
-
-def _minutes(minutes: float) -> str:
-    """A duration in minutes, to one decimal."""
-    return plural("{minutes:.1f} minute", "{minutes:.1f} minutes", _unit_count(round(minutes, 1)), minutes=minutes)
-
-
 def _listed(values: list[str], decimals: bool = False) -> str:
     """Numbers already written, joined as a sentence lists them: "12, 20 and 32"; numbers that may have
     ``decimals`` are separated as the language separates them (French: by semicolons, its decimal mark
@@ -211,7 +199,7 @@ def facts_lenet(result: dict) -> dict[str, str]:
         "det_lenet_images": number(result["provenance"]["data"]["train"]["images"], ","),
         "det_lenet_test_images": number(result["metrics"]["images"], ","),
         "det_lenet_mistakes": number(len(result["mistakes"]), ","),
-        "det_lenet_seconds": _minutes(runs.mean_cost("train_seconds") / 60),
+        "det_lenet_seconds": store.minutes(runs.mean_cost("train_seconds") / 60),
     }
     if mean - half > PAPER_ERROR:
         out["det_lenet_reading"] = say("above the paper's {paper} %: this shorter training does not reach the "
@@ -356,7 +344,7 @@ def facts_detector(result: dict, lenet: dict) -> dict[str, str]:
         "det_train_scenes": number(cfg["epochs"] * cfg["scenes_per_epoch"], ","),
         "det_test_scenes": number(cfg["test_scenes"], ","),
         "det_objects": number(result["metrics"]["objects"], ","),
-        "det_seconds": _minutes(runs.mean_cost("train_seconds") / 60),
+        "det_seconds": store.minutes(runs.mean_cost("train_seconds") / 60),
         "det_misses": number(len(result["misses"]), ","),
     }
     ap = [[s.metrics["ap_per_class"][c] for s in runs.seeds] for c in range(10)]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import torch
 
 from .. import augment, diagnostics, fast, models, stats, store, train
-from ..i18n import _, fill, number, plural, say
+from ..i18n import _, fill, measured_count, number, plural, say
 from ..runs import RunState
 from .cifar import CIFAR10_RECIPE, train_cifar10_classifier
 from .core import Experiment, register
@@ -78,21 +78,9 @@ def _series(values: list[str]) -> str:
     return text
 
 
-def _unit_count(value: float) -> int:
-    """The ``n`` that :func:`~coursekit.i18n.plural` takes to word a unit after a measured ``value``
-    ("2.5 minutes"): the singular where the language wants it below 2 (French: "1,5 minute"), while English
-    keeps the plural it has always written ("1.0 minutes")."""
-    return 0 if abs(value) < 2 else 2
-
-
-def _minutes(minutes: float) -> str:
-    """A duration in minutes, to one decimal."""
-    return plural("{minutes:.1f} minute", "{minutes:.1f} minutes", _unit_count(round(minutes, 1)), minutes=minutes)
-
-
 def _millions(millions: float) -> str:
     """A count in millions, to two decimals ("1.97 million")."""
-    return plural("{count:.2f} million", "{count:.2f} million", _unit_count(round(millions, 2)), count=millions)
+    return plural("{count:.2f} million", "{count:.2f} million", measured_count(millions, 2), count=millions)
 
 
 def _percent(value: float, spec: str = ".1f") -> str:
@@ -187,7 +175,7 @@ def facts_run(result: dict) -> dict[str, str]:
         "intro_train_images": number(result["provenance"]["data"]["train"]["images"], ","),
         "intro_test_images": number(metrics["images"], ","),
         "intro_speed": number(cost["images_per_second"], ",.0f"),
-        "intro_train_time": _minutes(cost["train_seconds"] / 60),
+        "intro_train_time": store.minutes(cost["train_seconds"] / 60),
         "intro_device": result["provenance"]["device"],
         "intro_profile": result["profile"],
         "intro_chance": _percent(round(100 / len(metrics["classes"]), 1), "g"),
@@ -233,7 +221,7 @@ def facts_gap(result: dict) -> dict[str, str]:
     reading = fill(GAP_WORDS[diagnostics.fit_verdict(train_acc, test_acc)],
                    fits=say("{percent:.0f} %", percent=diagnostics.FITS))
     gap = train_acc - test_acc
-    return {"intro_gap": plural("{gap:+.1f} point", "{gap:+.1f} points", _unit_count(round(gap, 1)), gap=gap),
+    return {"intro_gap": plural("{gap:+.1f} point", "{gap:+.1f} points", measured_count(gap, 1), gap=gap),
             "intro_gap_reading": reading}
 
 
@@ -278,10 +266,10 @@ def _gain(gain: float) -> str:
     """The fast recipe's accuracy against the small CNN's, ``gain`` in points."""
     if gain > 0:
         return plural("{gain:.1f} point more than the small CNN", "{gain:.1f} points more than the small CNN",
-                      _unit_count(round(gain, 1)), gain=gain)
+                      measured_count(gain, 1), gain=gain)
     if gain < 0:
         return plural("{loss:.1f} point less than the small CNN", "{loss:.1f} points less than the small CNN",
-                      _unit_count(round(-gain, 1)), loss=-gain)
+                      measured_count(-gain, 1), loss=-gain)
     return _("as much as the small CNN")
 
 
@@ -297,7 +285,7 @@ def facts_fast(fast_result: dict, small_result: dict) -> dict[str, str]:
         "intro_fast_validation": _percent(100 * validation) if validation is not None else _("not measured"),
         "intro_fast_epochs": f"{len(history)}",
         "intro_fast_train_images": number(fast_result["provenance"]["data"]["train"]["images"], ","),
-        "intro_fast_time": _minutes(cost["train_seconds"] / 60),
+        "intro_fast_time": store.minutes(cost["train_seconds"] / 60),
         "intro_fast_speed": number(cost["images_per_second"], ",.0f"),
         "intro_fast_precision": cost["precision"],
         "intro_fast_parameters": _millions(cost["parameters"] / 1e6),
