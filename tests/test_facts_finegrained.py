@@ -100,6 +100,14 @@ def test_scratch_against_chance_and_fine_tuning():
     found = facts.facts_scratch(resnet, vit, finetune())
     assert found["cars_scratch_resnet"] == "31.0 ± 2.5 %" and found["cars_scratch_times"] == "1.2, 1.0"
     assert found["cars_scratch_best"] == "ResNet-20" and found["cars_scratch_lead"] == "21.0 ± 2.5 points"
+    assert found["cars_scratch_reading"] == ("the ViT, the network with the fewest built-in assumptions, learns least: "
+                                             "the ResNet leads it by 5.0 ± 2.5 points")
+    found = facts.facts_scratch(vit, resnet, finetune())  # the ViT's numbers for the ResNet: the other verdict
+    assert found["cars_scratch_reading"] == ("the ViT learns more than the ResNet here, by 5.0 ± 2.5 points, despite "
+                                             "having the fewest built-in assumptions")
+    close = result("cars_scratch_vit", [row("scratch", s, a) for s, a in enumerate((0.31, 0.29, 0.33))])
+    found = facts.facts_scratch(resnet, close, finetune())
+    assert found["cars_scratch_reading"].startswith("the seeds cannot tell the ResNet and the ViT apart (+0.0 ± ")
 
 
 def test_errors_are_read_by_pair_and_by_make():
@@ -166,6 +174,11 @@ def test_the_recipe_numbers_are_read_from_the_configurations():
 
 def test_the_readings_are_worded_in_french(monkeypatch):
     monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    resnet = result("cars_scratch_resnet", [row("scratch", s, a) for s, a in enumerate((0.30, 0.31, 0.32))])
+    vit = result("cars_scratch_vit", [row("scratch", s, a) for s, a in enumerate((0.26, 0.25, 0.27))])
+    assert facts.facts_scratch(resnet, vit, finetune())["cars_scratch_reading"] == (
+        "le ViT, le réseau qui a le moins d'hypothèses intégrées, apprend le moins\u00a0: le ResNet le devance de "
+        "5,0 ± 2,5 points")
     found = facts.facts_finetune(finetune())
     assert found["cars_probe"] == "31,0 ± 2,5\u202f%" and found["cars_chance"] == "25,0\u202f%"
     assert found["cars_ft_vs_probe"] == "le réglage fin de toutes les couches devance la sonde de 21,0 ± 2,5 points"

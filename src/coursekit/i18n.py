@@ -18,6 +18,7 @@ from __future__ import annotations
 import gettext
 import io
 import os
+import re
 import string
 from functools import lru_cache
 from pathlib import Path
@@ -166,7 +167,8 @@ def catalogue_path(lang: str, module: str) -> Path:
 
 def update_catalogue(lang: str, path: Path) -> Path | None:
     """Bring ``lang``'s file for the module at ``path`` up to date with its messages (new messages empty,
-    changed ones fuzzy, gone ones dropped); returns the file written, None for a module without messages."""
+    changed ones fuzzy, gone ones dropped), rewriting it only when more than its date changed; returns the
+    file, None for a module without messages."""
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po, write_po
 
@@ -184,9 +186,17 @@ def update_catalogue(lang: str, path: Path) -> Path | None:
         catalogue = Catalog(locale=lang, project=DOMAIN, domain=DOMAIN)
     catalogue.update(template)
     catalogue.obsolete.clear()
-    with atomic_write(target) as tmp, tmp.open("wb") as f:
-        write_po(f, catalogue, width=0)
+    text = io.BytesIO()
+    write_po(text, catalogue, width=0)
+    if not target.exists() or _undated(target.read_bytes()) != _undated(text.getvalue()):  # no change, no rewrite
+        with atomic_write(target) as tmp:
+            tmp.write_bytes(text.getvalue())
     return target
+
+
+def _undated(po: bytes) -> bytes:
+    """A catalogue without its creation date, which every extraction renews."""
+    return re.sub(rb'"POT-Creation-Date: [^"]*"\n', b"", po)
 
 
 def update_catalogues(lang: str, paths: list[Path] | None = None) -> list[Path]:

@@ -307,17 +307,26 @@ def facts_resolution(by_pixels: dict[int, dict]) -> dict[str, str]:
 
 
 def facts_scratch(resnet: dict, vit: dict, finetune: dict) -> dict[str, str]:
-    """The ResNet and the ViT trained from scratch (mean ± 95 % over seeds), as multiples of chance, and
-    fine-tuning's lead over the better of them (paired: the same images and seeds)."""
+    """The ResNet and the ViT trained from scratch (mean ± 95 % over seeds), as multiples of chance, which of
+    the two learns more, and fine-tuning's lead over the better of them (paired: the same images and seeds)."""
     nets = {"ResNet-20": _by_seed(resnet, method="scratch"), "ViT": _by_seed(vit, method="scratch")}
     classes = finetune["provenance"]["data"]["targets"]["stanford-cars"]["classes"]
     chance = 100 / classes
     best = max(nets, key=lambda n: stats.mean_interval(list(nets[n].values()))[0])
     lead = stats.compare(_by_seed(finetune, method="fine-tune"), nets[best])
+    between = stats.compare(nets["ResNet-20"], nets["ViT"])
     return {"cars_scratch_resnet": _accuracy(nets["ResNet-20"]), "cars_scratch_vit": _accuracy(nets["ViT"]),
             "cars_scratch_times": _series([number(stats.mean_interval(list(v.values()))[0] / chance, ".1f")
                                            for v in nets.values()]),
             "cars_scratch_best": best,
+            "cars_scratch_reading": stats.word(
+                between,
+                better=_("the ViT, the network with the fewest built-in assumptions, learns least: the ResNet leads "
+                         "it by {size:.1f} ± {h:.1f} {points}"),
+                worse=_("the ViT learns more than the ResNet here, by {size:.1f} ± {h:.1f} {points}, despite having "
+                        "the fewest built-in assumptions"),
+                cannot_tell=_("the seeds cannot tell the ResNet and the ViT apart ({d:+.1f} ± {h:.1f} {points})"),
+                points=points_word(*between)),
             "cars_scratch_lead": stats.word(lead, better=_("{d:.1f} ± {h:.1f} {points}"),
                                             worse=_("{d:+.1f} ± {h:.1f} {points}"),
                                             cannot_tell=_("{d:+.1f} ± {h:.1f} {points} (the seeds cannot tell)"),
