@@ -92,3 +92,19 @@ def test_one_english_word_can_mean_two_things(monkeypatch):
     assert i18n._p("images per class", "all") == "toutes les" and i18n._p("of the test images", "all") == "l'ensemble"
     monkeypatch.setenv("COURSEKIT_LANG", "en")
     assert i18n._p("images per class", "all") == "all"
+
+
+def test_a_figure_names_the_data_sets_classes_in_the_language_of_the_book(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from coursekit import figures
+
+    result = dict(metrics=dict(confusion=[[5, 1, 0], [2, 4, 0], [0, 0, 6]], classes=["cat", "dog", "guitar"], accuracy=0.83))
+    monkeypatch.setenv("COURSEKIT_LANG", "fr")
+    ax = figures.confusion_matrix(result).axes[0]
+    # the catalogue's names for CIFAR-10's classes; a name it does not hold is shown as the data has it
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["chat", "chien", "guitar"]
+    assert ax.get_xlabel() == "classe prédite"
+    monkeypatch.setenv("COURSEKIT_LANG", "en")
+    assert [t.get_text() for t in figures.confusion_matrix(result).axes[0].get_yticklabels()] == ["cat", "dog", "guitar"]

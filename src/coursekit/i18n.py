@@ -94,6 +94,12 @@ def _(message: str) -> str:
     return translations(language()).gettext(message)
 
 
+def data_name(name: str) -> str:
+    """A data set's own name for a class ("airplane"), as the current language writes it where coursekit's
+    catalogue holds that name as a message (CIFAR-10's and COCO's classes); the name as it is otherwise."""
+    return _(name)
+
+
 def _p(context: str, message: str) -> str:
     """``message`` in the current language, as meant in ``context`` (where one English word needs
     different translations: "all" images per class, "all" the settings of a profile)."""

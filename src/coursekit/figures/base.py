@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from .. import experiments, files, profiles, store
-from ..i18n import _, say
+from ..i18n import _, data_name, say
 
 if TYPE_CHECKING:
     import torch
@@ -110,7 +110,7 @@ def _draw_confusion(ax, result: dict, fontsize: float = 7) -> "object":
     import numpy as np
 
     counts = np.array(result["metrics"]["confusion"], dtype=float)
-    classes = result["metrics"].get("classes") or [str(i) for i in range(len(counts))]
+    classes = [data_name(c) for c in result["metrics"].get("classes") or [str(i) for i in range(len(counts))]]
     share = 100 * counts / counts.sum(1, keepdims=True).clip(min=1)
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
     for i in range(len(classes)):
@@ -159,7 +159,7 @@ def examples(dataset, per_class: int = 8, seed: int = 0) -> Figure:
             ax.imshow(image[0].numpy() if len(image) == 1 else image.permute(1, 2, 0).numpy(), cmap="gray")
             ax.set_xticks([])
             ax.set_yticks([])
-        axes[row][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+        axes[row][0].set_ylabel(data_name(name), rotation=0, ha="right", va="center", fontsize=8)
     source = dataset.source
     fig.text(0.01, 0.0, say("{data}, {n:,} images", data=source.get("description", source.get("kind")), n=len(dataset)),
              fontsize=6.5, color="0.35", ha="left", va="top")
