@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import statistics
+import textwrap
 from typing import Callable
 
 import matplotlib
@@ -875,6 +876,57 @@ def check_ages_gradcam(monkeypatch):
     for ax, k in zip(fig.axes, found["images"]):
         np.testing.assert_array_equal(shown(ax)[0], picture(faces.images[k]))
         assert ax.get_title().startswith(f"true {int(faces.labels[k])}\n")
+
+
+def cars_first_tuned(result: dict) -> dict:
+    return next(r for r in result["metrics"]["rows"] if r["method"] == "fine-tune" and r["seed"] == result["config"]["seeds"][0])
+
+
+@content("cars-makes")
+def check_cars_makes(monkeypatch):
+    (result,) = stored("cars_finetune")
+    classes = data.load_stanford_cars("test", result["config"]["image_size"]).classes
+    right, total = {}, {}
+    for true, predicted, n in cars_first_tuned(result)["confusion"]:
+        make = experiments.finegrained.make_of(classes[true])
+        right[make] = right.get(make, 0) + (n if true == predicted else 0)
+        total[make] = total.get(make, 0) + n
+    ax = draw("cars-makes").axes[0]
+    shown_makes = [t.get_text() for t in ax.get_yticklabels()]
+    assert shown_makes and all(total[m] >= 10 for m in shown_makes)
+    assert set(shown_makes) == {m for m, n in total.items() if n >= 10}
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths == pytest.approx([100 * right[m] / total[m] for m in shown_makes])
+    assert widths == sorted(widths)  # worst first
+
+
+@content("cars-confusable")
+def check_cars_confusable(monkeypatch):
+    (result,) = stored("cars_finetune")
+    test = data.load_stanford_cars("test", result["config"]["image_size"])
+    pairs = experiments.finegrained.confused_pairs(cars_first_tuned(result)["confusion"], test.classes)[:3]
+    fig = draw("cars-confusable")
+    titled = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    assert titled == [name for a, b, _ in pairs for name in (a, b)]
+    first = fig.axes[0]
+    label = test.classes.index(pairs[0][0])
+    assert any((shown(first)[0] == picture(test.images[k])).all() for k in (test.labels == label).nonzero().flatten())
+
+
+@content("cars-gradcam")
+def check_cars_gradcam(monkeypatch):
+    (result,) = stored("cars_finetune")
+    test = data.load_stanford_cars("test", result["config"]["image_size"])
+    found = cars_first_tuned(result)["gradcam"]
+    right = [k for k, p in zip(found["images"], found["predicted"]) if int(test.labels[k]) == p]
+    wrong = [k for k, p in zip(found["images"], found["predicted"]) if int(test.labels[k]) != p]
+    fig = draw("cars-gradcam")
+    columns = max(len(right), len(wrong), 1)
+    for row, chosen in enumerate((right, wrong)):
+        for col, k in enumerate(chosen):
+            ax = fig.axes[row * columns + col]
+            np.testing.assert_array_equal(shown(ax)[0], picture(test.images[k]))
+            assert ax.get_title().startswith(textwrap.fill(test.classes[found["predicted"][found["images"].index(k)]], 24))
 
 
 def test_every_registered_figure_has_a_check_of_its_content():

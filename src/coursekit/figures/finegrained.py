@@ -200,3 +200,23 @@ def position_interpolation(side: int = 14, new_side: int = 24, dim: int = 96) ->
 register("cars-position-interpolation", "finegrained", (), lambda rs: position_interpolation(),
          "A ViT's position embeddings resampled to a larger grid")
 
+
+def _test_images(result: dict):
+    """The test photos at the size the run ``result`` saw (what the figures below show of it)."""
+    from .. import data
+
+    return data.load_stanford_cars("test", result["config"]["image_size"])
+
+
+def _most_confused(result: dict, top: int = 3) -> Figure:
+    test = _test_images(result)
+    first = experiment_rows(result, "fine-tune")[0]
+    return confusable_classes(test, fg.confused_pairs(first["confusion"], test.classes)[:top])
+
+
+register("cars-confusable", "finegrained", ("cars_finetune",), lambda rs: _most_confused(rs[0]),
+         "Test photos of the pairs of classes fine-tuning confused most (first seed).")
+register("cars-makes", "finegrained", ("cars_finetune",), lambda rs: make_accuracy(rs[0], _test_images(rs[0]).classes),
+         "Fine-tuning's test accuracy by make (first seed).")
+register("cars-gradcam", "finegrained", ("cars_finetune",), lambda rs: where_it_looks(rs[0], _test_images(rs[0])),
+         "Grad-CAM of the fine-tuned network on test photos it got right and wrong (first seed).")
