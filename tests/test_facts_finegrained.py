@@ -120,6 +120,24 @@ def test_errors_are_read_by_pair_and_by_make():
     assert found["cars_err_same_make"] == "75 %" and found["cars_err_expected"] == "25 %"
     assert found["cars_err_worst"] == "Audi (75 %), Dodge (92 %), Aston Martin (92 %)"
     assert found["cars_err_best"].startswith("Aston Martin (92 %)")
+    # The same confusion on every seed: 50 points above chance on each, a clear excess.
+    assert found["cars_err_make_reading"].startswith("errors stay within the true make far more often than chance "
+                                                     "would put them there (+50.0 ± 0.0 points)")
+
+
+def test_the_share_of_errors_within_a_make_is_read_over_the_seeds():
+    within = [[0, 0, 10], [0, 1, 4], [1, 0, 2], [1, 1, 8], [2, 2, 12], [2, 3, 1], [3, 3, 11], [3, 0, 1]]
+    across = [[0, 0, 10], [0, 3, 6], [1, 1, 8], [2, 2, 12], [2, 3, 1], [3, 3, 11], [3, 0, 1]]
+    assert facts.within_make(within, CLASSES) == (75.0, 25.0)
+    assert facts.within_make(across, CLASSES) == (0.0, 25.0)  # the 6 Audi errors: 1 in 3 would stay in the make
+    assert facts.within_make([[0, 0, 3]], CLASSES) == (0.0, 0.0)  # no error, nothing to share
+    tuned = result("cars_finetune", [row("fine-tune", s, 0.5, confusion=c) for s, c in enumerate((within, across, within))])
+    found = facts.facts_errors(tuned, CLASSES)
+    assert found["cars_err_same_make"] == "50 %" and found["cars_err_expected"] == "25 %"
+    assert found["cars_err_make_reading"].startswith("the seeds cannot tell this share from chance (+25.0 ± ")
+    tuned = result("cars_finetune", [row("fine-tune", s, 0.5, confusion=across) for s in range(3)])
+    assert facts.facts_errors(tuned, CLASSES)["cars_err_make_reading"] == (
+        "errors stay within the true make less often than chance would put them there (-25.0 ± 0.0 points)")
 
 
 def test_the_chapter_runs_use_the_recipe_it_describes():

@@ -217,6 +217,7 @@ def facts_recipe(profile: str | None = None) -> dict[str, str]:
             "cars_warmup": say("{share:.0f} %", share=100 * train.WARMUP),
             "cars_epochs": str(max(1, round(cfg["steps"] / BATCHES))),
             "cars_pixels": str(cfg["image_size"]), "cars_scratch_pixels": str(scratch["image_size"]),
+            "cars_n_rates": str(len(core.config("cars_rates", profile)["variants"])),
             "cars_layer_decay": number(core.config("cars_vit_pretrained", "full")["layer_decay"], "g")}
 
 
@@ -348,16 +349,31 @@ def confused_pairs(confusion: list[list[int]], classes: tuple[str, ...] | list[s
     return [(classes[a], classes[b], n) for (a, b), n in ranked]
 
 
-def facts_errors(result: dict, classes: tuple[str, ...] | list[str], top: int = 3) -> dict[str, str]:
-    """Where fine-tuning's errors fall (its first seed): the most confused pairs, the share of errors that
-    stay within the true class's make against the share that errors spread evenly over the other
-    classes would give, and the makes recognised best and worst (those with at least ten test images)."""
-    row = next(r for r in result["metrics"]["rows"] if r["method"] == "fine-tune" and r["seed"] == result["config"]["seeds"][0])
-    errors = [(t, p, n) for t, p, n in row["confusion"] if t != p]
-    wrong = sum(n for *_, n in errors)
-    same_make = sum(n for t, p, n in errors if make_of(classes[t]) == make_of(classes[p]))
+def within_make(confusion: list[list[int]], classes: tuple[str, ...] | list[str]) -> tuple[float, float]:
+    """Of the errors in a sparse confusion ``[[true, predicted, count], ...]``, the share (%) that name
+    another model of the true class's make, and the share that errors spread evenly over the other
+    classes would give (each error weighted by how many other classes its make has)."""
     makes = [make_of(c) for c in classes]
+    errors = [(t, p, n) for t, p, n in confusion if t != p]
+    wrong = sum(n for *_, n in errors)
+    if not wrong:
+        return 0.0, 0.0
+    same = sum(n for t, p, n in errors if makes[t] == makes[p])
     expected = sum(n * (makes.count(makes[t]) - 1) / (len(classes) - 1) for t, _, n in errors)
+    return 100 * same / wrong, 100 * expected / wrong
+
+
+def facts_errors(result: dict, classes: tuple[str, ...] | list[str], top: int = 3) -> dict[str, str]:
+    """Where fine-tuning's errors fall: the most confused pairs (first seed), the share of errors that stay
+    within the true class's make against the share that errors spread evenly would give (mean over seeds,
+    and whether the seeds tell the two apart), and the makes recognised best and worst (first seed, those
+    with at least ten test images)."""
+    rows = {r["seed"]: r for r in result["metrics"]["rows"] if r["method"] == "fine-tune"}
+    row = rows[result["config"]["seeds"][0]]
+    shares = {seed: within_make(r["confusion"], classes) for seed, r in rows.items()}
+    same = {seed: s for seed, (s, _) in shares.items()}
+    spread = {seed: e for seed, (_, e) in shares.items()}
+    makes = [make_of(c) for c in classes]
     per_make: dict[str, list[int]] = {}
     for t, p, n in row["confusion"]:
         right_total = per_make.setdefault(makes[t], [0, 0])
@@ -366,9 +382,20 @@ def facts_errors(result: dict, classes: tuple[str, ...] | list[str], top: int = 
     rated = {m: 100 * r / n for m, (r, n) in per_make.items() if n >= 10}
     ranked = sorted(rated, key=rated.__getitem__)
     pairs = confused_pairs(row["confusion"], classes)[:top]
+    excess = stats.compare(same, spread)
+    mean = lambda values: stats.mean_interval(list(values.values()))[0]  # noqa: E731
     return {"cars_err_pairs": _("; ").join(say("{a} and {b} ({n})", a=a, b=b, n=n) for a, b, n in pairs),
-            "cars_err_same_make": say("{share:.0f} %", share=100 * same_make / wrong) if wrong else _("none"),
-            "cars_err_expected": say("{share:.0f} %", share=100 * expected / wrong) if wrong else _("none"),
+            "cars_err_same_make": say("{share:.0f} %", share=mean(same)),
+            "cars_err_expected": say("{share:.0f} %", share=mean(spread)),
+            "cars_err_make_reading": stats.word(
+                excess,
+                better=_("errors stay within the true make far more often than chance would put them there "
+                         "({d:+.1f} ± {h:.1f} {points}): the network has learned what a make looks like before "
+                         "it has learned what separates its models"),
+                worse=_("errors stay within the true make less often than chance would put them there "
+                        "({d:+.1f} ± {h:.1f} {points})"),
+                cannot_tell=_("the seeds cannot tell this share from chance ({d:+.1f} ± {h:.1f} {points})"),
+                points=points_word(*excess)),
             "cars_err_best": _series([say("{make} ({accuracy:.0f} %)", make=m, accuracy=rated[m])
                                       for m in reversed(ranked[-3:])]),
             "cars_err_worst": _series([say("{make} ({accuracy:.0f} %)", make=m, accuracy=rated[m]) for m in ranked[:3]])}
