@@ -169,6 +169,7 @@ def test_data_facts_and_look_alikes():
     assert found["cars_per_class"] == "1 to 4 (median 3)" and found["cars_n_train"] == "10"
     assert found["cars_makes"] == "3" and found["cars_split"] == "carved" and found["cars_year_pairs"] == "1"
     assert found["cars_year_example"] == "Audi S4 Sedan 2007 and Audi S4 Sedan 2012"
+    assert found["cars_test_se"] == "25.0 points"  # sqrt(0.5 x 0.5 / 4 test images)
 
 
 def test_method_rows_and_the_full_only_note(monkeypatch):
@@ -247,6 +248,7 @@ def test_resolution_errors_and_data_in_french(monkeypatch):
     found = facts.facts_data(split, split, split)
     assert found["cars_n_train"] == "1\u202f206" and found["cars_per_class"] == "1 à 1200 (médiane\u00a0: 3)"
     assert found["cars_split"] == "la partition de test officielle"
+    assert found["cars_test_se"] == "1,4 point"  # sqrt(0.5 x 0.5 / 1206): below 2, singular
     assert found["cars_year_example"] == "Audi S4 Sedan 2007 et Audi S4 Sedan 2012"
     assert facts.method_rows(dict(finetune(), config=dict(methods=["deep probe", "fine-tune"], seeds=[0, 1, 2]))) == [
         ["sonde profonde", "31,0 ± 2,5\u202f%"], ["réglage fin", "52,0 ± 5,0\u202f%"]]

@@ -420,6 +420,8 @@ def facts_data(train_set, val, test) -> dict[str, str]:
     pairs = look_alikes(train_set.classes)
     return {"cars_n_classes": str(len(train_set.classes)), "cars_n_train": number(len(train_set), ","),
             "cars_n_val": number(len(val), ","), "cars_n_test": number(len(test), ","),
+            "cars_test_se": say("{se:.1f} {points}", se=100 * (0.25 / len(test)) ** 0.5,
+                                points=points_word(100 * (0.25 / len(test)) ** 0.5)),
             "cars_per_class": say("{fewest} to {most} (median {median})", fewest=int(counts[0]), most=int(counts[-1]),
                                   median=int(counts[len(counts) // 2])),
             "cars_makes": str(len({make_of(c) for c in train_set.classes})),
