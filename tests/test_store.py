@@ -126,6 +126,18 @@ def test_a_run_on_a_busy_machine_says_so_in_its_provenance():
     assert store.busy_note(base) == ""
 
 
+def test_the_data_line_says_how_a_carved_test_split_was_made():
+    split = "the test part of the official training split, carved per class (seed 0)"
+    data = dict(train=dict(kind="image-folder", description="Cars at 64 px", images=40), test=dict(images=20),
+                targets={"cars": dict(test=dict(split=split, description=f"Cars ({split}), at 64 px"), classes=4)})
+    result = dict(provenance=dict(data=data))
+    assert store.describe_data(result) == f"Cars ({split}), at 64 px; 40 training and 20 test images"
+    data["targets"]["pets"] = dict(test=dict(images=5), classes=2)  # several data sets: the summary is said
+    assert store.describe_data(result).startswith("Cars at 64 px (an offline copy, e.g. the JPEG re-encoding")
+    del data["targets"]["pets"], data["targets"]["cars"]["test"]["split"]  # an image folder's own test split
+    assert store.describe_data(result).startswith("Cars at 64 px (an offline copy, e.g. the JPEG re-encoding")
+
+
 def test_machine_load_reports_cpus_and_averages(monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (1.234, 2.0, 3.456), raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 6)

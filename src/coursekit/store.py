@@ -259,7 +259,10 @@ def describe_data(result: dict) -> str:
     if "summary" in d:  # experiments whose data are not one training and one test set say it themselves
         return d["summary"]
     kind = d["train"].get("description", d["train"].get("kind", "?"))
-    if d["train"].get("kind") == "image-folder" and not d["train"].get("lossless"):
+    targets = list(d.get("targets", {}).values())
+    if len(targets) == 1 and "split" in targets[0].get("test", {}):  # one data set, its test split made: say how
+        kind = targets[0]["test"].get("description", kind)
+    elif d["train"].get("kind") == "image-folder" and not d["train"].get("lossless"):
         kind += _(" (an offline copy, e.g. the JPEG re-encoding: numbers differ from the original's)")
     return say("{kind}; {train:,} training and {test:,} test images", kind=kind, train=d["train"]["images"],
                test=d["test"]["images"])
