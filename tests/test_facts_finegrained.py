@@ -144,9 +144,13 @@ def test_the_chapter_runs_use_the_recipe_it_describes():
     assert experiments.config("cars_finetune", "quick")["finetune_lr"] == facts.RATE
     assert facts.RATE in facts.RATES
     assert experiments.config("cars_rates", "quick")["targets"] == ["stanford-cars-val"]  # chosen on validation
-    for name in ("cars_finetune", "cars_ablation", "cars_res_160", "cars_res_224"):
+    for name in ("cars_finetune", "cars_ablation", "cars_res_160"):
         assert experiments.config(name, "quick")["steps"] == facts.EPOCHS * facts.BATCHES, name
-    assert experiments.config("cars_res_224", "quick")["image_size"] == 224
+    # the resolution study runs at its own side in every profile, never at the fine-tuning's
+    for profile in ("ci", "quick", "full"):
+        assert experiments.config("cars_res_160", profile)["image_size"] != experiments.config(
+            "cars_finetune", profile)["image_size"], profile
+    assert experiments.config("cars_res_160", "full")["image_size"] == 160
 
 
 @pytest.mark.parametrize("name", ["cars_scratch_resnet", "cars_scratch_vit"])
