@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from coursekit import data, experiments, figures, models, store, tables
+from coursekit.results import seed_values
 
 
 def fake_result(epochs=3):
@@ -927,6 +928,33 @@ def check_cars_gradcam(monkeypatch):
             ax = fig.axes[row * columns + col]
             np.testing.assert_array_equal(shown(ax)[0], picture(test.images[k]))
             assert ax.get_title().startswith(textwrap.fill(test.classes[found["predicted"][found["images"].index(k)]], 24))
+
+
+@content("cars-methods")
+def check_cars_methods(monkeypatch):
+    runs = experiments.finegrained.compared_runs(*stored("cars_scratch_resnet", "cars_scratch_vit", "cars_finetune"))
+    ax = draw("cars-methods").axes[0]
+    centres = [float(bar.lines[0].get_xdata()[0]) for bar in ax.containers]  # each error bar's centre
+    assert centres == pytest.approx([statistics.mean(seed_values(r["metrics"]["rows"], scale=100, method=m).values())
+                                     for r, m in runs.values()])
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(runs)
+    classes = runs[next(iter(runs))][0]["provenance"]["data"]["targets"]["stanford-cars"]["classes"]
+    assert ax.lines[-1].get_xdata()[0] == pytest.approx(100 / classes)  # chance
+
+
+@content("cars-resolution")
+def check_cars_resolution(monkeypatch):
+    by_pixels = experiments.finegrained.by_pixels(
+        stored("cars_finetune", *(f"cars_res_{p}" for p in experiments.finegrained.RESOLUTIONS)))
+    sizes = sorted(by_pixels)
+    accuracy, cost = draw("cars-resolution").axes
+    first = lambda r, m: seed_values(r["metrics"]["rows"], scale=100, method=m)[r["config"]["seeds"][0]]  # noqa: E731
+    for line, method in zip(accuracy.lines, ("deep probe", "fine-tune")):
+        assert list(line.get_xdata()) == sizes
+        assert list(line.get_ydata()) == pytest.approx([first(by_pixels[p], method) for p in sizes])
+    seconds = [next(r["seconds"] for r in by_pixels[p]["metrics"]["rows"] if r["method"] == "fine-tune"
+                    and r["seed"] == by_pixels[p]["config"]["seeds"][0]) for p in sizes]
+    assert [bar.get_height() for bar in cost.patches] == pytest.approx([s / 60 for s in seconds])
 
 
 def test_every_registered_figure_has_a_check_of_its_content():

@@ -78,7 +78,8 @@ def cars_methods(results: dict[str, dict]) -> Figure:
     ax.set(xlabel=_("test accuracy (%)"), xlim=(0, 100), title=_("Stanford Cars: from scratch, probed, fine-tuned"))
     ax.title.set_fontsize(9.5)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(frameon=False, fontsize=7.5, loc="lower right")
+    ax.margins(y=0.12)  # room for the top row's label
+    ax.legend(frameon=False, fontsize=7.5, loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -103,6 +104,7 @@ def resolution_cost(by_pixels: dict[int, dict]) -> Figure:
     for a in (ax, cost):
         a.title.set_fontsize(9.5)
         a.grid(axis="y", alpha=0.3)
+    ax.margins(y=0.15)  # room for the labels above the points
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
@@ -220,3 +222,9 @@ register("cars-makes", "finegrained", ("cars_finetune",), lambda rs: make_accura
          "Fine-tuning's test accuracy by make (first seed).")
 register("cars-gradcam", "finegrained", ("cars_finetune",), lambda rs: where_it_looks(rs[0], _test_images(rs[0])),
          "Grad-CAM of the fine-tuned network on test photos it got right and wrong (first seed).")
+register("cars-methods", "finegrained", ("cars_scratch_resnet", "cars_scratch_vit", "cars_finetune"),
+         lambda rs: cars_methods(fg.compared_runs(*rs)),
+         "Test accuracy on Stanford Cars of every way the chapter trains, a dot a seed, the mean and its 95 % interval.")
+register("cars-resolution", "finegrained", ("cars_finetune",) + tuple(f"cars_res_{p}" for p in fg.RESOLUTIONS),
+         lambda rs: resolution_cost(fg.by_pixels(rs)),
+         "Probe and fine-tuning accuracy against the input's side (first seed), and fine-tuning's training time.")
