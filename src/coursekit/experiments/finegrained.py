@@ -261,14 +261,18 @@ def facts_ablation(ablation: dict, finetune: dict) -> dict[str, str]:
     """What each part of the recipe adds: the full recipe's accuracy minus that of the same run without
     the part, paired by seed (the same images, order and initial head), for each variant of ``ablation``."""
     full = _by_seed(finetune, method="fine-tune")
-    parts, clear = [], []
+    parts, verdicts = [], {"better": [], "worse": [], "cannot tell": []}
     for variant in ablation["config"]["variants"]:
         comparison = stats.compare(full, _by_seed(ablation, variant=variant))
         parts.append(say("{variant}: {d:+.1f} ± {h:.1f}", variant=variant_name(variant), d=comparison.mean_difference,
                          h=comparison.half_width))
-        if comparison.verdict == "better":
-            clear.append(_part_name(variant))
-    reading = (say("clearly adding to the accuracy: {parts}", parts=_series(clear)) if clear else
+        verdicts[comparison.verdict].append(_part_name(variant))
+    readings = []
+    if verdicts["better"]:
+        readings.append(say("clearly adding to the accuracy: {parts}", parts=_series(verdicts["better"])))
+    if verdicts["worse"]:  # a part whose removal clearly helps: said, never hidden behind "adds nothing"
+        readings.append(say("clearly lowering the accuracy at this budget: {parts}", parts=_series(verdicts["worse"])))
+    reading = (_("; ").join(readings) if readings else
                _("no part of the recipe clearly adds to the accuracy by itself at this budget"))
     return {"cars_ablation": _("; ").join(parts), "cars_ablation_reading": reading,
             "cars_ablation_provenance": store.provenance_line(ablation)}
