@@ -9,6 +9,7 @@ from __future__ import annotations
 from .. import diagnostics, stats, store, train
 from ..i18n import _, number, plural, say
 from . import core
+from .cars_classes import confused_pairs, look_alikes, make_of, model_of, within_make  # noqa: F401 (the chapter reads them here)
 from .core import Experiment, register
 from .transfer import LITE0_RECIPE, _by_seed, run_transfer
 
@@ -113,20 +114,6 @@ def full_only(name: str, profile: str | None = None) -> tuple[dict | None, str]:
 
 
 # --- the readings the chapter's text glues: each returns {glue name: text} --------------------------
-
-TWO_WORD_MAKES = ("AM General", "Aston Martin", "Land Rover")
-
-
-def make_of(name: str) -> str:
-    """The make in a Stanford Cars class name: "Audi" in "Audi TTS Coupe 2012", "Aston Martin" in "Aston
-    Martin Virage Coupe 2012"."""
-    return next((m for m in TWO_WORD_MAKES if name.startswith(m + " ")), name.split()[0])
-
-
-def model_of(name: str) -> str:
-    """The class name without its year: "Audi S4 Sedan" for "Audi S4 Sedan 2012"."""
-    return name.rsplit(" ", 1)[0]
-
 
 def _accuracy(values: dict[int, float]) -> str:
     """"61.2 ± 1.3 %" over seeds; "61.2 % (one seed)" for one."""
@@ -344,32 +331,6 @@ def facts_scratch(resnet: dict, vit: dict, finetune: dict) -> dict[str, str]:
             "cars_scratch_provenance": "; ".join(store.provenance_line(r) for r in (resnet, vit))}
 
 
-def confused_pairs(confusion: list[list[int]], classes: tuple[str, ...] | list[str]) -> list[tuple[str, str, int]]:
-    """The pairs of classes the network confused, both directions counted together, most confused first:
-    ``(class, class, count)`` from a sparse confusion ``[[true, predicted, count], ...]``."""
-    pairs: dict[tuple[int, int], int] = {}
-    for true, predicted, n in confusion:
-        if true != predicted:
-            key = (min(true, predicted), max(true, predicted))
-            pairs[key] = pairs.get(key, 0) + n
-    ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [(classes[a], classes[b], n) for (a, b), n in ranked]
-
-
-def within_make(confusion: list[list[int]], classes: tuple[str, ...] | list[str]) -> tuple[float, float]:
-    """Of the errors in a sparse confusion ``[[true, predicted, count], ...]``, the share (%) that name
-    another model of the true class's make, and the share that errors spread evenly over the other
-    classes would give (each error weighted by how many other classes its make has)."""
-    makes = [make_of(c) for c in classes]
-    errors = [(t, p, n) for t, p, n in confusion if t != p]
-    wrong = sum(n for *_, n in errors)
-    if not wrong:
-        return 0.0, 0.0
-    same = sum(n for t, p, n in errors if makes[t] == makes[p])
-    expected = sum(n * (makes.count(makes[t]) - 1) / (len(classes) - 1) for t, _, n in errors)
-    return 100 * same / wrong, 100 * expected / wrong
-
-
 def facts_errors(result: dict, classes: tuple[str, ...] | list[str], top: int = 3) -> dict[str, str]:
     """Where fine-tuning's errors fall: the most confused pairs (first seed), the share of errors that stay
     within the true class's make against the share that errors spread evenly would give (mean over seeds,
@@ -406,15 +367,6 @@ def facts_errors(result: dict, classes: tuple[str, ...] | list[str], top: int = 
             "cars_err_best": _series([say("{make} ({accuracy:.0f} %)", make=m, accuracy=rated[m])
                                       for m in reversed(ranked[-3:])]),
             "cars_err_worst": _series([say("{make} ({accuracy:.0f} %)", make=m, accuracy=rated[m]) for m in ranked[:3]])}
-
-
-def look_alikes(classes: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
-    """Pairs of classes that differ only by their year ("Audi S4 Sedan 2007" and "Audi S4 Sedan 2012"):
-    the hardest kind of fine-grained pair, read from the names alone."""
-    by_model: dict[str, list[str]] = {}
-    for name in classes:
-        by_model.setdefault(model_of(name), []).append(name)
-    return [(names[0], names[1]) for names in by_model.values() if len(names) > 1]
 
 
 def facts_data(train_set, val, test) -> dict[str, str]:
