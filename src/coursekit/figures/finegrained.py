@@ -176,6 +176,10 @@ def position_interpolation(side: int = 14, new_side: int = 24, dim: int = 96) ->
     learned ones, which are smooth across the grid in the same way: one channel as an image, and how
     similar (cosine) each position's embedding is to that of the position at a third of the way across."""
     import torch.nn.functional as F
+
+    from ..models.weights import timm_module
+
+    timm_module()  # timm imported quietly first: its hub client warns in a notebook without widgets
     from timm.layers import build_sincos2d_pos_embed, resample_abs_pos_embed
 
     before = build_sincos2d_pos_embed([side, side], dim, temperature=100.0)[None]  # (1, side^2, dim)
