@@ -136,7 +136,7 @@ def test_translated_paragraphs_show_the_values_the_chapter_computed(built_book, 
         checked = 0
         for entry in polib.pofile(str(path)):
             found = re.search(r"\{glue:text\}`([\w]+)`", entry.msgstr)
-            if not entry.msgstr or not found or found.group(1) not in values:
+            if entry.obsolete or not entry.msgstr or not found or found.group(1) not in values:  # #~: not shown
                 continue
             before = plain_typography(entry.msgstr[:found.start()])[-25:]
             if not plain.match(before):
