@@ -214,13 +214,14 @@ def _test_images(result: dict):
     return data.load_stanford_cars("test", result["config"]["image_size"])
 
 
-def _most_confused(result: dict, top: int = 3) -> Figure:
+def most_confused(result: dict, top: int = 3) -> Figure:
+    """Test photos of the ``top`` pairs of classes that the first fine-tuning seed of ``result`` confused most."""
     test = _test_images(result)
     first = experiment_rows(result, "fine-tune")[0]
     return confusable_classes(test, fg.confused_pairs(first["confusion"], test.classes)[:top])
 
 
-register("cars-confusable", "finegrained", ("cars_finetune",), lambda rs: _most_confused(rs[0]),
+register("cars-confusable", "finegrained", ("cars_finetune",), lambda rs: most_confused(rs[0]),
          "Test photos of the pairs of classes fine-tuning confused most (first seed).")
 register("cars-makes", "finegrained", ("cars_finetune",), lambda rs: make_accuracy(rs[0], _test_images(rs[0]).classes),
          "Fine-tuning's test accuracy by make (first seed).")
